@@ -1,0 +1,510 @@
+"""The dial-a-ride solver on OR-Tools routing.
+
+The model follows ../shared/docs/design.md ("learned the hard way"):
+
+* every trip is a pickup-and-delivery pair on one vehicle, pickup first;
+* every trip is optional: dropping it costs its contract price when a tariff
+  applies (so the solver hands it to a taxi when that is cheaper) and a
+  prohibitive penalty otherwise, so a first solution always exists;
+* the ride-time cap is both a pickup-to-delivery limit on the time dimension
+  (which local-search filters understand) and a plain constraint on the two
+  cumuls (the limit alone lets routes through that no schedule can serve);
+* travel times are rounded *up* to whole time units, windows inwards, so the
+  integer schedule OR-Tools keeps is feasible under the exact times too;
+* one capacity dimension per resource; a vehicle type with several layouts
+  becomes one OR-Tools vehicle per (vehicle, layout), with at most ``count``
+  of the type's vehicles in use;
+* costs are integers, converted once here with the units in the names.
+
+Every plan goes through the independent checker before it is returned.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing
+import queue as queue_module
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence
+
+from .checker import check_plan
+from .errors import PlanCheckError, ProblemError, SolveCancelled
+from .model import RESOURCES, Problem, Trip, format_clock
+from .plan import ContractedTrip, Plan, RouteOrder, UnservedTrip, build_plan
+
+#: The one boundary between the domain's floats and the solver's integers.
+TIME_UNITS_PER_SECOND = 100  # centiseconds: a benchmark minute is 6,000 units
+COST_UNITS_PER_POUND = 10_000_000  # so a £20/hour span cost is still 556 units per centisecond
+#: Dropping a trip no tariff can carry must cost more than any way of serving it.
+MIN_UNSERVED_PENALTY_POUNDS = 100_000.0
+
+FIRST_SOLUTION_STRATEGIES = ("PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION",
+                             "LOCAL_CHEAPEST_COST_INSERTION", "SAVINGS", "PATH_CHEAPEST_ARC",
+                             "GLOBAL_CHEAPEST_ARC", "AUTOMATIC")
+METAHEURISTICS = ("GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH", "GREEDY_DESCENT", "AUTOMATIC")
+
+
+class CancelToken(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How long and how to search. Checks itself on construction."""
+
+    time_limit_s: float = 30.0
+    seed: int = 0
+    #: Searches run side by side in separate processes (a portfolio); the best plan wins.
+    workers: int = 1
+    #: Stop after this many improving solutions: with it, a run is deterministic for its seed.
+    max_solutions: int | None = None
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    check: bool = True
+
+    def __post_init__(self):
+        if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
+            raise ProblemError(f"time limit {self.time_limit_s} must be a positive number of seconds",
+                               where="options.time_limit_s")
+        if self.workers < 1:
+            raise ProblemError("workers must be at least 1", where="options.workers")
+        if self.max_solutions is not None and self.max_solutions < 1:
+            raise ProblemError("max_solutions must be at least 1", where="options.max_solutions")
+        if self.first_solution not in FIRST_SOLUTION_STRATEGIES:
+            raise ProblemError(f"unknown first-solution strategy {self.first_solution!r}; one of "
+                               f"{', '.join(FIRST_SOLUTION_STRATEGIES)}", where="options.first_solution")
+        if self.metaheuristic not in METAHEURISTICS:
+            raise ProblemError(f"unknown metaheuristic {self.metaheuristic!r}; one of {', '.join(METAHEURISTICS)}",
+                               where="options.metaheuristic")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a long solve reports each time its best cost improves."""
+
+    elapsed_s: float
+    best_cost: float  # pounds, including contract payments and penalties for trips still unplaced
+    time_limit_s: float
+    worker: int = 0
+
+
+# ------------------------------------------------------------------ pre-screening
+def screen_trip(problem: Problem, trip: Trip) -> str | None:
+    """Why no vehicle of the fleet could ever serve this trip, or None if one might."""
+    reason = problem.why_fleet_cannot_carry(trip)
+    if reason:
+        return reason
+    matrix = problem.matrix
+    direct_s = problem.direct_s(trip)
+    reasons = []
+    for vt in problem.vehicle_types:
+        if vt.count == 0 or not problem.can_carry(vt, trip):
+            continue
+        reach_s = vt.shift_start_s + matrix.travel_s(vt.depot, trip.pickup)
+        if reach_s > trip.latest_pickup_s:
+            reasons.append("pickup window closes before any vehicle can reach it from a depot")
+            continue
+        pickup_s = max(reach_s, trip.earliest_pickup_s)
+        arrive_s = max(pickup_s + trip.pickup_service_s + direct_s, trip.earliest_arrival_s)
+        if arrive_s > trip.latest_arrival_s:
+            reasons.append("arrival window closes before a vehicle from a depot could get the passenger there")
+            continue
+        back_s = arrive_s + trip.dropoff_service_s + matrix.travel_s(trip.dropoff, vt.depot)
+        if back_s > vt.shift_end_s:
+            reasons.append(f"no vehicle's shift lasts long enough to serve it and return to the depot "
+                           f"(back at {format_clock(back_s)} at the earliest)")
+            continue
+        least_duty_s = (matrix.travel_s(vt.depot, trip.pickup) + trip.pickup_service_s + direct_s
+                        + trip.dropoff_service_s + matrix.travel_s(trip.dropoff, vt.depot))
+        if least_duty_s > vt.duty_limit_s:
+            reasons.append("serving it from a depot takes longer than any vehicle's maximum duty")
+            continue
+        return None
+    if not reasons:
+        return "no vehicle that can carry it is available (count 0)"
+    return reasons[0]
+
+
+# ------------------------------------------------------------------ the OR-Tools model
+@dataclass
+class _Model:
+    """Everything needed to build the OR-Tools model in any process: plain lists only."""
+
+    trip_ids: list[str]
+    vehicles: list[tuple[int, int, int]]  # (vehicle type index, vehicle number, layout index)
+    starts: list[int]
+    node_location: list[int]
+    node_service_s: list[float]
+    node_window: list[tuple[int, int]]
+    travel_s: list[list[float]]  # location x location, exact
+    metres: list[list[float]]
+    cost_per_km_by_vehicle: list[float]
+    fixed_cost_units: list[int]
+    span_cost_per_unit: list[int]
+    shift_units: list[tuple[int, int]]
+    duty_units: list[int]
+    capacities: dict[str, list[int]]
+    demand: dict[str, list[int]]
+    allowed_vehicles: dict[int, list[int]]  # trip position -> vehicles (absent: all)
+    ride_limit_units: list[int | None]  # per trip: cap + pickup service, floored
+    drop_penalty_units: list[int]
+    solo: list[bool]
+    type_counts: list[tuple[list[int], int]]  # vehicles of a multi-layout type, how many may be used
+    horizon_units: int
+
+
+def _to_units(seconds: float, rounding=math.ceil) -> int:
+    return int(rounding(round(seconds * TIME_UNITS_PER_SECOND, 6)))
+
+
+def _prepare(problem: Problem, trips: Sequence[Trip]) -> _Model:
+    matrix = problem.matrix
+    depots = sorted({vt.depot for vt in problem.vehicle_types}, key=lambda d: matrix.index[d])
+    depot_node = {d: i for i, d in enumerate(depots)}
+    vehicles = _prepare_vehicle_list(problem)
+    starts = [depot_node[problem.vehicle_types[ti].depot] for ti, _, _ in vehicles]
+    horizon_s = max([vt.shift_end_s for vt in problem.vehicle_types] + [0.0])
+    horizon = _to_units(horizon_s, math.floor)
+    node_location = [matrix.index[d] for d in depots]
+    node_service = [0] * len(depots)
+    node_window = [(0, horizon)] * len(depots)
+    for trip in trips:
+        node_location += [matrix.index[trip.pickup], matrix.index[trip.dropoff]]
+        node_service += [trip.pickup_service_s, trip.dropoff_service_s]
+        node_window += [(_to_units(trip.earliest_pickup_s), min(horizon, _to_units(trip.latest_pickup_s, math.floor))),
+                        (_to_units(trip.earliest_arrival_s),
+                         min(horizon, _to_units(trip.latest_arrival_s, math.floor)))]
+    metres = matrix.metres.tolist()
+
+    vts = problem.vehicle_types
+    max_km = float(matrix.metres.max()) / 1000.0 if matrix.metres.size else 0.0
+    worst_vehicle = max([vt.cost_per_day + 2 * max_km * vt.cost_per_km + 48 * vt.staff_cost_per_hour for vt in vts]
+                        + [0.0])
+    unserved_penalty = max(MIN_UNSERVED_PENALTY_POUNDS, 10 * worst_vehicle)
+    capacities, demand = {}, {}
+    for r in RESOURCES:
+        if any(t.demand[r] for t in trips):
+            capacities[r] = [vts[ti].layouts[li].capacity[r] for ti, _, li in vehicles]
+            demand[r] = [0] * len(depots)
+            for t in trips:
+                demand[r] += [t.demand[r], -t.demand[r]]
+    allowed = {}
+    for k, trip in enumerate(trips):
+        ok = [v for v, (ti, _, li) in enumerate(vehicles)
+              if problem.can_carry(vts[ti], trip) and vts[ti].layouts[li].fits(trip)]
+        if len(ok) < len(vehicles):
+            allowed[k] = ok
+    ride_limits, penalties = [], []
+    for trip in trips:
+        cap = problem.ride_cap_s(trip)
+        ride_limits.append(None if cap is None else _to_units(cap + trip.pickup_service_s, math.floor))
+        offer = problem.contract_price(trip)
+        penalties.append(int(round((offer[1] if offer else unserved_penalty) * COST_UNITS_PER_POUND)))
+    type_counts = []
+    for ti, vt in enumerate(vts):
+        if len(vt.layouts) > 1 and vt.count > 0:
+            type_counts.append(([v for v, (t, _, _) in enumerate(vehicles) if t == ti], vt.count))
+    return _Model(
+        trip_ids=[t.id for t in trips], vehicles=vehicles, starts=starts, node_location=node_location,
+        node_service_s=node_service, node_window=node_window, travel_s=matrix.seconds.tolist(), metres=metres,
+        cost_per_km_by_vehicle=[vts[ti].cost_per_km for ti, _, _ in vehicles],
+        fixed_cost_units=[int(round(vts[ti].cost_per_day * COST_UNITS_PER_POUND)) for ti, _, _ in vehicles],
+        span_cost_per_unit=[int(round(vts[ti].staff_cost_per_hour * COST_UNITS_PER_POUND
+                                      / (3600 * TIME_UNITS_PER_SECOND))) for ti, _, _ in vehicles],
+        shift_units=[(_to_units(vts[ti].shift_start_s), _to_units(vts[ti].shift_end_s, math.floor))
+                     for ti, _, _ in vehicles],
+        duty_units=[_to_units(vts[ti].duty_limit_s, math.floor) for ti, _, _ in vehicles],
+        capacities=capacities, demand=demand, allowed_vehicles=allowed, ride_limit_units=ride_limits,
+        drop_penalty_units=penalties, solo=[t.travels_alone for t in trips], type_counts=type_counts,
+        horizon_units=horizon,
+    )
+
+
+def _node_matrices(m: _Model):
+    """Node-by-node integer matrices: time transit (service at the tail + travel, rounded up) and
+    distance cost per distinct per-km rate."""
+    loc = m.node_location
+    n = len(loc)
+    time_rows = []  # service time joins the travel before rounding up, once per arc
+    for i in range(n):
+        row_s = m.travel_s[loc[i]]
+        svc = m.node_service_s[i]
+        time_rows.append([_to_units(svc + row_s[loc[j]]) if i != j else 0 for j in range(n)])
+    rates = sorted(set(m.cost_per_km_by_vehicle))
+    cost_rows = {}
+    for rate in rates:
+        per_metre = rate * COST_UNITS_PER_POUND / 1000.0
+        cost_rows[rate] = [[int(round(m.metres[loc[i]][loc[j]] * per_metre)) for j in range(n)] for i in range(n)]
+    return time_rows, cost_rows
+
+
+def _search(m: _Model, options: SolveOptions, worker: int, report: Callable[[float, int], None],
+            cancelled: Callable[[], bool]):
+    """Build and solve the OR-Tools model; return (objective units, routes) or None."""
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    n_depots = len(m.node_location) - 2 * len(m.trip_ids)
+    manager = pywrapcp.RoutingIndexManager(len(m.node_location), len(m.vehicles), m.starts, m.starts)
+    routing = pywrapcp.RoutingModel(manager)
+    solver = routing.solver()
+    time_rows, cost_rows = _node_matrices(m)
+
+    time_cb = routing.RegisterTransitMatrix(time_rows)
+    cost_cbs = {rate: routing.RegisterTransitMatrix(rows) for rate, rows in cost_rows.items()}
+    for v, rate in enumerate(m.cost_per_km_by_vehicle):
+        routing.SetArcCostEvaluatorOfVehicle(cost_cbs[rate], v)
+        routing.SetFixedCostOfVehicle(m.fixed_cost_units[v], v)
+
+    routing.AddDimension(time_cb, m.horizon_units, m.horizon_units, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+    for v in range(len(m.vehicles)):
+        lo, hi = m.shift_units[v]
+        time_dim.CumulVar(routing.Start(v)).SetRange(lo, hi)
+        time_dim.CumulVar(routing.End(v)).SetRange(lo, hi)
+        time_dim.SetSpanUpperBoundForVehicle(m.duty_units[v], v)
+        if m.span_cost_per_unit[v]:
+            time_dim.SetSpanCostCoefficientForVehicle(m.span_cost_per_unit[v], v)
+    for node in range(n_depots, len(m.node_location)):
+        lo, hi = m.node_window[node]
+        time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(lo, hi)
+
+    for resource, caps in m.capacities.items():
+        cb = routing.RegisterUnaryTransitVector(m.demand[resource])
+        routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, resource)
+    if any(m.solo):
+        on_board = routing.RegisterUnaryTransitVector([0] * n_depots + [1, -1] * len(m.trip_ids))
+        routing.AddDimension(on_board, 0, len(m.trip_ids), True, "trips_on_board")
+        on_board_dim = routing.GetDimensionOrDie("trips_on_board")
+
+    for k in range(len(m.trip_ids)):
+        p = manager.NodeToIndex(n_depots + 2 * k)
+        d = manager.NodeToIndex(n_depots + 2 * k + 1)
+        routing.AddPickupAndDelivery(p, d)
+        solver.Add(routing.VehicleVar(p) == routing.VehicleVar(d))
+        solver.Add(time_dim.CumulVar(p) <= time_dim.CumulVar(d))
+        limit = m.ride_limit_units[k]
+        if limit is not None:
+            time_dim.SetPickupToDeliveryLimitFunctionForPair(lambda _p, _d, limit=limit: limit, k)
+            solver.Add(time_dim.CumulVar(d) - time_dim.CumulVar(p) <= limit)
+        half = m.drop_penalty_units[k] // 2
+        routing.AddDisjunction([p], half)
+        routing.AddDisjunction([d], m.drop_penalty_units[k] - half)
+        if k in m.allowed_vehicles:
+            # SetAllowedVehiclesForIndex's Python binding rejects every list in OR-Tools 9.15;
+            # restricting the vehicle variable is equivalent (-1 keeps "not performed" possible).
+            for index in (p, d):
+                routing.VehicleVar(index).SetValues([-1] + m.allowed_vehicles[k])
+        if m.solo[k]:
+            # Alone on board: straight from pickup to drop-off, with nobody else on the vehicle.
+            solver.Add(solver.IsEqualCstVar(routing.NextVar(p), d) >= routing.ActiveVar(p))
+            solver.Add(on_board_dim.CumulVar(p) == 0)
+    for vehicles, count in m.type_counts:
+        if len(vehicles) > count:
+            solver.Add(solver.Sum([routing.ActiveVehicleVar(v) for v in vehicles]) <= count)
+
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, options.first_solution)
+    params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic)
+    params.time_limit.FromMilliseconds(int(options.time_limit_s * 1000))
+    if options.max_solutions:
+        params.solution_limit = options.max_solutions
+
+    best = [None]
+
+    def at_solution():
+        value = routing.CostVar().Value()
+        if best[0] is None or value < best[0]:
+            best[0] = value
+            report(value)
+        if cancelled():
+            routing.CancelSearch()
+
+    routing.AddAtSolutionCallback(at_solution)
+    assignment = routing.SolveWithParameters(params)
+    if assignment is None:
+        return None
+    routes = []
+    for v in range(len(m.vehicles)):
+        index = routing.Start(v)
+        events = []
+        index = assignment.Value(routing.NextVar(index))
+        while not routing.IsEnd(index):
+            node = manager.IndexToNode(index)
+            k, is_dropoff = divmod(node - n_depots, 2)
+            events.append(("dropoff" if is_dropoff else "pickup", m.trip_ids[k]))
+            index = assignment.Value(routing.NextVar(index))
+        if events:
+            routes.append((v, events))
+    return assignment.ObjectiveValue(), routes
+
+
+def _portfolio_configs(options: SolveOptions) -> list[tuple[SolveOptions, int]]:
+    """Each worker searches differently: its own trip order (from the seed) and, for the
+    second worker on, another first-solution strategy."""
+    from dataclasses import replace
+
+    alternatives = ["PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_COST_INSERTION"]
+    configs = [(options, options.seed)]
+    for w in range(1, options.workers):
+        first = alternatives[w % len(alternatives)] if options.first_solution in alternatives else options.first_solution
+        configs.append((replace(options, first_solution=first), options.seed + 1000 * w))
+    return configs
+
+
+def _ordered_trips(trips: Sequence[Trip], seed: int) -> list[Trip]:
+    """OR-Tools has no seed of its own; the order of the trips steers its insertion heuristics."""
+    order = list(trips)
+    if seed:
+        random.Random(seed).shuffle(order)
+    return order
+
+
+def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int,
+                 out, cancel_event):
+    start = time.monotonic()
+    trips = _ordered_trips([problem.trip(t) for t in trips_ids], seed)
+    model = _prepare(problem, trips)
+    result = _search(model, options, worker,
+                     lambda value: out.put(("progress", worker, time.monotonic() - start, value)),
+                     cancel_event.is_set)
+    out.put(("result", worker, result))
+
+
+def solve(problem: Problem, options: SolveOptions | None = None, *,
+          on_progress: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None) -> Plan:
+    """Plan every trip of ``problem``: fleet routes, contracted trips, unserved trips with reasons.
+
+    ``on_progress`` is called with the best cost so far each time it improves; ``cancel`` (anything
+    with ``is_set()``, e.g. a ``threading.Event``) stops the search early and returns the best plan
+    found so far, or raises ``SolveCancelled`` if there is none yet.
+    """
+    options = options or SolveOptions()
+    started = time.monotonic()
+    history: list[tuple[float, float]] = []
+
+    screened: dict[str, str] = {}
+    for trip in problem.trips:
+        reason = screen_trip(problem, trip)
+        if reason:
+            screened[trip.id] = reason
+    model_trips = [t for t in problem.trips if t.id not in screened]
+    fleet_size = sum(vt.count for vt in problem.vehicle_types)
+
+    best_units: float | None = None
+
+    def relay(worker: int, elapsed: float, value: int):
+        nonlocal best_units
+        if best_units is None or value < best_units:
+            best_units = value
+            history.append((round(elapsed, 3), value / COST_UNITS_PER_POUND))
+            if on_progress:
+                on_progress(Progress(elapsed, value / COST_UNITS_PER_POUND, options.time_limit_s, worker))
+
+    result = None
+    if model_trips and fleet_size:
+        if options.workers == 1:
+            trips = _ordered_trips(model_trips, options.seed)
+            model = _prepare(problem, trips)
+            result = _search(model, options, 0, lambda v: relay(0, time.monotonic() - started, v),
+                             (cancel.is_set if cancel else (lambda: False)))
+        else:
+            result = _run_portfolio(problem, model_trips, options, relay, cancel)
+        if result is None and not (cancel and cancel.is_set()):
+            raise ProblemError("OR-Tools found no solution at all; this should not happen with optional trips")
+        if result is None:
+            raise SolveCancelled("the solve was cancelled before a first plan was found")
+
+    vts = problem.vehicle_types
+    orders, served = [], set()
+    vehicles = _prepare_vehicle_list(problem)
+    next_number = [0] * len(vts)
+    for v, events in (result[1] if result else []):
+        ti, _, li = vehicles[v]
+        # OR-Tools has one vehicle per (vehicle, layout); number the physical vehicles actually used.
+        number = next_number[ti]
+        next_number[ti] += 1
+        orders.append(RouteOrder(vts[ti], number, vts[ti].layouts[li],
+                                 tuple((kind, problem.trip(tid)) for kind, tid in events)))
+        served.update(tid for _, tid in events)
+
+    contracted, unserved = [], []
+    for trip in problem.trips:
+        if trip.id in served:
+            continue
+        offer = problem.contract_price(trip)
+        if trip.id in screened:
+            reason = screened[trip.id]
+            if offer:
+                contracted.append(ContractedTrip(trip.id, trip.service, offer[0].name, offer[1],
+                                                 f"the fleet cannot serve it: {reason}"))
+            else:
+                unserved.append(UnservedTrip(trip.id, trip.service, reason))
+        elif offer:
+            contracted.append(ContractedTrip(trip.id, trip.service, offer[0].name, offer[1],
+                                             f"contract at £{offer[1]:.2f} is cheaper than any place found for it "
+                                             "in the fleet's routes"))
+        else:
+            unserved.append(UnservedTrip(trip.id, trip.service, _why_dropped(problem, trip)))
+
+    solver_info = {
+        "engine": "ortools", "time_limit_s": options.time_limit_s, "seed": options.seed, "workers": options.workers,
+        "seconds": round(time.monotonic() - started, 3),
+        "objective": (result[0] / COST_UNITS_PER_POUND) if result else 0.0,
+        "best_cost_over_time": history, "cancelled": bool(cancel and cancel.is_set()),
+    }
+    plan = build_plan(problem, orders, contracted, unserved, solver_info)
+    if options.check:
+        report = check_plan(problem, plan)
+        if not report.feasible:
+            raise PlanCheckError("the solver returned a plan the independent checker rejects: "
+                                 + "; ".join(report.violations[:5]))
+    return plan
+
+
+def _prepare_vehicle_list(problem: Problem) -> list[tuple[int, int, int]]:
+    """The OR-Tools vehicle numbering, identical in every process (it does not depend on the seed)."""
+    return [(ti, number, li) for ti, vt in enumerate(problem.vehicle_types)
+            for number in range(vt.count) for li, _ in enumerate(vt.layouts)]
+
+
+def _why_dropped(problem: Problem, trip: Trip) -> str:
+    able = [vt for vt in problem.vehicle_types if problem.can_carry(vt, trip) and vt.count]
+    count = sum(vt.count for vt in able)
+    return (f"no room around the other trips: none of the {count} vehicles able to carry it "
+            f"({', '.join(vt.name for vt in able)}) could fit it in between {format_clock(trip.earliest_pickup_s)} "
+            f"and {format_clock(trip.latest_arrival_s)} within its ride-time cap, and no contract tariff applies")
+
+
+def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOptions, relay, cancel):
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    cancel_event = context.Event()
+    processes = []
+    ids = [t.id for t in trips]
+    for worker, (worker_options, seed) in enumerate(_portfolio_configs(options)):
+        proc = context.Process(target=_worker_main,
+                               args=(problem, ids, worker_options, seed, worker, out, cancel_event), daemon=True)
+        proc.start()
+        processes.append(proc)
+    results = {}
+    while len(results) < len(processes):
+        if cancel is not None and cancel.is_set():
+            cancel_event.set()
+        try:
+            message = out.get(timeout=0.2)
+        except queue_module.Empty:
+            if all(not p.is_alive() for p in processes) and out.empty():
+                break
+            continue
+        if message[0] == "progress":
+            _, worker, elapsed, value = message
+            relay(worker, elapsed, value)
+        else:
+            results[message[1]] = message[2]
+    for proc in processes:
+        proc.join(timeout=5)
+    found = [r for r in results.values() if r is not None]
+    if not found:
+        return None
+    return min(found, key=lambda r: r[0])

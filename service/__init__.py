@@ -1,0 +1,1 @@
+"""HTTP API and planner web page (issue 5)."""
