@@ -1,0 +1,76 @@
+"""The `itu` command line as a user runs it: real processes, real files."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+EXAMPLE = ROOT / "examples" / "rutland-morning-small.json"
+
+
+def itu(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "optimiser.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_solve_the_bundled_example(tmp_path):
+    proc = itu("solve", str(EXAMPLE), "--seconds", "3", "--out", str(tmp_path))
+    assert "rutland-morning-small" in proc.stdout
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    trips = json.loads(EXAMPLE.read_text())["trips"]
+    accounted = {s["trip_id"] for r in plan["routes"] for s in r["stops"] if s["kind"] == "pickup"}
+    accounted |= {c["trip_id"] for c in plan["contracted"]} | {u["trip_id"] for u in plan["unserved"]}
+    assert accounted == {t["id"] for t in trips}
+    header = (tmp_path / "routes.csv").read_text().splitlines()[0]
+    assert header.startswith("vehicle_type,vehicle_number,layout,stop,kind")
+
+
+def test_bad_problem_file_is_one_clear_line(tmp_path):
+    doc = json.loads(EXAMPLE.read_text())
+    doc["trips"][2]["latest_arrival"] = "8h45"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    proc = itu("solve", str(bad), check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "trip T003.latest_arrival: cannot read '8h45' as a time of day" in proc.stderr
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d["trips"][0].update(colour="red"), "trips[0]: unknown field(s) ['colour']"),
+    (lambda d: d["trips"][0].pop("pickup"), "trips[0].pickup: missing"),
+    (lambda d: d["vehicle_types"][0].update(count="three"), "vehicle_types[0]: wrong type or value"),
+    (lambda d: d["locations"].update(bad=[95, 0]), "locations.bad: latitude 95"),
+])
+def test_document_errors_name_the_field(tmp_path, mutate, expected):
+    doc = json.loads(EXAMPLE.read_text())
+    mutate(doc)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    proc = itu("solve", str(bad), check=False)
+    assert proc.returncode == 2 and expected in proc.stderr, proc.stderr
+
+
+def test_not_json(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{trips: ")
+    proc = itu("solve", str(bad), check=False)
+    assert proc.returncode == 2 and "not valid JSON" in proc.stderr
+
+
+@pytest.mark.shared
+def test_bench_darp_json_lines(darp_dir):
+    proc = itu("bench", "darp", str(darp_dir / "cordeau2006" / "a2-16.txt"), "--seconds", "2", "--workers", "1",
+               "--json")
+    (line,) = proc.stdout.strip().splitlines()
+    row = json.loads(line)
+    assert {"instance", "seconds", "cost", "feasible", "served", "requests", "routes"} <= set(row)
+    assert row["instance"] == "a2-16" and row["requests"] == 16 and row["feasible"] is True
+    assert sorted(n for r in row["routes"] for n in r) == list(range(1, 33))
