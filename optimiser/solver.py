@@ -61,6 +61,8 @@ class SolveOptions:
     max_solutions: int | None = None
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    #: Further OR-Tools search parameters as (dotted field name, value) pairs, for experiments.
+    tuning: tuple = ()
     check: bool = True
 
     def __post_init__(self):
@@ -309,6 +311,12 @@ def _search(m: _Model, options: SolveOptions, worker: int, report: Callable[[flo
     params.time_limit.FromMilliseconds(int(options.time_limit_s * 1000))
     if options.max_solutions:
         params.solution_limit = options.max_solutions
+    for key, value in options.tuning:  # e.g. ("guided_local_search_lambda_coefficient", 0.5)
+        target = params
+        *path, last = key.split(".")
+        for part in path:
+            target = getattr(target, part)
+        setattr(target, last, value)
 
     best = [None]
 
