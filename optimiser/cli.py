@@ -1,6 +1,7 @@
 """``itu``: the one command line of the project.
 
     itu solve PROBLEM.json [--seconds S] [--workers W] [--out DIR]
+    itu compare TRIPS [FLEET] [--seconds S] [--seeds K] [--out DIR]
     itu bench darp FILES... [--seconds S] [--workers W] [--json]
 
 Errors the user can fix are printed as one line (what and where), exit code 2;
@@ -129,6 +130,37 @@ def cmd_bench_darp(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from .compare import CompareOptions, compare
+    from .io import read_trips_and_fleet
+    from .report import markdown, write_comparison
+
+    problem, settings = read_trips_and_fleet(args.trips, args.fleet)
+    options = CompareOptions(time_limit_s=args.seconds, seeds=args.seeds, parallel=args.parallel, **settings)
+    bar = None
+    if sys.stderr.isatty() and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="solves", unit="solve", file=sys.stderr, leave=False)
+
+    def on_progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    try:
+        result = compare(problem, options, on_progress=on_progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(markdown(result))
+    if args.out:
+        for path in write_comparison(result, args.out):
+            print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itu", description="Integrated transport route optimiser")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +173,17 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--out", help="folder for plan.json and routes.csv")
     solve.add_argument("--quiet", action="store_true", help="no progress bar")
     solve.set_defaults(func=cmd_solve)
+
+    comp = sub.add_parser("compare", help="separate contracts against integrated planning, and the cost split")
+    comp.add_argument("trips", help="trips document (JSON; may hold the fleet too)")
+    comp.add_argument("fleet", nargs="?", help="fleet document: vehicle_types, tariffs, fleet_by_service, "
+                                               "today_trip_prices, today_route_prices")
+    comp.add_argument("--seconds", type=float, default=20.0, help="time limit of each solve (default 20)")
+    comp.add_argument("--seeds", type=int, default=3, help="solves per plan, for the spread (default 3)")
+    comp.add_argument("--parallel", type=int, default=0, help="solves at once (default: one per core)")
+    comp.add_argument("--out", help="folder for comparison.json, report.md, report.html and route CSVs")
+    comp.add_argument("--quiet", action="store_true")
+    comp.set_defaults(func=cmd_compare)
 
     bench = sub.add_parser("bench", help="benchmarks")
     bench_sub = bench.add_subparsers(dest="suite", required=True)

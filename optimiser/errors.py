@@ -38,6 +38,12 @@ class InputFormatError(ItuError):
     code = "invalid_input"
 
 
+class SolveFailed(ItuError):
+    """The solver produced no plan at all, typically because the time limit ran out first."""
+
+    code = "solve_failed"
+
+
 class SolveCancelled(ItuError):
     """A solve was cancelled before it produced a plan."""
 

@@ -101,16 +101,53 @@ def problem_from_dict(doc: Any) -> Problem:
     return builder.build()
 
 
-def read_problem_json(path: str | Path) -> Problem:
+def _load_json(path: str | Path) -> Any:
     path = Path(path)
     try:
-        doc = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except OSError as exc:
         raise InputFormatError(f"cannot read: {exc.strerror}", where=str(path)) from None
     except json.JSONDecodeError as exc:
         raise InputFormatError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
                                where=str(path)) from None
-    return problem_from_dict(doc)
+
+
+def read_problem_json(path: str | Path) -> Problem:
+    return problem_from_dict(_load_json(path))
+
+
+FLEET_DOCUMENT_FIELDS = {"vehicle_types", "tariffs", "fleet_by_service", "today_trip_prices", "today_route_prices"}
+
+
+def read_trips_and_fleet(trips_path: str | Path, fleet_path: str | Path | None = None) -> tuple[Problem, dict]:
+    """A trips document and a fleet document (vehicle types, tariffs and, for comparisons, the fleet each
+    service may use alone and today's prices); the fleet may also sit in the trips document.
+    Returns the problem and the comparison settings found."""
+    doc = _load_json(trips_path)
+    if not isinstance(doc, dict):
+        raise InputFormatError("expected an object", where=str(trips_path))
+    settings = {k: doc.pop(k) for k in ("fleet_by_service", "today_trip_prices", "today_route_prices") if k in doc}
+    if fleet_path is not None:
+        fleet = _object(_load_json(fleet_path), str(fleet_path), FLEET_DOCUMENT_FIELDS, ("vehicle_types",))
+        doc["vehicle_types"] = fleet["vehicle_types"]
+        doc["tariffs"] = fleet.get("tariffs", doc.get("tariffs", []))
+        settings.update({k: fleet[k] for k in ("fleet_by_service", "today_trip_prices", "today_route_prices")
+                         if k in fleet})
+    problem = problem_from_dict(doc)
+    fleet_by_service = settings.get("fleet_by_service")
+    if fleet_by_service is not None and (not isinstance(fleet_by_service, dict) or not all(
+            isinstance(v, dict) and all(isinstance(n, int) and n >= 0 for n in v.values())
+            for v in fleet_by_service.values())):
+        raise InputFormatError("expected {service: {vehicle type: count}}", where="fleet_by_service")
+    routes = settings.get("today_route_prices", [])
+    if not isinstance(routes, list) or not all(isinstance(r, dict) and set(r) == {"price", "trips"} for r in routes):
+        raise InputFormatError('expected a list of {"price": ..., "trips": [...]}', where="today_route_prices")
+    settings["today_route_prices"] = [(float(r["price"]), list(r["trips"])) for r in routes]
+    prices = settings.get("today_trip_prices", {})
+    if not isinstance(prices, dict):
+        raise InputFormatError("expected {trip id: price}", where="today_trip_prices")
+    settings["today_trip_prices"] = {str(k): float(v) for k, v in prices.items()}
+    return problem, settings
 
 
 ROUTE_COLUMNS = ("vehicle_type", "vehicle_number", "layout", "stop", "kind", "location", "trip_id", "service",

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
 from .checker import check_plan
-from .errors import PlanCheckError, ProblemError, SolveCancelled
+from .errors import PlanCheckError, ProblemError, SolveCancelled, SolveFailed
 from .model import RESOURCES, Problem, Trip, format_clock
 from .plan import ContractedTrip, Plan, RouteOrder, UnservedTrip, build_plan
 
@@ -419,7 +419,8 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
         else:
             result = _run_portfolio(problem, model_trips, options, relay, cancel)
         if result is None and not (cancel and cancel.is_set()):
-            raise ProblemError("OR-Tools found no solution at all; this should not happen with optional trips")
+            raise SolveFailed(f"no first plan for {len(model_trips)} trips within the time limit of "
+                              f"{options.time_limit_s:g} s; allow more time", where="options.time_limit_s")
         if result is None:
             raise SolveCancelled("the solve was cancelled before a first plan was found")
 

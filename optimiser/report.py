@@ -1,0 +1,258 @@
+"""The comparison as people read it: a Markdown report, a self-contained HTML report with charts
+(inline SVG, no scripts, no network), the JSON document and CSVs of the routes."""
+from __future__ import annotations
+
+import csv
+import html
+import json
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from .compare import Comparison
+from .io import ROUTE_COLUMNS
+from .model import format_clock
+from .plan import Plan
+
+COLOURS = ("#8c8c8c", "#1b7837", "#2166ac", "#b2182b", "#e08214", "#762a83")
+COMPONENT_WORDS = {"vehicles_fixed": "vehicles (fixed)", "distance": "distance", "driver_time": "driver time",
+                   "assistants": "passenger assistants", "contracts": "contracts"}
+
+
+def _money(x: float) -> str:
+    return f"£{x:,.2f}"
+
+
+# ----------------------------------------------------------------------------- SVG charts
+def bar_chart(title: str, categories: Sequence[str], series: Mapping[str, Sequence[float]], unit: str = "£",
+              width: int = 640, height: int = 300) -> str:
+    """Grouped bars, one group per category, one bar per series."""
+    left, bottom, top = 70, 60, 40
+    plot_w, plot_h = width - left - 20, height - bottom - top
+    peak = max([v for values in series.values() for v in values] + [1e-9])
+    group_w = plot_w / max(len(categories), 1)
+    bar_w = group_w * 0.8 / max(len(series), 1)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+           f'aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>',
+           f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">'
+           f'{html.escape(title)}</text>']
+    for k in range(5):
+        value = peak * k / 4
+        y = top + plot_h - plot_h * k / 4
+        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+                   f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">'
+                   f'{unit}{value:,.0f}</text>')
+    for i, category in enumerate(categories):
+        x0 = left + i * group_w + group_w * 0.1
+        for j, (name, values) in enumerate(series.items()):
+            value = values[i]
+            h = plot_h * value / peak
+            x = x0 + j * bar_w
+            out.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}" '
+                       f'fill="{COLOURS[j % len(COLOURS)]}"><title>{html.escape(name)}, {html.escape(category)}: '
+                       f'{unit}{value:,.2f}</title></rect>')
+        out.append(f'<text x="{x0 + group_w * 0.4:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+                   f'font-size="12">{html.escape(category)}</text>')
+    out.append(_legend(list(series), left, height - 18))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]], unit: str = "",
+               width: int = 640, height: int = 300) -> str:
+    left, bottom, top = 50, 60, 40
+    plot_w, plot_h = width - left - 20, height - bottom - top
+    peak = max([v for values in series.values() for v in values] + [1])
+    n = max(len(labels), 2)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+           f'aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>',
+           f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">'
+           f'{html.escape(title)}</text>']
+    for k in range(5):
+        y = top + plot_h - plot_h * k / 4
+        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+                   f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">'
+                   f'{peak * k / 4:,.0f}{unit}</text>')
+    step = max(1, len(labels) // 8)
+    for i in range(0, len(labels), step):
+        x = left + plot_w * i / (n - 1)
+        out.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">'
+                   f'{html.escape(labels[i])}</text>')
+    for j, (name, values) in enumerate(series.items()):
+        points = " ".join(f"{left + plot_w * i / (n - 1):.1f},{top + plot_h - plot_h * v / peak:.1f}"
+                          for i, v in enumerate(values))
+        out.append(f'<polyline fill="none" stroke="{COLOURS[j % len(COLOURS)]}" stroke-width="2.5" '
+                   f'points="{points}"><title>{html.escape(name)}</title></polyline>')
+    out.append(_legend(list(series), left, height - 18))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _legend(names: Sequence[str], x: float, y: float) -> str:
+    parts = []
+    for j, name in enumerate(names):
+        parts.append(f'<rect x="{x + j * 170}" y="{y - 10}" width="12" height="12" fill="{COLOURS[j % len(COLOURS)]}"/>'
+                     f'<text x="{x + j * 170 + 16}" y="{y}" font-size="12">{html.escape(name)}</text>')
+    return "".join(parts)
+
+
+def _aligned_timeline(a: Sequence[tuple[str, int]], b: Sequence[tuple[str, int]]):
+    labels = sorted({t for t, _ in a} | {t for t, _ in b})
+    da, db = dict(a), dict(b)
+    return labels, [da.get(t, 0) for t in labels], [db.get(t, 0) for t in labels]
+
+
+def _histogram(values: Sequence[float], edges: Sequence[int]) -> list[int]:
+    counts = [0] * len(edges)
+    for v in values:
+        for i in range(len(edges) - 1, -1, -1):
+            if v >= edges[i]:
+                counts[i] += 1
+                break
+    return counts
+
+
+def charts(c: Comparison) -> dict[str, str]:
+    services = list(c.separate.cost_by_service)
+    out = {
+        "cost_by_service": bar_chart("Cost per service: separate against integrated", services, {
+            "separate": [c.separate.cost_by_service.get(s, 0.0) for s in services],
+            "integrated": [c.integrated.cost_by_service.get(s, 0.0) for s in services]}),
+        "cost_components": bar_chart("Cost by component", [COMPONENT_WORDS.get(k, k) for k in c.separate.components], {
+            "separate": list(c.separate.components.values()),
+            "integrated": [c.integrated.components.get(k, 0.0) for k in c.separate.components]}),
+    }
+    labels, sep, integ = _aligned_timeline(c.separate.vehicles_in_use, c.integrated.vehicles_in_use)
+    out["vehicles_in_use"] = line_chart("Vehicles on the road through the day", labels,
+                                        {"separate": sep, "integrated": integ})
+    edges = list(range(0, 121, 10))
+    rides_sep = [v for vs in c.separate.ride_minutes_all.values() for v in vs]
+    rides_int = [v for vs in c.integrated.ride_minutes_all.values() for v in vs]
+    out["ride_times"] = bar_chart("Ride times (trips per 10-minute band)", [f"{e}+" for e in edges], {
+        "separate": _histogram(rides_sep, edges), "integrated": _histogram(rides_int, edges)}, unit="")
+    return out
+
+
+# ----------------------------------------------------------------------------- text
+def markdown(c: Comparison) -> str:
+    s = c.savings["integrated_vs_separate"]
+    money = s["money"]
+    lines = [f"# Integrated against separate planning: {c.problem_name}", "",
+             f"Each plan solved with {c.options.seeds} seed(s), {c.options.time_limit_s:g} s per solve.", "",
+             "## The answer", "",
+             f"- Integrated planning {money['verdict']}.",
+             f"- Median saving {_money(money['median'])} a day, range {_money(money['min'])} to "
+             f"{_money(money['max'])} over seeds (seed-to-seed spread {_money(money['seed_spread'])}).",
+             f"- Against the national targets: {c.targets['statement']}.",
+             f"- Passengers: {c.passenger_experience['note']}.", "",
+             "| | today (contracts) | separate | integrated |", "|---|---:|---:|---:|",
+             f"| cost a day | {_money(c.today['cost'])} | {_money(c.separate.cost)} | {_money(c.integrated.cost)} |",
+             f"| vehicles | | {c.separate.vehicles} | {c.integrated.vehicles} |",
+             f"| vehicle km | | {c.separate.km:,.1f} | {c.integrated.km:,.1f} |",
+             f"| driver hours | | {c.separate.driver_hours:,.1f} | {c.integrated.driver_hours:,.1f} |",
+             f"| assistant hours | | {c.separate.assistant_hours:,.1f} | {c.integrated.assistant_hours:,.1f} |",
+             f"| CO2 kg | | {c.separate.co2_kg:,.1f} | {c.integrated.co2_kg:,.1f} |",
+             f"| contracted trips | all | {c.separate.contracted} | {c.integrated.contracted} |", "",
+             "## Cost by component", "", "| component | separate | integrated | saving |", "|---|---:|---:|---:|"]
+    for k, v in s["by_component"].items():
+        lines.append(f"| {COMPONENT_WORDS.get(k, k)} | {_money(v['before'])} | {_money(v['after'])} | "
+                     f"{_money(v['saving'])} |")
+    lines += ["", "## Ride times by service", "",
+              "| service | mean (separate → integrated) | max | over 45 / 60 / 75 min (integrated) | waiting at destination |",
+              "|---|---|---|---|---|"]
+    for service, e in c.passenger_experience["by_service"].items():
+        a, b = e["separate"], e["integrated"]
+        fmt = (lambda x: "–" if x is None else f"{x:.0f}")
+        lines.append(f"| {service} | {fmt(a['mean_minutes'])} → {fmt(b['mean_minutes'])} min | "
+                     f"{fmt(a['max_minutes'])} → {fmt(b['max_minutes'])} min | "
+                     f"{b['share_over_45']:.0%} / {b['share_over_60']:.0%} / {b['share_over_75']:.0%} | "
+                     f"{fmt(a['wait_at_destination_mean_minutes'])} → {fmt(b['wait_at_destination_mean_minutes'])} "
+                     "min |")
+    ap = c.apportionment
+    lines += ["", "## Who pays what", "",
+              f"Recommended: **{ap.recommended.replace('_', ' ')}**, because {ap.why}.", "",
+              "| service | " + " | ".join(sp.rule.replace("_", " ") for sp in ap.splits) + " |",
+              "|---|" + "---:|" * len(ap.splits)]
+    for service in ap.services:
+        lines.append(f"| {service} | " + " | ".join(_money(sp.shares[service]) for sp in ap.splits) + " |")
+    lines.append("| no one pays more than alone | " + " | ".join(
+        "yes" if sp.individually_rational else "no" for sp in ap.splits) + " |")
+    lines.append("| in the core | " + " | ".join("yes" if sp.in_core else "no" for sp in ap.splits) + " |")
+    if not ap.shapley_exact:
+        lines.append(f"\nShapley value sampled over {ap.shapley_samples} random orders.")
+    if c.contracted_in_integrated:
+        lines += ["", "## Trips the integrated plan hands to contracts", "",
+                  "| trip | service | tariff | price | cheapest place in the fleet | why |", "|---|---|---|---:|---:|---|"]
+        for t in c.contracted_in_integrated:
+            fleet = "none" if t["cheapest_fleet_insertion"] is None else _money(t["cheapest_fleet_insertion"])
+            lines.append(f"| {t['trip_id']} | {t['service']} | {t['tariff']} | {_money(t['price'])} | {fleet} | "
+                         f"{t['why']} |")
+    if c.today.get("unpriced_trips"):
+        lines += ["", f"Today's cost leaves out {len(c.today['unpriced_trips'])} trips with no price or tariff."]
+    return "\n".join(lines) + "\n"
+
+
+def html_report(c: Comparison) -> str:
+    import re
+
+    body = markdown(c)
+    # a small Markdown subset is all the report uses: headings, lists, tables, bold
+    out, table = [], []
+
+    def flush():
+        if table:
+            rows = [r for r in table if not re.match(r"^\|[-:| ]+\|$", r)]
+            cells = [[html.escape(x.strip()) for x in r.strip("|").split("|")] for r in rows]
+            out.append("<table><thead><tr>" + "".join(f"<th>{x}</th>" for x in cells[0]) + "</tr></thead><tbody>"
+                       + "".join("<tr>" + "".join(f"<td>{x}</td>" for x in r) + "</tr>" for r in cells[1:])
+                       + "</tbody></table>")
+            table.clear()
+
+    for line in body.splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush()
+        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(line))
+        if line.startswith("# "):
+            out.append(f"<h1>{text[2:]}</h1>")
+        elif line.startswith("## "):
+            out.append(f"<h2>{text[3:]}</h2>")
+        elif line.startswith("- "):
+            out.append(f"<li>{text[2:]}</li>")
+        elif line.strip():
+            out.append(f"<p>{text}</p>")
+    flush()
+    figures = "".join(f'<figure>{svg}</figure>' for svg in charts(c).values())
+    style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px}"
+             "th{background:#f3f3f3}figure{display:inline-block;margin:0.5em}")
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(c.problem_name)}: "
+            f"integrated against separate</title><style>{style}</style></head><body>{''.join(out[:1])}"
+            f"<section>{figures}</section>{''.join(out[1:])}</body></html>")
+
+
+def write_routes_csv(path: Path, plans: Mapping[str, Plan]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(("plan",) + ROUTE_COLUMNS)
+        for label, plan in plans.items():
+            for route in plan.routes:
+                for k, s in enumerate(route.stops):
+                    writer.writerow([label, route.vehicle_type, route.vehicle_number, route.layout, k, s.kind,
+                                     s.location, s.trip_id or "", s.service or "", format_clock(s.arrival_s),
+                                     format_clock(s.service_start_s), format_clock(s.departure_s),
+                                     s.load.get("seats", 0), s.load.get("wheelchair_spaces", 0),
+                                     s.load.get("stretchers", 0), s.load.get("staff_seats", 0)])
+
+
+def write_comparison(c: Comparison, out_dir: str | Path) -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "comparison.json", out / "report.md", out / "report.html", out / "routes-integrated.csv",
+             out / "routes-separate.csv"]
+    paths[0].write_text(json.dumps(c.to_dict(), indent=2))
+    paths[1].write_text(markdown(c))
+    paths[2].write_text(html_report(c))
+    write_routes_csv(paths[3], {"integrated": c.integrated_plan})
+    write_routes_csv(paths[4], {f"separate:{s}": p for s, p in c.separate_plans.items()})
+    return paths

@@ -1,0 +1,139 @@
+"""Separate against integrated, and the cost split, on cases whose answer is known."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from optimiser import Layout, ProblemBuilder
+from optimiser.apportion import apportion, shapley
+from optimiser.compare import CompareOptions, coalition_problem, compare
+from optimiser.report import write_comparison
+from tests.conftest import assert_feasible
+from tests.instances import line_matrix
+
+FAST = dict(time_limit_s=1, seeds=2, parallel=1)
+
+
+def all_plans_feasible(problem, result):
+    for service, plan in result.separate_plans.items():
+        assert_feasible(coalition_problem(problem, frozenset([service])), plan)
+    assert_feasible(problem, result.integrated_plan)
+
+
+def chained_services():
+    """A school run done by 08:30 and a day-centre run from 09:00, on one road: one minibus can do both."""
+    b = ProblemBuilder(line_matrix({"depot": 0, "homes_a": 5, "school": 10, "homes_b": 6, "centre": 12}), "chain")
+    b.add_vehicle_type("minibus", count=2, depot="depot", layouts=[Layout("8 seats", seats=8)], cost_per_day=100.0,
+                       cost_per_km=0.5)
+    for i in range(3):
+        b.add_trip(f"s{i}", "school", "homes_a", "school", earliest_pickup="08:00", latest_arrival="08:30")
+        b.add_trip(f"c{i}", "social_care", "homes_b", "centre", earliest_pickup="09:00", latest_arrival="09:40")
+    return b.build()
+
+
+def test_services_that_chain_halve_the_vehicles():
+    problem = chained_services()
+    result = compare(problem, CompareOptions(**FAST))
+    assert result.separate.vehicles == 2 and result.integrated.vehicles == 1
+    money = result.savings["integrated_vs_separate"]["money"]
+    assert money["distinguishable_from_zero"] and money["median"] >= 100.0
+    assert result.savings["integrated_vs_separate"]["vehicles"]["saving"] == 1
+    all_plans_feasible(problem, result)
+
+
+def test_services_apart_in_space_and_time_save_nothing_and_say_so():
+    b = ProblemBuilder(line_matrix({"depot": 0, "west_home": -30, "west_school": -40, "east_home": 30,
+                                    "east_centre": 40}), "apart")
+    b.add_vehicle_type("car", count=2, depot="depot", layouts=[Layout("4", seats=4)], cost_per_day=50.0, cost_per_km=1)
+    b.add_trip("w", "school", "west_home", "west_school", earliest_pickup="08:00", latest_arrival="08:15")
+    b.add_trip("e", "social_care", "east_home", "east_centre", earliest_pickup="08:00", latest_arrival="08:15")
+    problem = b.build()
+    result = compare(problem, CompareOptions(**FAST))
+    money = result.savings["integrated_vs_separate"]["money"]
+    assert money["median"] == pytest.approx(0.0, abs=1e-6)
+    assert not money["distinguishable_from_zero"]
+    assert "not distinguishable from zero" in money["verdict"]
+    all_plans_feasible(problem, result)
+
+
+def test_one_service_alone_saves_zero_and_pays_its_cost():
+    b = ProblemBuilder(line_matrix({"depot": 0, "home": 5, "school": 10}), "alone")
+    b.add_vehicle_type("car", count=1, depot="depot", layouts=[Layout("4", seats=4)], cost_per_km=1.0)
+    b.add_trip("t", "school", "home", "school")
+    problem = b.build()
+    result = compare(problem, CompareOptions(**FAST))
+    assert result.savings["integrated_vs_separate"]["money"]["median"] == pytest.approx(0.0)
+    assert result.apportionment.split("shapley").shares["school"] == pytest.approx(result.integrated.cost)
+    assert result.integrated.cost == pytest.approx(20.0)
+
+
+def test_today_prices_supplied_by_the_council_win_over_tariffs():
+    problem = chained_services()
+    b_options = CompareOptions(**FAST, today_trip_prices={"s0": 30.0},
+                               today_route_prices=[(120.0, ["c0", "c1", "c2"])])
+    # no tariff in this problem: trips s1, s2 have no price today and are listed as such
+    result = compare(problem, b_options)
+    assert result.today["cost"] == pytest.approx(150.0)
+    assert sorted(result.today["unpriced_trips"]) == ["s1", "s2"]
+
+
+# ---------------------------------------------------------------- the split, on games known exactly
+def airport_game(costs: dict[str, float]):
+    """Each service needs a runway of its own length: a coalition pays for the longest. Its Shapley
+    value is known in closed form (Littlechild and Owen 1973)."""
+    return lambda coalition: max(costs[s] for s in coalition)
+
+
+def test_shapley_of_the_airport_game():
+    values, exact, _ = shapley(["a", "b", "c"], airport_game({"a": 30.0, "b": 60.0, "c": 90.0}))
+    assert exact
+    assert values == pytest.approx({"a": 10.0, "b": 25.0, "c": 55.0})
+
+
+def test_shapley_sums_to_the_grand_cost_and_stays_within_stand_alone():
+    share = apportion(["a", "b", "c", "d"], airport_game({"a": 10.0, "b": 40.0, "c": 45.0, "d": 80.0}))
+    shapley_split = share.split("shapley")
+    assert sum(shapley_split.shares.values()) == pytest.approx(80.0)
+    assert share.subadditive and shapley_split.individually_rational and shapley_split.in_core
+    assert share.recommended == "shapley"
+    epm = share.split("equal_relative_savings")
+    assert sum(epm.shares.values()) == pytest.approx(80.0) and epm.in_core
+
+
+def test_sampled_shapley_beyond_six_services_still_adds_up():
+    costs = {f"s{i}": 10.0 * (i + 1) for i in range(8)}
+    share = apportion(list(costs), airport_game(costs))
+    assert not share.shapley_exact and share.shapley_samples > 0
+    assert sum(share.split("shapley").shares.values()) == pytest.approx(80.0)
+
+
+def test_core_violation_is_reported_and_a_core_split_recommended():
+    # a saves a lot with b or with c, b and c nothing together: the core exists, but Shapley
+    # (a 2.67, b and c 7.67 each) leaves a and b together paying 10.33 > their 10 as a pair
+    table = {frozenset("a"): 10.0, frozenset("b"): 10.0, frozenset("c"): 10.0, frozenset("ab"): 10.0,
+             frozenset("ac"): 10.0, frozenset("bc"): 20.0, frozenset("abc"): 18.0}
+    share = apportion("abc", lambda c: table[c])
+    assert share.subadditive
+    shapley_split = share.split("shapley")
+    assert shapley_split.shares == pytest.approx({"a": 8 / 3, "b": 23 / 3, "c": 23 / 3})
+    assert shapley_split.individually_rational and not shapley_split.in_core
+    assert share.recommended == "equal_relative_savings"
+    assert share.split("equal_relative_savings").in_core
+
+
+# ---------------------------------------------------------------- output
+def test_reports_are_written_and_say_what_they_must(tmp_path):
+    problem = chained_services()
+    result = compare(problem, CompareOptions(time_limit_s=1, seeds=2, parallel=2))
+    paths = write_comparison(result, tmp_path)
+    doc = json.loads((tmp_path / "comparison.json").read_text())
+    assert {"today", "separate", "integrated", "savings", "passenger_experience", "targets", "apportionment",
+            "contracted_in_integrated"} <= set(doc)
+    assert "7.5" in doc["targets"]["statement"]
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("<svg") == 4 and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert "Who pays what" in (tmp_path / "report.md").read_text()
+    assert (tmp_path / "routes-integrated.csv").read_text().startswith("plan,vehicle_type")
+    assert len(paths) == 5
+    all_plans_feasible(problem, result)
