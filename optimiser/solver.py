@@ -330,6 +330,12 @@ def _search(m: _Model, options: SolveOptions, worker: int, report: Callable[[flo
 
     routing.AddAtSolutionCallback(at_solution)
     assignment = routing.SolveWithParameters(params)
+    if assignment is None and not cancelled():
+        # The time limit ran out during construction (a large day, a short limit or a busy machine).
+        # Construction always ends on its own since every trip is optional: finish it, and stop there.
+        params.ClearField("time_limit")
+        params.solution_limit = 1
+        assignment = routing.SolveWithParameters(params)
     if assignment is None:
         return None
     routes = []

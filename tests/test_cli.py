@@ -74,3 +74,26 @@ def test_bench_darp_json_lines(darp_dir):
     assert {"instance", "seconds", "cost", "feasible", "served", "requests", "routes"} <= set(row)
     assert row["instance"] == "a2-16" and row["requests"] == 16 and row["feasible"] is True
     assert sorted(n for r in row["routes"] for n in r) == list(range(1, 33))
+
+
+def test_compare_writes_every_report(tmp_path):
+    doc = json.loads(EXAMPLE.read_text())
+    fleet = {"vehicle_types": doc.pop("vehicle_types"), "tariffs": doc.pop("tariffs"),
+             "today_trip_prices": {"T001": 25.0}}
+    (tmp_path / "trips.json").write_text(json.dumps(doc))
+    (tmp_path / "fleet.json").write_text(json.dumps(fleet))
+    proc = itu("compare", str(tmp_path / "trips.json"), str(tmp_path / "fleet.json"), "--seconds", "1",
+               "--seeds", "1", "--out", str(tmp_path / "out"))
+    assert "Integrated against separate planning" in proc.stdout and "Who pays what" in proc.stdout
+    result = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    assert set(result["apportionment"]["services"]) == {"school", "sen", "social_care", "nept"}
+    shares = result["apportionment"]["splits"][2]["shares"]
+    assert sum(shares.values()) == pytest.approx(min(result["integrated"]["cost_by_seed"]), rel=1e-9)
+    for name in ("report.md", "report.html", "routes-integrated.csv", "routes-separate.csv"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+def test_compare_fleet_document_with_unknown_field(tmp_path):
+    (tmp_path / "fleet.json").write_text(json.dumps({"vehicle_types": [], "buses": 3}))
+    proc = itu("compare", str(EXAMPLE), str(tmp_path / "fleet.json"), check=False)
+    assert proc.returncode == 2 and "unknown field(s) ['buses']" in proc.stderr
