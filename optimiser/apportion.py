@@ -177,7 +177,14 @@ def apportion(services: Sequence[str], cost_of: Callable[[frozenset], float], *,
             "the Shapley value falls outside the core (some group would pay less alone); equal relative "
             "savings stays in the core and gives every service as nearly the same percentage saving as possible")
     else:
-        recommended, why = "proportional", ("the core is empty (the plans are not subadditive), so no split can "
-                                            "satisfy every group; proportional shares are the simplest defensible "
-                                            "rule")
+        why = ("the core is empty, so no split can satisfy every group; proportional shares are the simplest "
+               "defensible rule")
+        cheaper = [(costs[a] + costs[frozenset(services) - a], a) for a in costs
+                   if 0 < len(a) < n and frozenset(services) - a in costs]
+        if cheaper and min(cheaper, key=lambda x: x[0])[0] < grand - TOLERANCE * max(1.0, grand):
+            total, part = min(cheaper, key=lambda x: x[0])
+            why += (f". The plans found are not subadditive: planning {' + '.join(sorted(part))} apart from the rest "
+                    f"costs {total:,.2f}, less than the {grand:,.2f} found for everyone together, so the solver "
+                    "did not find the best integrated plan in its time limit; allow more time per solve")
+        recommended = "proportional"
     return Apportionment(services, costs, tuple(splits), recommended, why, exact, samples, subadditive)

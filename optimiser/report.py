@@ -19,7 +19,7 @@ COMPONENT_WORDS = {"vehicles_fixed": "vehicles (fixed)", "distance": "distance",
 
 
 def _money(x: float) -> str:
-    return f"£{x:,.2f}"
+    return f"-£{-x:,.2f}" if x < 0 else f"£{x:,.2f}"
 
 
 # ----------------------------------------------------------------------------- SVG charts
