@@ -62,6 +62,8 @@ def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[
     left, bottom, top = 50, 60, 40
     plot_w, plot_h = width - left - 20, height - bottom - top
     peak = max([v for values in series.values() for v in values] + [1])
+    if all(float(v).is_integer() for values in series.values() for v in values):
+        peak = -(-peak // 4) * 4  # counts get whole-number gridlines
     n = max(len(labels), 2)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
            f'aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>',
@@ -71,17 +73,17 @@ def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[
         y = top + plot_h - plot_h * k / 4
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
                    f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">'
-                   f'{peak * k / 4:,.0f}{unit}</text>')
+                   f'{peak * k / 4:,.{0 if peak % 4 == 0 or peak >= 40 else 1}f}{unit}</text>')
     step = max(1, len(labels) // 8)
     for i in range(0, len(labels), step):
         x = left + plot_w * i / (n - 1)
         out.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">'
                    f'{html.escape(labels[i])}</text>')
     for j, (name, values) in enumerate(series.items()):
-        points = " ".join(f"{left + plot_w * i / (n - 1):.1f},{top + plot_h - plot_h * v / peak:.1f}"
+        path = " L ".join(f"{left + plot_w * i / (n - 1):.1f} {top + plot_h - plot_h * v / peak:.1f}"
                           for i, v in enumerate(values))
-        out.append(f'<polyline fill="none" stroke="{COLOURS[j % len(COLOURS)]}" stroke-width="2.5" '
-                   f'points="{points}"><title>{html.escape(name)}</title></polyline>')
+        out.append(f'<path fill="none" style="fill:none" stroke="{COLOURS[j % len(COLOURS)]}" stroke-width="2.5" d="M {path}">'
+                   f'<title>{html.escape(name)}</title></path>')
     out.append(_legend(list(series), left, height - 18))
     out.append("</svg>")
     return "".join(out)
