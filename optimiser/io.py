@@ -164,11 +164,15 @@ def write_plan(plan: Plan, out_dir: str | Path) -> list[Path]:
     with routes_path.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(ROUTE_COLUMNS)
-        for route in plan.routes:
-            for k, s in enumerate(route.stops):
-                writer.writerow([route.vehicle_type, route.vehicle_number, route.layout, k, s.kind, s.location,
-                                 s.trip_id or "", s.service or "", format_clock(s.arrival_s),
-                                 format_clock(s.service_start_s), format_clock(s.departure_s), s.load.get("seats", 0), s.load.get("wheelchair_spaces", 0),
-                                 s.load.get("stretchers", 0), s.load.get("staff_seats", 0)])
+        writer.writerows(route_rows(plan))
     return [plan_path, routes_path]
 
+
+def route_rows(plan: Plan):
+    """One row per stop, in ROUTE_COLUMNS order."""
+    for route in plan.routes:
+        for k, s in enumerate(route.stops):
+            yield [route.vehicle_type, route.vehicle_number, route.layout, k, s.kind, s.location, s.trip_id or "",
+                   s.service or "", format_clock(s.arrival_s), format_clock(s.service_start_s),
+                   format_clock(s.departure_s), s.load.get("seats", 0), s.load.get("wheelchair_spaces", 0),
+                   s.load.get("stretchers", 0), s.load.get("staff_seats", 0)]

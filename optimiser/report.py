@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from .compare import Comparison
-from .io import ROUTE_COLUMNS
-from .model import format_clock
+from .io import ROUTE_COLUMNS, route_rows
 from .plan import Plan
 
 COLOURS = ("#8c8c8c", "#1b7837", "#2166ac", "#b2182b", "#e08214", "#762a83")
@@ -238,13 +237,7 @@ def write_routes_csv(path: Path, plans: Mapping[str, Plan]) -> None:
         writer = csv.writer(f)
         writer.writerow(("plan",) + ROUTE_COLUMNS)
         for label, plan in plans.items():
-            for route in plan.routes:
-                for k, s in enumerate(route.stops):
-                    writer.writerow([label, route.vehicle_type, route.vehicle_number, route.layout, k, s.kind,
-                                     s.location, s.trip_id or "", s.service or "", format_clock(s.arrival_s),
-                                     format_clock(s.service_start_s), format_clock(s.departure_s),
-                                     s.load.get("seats", 0), s.load.get("wheelchair_spaces", 0),
-                                     s.load.get("stretchers", 0), s.load.get("staff_seats", 0)])
+            writer.writerows([label] + row for row in route_rows(plan))
 
 
 def write_comparison(c: Comparison, out_dir: str | Path) -> list[Path]:
