@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 #: Up to this many services the Shapley value is exact (2^6 - 1 = 63 coalitions to plan).

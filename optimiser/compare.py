@@ -22,7 +22,7 @@ from typing import Callable, Mapping, Sequence
 
 from .apportion import Apportionment, apportion
 from .errors import ProblemError
-from .model import Problem, Trip, VehicleType
+from .model import Problem, Trip
 from .plan import Plan, RouteOrder, time_route
 from .solver import SolveOptions, solve
 
@@ -103,8 +103,8 @@ def _run_solves(jobs: dict, options: CompareOptions, on_progress: Callable[[int,
 
 
 # ----------------------------------------------------------------------------- figures
-def ride_minutes(plan: Plan) -> dict[str, tuple[str, float, float | None]]:
-    """trip id -> (service, minutes on board, minutes to spare before the latest arrival)."""
+def ride_minutes(plan: Plan) -> dict[str, tuple[str, float]]:
+    """trip id -> (service, minutes on board)."""
     out = {}
     for route in plan.routes:
         boarded = {}
@@ -112,7 +112,7 @@ def ride_minutes(plan: Plan) -> dict[str, tuple[str, float, float | None]]:
             if stop.kind == "pickup":
                 boarded[stop.trip_id] = stop.departure_s
             elif stop.kind == "dropoff":
-                out[stop.trip_id] = (stop.service, (stop.service_start_s - boarded[stop.trip_id]) / 60.0, None)
+                out[stop.trip_id] = (stop.service, (stop.service_start_s - boarded[stop.trip_id]) / 60.0)
     return out
 
 
@@ -167,7 +167,7 @@ def _side_figures(plans_by_seed: Sequence[Sequence[Plan]], problem: Problem) -> 
     rides_by_service: dict[str, list[float]] = {}
     waits: dict[str, list[float]] = {}
     for p in plans:
-        for trip_id, (service, minutes, _) in ride_minutes(p).items():
+        for service, minutes in ride_minutes(p).values():
             rides_by_service.setdefault(service, []).append(minutes)
         for s, f in p.by_service.items():
             if f.wait_at_destination_minutes_mean is not None:
@@ -258,7 +258,7 @@ def cheapest_fleet_insertion(problem: Problem, plan: Plan, trip: Trip, *, candid
                 options.append((added, route, vt, layout, events, i, j))
     options.sort(key=lambda o: o[0])
     best = None
-    for added, route, vt, layout, events, i, j in options[:candidates]:
+    for _, route, vt, layout, events, i, j in options[:candidates]:
         new = events[:i] + [("pickup", trip)] + events[i:j] + [("dropoff", trip)] + events[j:]
         if not _fits(new, layout):
             continue

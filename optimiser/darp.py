@@ -34,7 +34,8 @@ def _numbers(line: str, path: Path, line_no: int) -> list[float]:
     try:
         return [float(x) for x in line.split()]
     except ValueError:
-        raise InputFormatError(f"cannot read numbers from {line.strip()[:60]!r}", where=f"{path.name} line {line_no}")
+        raise InputFormatError(f"cannot read numbers from {line.strip()[:60]!r}",
+                               where=f"{path.name} line {line_no}") from None
 
 
 def read_instance(path: str | Path) -> DarpInstance:

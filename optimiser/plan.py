@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 
 from .errors import ProblemError
 from .model import DAY_END_S, RESOURCES, Layout, Problem, Trip, VehicleType, format_clock
-from .schedule import RouteStop, route_stops, schedule_route, service_time_s
+from .schedule import route_stops, schedule_route, service_time_s
 
 #: Ride-time thresholds reported per service (minutes): the DfE 45/75-minute norms and NEPT's 60.
 RIDE_THRESHOLDS_MIN = (45, 60, 75)

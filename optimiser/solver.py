@@ -25,7 +25,7 @@ import multiprocessing
 import queue as queue_module
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
 from .checker import check_plan
@@ -241,7 +241,7 @@ def _node_matrices(m: _Model):
     return time_rows, cost_rows
 
 
-def _search(m: _Model, options: SolveOptions, worker: int, report: Callable[[float, int], None],
+def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], None],
             cancelled: Callable[[], bool]):
     """Build and solve the OR-Tools model; return (objective units, routes) or None."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -379,7 +379,7 @@ def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, 
     start = time.monotonic()
     trips = _ordered_trips([problem.trip(t) for t in trips_ids], seed)
     model = _prepare(problem, trips)
-    result = _search(model, options, worker,
+    result = _search(model, options,
                      lambda value: out.put(("progress", worker, time.monotonic() - start, value)),
                      cancel_event.is_set)
     out.put(("result", worker, result))
@@ -420,7 +420,7 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
         if options.workers == 1:
             trips = _ordered_trips(model_trips, options.seed)
             model = _prepare(problem, trips)
-            result = _search(model, options, 0, lambda v: relay(0, time.monotonic() - started, v),
+            result = _search(model, options, lambda v: relay(0, time.monotonic() - started, v),
                              (cancel.is_set if cancel else (lambda: False)))
         else:
             result = _run_portfolio(problem, model_trips, options, relay, cancel)

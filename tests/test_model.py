@@ -1,7 +1,7 @@
 """Broken inputs, each named after its fault: every one is refused with the trip/vehicle and field."""
 import pytest
 
-from optimiser import Layout, ProblemBuilder, ProblemError, crow_fly, parse_clock
+from optimiser import Layout, ProblemError, crow_fly, parse_clock
 from optimiser.model import format_clock
 from tests.instances import line_builder, line_matrix
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from optimiser import Layout, ProblemBuilder, ProblemError, SolveOptions, solve
-from optimiser.plan import ContractedTrip, RouteOrder, UnservedTrip, build_plan
+from optimiser.plan import ContractedTrip, RouteOrder, build_plan
 from tests.conftest import assert_feasible
 from tests.instances import line_builder, line_matrix
 
@@ -78,7 +78,7 @@ def exhaustive_optimum(problem) -> float:
     return best
 
 
-def random_instance(seed: int) -> "Problem":
+def random_instance(seed: int):
     rng = random.Random(seed)
     points = {f"h{i}": rng.uniform(1, 20) for i in range(3)}
     points.update({"school": 25.0, "centre": 12.0})
