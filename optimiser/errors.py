@@ -37,6 +37,15 @@ class InputFormatError(ItuError):
 
     code = "invalid_input"
 
+    def __init__(self, message: str, *, where: str | None = None, problems: list[dict] | None = None):
+        super().__init__(message, where=where)
+        #: Every problem found, when a reader lists them all at once: dicts with ``row``,
+        #: ``trip_id``, ``column`` and ``message`` (absent keys are unknown).
+        self.problems = list(problems or [])
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), **({"problems": self.problems} if self.problems else {})}
+
 
 class SolveFailed(ItuError):
     """The solver produced no plan at all, typically because the time limit ran out first."""

@@ -133,7 +133,13 @@ def read_trips_and_fleet(trips_path: str | Path, fleet_path: str | Path | None =
         doc["tariffs"] = fleet.get("tariffs", doc.get("tariffs", []))
         settings.update({k: fleet[k] for k in ("fleet_by_service", "today_trip_prices", "today_route_prices")
                          if k in fleet})
-    problem = problem_from_dict(doc)
+    return problem_from_dict(doc), comparison_settings(settings)
+
+
+def comparison_settings(settings: dict) -> dict:
+    """Check and normalise the comparison settings a fleet document may carry:
+    ``fleet_by_service``, ``today_trip_prices`` and ``today_route_prices``."""
+    settings = dict(settings)
     fleet_by_service = settings.get("fleet_by_service")
     if fleet_by_service is not None and (not isinstance(fleet_by_service, dict) or not all(
             isinstance(v, dict) and all(isinstance(n, int) and n >= 0 for n in v.values())
@@ -147,7 +153,7 @@ def read_trips_and_fleet(trips_path: str | Path, fleet_path: str | Path | None =
     if not isinstance(prices, dict):
         raise InputFormatError("expected {trip id: price}", where="today_trip_prices")
     settings["today_trip_prices"] = {str(k): float(v) for k, v in prices.items()}
-    return problem, settings
+    return settings
 
 
 ROUTE_COLUMNS = ("vehicle_type", "vehicle_number", "layout", "stop", "kind", "location", "trip_id", "service",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -352,90 +352,128 @@ class Problem:
 
 
 def _validate(problem: Problem) -> None:
+    for fault in _faults(problem):
+        raise fault
+
+
+def problem_faults(trips: Sequence[Trip], vehicle_types: Sequence[VehicleType], matrix: TravelMatrix,
+                   tariffs: Sequence[ContractTariff] = ()) -> list[ProblemError]:
+    """Every fault of a would-be problem at once (``Problem(...)`` stops at the first).
+
+    File readers use it to list every bad row in one go. Trip faults carry ``trip_id`` and
+    ``field`` attributes so a reader can point at the row and column."""
+    draft = object.__new__(Problem)
+    for name, value in (("trips", tuple(trips)), ("vehicle_types", tuple(vehicle_types)), ("matrix", matrix),
+                        ("tariffs", tuple(tariffs)), ("name", "draft")):
+        object.__setattr__(draft, name, value)
+    return list(_faults(draft))
+
+
+def _trip_fault(trip: Trip, field_name: str | None, message: str) -> ProblemError:
+    fault = ProblemError(message, where=f"trip {trip.id}" + (f".{field_name}" if field_name else ""))
+    fault.trip_id, fault.field = trip.id, field_name
+    return fault
+
+
+def _faults(problem: Problem) -> Iterator[ProblemError]:
     matrix = problem.matrix
     if not problem.vehicle_types and not problem.tariffs:
-        raise ProblemError("a problem needs at least one vehicle type or one contract tariff", where="fleet")
+        yield ProblemError("a problem needs at least one vehicle type or one contract tariff", where="fleet")
     seen: set[str] = set()
     for i, v in enumerate(problem.vehicle_types):
-        where = f"vehicle_types[{i}] ({v.name})"
-        if v.name in seen:
-            raise ProblemError("duplicate vehicle type name", where=f"{where}.name")
-        seen.add(v.name)
-        matrix.position(v.depot, where=f"{where}.depot")
-        if v.count < 0:
-            raise ProblemError(f"count {v.count} is negative", where=f"{where}.count")
-        if not v.layouts:
-            raise ProblemError("has no layout", where=f"{where}.layouts")
-        for j, layout in enumerate(v.layouts):
-            for r in RESOURCES:
-                if layout.capacity[r] < 0:
-                    raise ProblemError(f"{r} is negative", where=f"{where}.layouts[{j}].{r}")
-        if v.shift_end_s <= v.shift_start_s:
-            raise ProblemError("shift ends before it starts", where=f"{where}.shift_end")
-        if v.max_duty_s is not None and v.max_duty_s <= 0:
-            raise ProblemError("maximum duty must be positive", where=f"{where}.max_duty")
-        for name in ("cost_per_day", "cost_per_km", "cost_per_hour", "assistant_cost_per_hour", "co2_kg_per_km"):
-            value = getattr(v, name)
-            if not math.isfinite(value) or value < 0:
-                raise ProblemError(f"{name} {value} must be a non-negative number", where=f"{where}.{name}")
+        yield from _vehicle_type_faults(v, f"vehicle_types[{i}] ({v.name})", seen, matrix)
     for i, t in enumerate(problem.tariffs):
         for name in ("flag_fall", "per_km"):
             value = getattr(t, name)
             if not math.isfinite(value) or value < 0:
-                raise ProblemError(f"{name} {value} must be a non-negative number", where=f"tariffs[{i}] ({t.name}).{name}")
+                yield ProblemError(f"{name} {value} must be a non-negative number",
+                                   where=f"tariffs[{i}] ({t.name}).{name}")
         bad = set(t.needs) - set(DEFAULT_SERVICE_MINUTES)
         if bad:
-            raise ProblemError(f"unknown needs {sorted(bad)} (use ambulant, wheelchair, stretcher)",
+            yield ProblemError(f"unknown needs {sorted(bad)} (use ambulant, wheelchair, stretcher)",
                                where=f"tariffs[{i}] ({t.name}).needs")
-
     ids: set[str] = set()
     for i, trip in enumerate(problem.trips):
-        where = f"trip {trip.id}"
         if not trip.id:
-            raise ProblemError("trip has an empty id", where=f"trips[{i}].id")
+            yield ProblemError("trip has an empty id", where=f"trips[{i}].id")
+            continue
         if trip.id in ids:
-            raise ProblemError("duplicate trip id", where=f"{where}.id")
+            yield _trip_fault(trip, "id", "duplicate trip id")
+            continue
         ids.add(trip.id)
-        if not trip.service:
-            raise ProblemError("service is empty", where=f"{where}.service")
-        matrix.position(trip.pickup, where=f"{where}.pickup")
-        matrix.position(trip.dropoff, where=f"{where}.dropoff")
-        for name in ("seats", "wheelchair_spaces", "stretchers", "staff_seats", "escorts"):
-            if getattr(trip, name) < 0:
-                raise ProblemError(f"{name} is negative", where=f"{where}.{name}")
-        if trip.passengers == 0:
-            raise ProblemError("carries nobody: seats, wheelchair spaces and stretchers are all zero",
-                               where=f"{where}.seats")
-        for name in ("pickup_service_s", "dropoff_service_s"):
-            if getattr(trip, name) < 0:
-                raise ProblemError("service time is negative", where=f"{where}.{name}")
-        if trip.latest_pickup_s < trip.earliest_pickup_s:
-            raise ProblemError(
-                f"pickup window closes ({format_clock(trip.latest_pickup_s)}) before it opens "
-                f"({format_clock(trip.earliest_pickup_s)})", where=f"{where}.latest_pickup")
-        if trip.latest_arrival_s < trip.earliest_arrival_s:
-            raise ProblemError(
-                f"arrival window closes ({format_clock(trip.latest_arrival_s)}) before it opens "
-                f"({format_clock(trip.earliest_arrival_s)})", where=f"{where}.latest_arrival")
-        direct_s = problem.direct_s(trip)
-        earliest_possible_arrival = trip.earliest_pickup_s + trip.pickup_service_s + direct_s
-        if earliest_possible_arrival > trip.latest_arrival_s + TIME_TOLERANCE_S:
-            raise ProblemError(
-                f"cannot arrive by {format_clock(trip.latest_arrival_s)}: picked up at "
-                f"{format_clock(trip.earliest_pickup_s)} at the earliest, the direct journey alone arrives "
-                f"{format_clock(earliest_possible_arrival)}", where=f"{where}.latest_arrival")
-        if trip.max_ride_s is not None and trip.max_ride_s < 0:
-            raise ProblemError("ride-time cap is negative", where=f"{where}.max_ride")
-        if trip.max_ride_factor is not None and trip.max_ride_factor < 1:
-            raise ProblemError(f"ride-time factor {trip.max_ride_factor} is below 1: shorter than the direct "
-                               "journey", where=f"{where}.max_ride_factor")
-        cap = problem.ride_cap_s(trip)
-        if cap is not None and cap + TIME_TOLERANCE_S < direct_s:
-            raise ProblemError(f"ride-time cap {cap / 60:.1f} min is shorter than the direct journey "
-                               f"{direct_s / 60:.1f} min", where=f"{where}.max_ride")
-        reason = problem.why_fleet_cannot_carry(trip)
-        if reason is not None and problem.contract_price(trip) is None:
-            raise ProblemError(f"no vehicle type and no contract tariff can carry it: {reason}", where=where)
+        # one fault per trip: a later check would only repeat the first in other words
+        fault = next(_trip_faults(problem, trip), None)
+        if fault is not None:
+            yield fault
+
+
+def _vehicle_type_faults(v: VehicleType, where: str, seen: set[str], matrix: TravelMatrix) -> Iterator[ProblemError]:
+    if v.name in seen:
+        yield ProblemError("duplicate vehicle type name", where=f"{where}.name")
+    seen.add(v.name)
+    if v.depot not in matrix.index:
+        yield ProblemError(f"unknown location {v.depot!r}", where=f"{where}.depot")
+    if v.count < 0:
+        yield ProblemError(f"count {v.count} is negative", where=f"{where}.count")
+    if not v.layouts:
+        yield ProblemError("has no layout", where=f"{where}.layouts")
+    for j, layout in enumerate(v.layouts):
+        for r in RESOURCES:
+            if layout.capacity[r] < 0:
+                yield ProblemError(f"{r} is negative", where=f"{where}.layouts[{j}].{r}")
+    if v.shift_end_s <= v.shift_start_s:
+        yield ProblemError("shift ends before it starts", where=f"{where}.shift_end")
+    if v.max_duty_s is not None and v.max_duty_s <= 0:
+        yield ProblemError("maximum duty must be positive", where=f"{where}.max_duty")
+    for name in ("cost_per_day", "cost_per_km", "cost_per_hour", "assistant_cost_per_hour", "co2_kg_per_km"):
+        value = getattr(v, name)
+        if not math.isfinite(value) or value < 0:
+            yield ProblemError(f"{name} {value} must be a non-negative number", where=f"{where}.{name}")
+
+
+def _trip_faults(problem: Problem, trip: Trip) -> Iterator[ProblemError]:
+    matrix = problem.matrix
+    if not trip.service:
+        yield _trip_fault(trip, "service", "service is empty")
+    for name in ("pickup", "dropoff"):
+        if getattr(trip, name) not in matrix.index:
+            yield _trip_fault(trip, name, f"unknown location {getattr(trip, name)!r}")
+            return
+    for name in ("seats", "wheelchair_spaces", "stretchers", "staff_seats", "escorts"):
+        if getattr(trip, name) < 0:
+            yield _trip_fault(trip, name, f"{name} is negative")
+    if trip.passengers == 0:
+        yield _trip_fault(trip, "seats", "carries nobody: seats, wheelchair spaces and stretchers are all zero")
+    for name in ("pickup_service_s", "dropoff_service_s"):
+        if getattr(trip, name) < 0:
+            yield _trip_fault(trip, name, "service time is negative")
+    if trip.latest_pickup_s < trip.earliest_pickup_s:
+        yield _trip_fault(trip, "latest_pickup",
+                          f"pickup window closes ({format_clock(trip.latest_pickup_s)}) before it opens "
+                          f"({format_clock(trip.earliest_pickup_s)})")
+    if trip.latest_arrival_s < trip.earliest_arrival_s:
+        yield _trip_fault(trip, "latest_arrival",
+                          f"arrival window closes ({format_clock(trip.latest_arrival_s)}) before it opens "
+                          f"({format_clock(trip.earliest_arrival_s)})")
+    direct_s = problem.direct_s(trip)
+    earliest_possible_arrival = trip.earliest_pickup_s + trip.pickup_service_s + direct_s
+    if earliest_possible_arrival > trip.latest_arrival_s + TIME_TOLERANCE_S:
+        yield _trip_fault(trip, "latest_arrival",
+                          f"cannot arrive by {format_clock(trip.latest_arrival_s)}: picked up at "
+                          f"{format_clock(trip.earliest_pickup_s)} at the earliest, the direct journey alone "
+                          f"arrives {format_clock(earliest_possible_arrival)}")
+    if trip.max_ride_s is not None and trip.max_ride_s < 0:
+        yield _trip_fault(trip, "max_ride", "ride-time cap is negative")
+    if trip.max_ride_factor is not None and trip.max_ride_factor < 1:
+        yield _trip_fault(trip, "max_ride_factor", f"ride-time factor {trip.max_ride_factor} is below 1: shorter "
+                          "than the direct journey")
+    cap = problem.ride_cap_s(trip)
+    if cap is not None and cap + TIME_TOLERANCE_S < direct_s:
+        yield _trip_fault(trip, "max_ride", f"ride-time cap {cap / 60:.1f} min is shorter than the direct "
+                          f"journey {direct_s / 60:.1f} min")
+    reason = problem.why_fleet_cannot_carry(trip)
+    if reason is not None and problem.contract_price(trip) is None:
+        yield _trip_fault(trip, None, f"no vehicle type and no contract tariff can carry it: {reason}")
 
 
 class ProblemBuilder:

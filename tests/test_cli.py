@@ -13,7 +13,7 @@ EXAMPLE = ROOT / "examples" / "rutland-morning-small.json"
 
 
 def itu(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "optimiser.cli", *args], capture_output=True, text=True, cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=300)
     if check:
         assert proc.returncode == 0, proc.stderr

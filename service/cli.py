@@ -1,7 +1,8 @@
 """``itu``: the one command line of the project.
 
-    itu solve PROBLEM.json [--seconds S] [--workers W] [--out DIR]
-    itu compare TRIPS [FLEET] [--seconds S] [--seeds K] [--out DIR]
+    itu solve PROBLEM.json | TRIPS FLEET [--roads PBF | --osrm URL] [--seconds S] [--out DIR]
+    itu compare TRIPS [FLEET] [--roads PBF | --osrm URL] [--seconds S] [--seeds K] [--out DIR]
+    itu scenario generate --trips N --seed S --out DIR [--pbf PBF]
     itu bench darp FILES... [--seconds S] [--workers W] [--json]
 
 Errors the user can fix are printed as one line (what and where), exit code 2;
@@ -15,7 +16,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from .errors import ItuError
+from optimiser.errors import ItuError
 
 DEFAULT_BKS = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "darp" / "bks.csv"
 
@@ -45,7 +46,7 @@ def _solve_with_bar(problem, options, label: str, show: bool):
     import threading
     import time
 
-    from .solver import Progress, solve
+    from optimiser.solver import Progress, solve
 
     bar = _ProgressBar(options.time_limit_s, label, show)
     latest: list = [None]
@@ -73,24 +74,103 @@ def _solve_with_bar(problem, options, label: str, show: bool):
         bar.close()
 
 
-def cmd_solve(args) -> int:
-    from .io import read_problem_json, write_plan
-    from .solver import SolveOptions
+GEODATA_SUFFIXES = (".csv", ".geojson", ".gpkg")
 
-    problem = read_problem_json(args.problem)
+
+def _travel_config(args) -> dict:
+    if getattr(args, "roads", None) and getattr(args, "osrm", None):
+        raise ItuError("give --roads or --osrm, not both", where="travel")
+    if getattr(args, "roads", None):
+        return {"provider": "road", "pbf": args.roads}
+    if getattr(args, "osrm", None):
+        return {"provider": "osrm", "url": args.osrm}
+    config = {"provider": "crow-fly"}
+    if getattr(args, "area_type", None):
+        config["area_type"] = args.area_type
+    return config
+
+
+def _load(args):
+    """The problem and what exports need, from a problem document or from trip and fleet files.
+    Returns (problem, settings, locations, extras) where extras feed the geodata exports."""
+    import json as _json
+
+    from optimiser.io import comparison_settings, read_trips_and_fleet
+
+    trips_path = Path(args.trips)
+    if trips_path.suffix.lower() in GEODATA_SUFFIXES:
+        if not args.fleet:
+            raise ItuError("a trip file needs a fleet file beside it (CSV or JSON)", where="fleet")
+        from geodata.readers import load_problem
+        from geodata.travel import travel_provider
+
+        provider = travel_provider(_travel_config(args))
+        loaded = load_problem(trips_path, args.fleet, travel=provider, tariffs_path=args.tariffs,
+                              far_points=args.far_points, max_snap_m=args.max_snap_m)
+        for warning in loaded.warnings:
+            print(f"itu: warning: {warning}", file=sys.stderr)
+        extras = {"trip_text": loaded.trip_text, "place_names": loaded.place_names,
+                  "network": getattr(provider, "network", None)}
+        return loaded.problem, comparison_settings(loaded.settings), loaded.locations, extras
+    problem, settings = read_trips_and_fleet(trips_path, args.fleet)
+    locations = {}
+    try:  # a document with coordinates can be drawn on a map too
+        doc = _json.loads(trips_path.read_text())
+        locations = {str(k): (float(v[0]), float(v[1])) for k, v in (doc.get("locations") or {}).items()}
+    except (ValueError, TypeError, AttributeError, IndexError):
+        locations = {}
+    return problem, settings, locations, {}
+
+
+def _export(plan, problem, locations, extras, out: str) -> list[Path]:
+    from optimiser.io import write_plan
+
+    written = list(write_plan(plan, out))
+    needed = {s.location for r in plan.routes for s in r.stops} | {
+        loc for c in plan.contracted for loc in (problem.trip(c.trip_id).pickup, problem.trip(c.trip_id).dropoff)}
+    if locations and needed <= set(locations):
+        from geodata.export import export_plan
+
+        for files in export_plan(plan, problem, locations, out, **extras).values():
+            written.extend(files)
+    return written
+
+
+def cmd_solve(args) -> int:
+    from optimiser.solver import SolveOptions
+
+    problem, _, locations, extras = _load(args)
     options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers)
     plan = _solve_with_bar(problem, options, problem.name, sys.stderr.isatty() and not args.quiet)
     print(plan.summary())
     if args.out:
-        written = write_plan(plan, args.out)
-        for path in written:
+        written = _export(plan, problem, locations, extras, args.out)
+        shown = [p for p in written if p.parent == Path(args.out)]
+        for path in shown:
             print(f"wrote {path}")
+        if len(written) > len(shown):
+            print(f"wrote {len(written) - len(shown)} schedules and run sheets under {args.out}/")
+    return 0
+
+
+def cmd_scenario_generate(args) -> int:
+    from geodata.scenario import area_from_osm, generate_scenario, synthetic_area, write_scenario
+    from geodata.travel import travel_provider
+
+    area = area_from_osm(args.pbf) if args.pbf else synthetic_area(args.area)
+    if args.pbf and not args.roads and not args.osrm:
+        args.roads = args.pbf  # windows and ride caps from the same roads the plan will use
+    scenario = generate_scenario(area, trips=args.trips, seed=args.seed, travel=travel_provider(_travel_config(args)))
+    for path in write_scenario(scenario, args.out):
+        print(f"wrote {path}")
+    counts = ", ".join(f"{n} {s}" for s, n in scenario.summary["by_service"].items())
+    print(f"{scenario.name}: {len(scenario.trips)} trips ({counts}) in {area.name}; travel: {scenario.summary['travel']}")
     return 0
 
 
 def cmd_bench_darp(args) -> int:
-    from .darp import read_best_known, read_instance, routes_as_node_ids
-    from .solver import SolveOptions
+    from optimiser.darp import read_best_known, read_instance, routes_as_node_ids
+    from optimiser.solver import SolveOptions
 
     bks = {}
     bks_path = Path(args.bks) if args.bks else DEFAULT_BKS
@@ -104,7 +184,7 @@ def cmd_bench_darp(args) -> int:
     for file in args.files:
         instance = read_instance(file)
         plan = _solve_with_bar(instance.problem, options, instance.name, sys.stderr.isatty() and not args.json)
-        from .checker import check_plan
+        from optimiser.checker import check_plan
 
         feasible = check_plan(instance.problem, plan).feasible
         served = len(plan.served_trip_ids)
@@ -131,11 +211,10 @@ def cmd_bench_darp(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .compare import CompareOptions, compare
-    from .io import read_trips_and_fleet
-    from .report import markdown, write_comparison
+    from optimiser.compare import CompareOptions, compare
+    from optimiser.report import markdown, write_comparison
 
-    problem, settings = read_trips_and_fleet(args.trips, args.fleet)
+    problem, settings, _, _ = _load(args)
     options = CompareOptions(time_limit_s=args.seconds, seeds=args.seeds, parallel=args.parallel, **settings)
     bar = None
     if sys.stderr.isatty() and not args.quiet:
@@ -161,29 +240,61 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _add_travel_arguments(parser: argparse.ArgumentParser) -> None:
+    travel = parser.add_argument_group("travel times (trip files only; crow-fly unless told)")
+    travel.add_argument("--roads", metavar="PBF", help="OpenStreetMap extract (.osm.pbf): times over its roads")
+    travel.add_argument("--osrm", metavar="URL", help="OSRM server, e.g. http://localhost:5000")
+    travel.add_argument("--area-type", choices=("mixed", "urban", "suburban", "rural"),
+                        help="crow-fly speeds (default mixed)")
+    travel.add_argument("--tariffs", help="contract tariffs CSV, added to the fleet file's")
+    travel.add_argument("--far-points", choices=("error", "warn"), default="error",
+                        help="a location far from any road is an error (default) or a warning")
+    travel.add_argument("--max-snap-m", type=float, default=1000.0,
+                        help="how far from a road a location may be, in metres (default 1000)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itu", description="Integrated transport route optimiser")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    solve = sub.add_parser("solve", help="plan a problem (JSON: locations, trips, fleet, tariffs)")
-    solve.add_argument("problem", help="problem document (see docs/problem-format.md)")
+    solve = sub.add_parser("solve", help="plan trips: a problem document, or trip and fleet files")
+    solve.add_argument("trips", help="problem document (JSON, docs/problem-format.md) or a trip file (CSV, GeoJSON, "
+                                     "GeoPackage; docs/geodata-formats.md)")
+    solve.add_argument("fleet", nargs="?", help="fleet file (CSV or JSON) for a trip file")
+    _add_travel_arguments(solve)
     solve.add_argument("--seconds", type=float, default=30.0, help="time limit (default 30)")
     solve.add_argument("--seed", type=int, default=0)
     solve.add_argument("--workers", type=int, default=1, help="parallel searches; the best wins (default 1)")
-    solve.add_argument("--out", help="folder for plan.json and routes.csv")
+    solve.add_argument("--out", help="folder for the plan (JSON, CSV), map, GeoJSON/GeoPackage layers, schedules "
+                                     "and run sheets")
     solve.add_argument("--quiet", action="store_true", help="no progress bar")
     solve.set_defaults(func=cmd_solve)
 
     comp = sub.add_parser("compare", help="separate contracts against integrated planning, and the cost split")
-    comp.add_argument("trips", help="trips document (JSON; may hold the fleet too)")
+    comp.add_argument("trips", help="trips document (JSON; may hold the fleet too) or a trip file (CSV, GeoJSON, "
+                                    "GeoPackage)")
     comp.add_argument("fleet", nargs="?", help="fleet document: vehicle_types, tariffs, fleet_by_service, "
                                                "today_trip_prices, today_route_prices")
+    _add_travel_arguments(comp)
     comp.add_argument("--seconds", type=float, default=20.0, help="time limit of each solve (default 20)")
     comp.add_argument("--seeds", type=int, default=3, help="solves per plan, for the spread (default 3)")
     comp.add_argument("--parallel", type=int, default=0, help="solves at once (default: one per core)")
     comp.add_argument("--out", help="folder for comparison.json, report.md, report.html and route CSVs")
     comp.add_argument("--quiet", action="store_true")
     comp.set_defaults(func=cmd_compare)
+
+    scenario = sub.add_parser("scenario", help="generate realistic days of trips")
+    scenario_sub = scenario.add_subparsers(dest="action", required=True)
+    gen = scenario_sub.add_parser("generate", help="a seeded day of school, SEN, day-centre and patient trips")
+    gen.add_argument("--trips", type=int, default=200, help="about how many trips (default 200)")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--out", required=True, help="folder for trips.csv, fleet.json and scenario.json")
+    gen.add_argument("--pbf", help="OpenStreetMap extract: its real schools, hospitals and day centres, homes "
+                                   "along its residential roads, times over its roads")
+    gen.add_argument("--area", default="rutland", help="built-in synthetic area when no --pbf (default rutland)")
+    gen.add_argument("--roads", help=argparse.SUPPRESS)
+    gen.add_argument("--osrm", help="OSRM server for the direct journey times")
+    gen.set_defaults(func=cmd_scenario_generate)
 
     bench = sub.add_parser("bench", help="benchmarks")
     bench_sub = bench.add_subparsers(dest="suite", required=True)

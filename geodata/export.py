@@ -1,0 +1,320 @@
+"""Plans out, where they live: GeoJSON, GeoPackage, CSV schedules per vehicle, a printable
+run sheet per driver and a self-contained interactive map.
+
+``plan_layers`` turns a plan into three GeoDataFrames (WGS84): ``routes`` (one
+LineString per vehicle, along the roads when a road network is given), ``stops`` (one
+Point per stop with its times and who boards and alights) and ``contracted`` (a straight
+line per trip handed to a contract, with its tariff, price and reason).
+"""
+from __future__ import annotations
+
+import csv
+import html
+import re
+from pathlib import Path
+from typing import Mapping
+
+from optimiser.model import Problem, format_clock
+from optimiser.plan import Plan
+
+#: Distinct colours for up to twelve vehicles, then repeated (ColorBrewer Paired, reordered).
+VEHICLE_COLOURS = ("#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#fb9a99",
+                   "#b2df8a", "#fdbf6f", "#cab2d6", "#8c8c00")
+#: One colour per service on stop markers, so services are told apart on any vehicle's route.
+SERVICE_COLOURS = {"school": "#1b9e77", "sen": "#d95f02", "social_care": "#7570b3", "nept": "#e7298a"}
+OTHER_SERVICE_COLOURS = ("#66a61e", "#e6ab02", "#a6761d", "#666666")
+OSM_ATTRIBUTION = "Road data © OpenStreetMap contributors (ODbL)"
+
+
+def service_colour(service: str | None, services: list[str]) -> str:
+    if service in SERVICE_COLOURS:
+        return SERVICE_COLOURS[service]
+    others = [s for s in services if s not in SERVICE_COLOURS]
+    return OTHER_SERVICE_COLOURS[others.index(service) % len(OTHER_SERVICE_COLOURS)] if service in others else "#444444"
+
+
+def vehicle_label(route) -> str:
+    return f"{route.vehicle_type} {route.vehicle_number + 1}"
+
+
+def _needs(trip) -> str:
+    words = [trip.need]
+    if trip.escorts:
+        words.append(f"{trip.escorts} escort" + ("s" if trip.escorts > 1 else ""))
+    if trip.needs_assistant:
+        words.append("passenger assistant")
+    if trip.travels_alone:
+        words.append("travels alone")
+    return ", ".join(words)
+
+
+def _stop_records(plan: Plan, problem: Problem, locations: Mapping, trip_text: Mapping, place_names: Mapping):
+    for route in plan.routes:
+        for number, stop in enumerate(route.stops):
+            trip = problem.trip(stop.trip_id) if stop.trip_id else None
+            text = trip_text.get(stop.trip_id, {}) if stop.trip_id else {}
+            person = text.get("passenger", stop.trip_id or "")
+            lat, lon = locations[stop.location]
+            yield {
+                "vehicle": vehicle_label(route), "vehicle_type": route.vehicle_type,
+                "vehicle_number": route.vehicle_number, "layout": route.layout, "stop_number": number,
+                "kind": stop.kind, "location": stop.location, "place": place_names.get(stop.location, stop.location),
+                "trip_id": stop.trip_id or "", "service": stop.service or "", "passenger": person if trip else "",
+                "boards": person if stop.kind == "pickup" else "", "alights": person if stop.kind == "dropoff" else "",
+                "needs": _needs(trip) if trip else "", "notes": text.get("notes", ""),
+                "arrival": format_clock(stop.arrival_s), "service_start": format_clock(stop.service_start_s),
+                "departure": format_clock(stop.departure_s), "wait_minutes": round(stop.wait_s / 60, 1),
+                "seats_on_board": stop.load.get("seats", 0),
+                "wheelchairs_on_board": stop.load.get("wheelchair_spaces", 0),
+                "stretchers_on_board": stop.load.get("stretchers", 0), "latitude": lat, "longitude": lon,
+            }
+
+
+def plan_layers(plan: Plan, problem: Problem, locations: Mapping[str, tuple[float, float]], *, network=None,
+                trip_text: Mapping | None = None, place_names: Mapping | None = None) -> dict:
+    """``{"routes", "stops", "contracted"}`` GeoDataFrames in WGS84 (EPSG:4326)."""
+    import geopandas
+    from shapely.geometry import LineString, Point
+
+    trip_text, place_names = trip_text or {}, place_names or {}
+    stops = list(_stop_records(plan, problem, locations, trip_text, place_names))
+    stop_frame = geopandas.GeoDataFrame(
+        stops, geometry=[Point(s["longitude"], s["latitude"]) for s in stops], crs=4326,
+        columns=list(stops[0]) if stops else ["vehicle", "kind", "trip_id", "arrival"])
+    route_lines = _route_geometries(plan, locations, network)
+    routes = []
+    for route, line in zip(plan.routes, route_lines):
+        routes.append({"vehicle": vehicle_label(route), "vehicle_type": route.vehicle_type,
+                       "vehicle_number": route.vehicle_number, "layout": route.layout,
+                       "leaves": format_clock(route.stops[0].departure_s),
+                       "returns": format_clock(route.stops[-1].arrival_s), "trips": len(route.trip_ids),
+                       "services": ", ".join(sorted({s.service for s in route.stops if s.service})),
+                       "km": round(route.km, 2), "duty_hours": round(route.duty_s / 3600, 2),
+                       "cost": round(route.cost, 2), "co2_kg": round(route.co2_kg, 2),
+                       "follows_roads": network is not None, "geometry": LineString(line)})
+    route_frame = geopandas.GeoDataFrame(routes, geometry="geometry", crs=4326) if routes else \
+        geopandas.GeoDataFrame({"vehicle": [], "geometry": []}, geometry="geometry", crs=4326)
+    contracted = []
+    for c in plan.contracted:
+        trip = problem.trip(c.trip_id)
+        a, b = locations[trip.pickup], locations[trip.dropoff]
+        contracted.append({"trip_id": c.trip_id, "service": c.service, "tariff": c.tariff, "price": round(c.price, 2),
+                           "reason": c.reason, "passenger": trip_text.get(c.trip_id, {}).get("passenger", ""),
+                           "needs": _needs(trip), "geometry": LineString([(a[1], a[0]), (b[1], b[0])])})
+    contracted_frame = geopandas.GeoDataFrame(contracted, geometry="geometry", crs=4326) if contracted else \
+        geopandas.GeoDataFrame({"trip_id": [], "geometry": []}, geometry="geometry", crs=4326)
+    return {"routes": route_frame, "stops": stop_frame, "contracted": contracted_frame}
+
+
+def _route_geometries(plan: Plan, locations: Mapping, network) -> list[list[tuple[float, float]]]:
+    """(longitude, latitude) vertices per route: along the fastest roads between consecutive
+    stops when a road network is given, else straight between stops."""
+    if network is None:
+        lines = []
+        for route in plan.routes:
+            pts = [(locations[s.location][1], locations[s.location][0]) for s in route.stops]
+            lines.append(pts if len(pts) > 1 else pts * 2)
+        return lines
+    used = {s.location for r in plan.routes for s in r.stops}
+    node_of = {p.location_id: p.node for p in network.snap({k: locations[k] for k in used})}
+    legs = sorted({(node_of[a.location], node_of[b.location]) for r in plan.routes
+                   for a, b in zip(r.stops, r.stops[1:]) if node_of[a.location] != node_of[b.location]})
+    paths = dict(zip(legs, network.paths(legs)))
+    lines = []
+    for route in plan.routes:
+        pts: list[tuple[float, float]] = []
+        for a, b in zip(route.stops, route.stops[1:]):
+            pa, pb = locations[a.location], locations[b.location]
+            segment = [(pa[1], pa[0])]
+            key = (node_of[a.location], node_of[b.location])
+            if key in paths:
+                segment += [(float(network.longitude[n]), float(network.latitude[n])) for n in paths[key]]
+            segment.append((pb[1], pb[0]))
+            pts.extend(segment if not pts else segment[1:])
+        lines.append(pts if len(pts) > 1 else [(locations[route.stops[0].location][1],
+                                                locations[route.stops[0].location][0])] * 2)
+    return lines
+
+
+def write_geojson(layers: Mapping, out_dir: Path) -> list[Path]:
+    paths = []
+    for name, frame in layers.items():
+        path = out_dir / f"{name}.geojson"
+        if path.exists():
+            path.unlink()  # GDAL's GeoJSON driver will not overwrite
+        frame.to_file(path, driver="GeoJSON")
+        paths.append(path)
+    return paths
+
+
+def write_geopackage(layers: Mapping, path: Path) -> Path:
+    if path.exists():
+        path.unlink()
+    for name, frame in layers.items():
+        frame.to_file(path, layer=name, driver="GPKG")
+    return path
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "vehicle"
+
+
+SCHEDULE_COLUMNS = ("stop_number", "kind", "place", "arrival", "service_start", "departure", "wait_minutes",
+                    "trip_id", "service", "passenger", "needs", "notes", "seats_on_board", "wheelchairs_on_board",
+                    "stretchers_on_board", "latitude", "longitude")
+
+
+def write_vehicle_schedules(stop_frame, out_dir: Path) -> list[Path]:
+    """One CSV per vehicle, in stop order: what a depot prints or loads into a tablet."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for vehicle, group in stop_frame.groupby("vehicle", sort=False):
+        path = out_dir / f"{_slug(vehicle)}.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(SCHEDULE_COLUMNS)
+            for record in group.sort_values("stop_number").to_dict("records"):
+                writer.writerow([record[c] for c in SCHEDULE_COLUMNS])
+        paths.append(path)
+    return paths
+
+
+RUN_SHEET_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5cm;color:#222}
+h1{font-size:1.4em;margin:0 0 .2em}p.meta{margin:.2em 0 1em;color:#555}
+table{border-collapse:collapse;width:100%;font-size:.95em}
+th,td{border:1px solid #bbb;padding:.35em .5em;text-align:left;vertical-align:top}
+th{background:#eee}tr.depot td{background:#f6f6f6;color:#555}
+td.time{white-space:nowrap;font-variant-numeric:tabular-nums}
+.svc{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.3em;vertical-align:middle}
+footer{margin-top:1em;font-size:.8em;color:#666}
+@media print{body{margin:1cm}a{display:none}}
+"""
+
+
+def run_sheet_html(vehicle: str, records: list[dict], route_summary: Mapping, services: list[str],
+                   attribution: str | None) -> str:
+    e = html.escape
+    rows = []
+    for r in records:
+        depot = r["kind"] in ("start", "end")
+        action = {"start": "Leave depot", "end": "Back at depot", "pickup": "Pick up", "dropoff": "Drop off"}[r["kind"]]
+        dot = (f'<span class="svc" style="background:{service_colour(r["service"], services)}"></span>'
+               if r["service"] else "")
+        rows.append(
+            f'<tr class="{"depot" if depot else ""}"><td class="time">{e(r["service_start"] if not depot else (r["departure"] if r["kind"] == "start" else r["arrival"]))}</td>'
+            f'<td>{e(action)}</td><td>{e(str(r["place"]))}</td><td>{dot}{e(r["passenger"])}</td>'
+            f'<td>{e(r["service"])}</td><td>{e(r["needs"])}</td><td>{e(r["notes"])}</td>'
+            f'<td>{r["seats_on_board"]} seated, {r["wheelchairs_on_board"]} wheelchair</td></tr>')
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Run sheet: {e(vehicle)}</title><style>{RUN_SHEET_STYLE}</style></head><body>"
+        f"<h1>Run sheet: {e(vehicle)}</h1>"
+        f"<p class='meta'>Layout {e(route_summary['layout'])} · leaves {e(route_summary['leaves'])}, back "
+        f"{e(route_summary['returns'])} · {route_summary['trips']} passengers · {route_summary['km']:.1f} km</p>"
+        "<table><thead><tr><th>Time</th><th>Action</th><th>Where</th><th>Passenger</th><th>Service</th>"
+        "<th>Needs</th><th>Notes</th><th>On board after</th></tr></thead><tbody>"
+        + "".join(rows) + "</tbody></table>"
+        f"<footer>Times are the planned start of boarding or alighting. {e(attribution or '')}</footer>"
+        "</body></html>")
+
+
+def write_run_sheets(layers: Mapping, out_dir: Path, *, attribution: str | None = None) -> list[Path]:
+    """A printable HTML run sheet per driver, and an index linking them."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stops, routes = layers["stops"], layers["routes"]
+    services = sorted({s for s in stops["service"] if s}) if len(stops) else []
+    paths, links = [], []
+    for summary in routes.drop(columns="geometry").to_dict("records"):
+        vehicle = summary["vehicle"]
+        records = stops[stops["vehicle"] == vehicle].sort_values("stop_number").drop(columns="geometry")
+        path = out_dir / f"{_slug(vehicle)}.html"
+        path.write_text(run_sheet_html(vehicle, records.to_dict("records"), summary, services, attribution))
+        paths.append(path)
+        links.append(f"<li><a href='{path.name}'>{html.escape(vehicle)}</a> — leaves {summary['leaves']}, "
+                     f"{summary['trips']} passengers</li>")
+    index = out_dir / "index.html"
+    index.write_text("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Run sheets</title>"
+                     f"<style>{RUN_SHEET_STYLE}</style></head><body><h1>Run sheets</h1><ul>"
+                     + "".join(links) + "</ul></body></html>")
+    return [index, *paths]
+
+
+def plan_map(layers: Mapping, *, attribution: str = OSM_ATTRIBUTION):
+    """A folium map: routes coloured per vehicle, stops coloured per service with pop-ups,
+    contracted trips dashed, a legend, OpenStreetMap tiles with their attribution."""
+    import folium
+
+    stops, routes, contracted = layers["stops"], layers["routes"], layers["contracted"]
+    frames = [f for f in (stops, contracted) if len(f)]
+    if frames:
+        bounds = [f.total_bounds for f in frames]
+        south, west = min(b[1] for b in bounds), min(b[0] for b in bounds)
+        north, east = max(b[3] for b in bounds), max(b[2] for b in bounds)
+    else:
+        south, west, north, east = 49.9, -8.2, 58.7, 1.8  # Great Britain
+    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=11, tiles=None,
+                      control_scale=True)
+    folium.TileLayer("OpenStreetMap", attr=attribution, name="OpenStreetMap").add_to(fmap)
+    services = sorted({s for s in stops["service"] if s}) if len(stops) else []
+    for i, route in enumerate(routes.to_dict("records")):
+        colour = VEHICLE_COLOURS[i % len(VEHICLE_COLOURS)]
+        layer = folium.FeatureGroup(name=f"{route['vehicle']} ({route['trips']} trips)")
+        folium.PolyLine([(y, x) for x, y in route["geometry"].coords], color=colour, weight=4, opacity=0.8,
+                        tooltip=f"{route['vehicle']}: {route['services']}, {route['km']:.1f} km, £{route['cost']:.2f}",
+                        ).add_to(layer)
+        for s in stops[stops["vehicle"] == route["vehicle"]].to_dict("records"):
+            if s["kind"] in ("start", "end"):
+                continue
+            popup = (f"<b>{html.escape(s['vehicle'])}</b>, stop {s['stop_number']}<br>"
+                     f"{'Pick up' if s['kind'] == 'pickup' else 'Drop off'} {html.escape(s['passenger'])} "
+                     f"({html.escape(s['service'])})<br>at {html.escape(str(s['place']))}<br>"
+                     f"{s['service_start']} (arrives {s['arrival']})<br>{html.escape(s['needs'])}")
+            folium.CircleMarker([s["latitude"], s["longitude"]], radius=6 if s["kind"] == "pickup" else 4,
+                                color=colour, weight=2, fill=True, fill_opacity=0.9,
+                                fill_color=service_colour(s["service"], services),
+                                popup=folium.Popup(popup, max_width=320)).add_to(layer)
+        layer.add_to(fmap)
+    if len(contracted):
+        layer = folium.FeatureGroup(name=f"Contracted ({len(contracted)} trips)")
+        for c in contracted.to_dict("records"):
+            folium.PolyLine([(y, x) for x, y in c["geometry"].coords], color="#555555", weight=2, dash_array="6,6",
+                            popup=folium.Popup(f"<b>{html.escape(c['trip_id'])}</b> ({html.escape(c['service'])})<br>"
+                                               f"{html.escape(c['tariff'])}: £{c['price']:.2f}<br>"
+                                               f"{html.escape(c['reason'])}", max_width=320)).add_to(layer)
+        layer.add_to(fmap)
+    depots = stops[stops["kind"] == "start"].drop_duplicates("location") if len(stops) else stops
+    for d in depots.to_dict("records"):
+        folium.Marker([d["latitude"], d["longitude"]], tooltip=f"Depot {d['place']}",
+                      icon=folium.Icon(color="gray", icon="home")).add_to(fmap)
+    legend = "".join(f"<div><span style='display:inline-block;width:10px;height:10px;border-radius:50%;"
+                     f"background:{service_colour(s, services)};margin-right:6px'></span>{html.escape(s)}</div>"
+                     for s in services)
+    fmap.get_root().html.add_child(folium.Element(
+        "<div style='position:fixed;bottom:24px;left:12px;z-index:9999;background:white;padding:8px 10px;"
+        "border:1px solid #999;border-radius:4px;font:13px sans-serif'><b>Services</b>" + legend +
+        "<div style='margin-top:4px;color:#555'>Line colour: vehicle; dashed: contracted</div></div>"))
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    fmap.fit_bounds([[south, west], [north, east]])
+    return fmap
+
+
+def export_plan(plan: Plan, problem: Problem, locations: Mapping[str, tuple[float, float]], out_dir: str | Path, *,
+                network=None, trip_text: Mapping | None = None, place_names: Mapping | None = None,
+                attribution: str | None = None) -> dict[str, list[Path]]:
+    """Everything a transport unit hands out: GeoJSON and GeoPackage layers, per-vehicle CSV
+    schedules, run sheets and the map, under ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    layers = plan_layers(plan, problem, locations, network=network, trip_text=trip_text, place_names=place_names)
+    attribution = attribution or (OSM_ATTRIBUTION if network is not None else None)
+    fmap = plan_map(layers, attribution=OSM_ATTRIBUTION)
+    map_path = out / "map.html"
+    fmap.save(str(map_path))
+    return {
+        "geojson": write_geojson(layers, out),
+        "geopackage": [write_geopackage(layers, out / "plan.gpkg")],
+        "schedules": write_vehicle_schedules(layers["stops"], out / "schedules"),
+        "run_sheets": write_run_sheets(layers, out / "run-sheets", attribution=attribution),
+        "map": [map_path],
+    }

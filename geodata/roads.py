@@ -1,0 +1,378 @@
+"""Road networks from OpenStreetMap extracts, and travel times over them.
+
+``build_road_network(path)`` reads any ``.osm.pbf`` extract with pyrosm, keeps
+the car-drivable ways, gives every segment a speed (its ``maxspeed`` tag, or a
+UK default for its road class), respects one-way streets and keeps the largest
+strongly connected component, so that every snapped location can reach every
+other. The result is cached on disk keyed by the extract's content.
+
+``RoadNetwork.matrix(points)`` snaps locations to their nearest road node and
+computes many-to-many fastest times with their distances in one pass of
+scipy's Dijkstra per source over a graph contracted to its junctions.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+
+from optimiser.errors import InputFormatError
+from optimiser.model import EARTH_RADIUS_M
+
+MPH_TO_KPH = 1.609344
+
+#: Speeds (km/h) for ways without a usable ``maxspeed`` tag. The GB national limits are
+#: 70 mph on motorways and dual carriageways, 60 mph on single carriageways, 30 mph in
+#: built-up areas (Highway Code rule 124). Roads below the trunk network are rarely driven
+#: at their limit, so lanes and estate roads get slower figures (guesses, changeable).
+UK_DEFAULT_SPEED_KPH = {
+    "motorway": 70 * MPH_TO_KPH, "motorway_link": 50 * MPH_TO_KPH,
+    "trunk": 60 * MPH_TO_KPH, "trunk_link": 40 * MPH_TO_KPH,
+    "primary": 50 * MPH_TO_KPH, "primary_link": 30 * MPH_TO_KPH,
+    "secondary": 45 * MPH_TO_KPH, "secondary_link": 30 * MPH_TO_KPH,
+    "tertiary": 40 * MPH_TO_KPH, "tertiary_link": 25 * MPH_TO_KPH,
+    "unclassified": 30 * MPH_TO_KPH, "road": 30 * MPH_TO_KPH,
+    "residential": 25 * MPH_TO_KPH, "living_street": 10 * MPH_TO_KPH,
+    "service": 10 * MPH_TO_KPH, "track": 10 * MPH_TO_KPH,
+}
+FALLBACK_SPEED_KPH = 25 * MPH_TO_KPH
+#: A speed limit is a ceiling, not an average: junctions, bends and traffic slow real
+#: journeys. Travel time uses the limit times this factor (a guess; changeable).
+DEFAULT_SPEED_FACTOR = 0.85
+#: UK ``maxspeed`` values that name a limit instead of giving a number.
+NAMED_LIMITS_KPH = {
+    "gb:nsl_single": 60 * MPH_TO_KPH, "gb:nsl_dual": 70 * MPH_TO_KPH, "gb:motorway": 70 * MPH_TO_KPH,
+    "uk:nsl_single": 60 * MPH_TO_KPH, "uk:nsl_dual": 70 * MPH_TO_KPH, "uk:motorway": 70 * MPH_TO_KPH,
+    "national": 60 * MPH_TO_KPH, "gb:urban": 30 * MPH_TO_KPH, "walk": 5.0,
+}
+#: Time and distance travel together through Dijkstra as one exact integer in a float64:
+#: centiseconds * DISTANCE_RADIX + decimetres. Paths are compared by time first and then by
+#: distance, and both are recovered exactly (products stay far below 2**53).
+CENTISECONDS_PER_SECOND = 100
+DECIMETRES_PER_METRE = 10
+DISTANCE_RADIX = 2 ** 27  # 13,400 km in decimetres: longer than any road journey
+NETWORK_FORMAT_VERSION = 1
+
+
+def parse_maxspeed_kph(value) -> float | None:
+    """``"30 mph"`` -> 48.3, ``"50"`` -> 50, ``"GB:nsl_single"`` -> 96.6; None when unusable."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip().lower().split(";")[0].strip()
+    if text in NAMED_LIMITS_KPH:
+        return NAMED_LIMITS_KPH[text]
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?", text)
+    if not match:
+        return None
+    number = float(match.group(1))
+    if number <= 0:
+        return None
+    return number * MPH_TO_KPH if match.group(2) == "mph" else number
+
+
+def _directions(oneway, highway, junction) -> tuple[bool, bool]:
+    """(forward, backward) allowed along the way's node order."""
+    text = "" if oneway is None or (isinstance(oneway, float) and np.isnan(oneway)) else str(oneway).lower()
+    if text in ("yes", "true", "1"):
+        return True, False
+    if text in ("-1", "reverse"):
+        return False, True
+    if text in ("no", "false", "0"):
+        return True, True
+    implied = str(highway) in ("motorway",) or str(junction).lower() in ("roundabout", "circular")
+    return (True, False) if implied else (True, True)
+
+
+@dataclass(frozen=True)
+class SnappedPoint:
+    location_id: str
+    node: int  # index into the network's nodes
+    snap_m: float  # straight-line distance from the point to that road node
+
+
+@dataclass
+class RoadNetwork:
+    """A directed, strongly connected car network: nodes with coordinates, arcs with
+    length (metres) and free-flow time (seconds)."""
+
+    node_osm_ids: np.ndarray
+    latitude: np.ndarray
+    longitude: np.ndarray
+    arc_tail: np.ndarray
+    arc_head: np.ndarray
+    arc_length_m: np.ndarray
+    arc_time_s: np.ndarray
+    source: str = ""
+    _tree: cKDTree | None = field(default=None, init=False, repr=False)
+    _contractible: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    # -- sizes and geometry --------------------------------------------------------------------
+    @property
+    def node_count(self) -> int:
+        return len(self.node_osm_ids)
+
+    @property
+    def arc_count(self) -> int:
+        return len(self.arc_tail)
+
+    def _xy(self, lat, lon) -> np.ndarray:
+        """Local equirectangular metres: accurate to well under 1% across a county."""
+        lat0 = np.radians(float(np.mean(self.latitude)))
+        return np.column_stack([np.radians(lon) * np.cos(lat0) * EARTH_RADIUS_M, np.radians(lat) * EARTH_RADIUS_M])
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(min latitude, min longitude, max latitude, max longitude)."""
+        return (float(self.latitude.min()), float(self.longitude.min()), float(self.latitude.max()),
+                float(self.longitude.max()))
+
+    def snap(self, points: Mapping[str, tuple[float, float]]) -> list[SnappedPoint]:
+        """The nearest road node of each (latitude, longitude), with the distance to it."""
+        if self._tree is None:
+            self._tree = cKDTree(self._xy(self.latitude, self.longitude))
+        ids = list(points)
+        if not ids:
+            return []
+        lat = np.array([points[i][0] for i in ids], dtype=float)
+        lon = np.array([points[i][1] for i in ids], dtype=float)
+        dist, node = self._tree.query(self._xy(lat, lon))
+        return [SnappedPoint(i, int(n), float(d)) for i, n, d in zip(ids, node, dist)]
+
+    # -- contraction -----------------------------------------------------------------------------
+    def _pass_through_nodes(self) -> np.ndarray:
+        """Nodes that only continue a road: one way in and one way out (a one-way chain), or
+        the same two neighbours both ways (a two-way chain). Removing them keeps every
+        shortest path between the remaining nodes."""
+        if self._contractible is None:
+            n = self.node_count
+            out_deg = np.bincount(self.arc_tail, minlength=n)
+            in_deg = np.bincount(self.arc_head, minlength=n)
+            neighbours = [set() for _ in range(n)]
+            outs = [set() for _ in range(n)]
+            ins = [set() for _ in range(n)]
+            for t, h in zip(self.arc_tail.tolist(), self.arc_head.tolist()):
+                outs[t].add(h)
+                ins[h].add(t)
+                neighbours[t].add(h)
+                neighbours[h].add(t)
+            flags = np.zeros(n, dtype=bool)
+            for v in range(n):
+                if len(neighbours[v]) != 2 or v in neighbours[v]:
+                    continue
+                one_way = out_deg[v] == 1 and in_deg[v] == 1 and outs[v] != ins[v]
+                two_way = out_deg[v] == 2 and in_deg[v] == 2 and outs[v] == ins[v]
+                flags[v] = one_way or two_way
+            self._contractible = flags
+        return self._contractible
+
+    def contracted(self, keep: Sequence[int]) -> tuple[np.ndarray, sp.csr_matrix]:
+        """The graph over junctions and the ``keep`` nodes, with chains of pass-through nodes
+        replaced by one arc whose weight is the exact sum (time and distance packed together).
+        Returns the kept node indices (position = index in the contracted graph) and the graph."""
+        passable = self._pass_through_nodes().copy()
+        passable[np.asarray(keep, dtype=int)] = False
+        kept = np.flatnonzero(~passable)
+        compact = np.full(self.node_count, -1, dtype=np.int64)
+        compact[kept] = np.arange(len(kept))
+        weight = self._packed_weights()
+        order = np.argsort(self.arc_tail, kind="stable")
+        tails = self.arc_tail[order]
+        heads = self.arc_head[order].tolist()
+        weights = weight[order].tolist()
+        starts = np.searchsorted(tails, np.arange(self.node_count + 1)).tolist()
+        out_t, out_h, out_w = [], [], []
+        passable_list = passable.tolist()
+        for u in kept.tolist():
+            for a in range(starts[u], starts[u + 1]):
+                prev, x, w = u, heads[a], weights[a]
+                steps = 0
+                while passable_list[x] and steps <= self.node_count:
+                    lo, hi = starts[x], starts[x + 1]
+                    nxt = lo if heads[lo] != prev or hi - lo == 1 else lo + 1
+                    prev, x, w = x, heads[nxt], w + weights[nxt]
+                    steps += 1
+                if x != u:
+                    out_t.append(compact[u])
+                    out_h.append(compact[x])
+                    out_w.append(w)
+        out_t = np.array(out_t, dtype=np.int64)
+        out_h = np.array(out_h, dtype=np.int64)
+        out_w = np.array(out_w, dtype=float)
+        # parallel arcs: keep the cheapest (a sparse matrix would add them up)
+        order = np.lexsort((out_w, out_h, out_t))
+        out_t, out_h, out_w = out_t[order], out_h[order], out_w[order]
+        first = np.ones(len(out_t), dtype=bool)
+        first[1:] = (out_t[1:] != out_t[:-1]) | (out_h[1:] != out_h[:-1])
+        graph = sp.csr_matrix((out_w[first], (out_t[first], out_h[first])), shape=(len(kept), len(kept)))
+        return kept, graph
+
+    def _packed_weights(self) -> np.ndarray:
+        centiseconds = np.maximum(1, np.rint(self.arc_time_s * CENTISECONDS_PER_SECOND))
+        decimetres = np.rint(self.arc_length_m * DECIMETRES_PER_METRE)
+        return centiseconds * DISTANCE_RADIX + decimetres
+
+    # -- many-to-many ---------------------------------------------------------------------------
+    def node_matrix(self, nodes: Sequence[int], *, workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Fastest times (seconds) and their distances (metres) between road nodes."""
+        nodes = np.asarray(nodes, dtype=int)
+        unique, inverse = np.unique(nodes, return_inverse=True)
+        kept, graph = self.contracted(unique)
+        position = np.searchsorted(kept, unique)
+        packed = _dijkstra_rows(graph, position, workers)
+        packed = packed[np.ix_(inverse, inverse)]
+        centiseconds = np.floor(packed / DISTANCE_RADIX)
+        decimetres = packed - centiseconds * DISTANCE_RADIX
+        return centiseconds / CENTISECONDS_PER_SECOND, decimetres / DECIMETRES_PER_METRE
+
+    def path(self, origin: int, destination: int) -> list[int]:
+        """The node indices of the fastest path (for drawing routes along the roads)."""
+        return self.paths([(origin, destination)])[0]
+
+    def paths(self, legs: Sequence[tuple[int, int]]) -> list[list[int]]:
+        graph = sp.csr_matrix((self._packed_weights(), (self.arc_tail, self.arc_head)),
+                              shape=(self.node_count, self.node_count))
+        origins = sorted({o for o, _ in legs})
+        if not origins:
+            return []
+        _, predecessors = dijkstra(graph, indices=origins, return_predecessors=True)
+        row = {o: i for i, o in enumerate(origins)}
+        result = []
+        for o, d in legs:
+            pred = predecessors[row[o]]
+            nodes = [d]
+            while nodes[-1] != o and pred[nodes[-1]] >= 0:
+                nodes.append(int(pred[nodes[-1]]))
+            result.append(nodes[::-1])
+        return result
+
+    # -- persistence -------------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, node_osm_ids=self.node_osm_ids, latitude=self.latitude, longitude=self.longitude,
+                 arc_tail=self.arc_tail, arc_head=self.arc_head, arc_length_m=self.arc_length_m,
+                 arc_time_s=self.arc_time_s, source=np.array(self.source))
+        os.replace(tmp, path)  # readers never see half a file
+
+    @classmethod
+    def load(cls, path: Path) -> "RoadNetwork":
+        with np.load(path) as data:
+            return cls(data["node_osm_ids"], data["latitude"], data["longitude"], data["arc_tail"],
+                       data["arc_head"], data["arc_length_m"], data["arc_time_s"], str(data["source"]))
+
+
+def _dijkstra_block(graph, sources, columns):
+    return dijkstra(graph, directed=True, indices=sources)[:, columns]
+
+
+def _dijkstra_rows(graph: sp.csr_matrix, sources: np.ndarray, workers: int | None) -> np.ndarray:
+    """Packed shortest paths among ``sources`` (rows and columns). scipy's Dijkstra holds the
+    GIL, so large tables are split over processes to use every core."""
+    workers = workers or min(os.cpu_count() or 1, 8)
+    if workers <= 1 or len(sources) < 400:
+        result = _dijkstra_block(graph, sources, sources)
+    else:
+        import multiprocessing
+
+        blocks = np.array_split(sources, workers)
+        # fork shares the graph with the children for free; the package imports no threads
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            result = np.vstack(list(pool.map(_dijkstra_block, [graph] * workers, blocks, [sources] * workers)))
+    if np.isinf(result).any():
+        raise InputFormatError("some locations cannot reach each other on the road network",
+                               where="road network")
+    return result
+
+
+# -- building from an extract --------------------------------------------------------------------------
+def _content_key(path: Path, speed_factor: float) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    digest.update(f"v{NETWORK_FORMAT_VERSION};speed_factor={speed_factor}".encode())
+    return digest.hexdigest()[:24]
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("ITU_CACHE_DIR", Path.home() / ".cache" / "itu"))
+
+
+def build_road_network(pbf_path: str | Path, *, cache_dir: str | Path | None = None,
+                       speed_factor: float = DEFAULT_SPEED_FACTOR) -> RoadNetwork:
+    """The drivable network of an OSM extract, from the on-disk cache when this exact file
+    (by content) was built before with the same settings."""
+    pbf_path = Path(pbf_path)
+    if not pbf_path.is_file():
+        raise InputFormatError("no such OpenStreetMap extract", where=str(pbf_path))
+    if not 0 < speed_factor <= 1.5:
+        raise InputFormatError("speed_factor must be in (0, 1.5]", where="speed_factor")
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cached = cache / f"roads-{_content_key(pbf_path, speed_factor)}.npz"
+    if cached.is_file():
+        try:
+            return RoadNetwork.load(cached)
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache entry is rebuilt
+    network = _read_extract(pbf_path, speed_factor)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        network.save(cached)
+    except OSError:
+        pass  # a read-only cache costs time, not correctness
+    return network
+
+
+def _read_extract(pbf_path: Path, speed_factor: float) -> RoadNetwork:
+    import pyrosm
+
+    try:
+        osm = pyrosm.OSM(str(pbf_path))
+        nodes, edges = osm.get_network(network_type="driving", nodes=True)
+    except Exception as exc:  # pyrosm raises plain exceptions for files it cannot parse
+        raise InputFormatError(f"cannot read as an OpenStreetMap extract: {exc}", where=str(pbf_path)) from None
+    if edges is None or nodes is None or len(edges) == 0:
+        raise InputFormatError("the extract has no drivable roads", where=str(pbf_path))
+    node_ids = nodes["id"].to_numpy(dtype=np.int64)
+    order = np.argsort(node_ids)
+    node_ids = node_ids[order]
+    lat = nodes["lat"].to_numpy(dtype=float)[order]
+    lon = nodes["lon"].to_numpy(dtype=float)[order]
+    u = np.searchsorted(node_ids, edges["u"].to_numpy(dtype=np.int64))
+    v = np.searchsorted(node_ids, edges["v"].to_numpy(dtype=np.int64))
+    length = edges["length"].to_numpy(dtype=float)
+    highway = edges["highway"].astype(str).to_numpy()
+    junction = edges["junction"].to_numpy() if "junction" in edges else np.full(len(edges), None)
+    oneway = edges["oneway"].to_numpy() if "oneway" in edges else np.full(len(edges), None)
+    maxspeed = edges["maxspeed"].to_numpy() if "maxspeed" in edges else np.full(len(edges), None)
+    speed = np.array([parse_maxspeed_kph(m) or UK_DEFAULT_SPEED_KPH.get(h, FALLBACK_SPEED_KPH)
+                      for m, h in zip(maxspeed, highway)])
+    time_s = length / (speed * speed_factor / 3.6)
+    directions = [_directions(o, h, j) for o, h, j in zip(oneway, highway, junction)]
+    forward = np.array([d[0] for d in directions])
+    backward = np.array([d[1] for d in directions])
+    tail = np.concatenate([u[forward], v[backward]])
+    head = np.concatenate([v[forward], u[backward]])
+    arc_length = np.concatenate([length[forward], length[backward]])
+    arc_time = np.concatenate([time_s[forward], time_s[backward]])
+    keep_arc = tail != head
+    tail, head, arc_length, arc_time = tail[keep_arc], head[keep_arc], arc_length[keep_arc], arc_time[keep_arc]
+    # the largest strongly connected component: from anywhere in it you can drive anywhere in it
+    n = len(node_ids)
+    graph = sp.csr_matrix((np.ones(len(tail)), (tail, head)), shape=(n, n))
+    _, labels = connected_components(graph, directed=True, connection="strong")
+    largest = np.argmax(np.bincount(labels))
+    in_component = labels == largest
+    renumber = np.full(n, -1, dtype=np.int64)
+    renumber[in_component] = np.arange(int(in_component.sum()))
+    keep_arc = in_component[tail] & in_component[head]
+    return RoadNetwork(node_ids[in_component], lat[in_component], lon[in_component], renumber[tail[keep_arc]],
+                       renumber[head[keep_arc]], arc_length[keep_arc], arc_time[keep_arc], source=pbf_path.name)
