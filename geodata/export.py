@@ -1,5 +1,5 @@
 """Plans out, where they live: GeoJSON, GeoPackage, CSV schedules per vehicle, a printable
-run sheet per driver and a self-contained interactive map.
+run sheet per driver and a self-contained interactive map (webmap.py).
 
 ``plan_layers`` turns a plan into three GeoDataFrames (WGS84): ``routes`` (one
 LineString per vehicle, along the roads when a road network is given), ``stops`` (one
@@ -192,6 +192,11 @@ footer{margin-top:1em;font-size:.8em;color:#666}
 """
 
 
+def _to_minute(clock: str) -> str:
+    """Drivers read minutes: "08:25:40" -> "08:25" (times in the schedule CSV keep seconds)."""
+    return clock[:5]
+
+
 def run_sheet_html(vehicle: str, records: list[dict], route_summary: Mapping, services: list[str],
                    attribution: str | None) -> str:
     e = html.escape
@@ -201,8 +206,9 @@ def run_sheet_html(vehicle: str, records: list[dict], route_summary: Mapping, se
         action = {"start": "Leave depot", "end": "Back at depot", "pickup": "Pick up", "dropoff": "Drop off"}[r["kind"]]
         dot = (f'<span class="svc" style="background:{service_colour(r["service"], services)}"></span>'
                if r["service"] else "")
+        when = r["departure"] if r["kind"] == "start" else r["arrival"] if r["kind"] == "end" else r["service_start"]
         rows.append(
-            f'<tr class="{"depot" if depot else ""}"><td class="time">{e(r["service_start"] if not depot else (r["departure"] if r["kind"] == "start" else r["arrival"]))}</td>'
+            f'<tr class="{"depot" if depot else ""}"><td class="time">{e(_to_minute(when))}</td>'
             f'<td>{e(action)}</td><td>{e(str(r["place"]))}</td><td>{dot}{e(r["passenger"])}</td>'
             f'<td>{e(r["service"])}</td><td>{e(r["needs"])}</td><td>{e(r["notes"])}</td>'
             f'<td>{r["seats_on_board"]} seated, {r["wheelchairs_on_board"]} wheelchair</td></tr>')
@@ -210,8 +216,8 @@ def run_sheet_html(vehicle: str, records: list[dict], route_summary: Mapping, se
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>Run sheet: {e(vehicle)}</title><style>{RUN_SHEET_STYLE}</style></head><body>"
         f"<h1>Run sheet: {e(vehicle)}</h1>"
-        f"<p class='meta'>Layout {e(route_summary['layout'])} · leaves {e(route_summary['leaves'])}, back "
-        f"{e(route_summary['returns'])} · {route_summary['trips']} passengers · {route_summary['km']:.1f} km</p>"
+        f"<p class='meta'>Layout {e(route_summary['layout'])} · leaves {e(_to_minute(route_summary['leaves']))}, back "
+        f"{e(_to_minute(route_summary['returns']))} · {route_summary['trips']} passengers · {route_summary['km']:.1f} km</p>"
         "<table><thead><tr><th>Time</th><th>Action</th><th>Where</th><th>Passenger</th><th>Service</th>"
         "<th>Needs</th><th>Notes</th><th>On board after</th></tr></thead><tbody>"
         + "".join(rows) + "</tbody></table>"
@@ -231,7 +237,7 @@ def write_run_sheets(layers: Mapping, out_dir: Path, *, attribution: str | None 
         path = out_dir / f"{_slug(vehicle)}.html"
         path.write_text(run_sheet_html(vehicle, records.to_dict("records"), summary, services, attribution))
         paths.append(path)
-        links.append(f"<li><a href='{path.name}'>{html.escape(vehicle)}</a> — leaves {summary['leaves']}, "
+        links.append(f"<li><a href='{path.name}'>{html.escape(vehicle)}</a> — leaves {_to_minute(summary['leaves'])}, "
                      f"{summary['trips']} passengers</li>")
     index = out_dir / "index.html"
     index.write_text("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Run sheets</title>"
@@ -240,63 +246,19 @@ def write_run_sheets(layers: Mapping, out_dir: Path, *, attribution: str | None 
     return [index, *paths]
 
 
-def plan_map(layers: Mapping, *, attribution: str = OSM_ATTRIBUTION):
-    """A folium map: routes coloured per vehicle, stops coloured per service with pop-ups,
-    contracted trips dashed, a legend, OpenStreetMap tiles with their attribution."""
-    import folium
+def plan_map(layers: Mapping, *, title: str = "Plan", summary: str = "", attribution: str | None = None) -> str:
+    """A self-contained HTML map (Leaflet inlined): routes coloured per vehicle, stops
+    coloured per service with pop-ups, contracted trips dashed, a legend that switches
+    vehicles on and off, OpenStreetMap tiles with their attribution."""
+    from .webmap import plan_map_html
 
-    stops, routes, contracted = layers["stops"], layers["routes"], layers["contracted"]
-    frames = [f for f in (stops, contracted) if len(f)]
-    if frames:
-        bounds = [f.total_bounds for f in frames]
-        south, west = min(b[1] for b in bounds), min(b[0] for b in bounds)
-        north, east = max(b[3] for b in bounds), max(b[2] for b in bounds)
-    else:
-        south, west, north, east = 49.9, -8.2, 58.7, 1.8  # Great Britain
-    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=11, tiles=None,
-                      control_scale=True)
-    folium.TileLayer("OpenStreetMap", attr=attribution, name="OpenStreetMap").add_to(fmap)
+    stops, routes = layers["stops"], layers["routes"]
     services = sorted({s for s in stops["service"] if s}) if len(stops) else []
-    for i, route in enumerate(routes.to_dict("records")):
-        colour = VEHICLE_COLOURS[i % len(VEHICLE_COLOURS)]
-        layer = folium.FeatureGroup(name=f"{route['vehicle']} ({route['trips']} trips)")
-        folium.PolyLine([(y, x) for x, y in route["geometry"].coords], color=colour, weight=4, opacity=0.8,
-                        tooltip=f"{route['vehicle']}: {route['services']}, {route['km']:.1f} km, £{route['cost']:.2f}",
-                        ).add_to(layer)
-        for s in stops[stops["vehicle"] == route["vehicle"]].to_dict("records"):
-            if s["kind"] in ("start", "end"):
-                continue
-            popup = (f"<b>{html.escape(s['vehicle'])}</b>, stop {s['stop_number']}<br>"
-                     f"{'Pick up' if s['kind'] == 'pickup' else 'Drop off'} {html.escape(s['passenger'])} "
-                     f"({html.escape(s['service'])})<br>at {html.escape(str(s['place']))}<br>"
-                     f"{s['service_start']} (arrives {s['arrival']})<br>{html.escape(s['needs'])}")
-            folium.CircleMarker([s["latitude"], s["longitude"]], radius=6 if s["kind"] == "pickup" else 4,
-                                color=colour, weight=2, fill=True, fill_opacity=0.9,
-                                fill_color=service_colour(s["service"], services),
-                                popup=folium.Popup(popup, max_width=320)).add_to(layer)
-        layer.add_to(fmap)
-    if len(contracted):
-        layer = folium.FeatureGroup(name=f"Contracted ({len(contracted)} trips)")
-        for c in contracted.to_dict("records"):
-            folium.PolyLine([(y, x) for x, y in c["geometry"].coords], color="#555555", weight=2, dash_array="6,6",
-                            popup=folium.Popup(f"<b>{html.escape(c['trip_id'])}</b> ({html.escape(c['service'])})<br>"
-                                               f"{html.escape(c['tariff'])}: £{c['price']:.2f}<br>"
-                                               f"{html.escape(c['reason'])}", max_width=320)).add_to(layer)
-        layer.add_to(fmap)
-    depots = stops[stops["kind"] == "start"].drop_duplicates("location") if len(stops) else stops
-    for d in depots.to_dict("records"):
-        folium.Marker([d["latitude"], d["longitude"]], tooltip=f"Depot {d['place']}",
-                      icon=folium.Icon(color="gray", icon="home")).add_to(fmap)
-    legend = "".join(f"<div><span style='display:inline-block;width:10px;height:10px;border-radius:50%;"
-                     f"background:{service_colour(s, services)};margin-right:6px'></span>{html.escape(s)}</div>"
-                     for s in services)
-    fmap.get_root().html.add_child(folium.Element(
-        "<div style='position:fixed;bottom:24px;left:12px;z-index:9999;background:white;padding:8px 10px;"
-        "border:1px solid #999;border-radius:4px;font:13px sans-serif'><b>Services</b>" + legend +
-        "<div style='margin-top:4px;color:#555'>Line colour: vehicle; dashed: contracted</div></div>"))
-    folium.LayerControl(collapsed=True).add_to(fmap)
-    fmap.fit_bounds([[south, west], [north, east]])
-    return fmap
+    services += sorted({c for c in layers["contracted"]["service"]} - set(services)) if len(layers["contracted"]) else []
+    vehicle_colours = {v: VEHICLE_COLOURS[i % len(VEHICLE_COLOURS)] for i, v in enumerate(routes["vehicle"])}
+    return plan_map_html(layers, title=title, summary=summary,
+                         service_colours={s: service_colour(s, services) for s in services},
+                         vehicle_colours=vehicle_colours, attribution=attribution)
 
 
 def export_plan(plan: Plan, problem: Problem, locations: Mapping[str, tuple[float, float]], out_dir: str | Path, *,
@@ -308,9 +270,11 @@ def export_plan(plan: Plan, problem: Problem, locations: Mapping[str, tuple[floa
     out.mkdir(parents=True, exist_ok=True)
     layers = plan_layers(plan, problem, locations, network=network, trip_text=trip_text, place_names=place_names)
     attribution = attribution or (OSM_ATTRIBUTION if network is not None else None)
-    fmap = plan_map(layers, attribution=OSM_ATTRIBUTION)
+    summary = (f"£{plan.cost.total:,.2f} a day · {plan.vehicles_used} vehicles · {plan.km:,.0f} km · "
+               f"{len(plan.contracted)} trips contracted" + (f" · {len(plan.unserved)} unserved" if plan.unserved else ""))
     map_path = out / "map.html"
-    fmap.save(str(map_path))
+    map_path.write_text(plan_map(layers, title=f"{plan.problem_name}: plan", summary=summary,
+                                 attribution=attribution), encoding="utf-8")
     return {
         "geojson": write_geojson(layers, out),
         "geopackage": [write_geopackage(layers, out / "plan.gpkg")],

@@ -647,7 +647,10 @@ def load_problem(trips_path: str | Path, fleet_path: str | Path, *, travel: Trav
         snap = table.snap_m.get(depot, 0.0)
         if snap > max_snap_m:
             fleet_file.add(f"depot {depot} is {snap:,.0f} m from the nearest road", column="depot_latitude")
-    builder = ProblemBuilder(table.matrix, name=name or Path(trips_path).stem)
+    stem = Path(trips_path).stem
+    # a file called trips.csv says less than the folder it sits in (examples/rutland/trips.csv)
+    builder = ProblemBuilder(table.matrix, name=name or (Path(trips_path).resolve().parent.name
+                                                          if stem == "trips" else stem))
     row_of_trip = {}
     for row in table_rows.rows:
         row_of_trip[row.trip_id] = row.row
@@ -655,7 +658,7 @@ def load_problem(trips_path: str | Path, fleet_path: str | Path, *, travel: Trav
             builder.add_trip(row.trip_id, row.service, row.pickup_id, row.dropoff_id, **row.options)
         except ProblemError as exc:
             trip_file.add(exc.message, row=row.row, trip_id=row.trip_id, column=exc.where.rsplit(".", 1)[-1])
-    row_of_vehicle, row_of_tariff = {}, {}
+    row_of_vehicle = {}
     for spec in fleet.vehicle_types:
         spec = dict(spec)
         row = spec.pop("_row")

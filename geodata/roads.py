@@ -13,9 +13,9 @@ scipy's Dijkstra per source over a graph contracted to its junctions.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -115,7 +115,6 @@ class RoadNetwork:
     arc_time_s: np.ndarray
     source: str = ""
     _tree: cKDTree | None = field(default=None, init=False, repr=False)
-    _contractible: np.ndarray | None = field(default=None, init=False, repr=False)
 
     # -- sizes and geometry --------------------------------------------------------------------
     @property
@@ -149,64 +148,62 @@ class RoadNetwork:
         return [SnappedPoint(i, int(n), float(d)) for i, n, d in zip(ids, node, dist)]
 
     # -- contraction -----------------------------------------------------------------------------
-    def _pass_through_nodes(self) -> np.ndarray:
-        """Nodes that only continue a road: one way in and one way out (a one-way chain), or
-        the same two neighbours both ways (a two-way chain). Removing them keeps every
-        shortest path between the remaining nodes."""
-        if self._contractible is None:
-            n = self.node_count
-            out_deg = np.bincount(self.arc_tail, minlength=n)
-            in_deg = np.bincount(self.arc_head, minlength=n)
-            neighbours = [set() for _ in range(n)]
-            outs = [set() for _ in range(n)]
-            ins = [set() for _ in range(n)]
-            for t, h in zip(self.arc_tail.tolist(), self.arc_head.tolist()):
-                outs[t].add(h)
-                ins[h].add(t)
-                neighbours[t].add(h)
-                neighbours[h].add(t)
-            flags = np.zeros(n, dtype=bool)
-            for v in range(n):
-                if len(neighbours[v]) != 2 or v in neighbours[v]:
-                    continue
-                one_way = out_deg[v] == 1 and in_deg[v] == 1 and outs[v] != ins[v]
-                two_way = out_deg[v] == 2 and in_deg[v] == 2 and outs[v] == ins[v]
-                flags[v] = one_way or two_way
-            self._contractible = flags
-        return self._contractible
-
     def contracted(self, keep: Sequence[int]) -> tuple[np.ndarray, sp.csr_matrix]:
-        """The graph over junctions and the ``keep`` nodes, with chains of pass-through nodes
-        replaced by one arc whose weight is the exact sum (time and distance packed together).
-        Returns the kept node indices (position = index in the contracted graph) and the graph."""
-        passable = self._pass_through_nodes().copy()
-        passable[np.asarray(keep, dtype=int)] = False
-        kept = np.flatnonzero(~passable)
-        compact = np.full(self.node_count, -1, dtype=np.int64)
+        """The graph over junctions and the ``keep`` nodes, exact for shortest paths between them.
+
+        Two reductions, both exact: dead ends (side roads leading only to nodes nobody needs)
+        are cut off, repeatedly; then chains of pass-through nodes (one way in and one way
+        out, or the same two neighbours both ways) become one arc whose weight is the exact
+        sum (time and distance packed together). Returns the kept node indices (position =
+        index in the contracted graph) and the graph."""
+        n = self.node_count
+        needed = np.zeros(n, dtype=bool)
+        needed[np.asarray(keep, dtype=int)] = True
+        tail, head, weight = self.arc_tail, self.arc_head, self._packed_weights()
+        node_of_pair, neighbour_of_pair = _neighbour_pairs(tail, head, n)
+        neighbours = np.bincount(node_of_pair, minlength=n)
+        alive = np.ones(n, dtype=bool)
+        while True:  # a dead end reaches one neighbour only; cutting it may expose another
+            dead = alive & ~needed & (neighbours <= 1)
+            if not dead.any():
+                break
+            alive &= ~dead
+            lost = dead[neighbour_of_pair] & alive[node_of_pair]
+            neighbours -= np.bincount(node_of_pair[lost], minlength=n)
+            keep_pair = ~dead[neighbour_of_pair] & ~dead[node_of_pair]
+            node_of_pair, neighbour_of_pair = node_of_pair[keep_pair], neighbour_of_pair[keep_pair]
+        arcs = alive[tail] & alive[head]
+        tail, head, weight = tail[arcs], head[arcs], weight[arcs]
+        out_deg = np.bincount(tail, minlength=n)
+        in_deg = np.bincount(head, minlength=n)
+        passable = ((neighbours == 2) & (((out_deg == 1) & (in_deg == 1)) | ((out_deg == 2) & (in_deg == 2)))
+                    & ~needed & alive)
+        # a one-way node whose single in and out neighbour coincide is a dead end, not a chain
+        kept = np.flatnonzero(alive & ~passable)
+        compact = np.full(n, -1, dtype=np.int64)
         compact[kept] = np.arange(len(kept))
-        weight = self._packed_weights()
-        order = np.argsort(self.arc_tail, kind="stable")
-        tails = self.arc_tail[order]
-        heads = self.arc_head[order].tolist()
+        order = np.argsort(tail, kind="stable")
+        tails = tail[order]
+        heads = head[order].tolist()
         weights = weight[order].tolist()
-        starts = np.searchsorted(tails, np.arange(self.node_count + 1)).tolist()
+        starts = np.searchsorted(tails, np.arange(n + 1)).tolist()
         out_t, out_h, out_w = [], [], []
         passable_list = passable.tolist()
         for u in kept.tolist():
             for a in range(starts[u], starts[u + 1]):
                 prev, x, w = u, heads[a], weights[a]
                 steps = 0
-                while passable_list[x] and steps <= self.node_count:
+                while passable_list[x] and steps <= n:
                     lo, hi = starts[x], starts[x + 1]
                     nxt = lo if heads[lo] != prev or hi - lo == 1 else lo + 1
                     prev, x, w = x, heads[nxt], w + weights[nxt]
                     steps += 1
                 if x != u:
-                    out_t.append(compact[u])
-                    out_h.append(compact[x])
+                    out_t.append(u)
+                    out_h.append(x)
                     out_w.append(w)
-        out_t = np.array(out_t, dtype=np.int64)
-        out_h = np.array(out_h, dtype=np.int64)
+        out_t = compact[np.array(out_t, dtype=np.int64)]
+        out_h = compact[np.array(out_h, dtype=np.int64)]
         out_w = np.array(out_w, dtype=float)
         # parallel arcs: keep the cheapest (a sparse matrix would add them up)
         order = np.lexsort((out_w, out_h, out_t))
@@ -229,10 +226,13 @@ class RoadNetwork:
         kept, graph = self.contracted(unique)
         position = np.searchsorted(kept, unique)
         packed = _dijkstra_rows(graph, position, workers)
-        packed = packed[np.ix_(inverse, inverse)]
-        centiseconds = np.floor(packed / DISTANCE_RADIX)
-        decimetres = packed - centiseconds * DISTANCE_RADIX
-        return centiseconds / CENTISECONDS_PER_SECOND, decimetres / DECIMETRES_PER_METRE
+        if len(unique) < len(nodes) or np.any(inverse != np.arange(len(nodes))):  # back to the caller's order
+            packed = packed.take(inverse, axis=0).take(inverse, axis=1)
+        seconds = np.floor_divide(packed, DISTANCE_RADIX)  # whole centiseconds
+        packed -= seconds * DISTANCE_RADIX  # now decimetres
+        seconds /= CENTISECONDS_PER_SECOND
+        packed /= DECIMETRES_PER_METRE
+        return seconds, packed
 
     def path(self, origin: int, destination: int) -> list[int]:
         """The node indices of the fastest path (for drawing routes along the roads)."""
@@ -270,28 +270,55 @@ class RoadNetwork:
                        data["arc_head"], data["arc_length_m"], data["arc_time_s"], str(data["source"]))
 
 
+def _neighbour_pairs(tail: np.ndarray, head: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (node, neighbour) pair once, whichever way the arcs between them run."""
+    pairs = np.unique(np.concatenate([tail, head]) * np.int64(n) + np.concatenate([head, tail]))
+    return pairs // n, pairs % n
+
+
 def _dijkstra_block(graph, sources, columns):
     return dijkstra(graph, directed=True, indices=sources)[:, columns]
 
 
 def _dijkstra_rows(graph: sp.csr_matrix, sources: np.ndarray, workers: int | None) -> np.ndarray:
-    """Packed shortest paths among ``sources`` (rows and columns). scipy's Dijkstra holds the
-    GIL, so large tables are split over processes to use every core."""
-    workers = workers or min(os.cpu_count() or 1, 8)
-    if workers <= 1 or len(sources) < 400:
-        result = _dijkstra_block(graph, sources, sources)
-    else:
-        import multiprocessing
+    """Packed shortest paths among ``sources`` (rows and columns).
 
-        blocks = np.array_split(sources, workers)
-        # fork shares the graph with the children for free; the package imports no threads
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            result = np.vstack(list(pool.map(_dijkstra_block, [graph] * workers, blocks, [sources] * workers)))
-    if np.isinf(result).any():
-        raise InputFormatError("some locations cannot reach each other on the road network",
-                               where="road network")
-    return result
+    scipy's Dijkstra holds the GIL, so a large table is split over forked processes that
+    write their rows straight into memory shared with this one: no pickling of results, and
+    the graph reaches the children for free. Where fork is unavailable it runs here."""
+    workers = workers or min(os.cpu_count() or 1, 8)
+    count = len(sources)
+    if workers <= 1 or count < 400 or not hasattr(os, "fork"):
+        return _checked(_dijkstra_block(graph, sources, sources))
+    shared = mmap.mmap(-1, count * count * 8)  # anonymous and shared across fork
+    result = np.frombuffer(shared, dtype=np.float64).reshape(count, count)
+    blocks = np.array_split(np.arange(count), workers)
+    children = []
+    for rows in blocks[1:]:
+        pid = os.fork()
+        if pid == 0:  # the child: compute its rows, write them, leave without cleanup handlers
+            status = 1
+            try:
+                result[rows] = _dijkstra_block(graph, sources[rows], sources)
+                status = 0
+            finally:
+                os._exit(status)
+        children.append((pid, rows))
+    result[blocks[0]] = _dijkstra_block(graph, sources[blocks[0]], sources)
+    for pid, rows in children:
+        _, status = os.waitpid(pid, 0)
+        if status != 0:  # a child that failed (out of memory, killed): do its share here
+            result[rows] = _dijkstra_block(graph, sources[rows], sources)
+    copy = np.array(result)
+    del result
+    shared.close()
+    return _checked(copy)
+
+
+def _checked(packed: np.ndarray) -> np.ndarray:
+    if np.isinf(packed).any():
+        raise InputFormatError("some locations cannot reach each other on the road network", where="road network")
+    return packed
 
 
 # -- building from an extract --------------------------------------------------------------------------

@@ -210,6 +210,50 @@ def cmd_bench_darp(args) -> int:
     return 0
 
 
+def cmd_bench_roads(args) -> int:
+    """Road network build and many-to-many matrix times on an extract: medians of repeats."""
+    import tempfile
+    import time
+
+    import numpy as np
+
+    from geodata.roads import build_road_network
+
+    builds, loads, matrices = [], [], {}
+    network = None
+    for _ in range(args.repeats):
+        with tempfile.TemporaryDirectory() as cache:  # a cold build every time
+            started = time.perf_counter()
+            network = build_road_network(args.pbf, cache_dir=cache)
+            builds.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            build_road_network(args.pbf, cache_dir=cache)
+            loads.append(time.perf_counter() - started)
+    rng = np.random.default_rng(args.seed)
+    picked = rng.choice(network.node_count, args.points, replace=args.points > network.node_count)
+    # points near real roads, as homes and schools are: a road node moved by up to about 100 m
+    points = {f"p{i}": (float(network.latitude[n] + rng.normal(0, 0.0005)),
+                        float(network.longitude[n] + rng.normal(0, 0.0008))) for i, n in enumerate(picked)}
+    for workers in sorted({1, args.workers}):
+        times = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            snapped = network.snap(points)
+            network.node_matrix([s.node for s in snapped], workers=workers)
+            times.append(time.perf_counter() - started)
+        matrices[workers] = times
+    median = statistics.median
+    print(f"{Path(args.pbf).name}: {network.node_count:,} nodes, {network.arc_count:,} arcs in the largest strongly "
+          f"connected component")
+    print(f"build from the extract (cold cache): median {median(builds):.2f} s over {len(builds)} "
+          f"(min {min(builds):.2f}, max {max(builds):.2f})")
+    print(f"load from the cache: median {median(loads) * 1000:.0f} ms")
+    for workers, times in matrices.items():
+        print(f"{args.points:,} x {args.points:,} times and distances, snapping included, {workers} worker(s): "
+              f"median {median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f})")
+    return 0
+
+
 def cmd_compare(args) -> int:
     from optimiser.compare import CompareOptions, compare
     from optimiser.report import markdown, write_comparison
@@ -306,6 +350,13 @@ def build_parser() -> argparse.ArgumentParser:
     darp.add_argument("--json", action="store_true", help="one JSON object per instance")
     darp.add_argument("--bks", help=f"best-known values CSV (default {DEFAULT_BKS})")
     darp.set_defaults(func=cmd_bench_darp)
+    roads = bench_sub.add_parser("roads", help="road network build and travel matrix times on an extract")
+    roads.add_argument("pbf", help="OpenStreetMap extract (.osm.pbf)")
+    roads.add_argument("--points", type=int, default=2000, help="matrix size (default 2000)")
+    roads.add_argument("--repeats", type=int, default=5)
+    roads.add_argument("--workers", type=int, default=2, help="processes for the matrix (default 2)")
+    roads.add_argument("--seed", type=int, default=0)
+    roads.set_defaults(func=cmd_bench_roads)
     return parser
 
 

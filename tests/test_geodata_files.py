@@ -256,7 +256,7 @@ def test_exports_read_back_with_the_same_content(files, tmp_path):
     passengers = {loaded.trip_text[t]["passenger"] for t in plan.routes[0].trip_ids}
     assert all(p in sheet for p in passengers) and "Run sheet" in sheet
     page = written["map"][0].read_text()
-    assert "leaflet" in page.lower() and "OpenStreetMap" in page
+    assert "L.map(" in page and "OpenStreetMap" in page and "cdn" not in page.lower()  # Leaflet inlined
 
 
 @pytest.mark.shared

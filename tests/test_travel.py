@@ -313,3 +313,12 @@ def test_segment_speed_is_the_class_speed_lowered_by_a_tagged_limit(maxspeed, hi
     from geodata.roads import segment_speed_kph
 
     assert segment_speed_kph(maxspeed, highway) == pytest.approx(kph)
+
+
+def test_matrix_rows_and_columns_follow_the_callers_order_with_repeats():
+    network = _grid_network(one_way_arcs={(0, 1)})
+    seconds, _ = network.node_matrix([1, 0, 1, 7], workers=1)
+    reference, _ = network.node_matrix([0, 1, 7], workers=1)
+    assert seconds[0, 1] == reference[1, 0] and seconds[1, 0] == reference[0, 1]
+    np.testing.assert_array_equal(seconds[0], seconds[2])
+    assert seconds[3, 1] == reference[2, 0]
