@@ -8,7 +8,7 @@ SHARED ?= ../shared
 BENCH_SECONDS ?= 10
 BENCH_WORKERS ?= 2
 
-.PHONY: run test bench bench-het install clean
+.PHONY: run test bench bench-het bench-roads install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,8 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/itu solve examples/rutland-morning-small.json --seconds 20 --out out/rutland-morning-small
+	$(BIN)/itu solve examples/rutland/trips.csv examples/rutland/fleet.json --seconds 30 --workers 2 --out out/rutland
+	@echo "Open out/rutland/map.html in a browser for the map; run sheets are in out/rutland/run-sheets/."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -35,6 +36,12 @@ bench-het: $(STAMP)
 	mkdir -p bench-results
 	$(BIN)/itu bench darp $(SHARED)/benchmarks/darp/mdhdarp-malheiros2021/*.txt \
 	  --seconds $(BENCH_SECONDS) --workers $(BENCH_WORKERS) | tee bench-results/het-$(BENCH_SECONDS)s.txt
+
+# Road network build and a 2,000 x 2,000 travel matrix on the Rutland extract.
+bench-roads: $(STAMP)
+	mkdir -p bench-results
+	$(BIN)/itu bench roads $(SHARED)/geodata/rutland-latest.osm.pbf --points 2000 --repeats 7 \
+	  | tee bench-results/roads.txt
 
 clean:
 	rm -rf $(VENV) out bench-results *.egg-info

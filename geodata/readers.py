@@ -339,7 +339,8 @@ def _read_trips(path: Path, services: Iterable[str], problems: Problems) -> Trip
                     options[column] = parse(value)
                 except (ProblemError, TypeError, ValueError) as exc:
                     message = exc.message if isinstance(exc, ItuError) else str(exc)
-                    problems.add(f"cannot read {value!r}: {message}", row=number, trip_id=trip_id, column=column)
+                    problems.add(message if message.startswith("cannot read") else f"cannot read {value!r}: {message}",
+                                 row=number, trip_id=trip_id, column=column)
         for column in ("max_ride_minutes", "pickup_service_minutes", "dropoff_service_minutes"):
             if options.get(column, 0) < 0:
                 problems.add("must not be negative", row=number, trip_id=trip_id, column=column)
