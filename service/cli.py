@@ -110,7 +110,7 @@ def _load(args):
         for warning in loaded.warnings:
             print(f"itu: warning: {warning}", file=sys.stderr)
         extras = {"trip_text": loaded.trip_text, "place_names": loaded.place_names,
-                  "network": getattr(provider, "network", None)}
+                  "network": getattr(provider, "network", None), "snap_m": loaded.snap_m}
         return loaded.problem, comparison_settings(loaded.settings), loaded.locations, extras
     problem, settings = read_trips_and_fleet(trips_path, args.fleet)
     locations = {}
@@ -125,6 +125,7 @@ def _load(args):
 def _export(plan, problem, locations, extras, out: str) -> list[Path]:
     from optimiser.io import write_plan
 
+    extras = {k: v for k, v in extras.items() if k != "snap_m"}
     written = list(write_plan(plan, out))
     needed = {s.location for r in plan.routes for s in r.stops} | {
         loc for c in plan.contracted for loc in (problem.trip(c.trip_id).pickup, problem.trip(c.trip_id).dropoff)}
@@ -136,10 +137,22 @@ def _export(plan, problem, locations, extras, out: str) -> list[Path]:
     return written
 
 
+def _report_snapping(extras: dict) -> None:
+    snap_m = extras.get("snap_m") or {}
+    if extras.get("network") is None or not snap_m:
+        return
+    distances = sorted(snap_m.values())
+    worst = max(snap_m, key=snap_m.get)
+    print(f"snapped {len(distances)} locations to the road network: median {statistics.median(distances):,.0f} m, "
+          f"furthest {distances[-1]:,.0f} m ({worst})", file=sys.stderr)
+
+
 def cmd_solve(args) -> int:
     from optimiser.solver import SolveOptions
 
     problem, _, locations, extras = _load(args)
+    _report_snapping(extras)
+    extras.pop("snap_m", None)
     options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers)
     plan = _solve_with_bar(problem, options, problem.name, sys.stderr.isatty() and not args.quiet)
     print(plan.summary())
@@ -272,7 +285,7 @@ def cmd_compare(args) -> int:
     from optimiser.compare import CompareOptions, compare
     from optimiser.report import markdown, write_comparison
 
-    problem, settings, _, _ = _load(args)
+    problem, settings, locations, extras = _load(args)
     options = CompareOptions(time_limit_s=args.seconds, seeds=args.seeds, parallel=args.parallel, **settings)
     bar = None
     if sys.stderr.isatty() and not args.quiet:
@@ -295,6 +308,10 @@ def cmd_compare(args) -> int:
     if args.out:
         for path in write_comparison(result, args.out):
             print(f"wrote {path}")
+        integrated = Path(args.out) / "integrated"
+        written = _export(result.integrated_plan, problem, locations, extras, str(integrated))
+        if any(p.name == "map.html" for p in written):
+            print(f"wrote the integrated plan's map, layers, schedules and run sheets under {integrated}/")
     return 0
 
 
