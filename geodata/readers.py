@@ -278,9 +278,10 @@ def _geometry_ends(geometry):
     return "bad", "bad"
 
 
-def read_trips(path: str | Path, *, services: Iterable[str] = DEFAULT_SERVICES) -> TripTable:
+def read_trips(path: str | Path, *, services: Iterable[str] | None = DEFAULT_SERVICES) -> TripTable:
     """Read a trip file (CSV with latitude/longitude columns, GeoJSON or GeoPackage).
 
+    ``services=None`` accepts any service label (the fleet decides later which are known).
     Raises ``InputFormatError`` listing every bad row at once."""
     problems = Problems(Path(path).name)
     table = _read_trips(Path(path), services, problems)
@@ -298,7 +299,7 @@ def _read_trips(path: Path, services: Iterable[str], problems: Problems) -> Trip
         problems.add("missing column", column=required)
     if missing_columns:
         problems.raise_if_any()
-    known_services = tuple(services)
+    known_services = None if services is None else tuple(services)
     seen_ids: dict[str, int] = {}
     places: dict[str, tuple[tuple[float, float], int]] = {}
     rows: list[TripRow] = []
@@ -318,7 +319,7 @@ def _read_trips(path: Path, services: Iterable[str], problems: Problems) -> Trip
         service = "" if _missing(raw.get("service")) else _text(raw["service"])
         if not service:
             problems.add("missing service", row=number, trip_id=trip_id, column="service")
-        elif service not in known_services:
+        elif known_services is not None and service not in known_services:
             problems.add(f"unknown service {service!r}; known: {', '.join(known_services)}", row=number,
                          trip_id=trip_id, column="service")
         pickup_geometry, dropoff_geometry = _geometry_ends(raw.get("__geometry__"))

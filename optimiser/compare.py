@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import os
 import statistics
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
 from .apportion import Apportionment, apportion
-from .errors import ProblemError
+from .errors import ProblemError, SolveCancelled
 from .model import Problem, Trip
 from .plan import Plan, RouteOrder, time_route
-from .solver import SolveOptions, solve
+from .solver import CancelToken, SolveOptions, solve
 
 #: The 2006 efficiency programme's target (Gershon, 7.5%) and what it expected from integrated
 #: transport units (7 to 10%); ../shared/docs/domain.md.
@@ -76,29 +76,47 @@ def _solve_job(problem: Problem, options: SolveOptions) -> Plan:
     return solve(problem, options)
 
 
-def _run_solves(jobs: dict, options: CompareOptions, on_progress: Callable[[int, int], None] | None) -> dict:
-    """Solve every (key -> problem, seed) job, in parallel processes; returns key -> plan."""
+def _run_solves(jobs: dict, options: CompareOptions, on_progress: Callable[[int, int], None] | None,
+                executor: Executor | None = None, cancel: CancelToken | None = None) -> dict:
+    """Solve every (key -> problem, seed) job; returns key -> plan.
+
+    On ``executor`` when given (a Dask client's executor spreads the solves over a cluster),
+    else in local processes, or one after another when ``options.parallel`` is 1."""
     parallel = options.parallel or os.cpu_count() or 1
     results = {}
     done = 0
-    if parallel == 1 or len(jobs) == 1:
+    if executor is None and (parallel == 1 or len(jobs) == 1):
         for key, (problem, seed) in jobs.items():
-            results[key] = _solve_job(problem, SolveOptions(time_limit_s=options.time_limit_s, seed=seed))
+            if cancel is not None and cancel.is_set():
+                raise SolveCancelled("comparison cancelled")
+            results[key] = solve(problem, SolveOptions(time_limit_s=options.time_limit_s, seed=seed), cancel=cancel)
             done += 1
             if on_progress:
                 on_progress(done, len(jobs))
         return results
     import multiprocessing
 
-    with ProcessPoolExecutor(max_workers=min(parallel, len(jobs)),
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+    own_pool = executor is None
+    pool = executor or ProcessPoolExecutor(max_workers=min(parallel, len(jobs)),
+                                           mp_context=multiprocessing.get_context("spawn"))
+    try:
         futures = {pool.submit(_solve_job, problem, SolveOptions(time_limit_s=options.time_limit_s, seed=seed)): key
                    for key, (problem, seed) in jobs.items()}
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            done += 1
-            if on_progress:
-                on_progress(done, len(jobs))
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            if cancel is not None and cancel.is_set():
+                for future in pending:
+                    future.cancel()
+                raise SolveCancelled("comparison cancelled")
+            for future in finished:
+                results[futures[future]] = future.result()
+                done += 1
+                if on_progress:
+                    on_progress(done, len(jobs))
+    finally:
+        if own_pool:
+            pool.shutdown(wait=True, cancel_futures=True)
     return results
 
 
@@ -329,7 +347,12 @@ def _saving(before: float, after: float) -> dict:
 
 
 def compare(problem: Problem, options: CompareOptions | None = None, *,
-            on_progress: Callable[[int, int], None] | None = None) -> Comparison:
+            on_progress: Callable[[int, int], None] | None = None, executor: Executor | None = None,
+            cancel: CancelToken | None = None) -> Comparison:
+    """Plan each service alone and all together, over ``options.seeds`` seeds, and work out the
+    savings and the cost split. ``on_progress(done, total)`` counts finished solves; solves run on
+    ``executor`` when given (e.g. a Dask client's, to use a cluster); ``cancel`` stops early with
+    ``SolveCancelled``."""
     options = options or CompareOptions()
     services = problem.services
     fleet = options.fleet_by_service
@@ -357,7 +380,7 @@ def compare(problem: Problem, options: CompareOptions | None = None, *,
             for subset in itertools.combinations(services, size):
                 c = frozenset(subset)
                 jobs[(c, 0)] = (coalition_problem(problem, c, fleet), 0)
-    plans = _run_solves(jobs, options, on_progress)
+    plans = _run_solves(jobs, options, on_progress, executor, cancel)
 
     def best_cost(coalition: frozenset) -> float:
         found = [p.cost.total for (c, _), p in plans.items() if c == coalition]

@@ -57,3 +57,43 @@ def small_pbf() -> Path:
     import pyrosm
 
     return Path(pyrosm.get_data("test_pbf"))
+
+
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A schema of its own in the 'test' database on 127.0.0.1:5432, dropped afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    schema = f"itu_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES_SERVER)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means the server is not there
+        admin.dispose()
+        pytest.skip(f"needs PostgreSQL on 127.0.0.1:5432 (database 'test'): {exc.__class__.__name__}")
+    yield f"{POSTGRES_SERVER}?options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Store tests run against both databases the product supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'itu.sqlite3'}"
+    url = request.getfixturevalue("postgres_url")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)  # a clean schema for every test
+    with engine.begin() as connection:
+        for table in ("job_results", "jobs", "trip_sets", "fleets", "api_keys", "alembic_version"):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    engine.dispose()
+    return url

@@ -1,0 +1,378 @@
+"""The HTTP API, version 1: trip sets, fleets, solve and comparison jobs, their status,
+cancellation and results. Thin on purpose: parse and validate at the edge, store, queue,
+report. The contract is the OpenAPI document in ``openapi.py``, served at /v1/openapi.json.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from optimiser.errors import InputFormatError
+
+from .errors import AuthenticationRequired, Conflict, NotFound, NotReady
+from .store import DEVELOPMENT_OWNER, FINAL_STATES, JOB_STATES, Fleet, Job, JobResult, Store, TripSet, new_id, utcnow
+
+bp = Blueprint("v1", __name__, url_prefix="/v1")
+PUBLIC_ENDPOINTS = {"v1.health", "v1.openapi_document", "v1.api_docs"}
+TRIP_FORMATS = {"csv": "csv", "geojson": "geojson", "json": "geojson", "gpkg": "gpkg"}
+FLEET_FORMATS = {"csv": "csv", "json": "json"}
+MEDIA_TYPES = {"text/csv": "csv", "application/geo+json": "geojson", "application/geopackage+sqlite3": "gpkg",
+               "application/json": "json"}
+PAGE_LIMIT_MAX = 200
+
+
+def store() -> Store:
+    return current_app.extensions["itu.store"]
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    if current_app.config["DEV_MODE"]:
+        g.owner = DEVELOPMENT_OWNER
+        return
+    header = request.headers.get("Authorization", "")
+    key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("X-API-Key", "")
+    owner = store().owner_of_key(key) if key else None
+    if owner is None:
+        raise AuthenticationRequired("send an API key as 'Authorization: Bearer <key>' (create one with "
+                                     "'itu keys create NAME')" if not key else "unknown or revoked API key",
+                                     where="Authorization")
+    g.owner = owner
+
+
+# -- small helpers ---------------------------------------------------------------------------------------
+def _iso(value) -> str | None:
+    return None if value is None else value.isoformat(timespec="seconds") + "Z"
+
+
+def _page_arguments() -> tuple[int, int]:
+    def number(name: str, default: int, low: int, high: int) -> int:
+        raw = request.args.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise InputFormatError(f"expected a whole number, got {raw!r}", where=f"query.{name}") from None
+        if not low <= value <= high:
+            raise InputFormatError(f"must be between {low} and {high}", where=f"query.{name}")
+        return value
+
+    return number("limit", 50, 1, PAGE_LIMIT_MAX), number("offset", 0, 0, 10**9)
+
+
+def _page(query, count_query, render, endpoint: str, **filters) -> Response:
+    limit, offset = _page_arguments()
+    with store().session() as s:
+        total = s.scalar(count_query)
+        items = [render(x) for x in s.scalars(query.limit(limit).offset(offset))]
+    following = offset + limit < total
+    return jsonify({"items": items, "total": total, "limit": limit, "offset": offset,
+                    "next": url_for(endpoint, limit=limit, offset=offset + limit, **filters) if following else None})
+
+
+def _owned(model, item_id: str, where: str = "path.id"):
+    with store().session() as s:
+        item = s.get(model, item_id)
+    if item is None or item.owner != g.owner:
+        noun = {TripSet: "trip set", Fleet: "fleet", Job: "job"}[model]
+        raise NotFound(f"no {noun} {item_id!r}", where=where)
+    return item
+
+
+def _uploaded_file(allowed: dict[str, str], noun: str) -> tuple[str, str, bytes]:
+    """(name, format, bytes) from a multipart upload (field ``file``) or a raw body; the name is
+    also what error messages call the file."""
+    if request.files:
+        upload = request.files.get("file")
+        if upload is None:
+            raise InputFormatError("send the file in a form field called 'file'", where="body.file")
+        suffix = Path(upload.filename or "").suffix.lower().lstrip(".")
+        file_format = allowed.get(suffix)
+        if file_format is None:
+            raise InputFormatError(f"cannot tell the {noun} file's format from its name {upload.filename!r}: use "
+                                   f"{', '.join('.' + s for s in allowed)}", where="body.file")
+        name = request.form.get("name") or Path(upload.filename or noun).stem
+        return name[:200], file_format, upload.read()
+    media_type = (request.mimetype or "").lower()
+    file_format = allowed.get(MEDIA_TYPES.get(media_type, ""))
+    if file_format is None:
+        raise InputFormatError(f"send a {noun} as multipart/form-data (field 'file') or with Content-Type "
+                               + ", ".join(m for m, f in MEDIA_TYPES.items() if f in allowed), where="header.Content-Type")
+    content = request.get_data()
+    if not content:
+        raise InputFormatError("the body is empty", where="body")
+    return (request.args.get("name") or noun)[:200], file_format, content
+
+
+def _with_file(content: bytes, name: str, suffix: str, read):
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")[:100] or "upload"
+    with tempfile.TemporaryDirectory(prefix="itu-upload-") as folder:
+        path = Path(folder) / f"{safe}.{suffix}"
+        path.write_bytes(content)
+        return read(path)
+
+
+# -- health, document, docs --------------------------------------------------------------------------------
+@bp.get("/health")
+def health():
+    runner = current_app.extensions.get("itu.runner")
+    with store().session() as s:
+        queued = s.scalar(select(func.count()).select_from(Job).where(Job.state == "queued"))
+        running = s.scalar(select(func.count()).select_from(Job).where(Job.state == "running"))
+    return jsonify({"status": "ok", "database": store().engine.dialect.name, "jobs_queued": queued,
+                    "jobs_running": running, "workers": len(runner.workers()) if runner else 0,
+                    "development_mode": bool(current_app.config["DEV_MODE"])})
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    from .openapi import document
+
+    return jsonify(document())
+
+
+@bp.get("/docs")
+def api_docs():
+    from .openapi import docs_page
+
+    return Response(docs_page(url_for("v1.openapi_document"), url_for("web.swagger_asset", name="")), mimetype="text/html")
+
+
+# -- trip sets -----------------------------------------------------------------------------------------------
+def trip_set_body(t: TripSet) -> dict:
+    return {"id": t.id, "name": t.name, "format": t.file_format, "trip_count": t.trip_count, "services": t.services,
+            "created_at": _iso(t.created_at), "url": url_for("v1.get_trip_set", trip_set_id=t.id)}
+
+
+@bp.post("/trip-sets")
+def create_trip_set():
+    from geodata.readers import read_trips
+
+    name, file_format, content = _uploaded_file(TRIP_FORMATS, "trip")
+    table = _with_file(content, name, file_format, lambda path: read_trips(path, services=None))
+    record = TripSet(id=new_id("trips"), owner=g.owner, name=name, file_format=file_format, content=content,
+                     trip_count=len(table.rows), services=sorted({r.service for r in table.rows}), created_at=utcnow())
+    with store().session() as s, s.begin():
+        s.add(record)
+    body = {**trip_set_body(record), "warnings": table.warnings}
+    return jsonify(body), 201, {"Location": body["url"]}
+
+
+@bp.get("/trip-sets")
+def list_trip_sets():
+    query = select(TripSet).where(TripSet.owner == g.owner).order_by(TripSet.created_at.desc(), TripSet.id)
+    count = select(func.count()).select_from(TripSet).where(TripSet.owner == g.owner)
+    return _page(query, count, trip_set_body, "v1.list_trip_sets")
+
+
+@bp.get("/trip-sets/<trip_set_id>")
+def get_trip_set(trip_set_id: str):
+    return jsonify(trip_set_body(_owned(TripSet, trip_set_id)))
+
+
+# -- fleets ----------------------------------------------------------------------------------------------------
+def fleet_body(f: Fleet) -> dict:
+    return {"id": f.id, "name": f.name, "format": f.file_format, "vehicle_types": f.vehicle_types,
+            "created_at": _iso(f.created_at), "url": url_for("v1.get_fleet", fleet_id=f.id)}
+
+
+@bp.post("/fleets")
+def create_fleet():
+    from geodata.readers import read_fleet
+
+    name, file_format, content = _uploaded_file(FLEET_FORMATS, "fleet")
+    fleet = _with_file(content, name, file_format, read_fleet)
+    record = Fleet(id=new_id("fleet"), owner=g.owner, name=name, file_format=file_format, content=content,
+                   vehicle_types=len(fleet.vehicle_types), created_at=utcnow())
+    with store().session() as s, s.begin():
+        s.add(record)
+    body = fleet_body(record)
+    return jsonify(body), 201, {"Location": body["url"]}
+
+
+@bp.get("/fleets")
+def list_fleets():
+    query = select(Fleet).where(Fleet.owner == g.owner).order_by(Fleet.created_at.desc(), Fleet.id)
+    count = select(func.count()).select_from(Fleet).where(Fleet.owner == g.owner)
+    return _page(query, count, fleet_body, "v1.list_fleets")
+
+
+@bp.get("/fleets/<fleet_id>")
+def get_fleet(fleet_id: str):
+    return jsonify(fleet_body(_owned(Fleet, fleet_id)))
+
+
+# -- jobs ------------------------------------------------------------------------------------------------------
+SOLVE_FIELDS = {"trip_set_id": str, "fleet_id": str, "time_limit_s": (int, float), "seed": int, "travel": str,
+                "far_points": str}
+COMPARISON_FIELDS = {"trip_set_id": str, "fleet_id": str, "time_limit_s": (int, float), "seeds": int,
+                     "travel": str, "far_points": str}
+
+
+def _job_request(fields: dict[str, Any], kind: str) -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InputFormatError("expected a JSON object (Content-Type: application/json)", where="body")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise InputFormatError(f"unknown field(s) {unknown}; known: {sorted(fields)}", where="body")
+    for name in ("trip_set_id", "fleet_id"):
+        if name not in body:
+            raise InputFormatError("missing", where=f"body.{name}")
+    for name, kinds in fields.items():
+        if name in body and (not isinstance(body[name], kinds) or isinstance(body[name], bool)):
+            raise InputFormatError(f"wrong type: {type(body[name]).__name__}", where=f"body.{name}")
+    config = current_app.config
+    limit = float(body.get("time_limit_s", config["DEFAULT_SOLVE_SECONDS"] if kind == "solve" else 20))
+    if not 0.5 <= limit <= config["MAX_SOLVE_SECONDS"]:
+        raise InputFormatError(f"must be between 0.5 and {config['MAX_SOLVE_SECONDS']} seconds",
+                               where="body.time_limit_s")
+    if kind == "comparison" and not 1 <= body.get("seeds", 3) <= 20:
+        raise InputFormatError("must be between 1 and 20", where="body.seeds")
+    if "seed" in body and not 0 <= body["seed"] < 2**31:
+        raise InputFormatError("must be between 0 and 2**31 - 1", where="body.seed")
+    travel = body.get("travel", "crow-fly")
+    if travel not in ("crow-fly", "road", "osrm"):
+        raise InputFormatError("must be crow-fly, road or osrm", where="body.travel")
+    if travel == "road" and not config["ROADS_PBF"]:
+        raise InputFormatError("this server has no road network (ITU_ROADS_PBF is not set)", where="body.travel")
+    if travel == "osrm" and not config["OSRM_URL"]:
+        raise InputFormatError("this server has no OSRM server (ITU_OSRM_URL is not set)", where="body.travel")
+    if body.get("far_points", "warn") not in ("error", "warn"):
+        raise InputFormatError("must be error or warn", where="body.far_points")
+    return {**body, "time_limit_s": limit, "travel": travel}
+
+
+def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
+    from .jobs import load_job_problem
+
+    options = _job_request(fields, kind)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise InputFormatError("must be 1 to 200 characters", where="header.Idempotency-Key")
+    fingerprint = hashlib.sha256(json.dumps({"kind": kind, **options}, sort_keys=True).encode()).hexdigest()
+    if key:
+        replay = _idempotent_replay(key, fingerprint)
+        if replay is not None:
+            return replay
+    trip_set = _owned(TripSet, options["trip_set_id"], "body.trip_set_id")
+    fleet = _owned(Fleet, options["fleet_id"], "body.fleet_id")
+    # every problem with the inputs is reported now, with rows and columns, not later as a failed job
+    load_job_problem(trip_set, fleet, options, current_app.config)
+    job = Job(id=new_id("job"), owner=g.owner, kind=kind, trip_set_id=trip_set.id, fleet_id=fleet.id,
+              options={k: v for k, v in options.items() if k not in ("trip_set_id", "fleet_id")} | {
+                  "fingerprint": fingerprint},
+              idempotency_key=key, state="queued", attempts=0, cancel_requested=False,
+              progress={"time_limit_s": options["time_limit_s"]}, created_at=utcnow())
+    try:
+        with store().session() as s, s.begin():
+            s.add(job)
+    except IntegrityError:  # the same key arrived twice at once: the other request won
+        replay = _idempotent_replay(key, fingerprint)
+        if replay is not None:
+            return replay
+        raise
+    runner = current_app.extensions.get("itu.runner")
+    if runner is not None:
+        runner.wake()
+    body = job_body(job)
+    return jsonify(body), 202, {"Location": body["url"]}
+
+
+def _idempotent_replay(key: str, fingerprint: str):
+    with store().session() as s:
+        existing = s.scalar(select(Job).where(Job.owner == g.owner, Job.idempotency_key == key))
+    if existing is None:
+        return None
+    if existing.options.get("fingerprint") != fingerprint:
+        raise Conflict("this Idempotency-Key was used for a different request", where="header.Idempotency-Key")
+    body = job_body(existing)
+    return jsonify(body), 202, {"Location": body["url"], "Idempotent-Replayed": "true"}
+
+
+def job_body(job: Job) -> dict:
+    url = url_for("v1.get_job", job_id=job.id)
+    body = {"id": job.id, "kind": job.kind, "state": job.state, "trip_set_id": job.trip_set_id,
+            "fleet_id": job.fleet_id, "options": {k: v for k, v in job.options.items() if k != "fingerprint"},
+            "attempts": job.attempts, "cancel_requested": job.cancel_requested, "progress": job.progress,
+            "error": job.error, "summary": job.summary, "created_at": _iso(job.created_at),
+            "started_at": _iso(job.started_at), "finished_at": _iso(job.finished_at), "url": url,
+            "cancel_url": url_for("v1.cancel_job", job_id=job.id), "results": {}}
+    if job.state in ("succeeded", "cancelled"):
+        with store().session() as s:
+            names = s.scalars(select(JobResult.name).where(JobResult.job_id == job.id).order_by(JobResult.name))
+            body["results"] = {n: url_for("v1.get_job_result", job_id=job.id, name=n) for n in names}
+    return body
+
+
+@bp.post("/solve-jobs")
+def create_solve_job():
+    return _submit("solve", SOLVE_FIELDS)
+
+
+@bp.post("/comparison-jobs")
+def create_comparison_job():
+    return _submit("comparison", COMPARISON_FIELDS)
+
+
+@bp.get("/jobs")
+def list_jobs():
+    query = select(Job).where(Job.owner == g.owner)
+    count = select(func.count()).select_from(Job).where(Job.owner == g.owner)
+    filters = {}
+    state = request.args.get("state")
+    if state is not None:
+        if state not in JOB_STATES:
+            raise InputFormatError(f"unknown state; known: {', '.join(JOB_STATES)}", where="query.state")
+        query, count, filters["state"] = query.where(Job.state == state), count.where(Job.state == state), state
+    kind = request.args.get("kind")
+    if kind is not None:
+        if kind not in ("solve", "comparison"):
+            raise InputFormatError("must be solve or comparison", where="query.kind")
+        query, count, filters["kind"] = query.where(Job.kind == kind), count.where(Job.kind == kind), kind
+    return _page(query.order_by(Job.created_at.desc(), Job.id), count, job_body, "v1.list_jobs", **filters)
+
+
+@bp.get("/jobs/<job_id>")
+def get_job(job_id: str):
+    return jsonify(job_body(_owned(Job, job_id)))
+
+
+@bp.post("/jobs/<job_id>/cancel")
+def cancel_job(job_id: str):
+    job = _owned(Job, job_id)
+    if job.state in FINAL_STATES:
+        raise Conflict(f"the job has already {job.state}", where="path.id")
+    with store().session() as s, s.begin():
+        live = s.get(Job, job_id, with_for_update=True)
+        live.cancel_requested = True
+        if live.state == "queued" and live.dispatched_by is None:  # nobody has it yet: done at once
+            live.state, live.finished_at = "cancelled", utcnow()
+            live.error = {"code": "cancelled", "message": "cancelled before it started"}
+        job = live
+    return jsonify(job_body(job)), 202
+
+
+@bp.get("/jobs/<job_id>/results/<name>")
+def get_job_result(job_id: str, name: str):
+    job = _owned(Job, job_id)
+    with store().session() as s:
+        result = s.get(JobResult, (job_id, name))
+    if job.state not in ("succeeded", "cancelled"):
+        raise NotReady(f"the job is {job.state}; results exist once it has succeeded", where="path.id")
+    if result is None:
+        raise NotFound(f"no result {name!r}", where="path.name")
+    disposition = "inline" if result.media_type == "text/html" else "attachment"
+    return Response(result.content, mimetype=result.media_type,
+                    headers={"Content-Disposition": f'{disposition}; filename="{job_id}-{name}"'})

@@ -1,0 +1,64 @@
+"""The service's own errors, in the project's one hierarchy (``optimiser.errors.ItuError``).
+
+``HTTP_STATUS`` is the single place where an error class becomes an HTTP status."""
+from __future__ import annotations
+
+from optimiser.errors import InputFormatError, ItuError, PlanCheckError, ProblemError, SolveCancelled, SolveFailed
+
+
+class NotFound(ItuError):
+    """No such resource, or it belongs to another API key (the two are not told apart)."""
+
+    code = "not_found"
+
+
+class AuthenticationRequired(ItuError):
+    """The request carries no API key, or one that is unknown or revoked."""
+
+    code = "authentication_required"
+
+
+class Conflict(ItuError):
+    """The request contradicts what is stored, e.g. an idempotency key reused for another request."""
+
+    code = "conflict"
+
+
+class PayloadTooLarge(ItuError):
+    """The request body is larger than the configured limit."""
+
+    code = "payload_too_large"
+
+
+class NotReady(ItuError):
+    """The job has not finished, so its results do not exist yet."""
+
+    code = "not_ready"
+
+
+class ConfigurationError(ItuError):
+    """The service's configuration is unsafe or inconsistent; raised at start-up."""
+
+    code = "configuration_error"
+
+
+HTTP_STATUS: dict[type[ItuError], int] = {
+    InputFormatError: 422,
+    ProblemError: 422,
+    NotFound: 404,
+    AuthenticationRequired: 401,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+    NotReady: 409,
+    SolveFailed: 422,
+    SolveCancelled: 409,
+    PlanCheckError: 500,
+    ConfigurationError: 500,
+}
+
+
+def status_for(error: ItuError) -> int:
+    for cls in type(error).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 400

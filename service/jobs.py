@@ -1,0 +1,235 @@
+"""What a solver worker does with a job: read its inputs from the database, plan, write the
+results and progress back. Runs in a Dask worker process (local or on another machine), so
+it takes only the job id and the database URL and shares nothing else with the service."""
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from optimiser.errors import ItuError, SolveCancelled
+
+from .store import FINAL_STATES, Fleet, Job, JobResult, Store, TripSet, utcnow
+
+#: How often progress and the heartbeat reach the database while a job runs (seconds).
+PROGRESS_INTERVAL_S = 1.0
+
+
+@lru_cache(maxsize=4)
+def _store(url: str) -> Store:  # one engine per worker process and database
+    return Store(url)
+
+
+def materialise_inputs(trip_set: TripSet, fleet: Fleet, folder: Path) -> tuple[Path, Path]:
+    """The stored files, back on disk with their suffixes, for the geodata readers."""
+    trips_path = folder / f"trips.{trip_set.file_format}"
+    trips_path.write_bytes(trip_set.content)
+    fleet_path = folder / f"fleet.{fleet.file_format}"
+    fleet_path.write_bytes(fleet.content)
+    return trips_path, fleet_path
+
+
+def travel_config(options: dict, settings: dict) -> dict:
+    """The travel provider a job asked for, completed from the server's own settings: clients
+    choose ``crow-fly``, ``road`` or ``osrm`` but never name files or servers."""
+    kind = options.get("travel", "crow-fly")
+    if kind == "road":
+        return {"provider": "road", "pbf": settings["ROADS_PBF"]}
+    if kind == "osrm":
+        return {"provider": "osrm", "url": settings["OSRM_URL"]}
+    return {"provider": "crow-fly"}
+
+
+def load_job_problem(trip_set: TripSet, fleet: Fleet, options: dict, settings: dict):
+    from geodata.readers import load_problem
+
+    with tempfile.TemporaryDirectory(prefix="itu-job-") as folder:
+        trips_path, fleet_path = materialise_inputs(trip_set, fleet, Path(folder))
+        return load_problem(trips_path, fleet_path, travel=travel_config(options, settings),
+                            far_points=options.get("far_points", "warn"), name=trip_set.name)
+
+
+class _JobControl:
+    """Progress out, cancellation in: both through the job's row, at most once a second."""
+
+    def __init__(self, store: Store, job_id: str, time_limit_s: float):
+        self.store, self.job_id, self.time_limit_s = store, job_id, time_limit_s
+        self.started = time.monotonic()
+        self.last_write = 0.0
+        self.progress: dict[str, Any] = {"time_limit_s": time_limit_s}
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+
+    def update(self, force: bool = False, **fields) -> None:
+        with self._lock:
+            self.progress.update(fields)
+            self.progress["elapsed_s"] = round(time.monotonic() - self.started, 1)
+            now = time.monotonic()
+            if now - self.last_write < PROGRESS_INTERVAL_S and not force:
+                return
+            self.last_write = now
+            progress = dict(self.progress)
+        with self.store.session() as s, s.begin():
+            s.execute(update(Job).where(Job.id == self.job_id).values(progress=progress, heartbeat_at=utcnow()))
+            if s.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)):
+                self._cancelled.set()
+
+    def is_set(self) -> bool:  # the solver's cancel token
+        if not self._cancelled.is_set() and time.monotonic() - self.last_write >= PROGRESS_INTERVAL_S:
+            self.update()
+        return self._cancelled.is_set()
+
+
+def run_job(job_id: str, database_url: str, settings: dict) -> str:
+    """Run one job to a final state; returns that state. Safe to call again for the same job:
+    a finished job is left alone, and each start counts as an attempt."""
+    store = _store(database_url)
+    with store.session() as s, s.begin():
+        job = s.get(Job, job_id, with_for_update=True)
+        if job is None or job.state in FINAL_STATES:
+            return job.state if job else "missing"
+        if job.cancel_requested:
+            _finish(job, "cancelled", error={"code": "cancelled", "message": "cancelled before it started"})
+            return "cancelled"
+        job.attempts += 1
+        if job.attempts > settings["MAX_JOB_ATTEMPTS"]:
+            _finish(job, "failed", error={
+                "code": "worker_lost", "message": f"started {job.attempts - 1} times and never finished: the "
+                "worker running it stopped each time (out of memory, killed, or the machine went away)"})
+            return "failed"
+        job.state, job.started_at, job.heartbeat_at = "running", utcnow(), utcnow()
+        trip_set, fleet = s.get(TripSet, job.trip_set_id), s.get(Fleet, job.fleet_id)
+        kind, options = job.kind, dict(job.options)
+    control = _JobControl(store, job_id, float(options.get("time_limit_s", 30)))
+    try:
+        loaded = load_job_problem(trip_set, fleet, options, settings)
+        if kind == "solve":
+            results, summary = _solve(loaded, options, control, settings)
+        else:
+            results, summary = _compare(loaded, options, control)
+    except SolveCancelled:
+        return _end(store, job_id, "cancelled", error={"code": "cancelled", "message": "cancelled while running"})
+    except ItuError as exc:
+        return _end(store, job_id, "failed", error=exc.to_dict())
+    except Exception as exc:  # a bug must still end the job with a reason, not leave it running
+        return _end(store, job_id, "failed", error={"code": "internal_error",
+                                                     "message": f"{type(exc).__name__}: {exc}"})
+    with store.session() as s, s.begin():
+        for name, (media_type, content) in results.items():
+            s.merge(JobResult(job_id=job_id, name=name, media_type=media_type, content=content))
+    if control._cancelled.is_set():  # cancelled mid-search: the best plan found so far is kept as its result
+        summary["stopped_early"] = True
+        return _end(store, job_id, "cancelled", summary=summary, progress=control.progress,
+                    error={"code": "cancelled", "message": "cancelled while running; the best plan found so far "
+                                                           "is kept"})
+    return _end(store, job_id, "succeeded", summary=summary, progress={**control.progress, "fraction": 1.0})
+
+
+def _finish(job: Job, state: str, **fields) -> None:
+    job.state, job.finished_at = state, utcnow()
+    for key, value in fields.items():
+        setattr(job, key, value)
+
+
+def _end(store: Store, job_id: str, state: str, **fields) -> str:
+    with store.session() as s, s.begin():
+        job = s.get(Job, job_id, with_for_update=True)
+        if job is not None and job.state not in FINAL_STATES:
+            _finish(job, state, **fields)
+    return state
+
+
+def _plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
+    from geodata.export import plan_layers, plan_map
+    from optimiser.io import ROUTE_COLUMNS, route_rows
+
+    layers = plan_layers(plan, loaded.problem, loaded.locations, trip_text=loaded.trip_text,
+                         place_names=loaded.place_names)
+    features = []
+    for layer in ("routes", "stops", "contracted"):
+        frame = layers[layer].copy()
+        if len(frame):
+            frame["layer"] = layer
+            features.extend(json.loads(frame.to_json(drop_id=True))["features"])
+    csv_text = io.StringIO()
+    import csv
+
+    writer = csv.writer(csv_text)
+    writer.writerow(ROUTE_COLUMNS)
+    writer.writerows(route_rows(plan))
+    summary = (f"£{plan.cost.total:,.2f} a day · {plan.vehicles_used} vehicles · {plan.km:,.0f} km · "
+               f"{len(plan.contracted)} trips contracted")
+    page = plan_map(layers, title=f"{plan.problem_name}: plan", summary=summary)
+    return {
+        f"{prefix}plan.json": ("application/json", json.dumps(plan.to_dict()).encode()),
+        f"{prefix}plan.geojson": ("application/geo+json",
+                                  json.dumps({"type": "FeatureCollection", "features": features}).encode()),
+        f"{prefix}routes.csv": ("text/csv", csv_text.getvalue().encode()),
+        f"{prefix}map.html": ("text/html", page.encode()),
+    }
+
+
+def plan_summary(plan) -> dict:
+    return {"cost": round(plan.cost.total, 2), "vehicles": plan.vehicles_used, "km": round(plan.km, 1),
+            "co2_kg": round(plan.co2_kg, 1), "served_by_fleet": len(plan.served_trip_ids),
+            "contracted": len(plan.contracted), "unserved": len(plan.unserved)}
+
+
+def _solve(loaded, options: dict, control: _JobControl, settings: dict):
+    from optimiser.solver import SolveOptions, solve
+
+    solve_options = SolveOptions(time_limit_s=float(options.get("time_limit_s", settings["DEFAULT_SOLVE_SECONDS"])),
+                                 seed=int(options.get("seed", 0)), workers=1)
+    control.update(force=True, phase="solving", best_cost=None, fraction=0.0)
+
+    def on_progress(p):
+        control.update(best_cost=round(p.best_cost, 2),
+                       fraction=round(min(1.0, p.elapsed_s / max(p.time_limit_s, 1e-9)), 3))
+
+    plan = solve(loaded.problem, solve_options, on_progress=on_progress, cancel=control)
+    return _plan_files(plan, loaded), plan_summary(plan)
+
+
+def _compare(loaded, options: dict, control: _JobControl):
+    from optimiser.compare import CompareOptions, compare
+    from optimiser.io import comparison_settings
+    from optimiser.report import html_report, markdown
+
+    compare_options = CompareOptions(time_limit_s=float(options.get("time_limit_s", 20)),
+                                     seeds=int(options.get("seeds", 3)), **comparison_settings(loaded.settings))
+    control.update(force=True, phase="solving", solves_done=0, fraction=0.0)
+
+    def on_progress(done: int, total: int) -> None:
+        control.update(solves_done=done, solves_total=total, fraction=round(done / total, 3), force=True)
+
+    from distributed import get_worker, worker_client
+
+    try:
+        get_worker()
+        on_dask = True
+    except ValueError:  # not on a Dask worker (a test calling run_job directly): local processes
+        on_dask = False
+    if on_dask:  # spread the solves over the whole cluster; this task steps aside while they run
+        with worker_client() as client:
+            result = compare(loaded.problem, compare_options, on_progress=on_progress,
+                             executor=client.get_executor(pure=False), cancel=control)
+    else:
+        result = compare(loaded.problem, compare_options, on_progress=on_progress, cancel=control)
+    files = {
+        "comparison.json": ("application/json", json.dumps(result.to_dict()).encode()),
+        "report.html": ("text/html", html_report(result).encode()),
+        "report.md": ("text/markdown", markdown(result).encode()),
+        **_plan_files(result.integrated_plan, loaded, prefix="integrated-"),
+    }
+    summary = {"separate_cost": round(result.separate.cost, 2), "integrated_cost": round(result.integrated.cost, 2),
+               "saving": round(result.separate.cost - result.integrated.cost, 2),
+               "saving_percent": round(100 * (result.separate.cost - result.integrated.cost)
+                                       / result.separate.cost, 2) if result.separate.cost else None}
+    return files, summary

@@ -1,0 +1,200 @@
+"""The OpenAPI 3 document of /v1: the contract with scheduling systems. A test checks that
+every route of the application is in it and that every documented route exists, and a
+property-based fuzz (schemathesis) checks that responses match it."""
+from __future__ import annotations
+
+import html
+
+API_VERSION = "1.0.0"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict:
+    words = {400: "Malformed request", 401: "No API key, or an unknown or revoked one", 404: "No such resource",
+             409: "Conflicts with the resource's state", 413: "Body larger than the limit",
+             422: "The input is invalid: every problem is listed with where it is"}
+    return {str(s): _json(_ref("Error"), words[s]) for s in statuses}
+
+
+def _id_parameter(name: str, description: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string", "maxLength": 100}}
+
+
+PAGING = [
+    {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 200,
+                                                                   "default": 50}},
+    {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "default": 0}},
+]
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
+               "description": "Retrying with the same key returns the same job instead of a new one.",
+               "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+
+
+def _upload(kinds: dict[str, str], noun: str) -> dict:
+    content = {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary",
+                                "description": f"the {noun} file; its suffix gives the format"},
+                       "name": {"type": "string", "maxLength": 200}}}}}
+    for media_type in kinds:
+        content[media_type] = {"schema": {"type": "string"}}
+    return {"required": True, "content": content}
+
+
+def _job_request(extra: dict) -> dict:
+    properties = {
+        "trip_set_id": {"type": "string"}, "fleet_id": {"type": "string"},
+        "time_limit_s": {"type": "number", "minimum": 0.5, "description": "time limit of each solve, seconds"},
+        "travel": {"type": "string", "enum": ["crow-fly", "road", "osrm"], "default": "crow-fly"},
+        "far_points": {"type": "string", "enum": ["error", "warn"], "default": "warn"},
+        **extra}
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["trip_set_id", "fleet_id"], "additionalProperties": False,
+        "properties": properties}}}}
+
+
+def document() -> dict:
+    page = lambda item: {"type": "object", "required": ["items", "total", "limit", "offset", "next"],  # noqa: E731
+                         "properties": {"items": {"type": "array", "items": _ref(item)},
+                                        "total": {"type": "integer"}, "limit": {"type": "integer"},
+                                        "offset": {"type": "integer"}, "next": {"type": ["string", "null"]}}}
+    job_submit = {"202": {**_json(_ref("Job"), "Accepted: the job is queued; poll its url"),
+                          "headers": {"Location": {"schema": {"type": "string"}}}},
+                  **_errors(400, 401, 404, 409, 413, 422)}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Integrated transport route optimiser", "version": API_VERSION,
+                 "description": "Plan school, SEN, social-care and patient trips together; compare integrated "
+                                "planning against separate contracts. Times of day are HH:MM, money in pounds, "
+                                "distances in km. Jobs run asynchronously: submit, poll, fetch results."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"apiKey": []}],
+        "paths": {
+            "/v1/health": {"get": {"operationId": "health", "summary": "Service health", "security": [],
+                                   "responses": {"200": _json(_ref("Health"), "The service is up")}}},
+            "/v1/openapi.json": {"get": {"operationId": "openapi_document", "summary": "This document", "security": [],
+                                         "responses": {"200": _json({"type": "object"}, "OpenAPI 3 document")}}},
+            "/v1/docs": {"get": {"operationId": "api_docs", "summary": "Interactive documentation", "security": [],
+                                 "responses": {"200": {"description": "HTML page",
+                                                       "content": {"text/html": {"schema": {"type": "string"}}}}}}},
+            "/v1/trip-sets": {
+                "post": {"operationId": "create_trip_set", "summary": "Upload a trip file (CSV, GeoJSON, GeoPackage)",
+                         "parameters": [{"name": "name", "in": "query", "required": False,
+                                         "schema": {"type": "string", "maxLength": 200}}],
+                         "requestBody": _upload({"text/csv": "csv", "application/geo+json": "geojson",
+                                                 "application/geopackage+sqlite3": "gpkg"}, "trip"),
+                         "responses": {"201": _json(_ref("TripSet"), "Stored"), **_errors(400, 401, 413, 422)}},
+                "get": {"operationId": "list_trip_sets", "summary": "Your trip sets, newest first", "parameters": PAGING,
+                        "responses": {"200": _json(page("TripSet"), "A page"), **_errors(401, 422)}}},
+            "/v1/trip-sets/{trip_set_id}": {"get": {
+                "operationId": "get_trip_set", "parameters": [_id_parameter("trip_set_id", "trip set id")],
+                "responses": {"200": _json(_ref("TripSet"), "The trip set"), **_errors(401, 404)}}},
+            "/v1/fleets": {
+                "post": {"operationId": "create_fleet", "summary": "Upload a fleet file (CSV or JSON)",
+                         "parameters": [{"name": "name", "in": "query", "required": False,
+                                         "schema": {"type": "string", "maxLength": 200}}],
+                         "requestBody": _upload({"text/csv": "csv", "application/json": "json"}, "fleet"),
+                         "responses": {"201": _json(_ref("Fleet"), "Stored"), **_errors(400, 401, 413, 422)}},
+                "get": {"operationId": "list_fleets", "summary": "Your fleets, newest first", "parameters": PAGING,
+                        "responses": {"200": _json(page("Fleet"), "A page"), **_errors(401, 422)}}},
+            "/v1/fleets/{fleet_id}": {"get": {
+                "operationId": "get_fleet", "parameters": [_id_parameter("fleet_id", "fleet id")],
+                "responses": {"200": _json(_ref("Fleet"), "The fleet"), **_errors(401, 404)}}},
+            "/v1/solve-jobs": {"post": {
+                "operationId": "create_solve_job", "summary": "Plan a trip set on a fleet", "parameters": [IDEMPOTENCY],
+                "requestBody": _job_request({"seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}),
+                "responses": job_submit}},
+            "/v1/comparison-jobs": {"post": {
+                "operationId": "create_comparison_job",
+                "summary": "Separate contracts against integrated planning, with the cost split",
+                "parameters": [IDEMPOTENCY],
+                "requestBody": _job_request({"seeds": {"type": "integer", "minimum": 1, "maximum": 20}}),
+                "responses": job_submit}},
+            "/v1/jobs": {"get": {
+                "operationId": "list_jobs", "summary": "Your jobs, newest first",
+                "parameters": PAGING + [
+                    {"name": "state", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"]}},
+                    {"name": "kind", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["solve", "comparison"]}}],
+                "responses": {"200": _json(page("Job"), "A page"), **_errors(401, 422)}}},
+            "/v1/jobs/{job_id}": {"get": {
+                "operationId": "get_job", "summary": "A job's state, progress and result links",
+                "parameters": [_id_parameter("job_id", "job id")],
+                "responses": {"200": _json(_ref("Job"), "The job"), **_errors(401, 404)}}},
+            "/v1/jobs/{job_id}/cancel": {"post": {
+                "operationId": "cancel_job", "summary": "Cancel a queued or running job",
+                "parameters": [_id_parameter("job_id", "job id")],
+                "responses": {"202": _json(_ref("Job"), "Cancellation asked for (a running solve stops at its "
+                                                        "next check and keeps its best plan)"),
+                              **_errors(401, 404, 409)}}},
+            "/v1/jobs/{job_id}/results/{name}": {"get": {
+                "operationId": "get_job_result",
+                "summary": "A result file: plan.json, plan.geojson, routes.csv, map.html; for comparisons "
+                           "comparison.json, report.html, report.md and integrated-*",
+                "parameters": [_id_parameter("job_id", "job id"), _id_parameter("name", "result name")],
+                "responses": {"200": {"description": "The file", "content": {
+                    "application/json": {"schema": {}}, "application/geo+json": {"schema": {}},
+                    "text/csv": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}},
+                    "text/markdown": {"schema": {"type": "string"}}}}, **_errors(401, 404, 409)}}},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string", "description": "stable, machine-readable"},
+                    "message": {"type": "string"}, "where": {"type": ["string", "null"],
+                                                             "description": "path of the offending field"},
+                    "problems": {"type": "array", "items": {"type": "object", "properties": {
+                        "message": {"type": "string"}, "file": {"type": "string"}, "row": {"type": "integer"},
+                        "trip_id": {"type": "string"}, "column": {"type": "string"}}}}}},
+                "Health": {"type": "object", "required": ["status"], "properties": {
+                    "status": {"type": "string"}, "database": {"type": "string"}, "jobs_queued": {"type": "integer"},
+                    "jobs_running": {"type": "integer"}, "workers": {"type": "integer"},
+                    "development_mode": {"type": "boolean"}}},
+                "TripSet": {"type": "object", "required": ["id", "name", "format", "trip_count", "url"], "properties": {
+                    "id": {"type": "string"}, "name": {"type": "string"},
+                    "format": {"type": "string", "enum": ["csv", "geojson", "gpkg"]},
+                    "trip_count": {"type": "integer"}, "services": {"type": "array", "items": {"type": "string"}},
+                    "created_at": {"type": "string"}, "url": {"type": "string"},
+                    "warnings": {"type": "array", "items": {"type": "string"}}}},
+                "Fleet": {"type": "object", "required": ["id", "name", "format", "vehicle_types", "url"], "properties": {
+                    "id": {"type": "string"}, "name": {"type": "string"},
+                    "format": {"type": "string", "enum": ["csv", "json"]}, "vehicle_types": {"type": "integer"},
+                    "created_at": {"type": "string"}, "url": {"type": "string"}}},
+                "Job": {"type": "object", "required": ["id", "kind", "state", "progress", "url", "results"],
+                        "properties": {
+                            "id": {"type": "string"}, "kind": {"type": "string", "enum": ["solve", "comparison"]},
+                            "state": {"type": "string",
+                                      "enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
+                            "trip_set_id": {"type": "string"}, "fleet_id": {"type": "string"},
+                            "options": {"type": "object"}, "attempts": {"type": "integer"},
+                            "cancel_requested": {"type": "boolean"},
+                            "progress": {"type": "object", "description": "elapsed_s, time_limit_s, best_cost, "
+                                                                          "fraction, solves_done, solves_total"},
+                            "error": {"type": ["object", "null"]}, "summary": {"type": ["object", "null"]},
+                            "created_at": {"type": "string"}, "started_at": {"type": ["string", "null"]},
+                            "finished_at": {"type": ["string", "null"]}, "url": {"type": "string"},
+                            "cancel_url": {"type": "string"},
+                            "results": {"type": "object", "additionalProperties": {"type": "string"}}}},
+            },
+        },
+    }
+
+
+def docs_page(document_url: str, assets_url: str) -> str:
+    """Swagger UI from the swagger-ui-bundle package, served by this app: no CDN."""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>API documentation</title>
+<link rel="stylesheet" href="{html.escape(assets_url)}swagger-ui.css"></head><body><div id="swagger-ui"></div>
+<script src="{html.escape(assets_url)}swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({{url: "{html.escape(document_url)}", dom_id: "#swagger-ui"}});</script>
+</body></html>"""

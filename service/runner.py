@@ -1,0 +1,143 @@
+"""Hands queued jobs to Dask and watches them: a LocalCluster by default, or an existing
+scheduler by address so that solver workers can run on many machines.
+
+The database is the only source of truth. The runner claims a queued job atomically (so two
+service processes never run one job twice), keeps its heartbeat fresh while the job is in
+the cluster, and requeues or fails it when its worker dies. On start it takes back jobs whose
+heartbeat went stale (the service or its worker stopped) and runs them again; the worker
+side counts attempts and fails a job that keeps dying, with a reason.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from .jobs import run_job
+from .store import Job, Store, utcnow
+
+log = logging.getLogger(__name__)
+POLL_S = 0.5
+
+
+class JobRunner:
+    def __init__(self, store: Store, settings: dict):
+        self.store = store
+        self.settings = {k: settings[k] for k in ("MAX_JOB_ATTEMPTS", "DEFAULT_SOLVE_SECONDS", "ROADS_PBF", "OSRM_URL")}
+        self.scheduler = settings.get("DASK_SCHEDULER")
+        self.n_workers = settings.get("DASK_WORKERS") or os.cpu_count() or 1
+        self.lease = timedelta(seconds=settings["JOB_LEASE_S"])
+        self.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.client = None
+        self.cluster = None
+        self.futures: dict[str, object] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle --------------------------------------------------------------------------------------
+    def start(self) -> None:
+        import dask
+        from distributed import Client, LocalCluster
+
+        # solver workers start processes of their own (portfolio searches), which daemonic
+        # processes may not; and a job that keeps killing its worker stops being retried
+        dask.config.set({"distributed.worker.daemon": False,
+                         "distributed.scheduler.allowed-failures": self.settings["MAX_JOB_ATTEMPTS"] - 1})
+        if self.scheduler:
+            self.client = Client(self.scheduler, timeout="20s")
+        else:
+            self.cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = Client(self.cluster)
+        self.recover()
+        self._thread = threading.Thread(target=self._loop, name="itu-job-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self, *, requeue: bool = True) -> None:
+        """Stop dispatching; hand this instance's unfinished jobs back to the queue so the next
+        start (or another instance) runs them at once, then close the cluster."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if requeue:
+            with self.store.session() as s, s.begin():
+                s.execute(update(Job).where(Job.dispatched_by == self.instance, Job.state.in_(("queued", "running")))
+                          .values(state="queued", dispatched_by=None, heartbeat_at=None))
+        if self.client is not None:
+            self.client.close(timeout=10)
+        if self.cluster is not None:
+            self.cluster.close(timeout=10)
+
+    def wake(self) -> None:
+        """A job was submitted: look now rather than at the next poll."""
+        self._wake.set()
+
+    def workers(self) -> list[str]:
+        return sorted(self.client.scheduler_info()["workers"]) if self.client else []
+
+    # -- the loop ------------------------------------------------------------------------------------------
+    def recover(self) -> int:
+        """Take back live jobs whose heartbeat is stale: their service or worker stopped."""
+        stale = utcnow() - self.lease
+        with self.store.session() as s, s.begin():
+            done = s.execute(update(Job).where(
+                Job.state.in_(("queued", "running")), Job.dispatched_by.is_not(None),
+                or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale))
+                .values(state="queued", dispatched_by=None, heartbeat_at=None))
+            return done.rowcount or 0
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._dispatch()
+                self._watch()
+            except Exception:  # the loop must outlive a database hiccup
+                log.exception("job runner iteration failed")
+            self._wake.wait(POLL_S)
+            self._wake.clear()
+
+    def _dispatch(self) -> None:
+        with self.store.session() as s:
+            queued = list(s.scalars(select(Job.id).where(Job.state == "queued", Job.dispatched_by.is_(None))
+                                    .order_by(Job.created_at).limit(50)))
+        for job_id in queued:
+            with self.store.session() as s, s.begin():
+                claimed = s.execute(update(Job).where(Job.id == job_id, Job.dispatched_by.is_(None))
+                                    .values(dispatched_by=self.instance, heartbeat_at=utcnow())).rowcount
+            if claimed:
+                self.futures[job_id] = self.client.submit(run_job, job_id, self.store.url, self.settings,
+                                                          key=f"job-{job_id}-{uuid.uuid4().hex[:6]}", pure=False)
+
+    def _watch(self) -> None:
+        if self.futures:  # this instance is alive: keep the leases of its jobs fresh
+            with self.store.session() as s, s.begin():
+                s.execute(update(Job).where(Job.id.in_(list(self.futures)), Job.state == "queued")
+                          .values(heartbeat_at=utcnow()))
+                s.execute(update(Job).where(Job.id.in_(list(self.futures)), Job.state == "running",
+                                            Job.heartbeat_at < utcnow() - timedelta(seconds=5))
+                          .values(heartbeat_at=utcnow()))
+        for job_id, future in list(self.futures.items()):
+            if not future.done():
+                continue
+            del self.futures[job_id]
+            if future.status == "error":
+                self._worker_failed(job_id, future.exception())
+
+    def _worker_failed(self, job_id: str, error: BaseException) -> None:
+        """The task itself failed (Dask gave up after workers died running it, or the job
+        function crashed): fail the job with the reason unless it already ended."""
+        name = type(error).__name__
+        message = ("its worker died every time it ran it (out of memory, or killed)" if name == "KilledWorker"
+                   else f"{name}: {error}")
+        with self.store.session() as s, s.begin():
+            s.execute(update(Job).where(Job.id == job_id, Job.state.in_(("queued", "running")))
+                      .values(state="failed", finished_at=utcnow(),
+                              error={"code": "worker_lost" if name == "KilledWorker" else "internal_error",
+                                     "message": message}))

@@ -1,0 +1,177 @@
+"""Persistence: API keys, trip sets, fleets and jobs, in SQLite by default or PostgreSQL.
+
+SQLAlchemy 2 models; the schema is owned by Alembic (``service/migrations``) and brought up
+to date by ``migrate(url)`` when the service starts. Job state lives here, not in memory, so
+a restart of the service or the death of a solver worker loses nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint,
+                        create_engine, event, select, update)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+#: What a job can be doing. ``queued`` and ``running`` are live; the rest are final.
+JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINAL_STATES = ("succeeded", "failed", "cancelled")
+#: The owner of everything created in development mode, where no API key is asked for.
+DEVELOPMENT_OWNER = "development"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ApiKey(Base):
+    """A key as stored: only its SHA-256 (keys are 32 random bytes, so a fast hash is enough)."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class TripSet(Base):
+    __tablename__ = "trip_sets"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    file_format: Mapped[str] = mapped_column(String(10))  # csv, geojson, gpkg
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # the file as uploaded
+    trip_count: Mapped[int] = mapped_column(Integer)
+    services: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class Fleet(Base):
+    __tablename__ = "fleets"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    file_format: Mapped[str] = mapped_column(String(10))  # csv, json
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    vehicle_types: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class Job(Base):
+    """A solve or a comparison: its inputs, where it stands, and its result once done."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # solve, comparison
+    trip_set_id: Mapped[str] = mapped_column(ForeignKey("trip_sets.id"))
+    fleet_id: Mapped[str] = mapped_column(ForeignKey("fleets.id"))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    state: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    #: Which service instance handed the job to the cluster, and when it last heard of it.
+    dispatched_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class JobResult(Base):
+    """The files a finished job produced (plan JSON, GeoJSON, CSV, map, report), by name."""
+
+    __tablename__ = "job_results"
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(80))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# -- engines -------------------------------------------------------------------------------------------
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection, _record):  # several processes write: WAL and a busy timeout
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def migrate(url: str) -> None:
+    """Bring the database schema up to the latest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+class Store:
+    """Sessions over one database; every query is scoped to an owner by the caller."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    # -- API keys --------------------------------------------------------------------------------------
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def create_key(self, name: str) -> tuple[ApiKey, str]:
+        """A new key: returns the record and the key itself, which is shown once and never stored."""
+        key = "itu_" + secrets.token_urlsafe(32)
+        record = ApiKey(id=new_id("key"), name=name, key_hash=self.hash_key(key), created_at=utcnow())
+        with self.session() as s, s.begin():
+            s.add(record)
+        return record, key
+
+    def owner_of_key(self, key: str) -> str | None:
+        with self.session() as s:
+            record = s.scalar(select(ApiKey).where(ApiKey.key_hash == self.hash_key(key)))
+            if record is None or record.revoked_at is not None:
+                return None
+            return record.id
+
+    def list_keys(self) -> list[ApiKey]:
+        with self.session() as s:
+            return list(s.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+    def revoke_key(self, key_id: str) -> bool:
+        with self.session() as s, s.begin():
+            done = s.execute(update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+                             .values(revoked_at=utcnow()))
+            return done.rowcount == 1

@@ -1,0 +1,287 @@
+"""The HTTP API over real databases (SQLite and PostgreSQL): uploads, validation at the edge,
+errors as JSON, pagination, idempotent submission, access control and the OpenAPI contract.
+The job runner is off here (jobs stay queued); test_service_jobs.py runs them on Dask."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from service import create_app, stop_app
+from service.errors import ConfigurationError
+from tests.conftest import ROOT
+
+TRIPS = (ROOT / "examples" / "rutland" / "trips.csv").read_bytes()
+FLEET = (ROOT / "examples" / "rutland" / "fleet.json").read_bytes()
+
+
+def make_app(database_url, **config):
+    return create_app({"DATABASE_URL": database_url, "RUNNER": False, "SEED_EXAMPLE": False, **config})
+
+
+@pytest.fixture
+def app(database_url):
+    app = make_app(database_url)
+    yield app
+    stop_app(app)
+
+
+@pytest.fixture
+def keys(app):
+    store = app.extensions["itu.store"]
+    return {name: {"Authorization": f"Bearer {store.create_key(name)[1]}"} for name in ("county", "nhs")}
+
+
+def upload(client, url, content, filename, headers, name=None):
+    data = {"file": (io.BytesIO(content), filename)}
+    if name:
+        data["name"] = name
+    return client.post(url, data=data, headers=headers, content_type="multipart/form-data")
+
+
+def inputs(client, headers):
+    trips = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", headers).get_json()
+    fleet = upload(client, "/v1/fleets", FLEET, "fleet.json", headers).get_json()
+    return trips["id"], fleet["id"]
+
+
+def test_upload_trips_and_fleet_then_read_them_back(app, keys):
+    client = app.test_client()
+    response = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", keys["county"], name="Rutland day")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert (body["name"], body["format"], body["trip_count"]) == ("Rutland day", "csv", 200)
+    assert body["services"] == ["nept", "school", "sen", "social_care"]
+    assert response.headers["Location"] == body["url"]
+    assert client.get(body["url"], headers=keys["county"]).get_json()["trip_count"] == 200
+    raw = client.post("/v1/fleets?name=raw", data=FLEET, headers={**keys["county"], "Content-Type": "application/json"})
+    assert raw.status_code == 201 and raw.get_json()["vehicle_types"] == 4
+
+
+def test_bad_trip_file_lists_every_problem_and_stores_nothing(app, keys):
+    client = app.test_client()
+    lines = TRIPS.decode().splitlines()
+    lines[2] = lines[2].replace(",15:25,", ",3.25pm,", 1)  # row 3: a time nobody can read
+    lines[5] = lines[5].replace(",52.", ",lat", 1)
+    response = upload(client, "/v1/trip-sets", "\n".join(lines).encode(), "day.csv", keys["county"])
+    assert response.status_code == 422
+    error = response.get_json()
+    assert error["code"] == "invalid_input"
+    rows = {(p["row"], p["column"]) for p in error["problems"]}
+    assert rows == {(3, "earliest_pickup"), (6, "pickup_latitude")}
+    assert all(p["file"] == "day.csv" for p in error["problems"])
+    assert client.get("/v1/trip-sets", headers=keys["county"]).get_json()["total"] == 0
+
+
+@pytest.mark.parametrize("kwargs, status, code", [
+    (lambda: {"data": b"id,service\n", "content_type": "text/plain"}, 422, "invalid_input"),
+    (lambda: {"data": b"", "content_type": "text/csv"}, 422, "invalid_input"),
+    (lambda: {"data": {"other": (io.BytesIO(b"x"), "t.csv")}, "content_type": "multipart/form-data"}, 422,
+     "invalid_input"),
+    (lambda: {"data": {"file": (io.BytesIO(b"x"), "t.xlsx")}, "content_type": "multipart/form-data"}, 422,
+     "invalid_input"),
+    (lambda: {"data": b"\xff\xfe\x00garbage", "content_type": "application/geopackage+sqlite3"}, 422,
+     "invalid_input"),
+    (lambda: {"data": b'{"type": "FeatureCollection", "features": []}', "content_type": "application/geo+json"},
+     422, "invalid_input"),
+], ids=["wrong-type", "empty", "no-file-field", "xlsx", "not-a-geopackage", "no-features"])
+def test_malformed_uploads_are_clear_json_errors(app, keys, kwargs, status, code):
+    response = app.test_client().post("/v1/trip-sets", headers=keys["county"], **kwargs())
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["code"] == code and response.get_json()["message"]
+
+
+def test_body_over_the_limit_is_413(database_url):
+    app = make_app(database_url, MAX_CONTENT_LENGTH=1000)
+    try:
+        store = app.extensions["itu.store"]
+        headers = {"Authorization": f"Bearer {store.create_key('k')[1]}", "Content-Type": "text/csv"}
+        response = app.test_client().post("/v1/trip-sets", data=TRIPS, headers=headers)
+        assert response.status_code == 413 and response.get_json()["code"] == "payload_too_large"
+    finally:
+        stop_app(app)
+
+
+def test_unknown_routes_and_methods_answer_in_json(app, keys):
+    client = app.test_client()
+    assert client.get("/v1/nothing", headers=keys["county"]).get_json()["code"] == "not_found"
+    response = client.delete("/v1/health")
+    assert response.status_code == 405 and response.get_json()["code"] == "method_not_allowed"
+
+
+def test_pagination(app, keys):
+    client = app.test_client()
+    for n in range(5):
+        upload(client, "/v1/fleets", FLEET, f"fleet{n}.json", keys["county"])
+    first = client.get("/v1/fleets?limit=2", headers=keys["county"]).get_json()
+    assert (first["total"], len(first["items"]), first["offset"]) == (5, 2, 0)
+    second = client.get(first["next"], headers=keys["county"]).get_json()
+    third = client.get(second["next"], headers=keys["county"]).get_json()
+    assert len(third["items"]) == 1 and third["next"] is None
+    names = [f["name"] for page in (first, second, third) for f in page["items"]]
+    assert sorted(names) == [f"fleet{n}" for n in range(5)]  # every one once
+    bad = client.get("/v1/fleets?limit=0", headers=keys["county"])
+    assert bad.status_code == 422 and bad.get_json()["where"] == "query.limit"
+
+
+def submit(client, headers, body, key=None, kind="solve-jobs"):
+    extra = {"Idempotency-Key": key} if key else {}
+    return client.post(f"/v1/{kind}", data=json.dumps(body), headers={**headers, **extra,
+                                                                       "Content-Type": "application/json"})
+
+
+def test_submission_is_queued_with_a_job_url(app, keys):
+    client = app.test_client()
+    trip_set, fleet = inputs(client, keys["county"])
+    response = submit(client, keys["county"], {"trip_set_id": trip_set, "fleet_id": fleet, "time_limit_s": 5})
+    assert response.status_code == 202
+    job = response.get_json()
+    assert (job["state"], job["kind"], job["attempts"]) == ("queued", "solve", 0)
+    assert response.headers["Location"] == job["url"]
+    status = client.get(job["url"], headers=keys["county"]).get_json()
+    assert status["progress"]["time_limit_s"] == 5
+    not_ready = client.get(f"{job['url']}/results/plan.json", headers=keys["county"])
+    assert not_ready.status_code == 409 and not_ready.get_json()["code"] == "not_ready"
+
+
+@pytest.mark.parametrize("body, where", [
+    ({"fleet_id": "x"}, "body.trip_set_id"),
+    ({"trip_set_id": "x", "fleet_id": "y", "colour": "red"}, "body"),
+    ({"trip_set_id": "x", "fleet_id": "y", "time_limit_s": "ten"}, "body.time_limit_s"),
+    ({"trip_set_id": "x", "fleet_id": "y", "time_limit_s": 0}, "body.time_limit_s"),
+    ({"trip_set_id": "x", "fleet_id": "y", "travel": "road"}, "body.travel"),  # no extract on this server
+    ({"trip_set_id": "nope", "fleet_id": "y"}, "body.trip_set_id"),
+])
+def test_bad_job_requests_say_where(app, keys, body, where):
+    response = submit(app.test_client(), keys["county"], body)
+    assert response.status_code in (404, 422)
+    assert response.get_json()["where"] == where
+
+
+def test_inputs_that_do_not_fit_together_are_refused_at_submission(app, keys):
+    client = app.test_client()
+    trips = TRIPS.decode().replace(",nept,", ",dialysis,", 1).encode()
+    trip_set = upload(client, "/v1/trip-sets", trips, "t.csv", keys["county"]).get_json()["id"]  # any label uploads
+    fleet = upload(client, "/v1/fleets", FLEET, "f.json", keys["county"]).get_json()["id"]
+    response = submit(client, keys["county"], {"trip_set_id": trip_set, "fleet_id": fleet})
+    assert response.status_code == 422
+    (problem,) = response.get_json()["problems"]
+    assert problem["column"] == "service" and "dialysis" in problem["message"]
+    assert client.get("/v1/jobs", headers=keys["county"]).get_json()["total"] == 0
+
+
+def test_idempotent_submission(app, keys):
+    client = app.test_client()
+    trip_set, fleet = inputs(client, keys["county"])
+    body = {"trip_set_id": trip_set, "fleet_id": fleet, "time_limit_s": 5}
+    first = submit(client, keys["county"], body, key="retry-me")
+    again = submit(client, keys["county"], body, key="retry-me")
+    assert first.status_code == again.status_code == 202
+    assert first.get_json()["id"] == again.get_json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = submit(client, keys["county"], {**body, "time_limit_s": 9}, key="retry-me")
+    assert other.status_code == 409 and other.get_json()["where"] == "header.Idempotency-Key"
+    assert client.get("/v1/jobs", headers=keys["county"]).get_json()["total"] == 1
+    # keys are per owner: another key may use the same idempotency key for its own job
+    trip_b, fleet_b = inputs(client, keys["nhs"])
+    theirs = submit(client, keys["nhs"], {"trip_set_id": trip_b, "fleet_id": fleet_b}, key="retry-me")
+    assert theirs.status_code == 202 and theirs.get_json()["id"] != first.get_json()["id"]
+
+
+def test_cancel_a_queued_job_at_once_and_only_once(app, keys):
+    client = app.test_client()
+    trip_set, fleet = inputs(client, keys["county"])
+    job = submit(client, keys["county"], {"trip_set_id": trip_set, "fleet_id": fleet}).get_json()
+    cancelled = client.post(job["cancel_url"], headers=keys["county"])
+    assert cancelled.status_code == 202 and cancelled.get_json()["state"] == "cancelled"
+    again = client.post(job["cancel_url"], headers=keys["county"])
+    assert again.status_code == 409
+    assert client.get("/v1/jobs?state=cancelled", headers=keys["county"]).get_json()["total"] == 1
+    assert client.get("/v1/jobs?state=queued", headers=keys["county"]).get_json()["total"] == 0
+
+
+def test_api_keys_are_required_and_revocable(app):
+    client = app.test_client()
+    store = app.extensions["itu.store"]
+    assert client.get("/v1/jobs").status_code == 401
+    assert client.get("/v1/jobs", headers={"Authorization": "Bearer itu_made_up"}).status_code == 401
+    record, key = store.create_key("depot")
+    assert client.get("/v1/jobs", headers={"X-API-Key": key}).status_code == 200
+    assert store.revoke_key(record.id)
+    response = client.get("/v1/jobs", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 401 and response.get_json()["code"] == "authentication_required"
+    assert client.get("/v1/health").status_code == 200  # public
+    with store.session() as s:
+        from service.store import ApiKey
+
+        stored = s.get(ApiKey, record.id)
+    assert key not in stored.key_hash and len(stored.key_hash) == 64  # only the hash is kept
+
+
+def test_one_key_never_sees_or_touches_anothers_data(app, keys):
+    client = app.test_client()
+    trip_set, fleet = inputs(client, keys["county"])
+    job = submit(client, keys["county"], {"trip_set_id": trip_set, "fleet_id": fleet}).get_json()
+    nhs = keys["nhs"]
+    assert client.get(f"/v1/trip-sets/{trip_set}", headers=nhs).status_code == 404
+    assert client.get(f"/v1/fleets/{fleet}", headers=nhs).status_code == 404
+    assert client.get(job["url"], headers=nhs).status_code == 404
+    assert client.post(job["cancel_url"], headers=nhs).status_code == 404
+    assert client.get(f"{job['url']}/results/plan.json", headers=nhs).status_code == 404
+    for listing in ("/v1/trip-sets", "/v1/fleets", "/v1/jobs"):
+        assert client.get(listing, headers=nhs).get_json()["total"] == 0
+    # nor build a job on them
+    response = submit(client, nhs, {"trip_set_id": trip_set, "fleet_id": fleet})
+    assert response.status_code == 404
+    assert client.get(job["url"], headers=keys["county"]).get_json()["state"] == "queued"
+
+
+def test_keys_from_the_command_line(tmp_path):
+    env = {"ITU_DATABASE_URL": f"sqlite:///{tmp_path / 'k.sqlite3'}", "PATH": "/usr/bin:/bin"}
+
+    def itu(*args):
+        return subprocess.run([sys.executable, "-m", "service.cli", "keys", *args], capture_output=True, text=True,
+                              cwd=ROOT, env=env, timeout=120)
+
+    created = itu("create", "Rutland transport unit")
+    assert created.returncode == 0, created.stderr
+    key_id = re.search(r"created (key_\w+)", created.stdout).group(1)
+    assert re.search(r"key: itu_\S{40,}", created.stdout)
+    assert "active" in itu("list").stdout
+    assert itu("revoke", key_id).returncode == 0
+    assert "revoked" in itu("list").stdout
+    assert itu("revoke", key_id).returncode == 2
+
+
+def test_development_mode_needs_no_key_and_refuses_other_addresses(tmp_path):
+    url = f"sqlite:///{tmp_path / 'd.sqlite3'}"
+    with pytest.raises(ConfigurationError, match="loopback"):
+        create_app({"DATABASE_URL": url, "RUNNER": False, "DEV_MODE": True, "BIND_HOST": "0.0.0.0"})
+    app = create_app({"DATABASE_URL": url, "RUNNER": False, "DEV_MODE": True, "BIND_HOST": "127.0.0.1"})
+    try:
+        listing = app.test_client().get("/v1/trip-sets").get_json()
+        assert [t["name"] for t in listing["items"]] == ["Rutland example"]  # seeded for make run
+    finally:
+        stop_app(app)
+    proc = subprocess.run([sys.executable, "-m", "service.cli", "serve", "--dev", "--host", "0.0.0.0"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={"ITU_DATABASE_URL": url, "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 2 and "loopback" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_route_is_in_the_openapi_document_and_back(app):
+    document = app.test_client().get("/v1/openapi.json").get_json()
+    documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+    served = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/v1/"):
+            continue
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert served == documented
+    assert app.test_client().get("/v1/docs").status_code == 200
+    assert app.test_client().get("/assets/swagger/swagger-ui-bundle.js").status_code == 200
