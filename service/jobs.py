@@ -102,7 +102,7 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
         if job.attempts > settings["MAX_JOB_ATTEMPTS"]:
             _finish(job, "failed", error={
                 "code": "worker_lost", "message": f"started {job.attempts - 1} times and never finished: the "
-                "worker running it stopped each time (out of memory, killed, or the machine went away)"})
+                "worker running it died each time (out of memory, killed, or the machine went away)"})
             return "failed"
         job.state, job.started_at, job.heartbeat_at = "running", utcnow(), utcnow()
         trip_set, fleet = s.get(TripSet, job.trip_set_id), s.get(Fleet, job.fleet_id)

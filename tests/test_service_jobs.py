@@ -1,0 +1,197 @@
+"""Jobs on a real Dask cluster: they run, report progress, can be cancelled, survive a worker
+killed under them and a restart of the service, and lose nothing."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from service import create_app, stop_app
+from tests.conftest import ROOT
+from tests.test_service_api import FLEET, TRIPS, upload
+
+pytestmark = pytest.mark.slow
+
+
+def make_app(url, **config):
+    return create_app({"DATABASE_URL": url, "SEED_EXAMPLE": False, "DEV_MODE": True, "BIND_HOST": "127.0.0.1",
+                       "DASK_WORKERS": 2, **config})
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One cluster for the module: apps connect to it by address, as they would in production."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    dask.config.set({"distributed.scheduler.allowed-failures": 2})
+    local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    yield local
+    local.close()
+
+
+def submit(client, kind="solve-jobs", **body):
+    trip_set = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", {}).get_json()["id"]
+    fleet = upload(client, "/v1/fleets", FLEET, "fleet.json", {}).get_json()["id"]
+    response = client.post(f"/v1/{kind}", data=json.dumps({"trip_set_id": trip_set, "fleet_id": fleet, **body}),
+                           content_type="application/json")
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
+def wait_for(client, url, states, timeout=180, condition=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(url).get_json()
+        if job["state"] in states and (condition is None or condition(job)):
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job did not reach {states} in {timeout} s: {job}")
+
+
+def test_a_solve_job_runs_reports_progress_and_returns_results(database_url, cluster):
+    app = make_app(database_url, DASK_SCHEDULER=cluster.scheduler_address)
+    try:
+        client = app.test_client()
+        job = submit(client, time_limit_s=4)
+        running = wait_for(client, job["url"], ("running", "succeeded"),
+                           condition=lambda j: j["state"] == "succeeded" or "elapsed_s" in j["progress"])
+        assert running["attempts"] == 1
+        done = wait_for(client, job["url"], ("succeeded",))
+        assert done["progress"]["fraction"] == 1.0 and done["progress"]["best_cost"] > 0
+        summary = done["summary"]
+        assert summary["served_by_fleet"] + summary["contracted"] + summary["unserved"] == 200
+        assert set(done["results"]) == {"plan.json", "plan.geojson", "routes.csv", "map.html"}
+        plan = client.get(done["results"]["plan.json"]).get_json()
+        assert plan["cost"]["total"] == pytest.approx(summary["cost"], abs=0.01)
+        geojson = client.get(done["results"]["plan.geojson"]).get_json()
+        layers = {f["properties"]["layer"] for f in geojson["features"]}
+        assert layers <= {"routes", "stops", "contracted"} and "routes" in layers
+        page = client.get(done["results"]["map.html"])
+        assert page.mimetype == "text/html" and b"L.map(" in page.data
+        assert client.get(done["results"]["routes.csv"]).data.startswith(b"vehicle_type,vehicle_number")
+    finally:
+        stop_app(app)
+
+
+def test_a_comparison_job_spreads_its_solves_over_the_cluster(tmp_path, cluster):
+    app = make_app(f"sqlite:///{tmp_path / 'c.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address)
+    try:
+        client = app.test_client()
+        job = submit(client, "comparison-jobs", time_limit_s=1, seeds=1)
+        done = wait_for(client, job["url"], ("succeeded", "failed"), timeout=300)
+        assert done["state"] == "succeeded", done["error"]
+        assert done["progress"]["solves_done"] == done["progress"]["solves_total"] >= 5
+        assert {"comparison.json", "report.html", "integrated-map.html", "integrated-plan.json"} <= set(done["results"])
+        comparison = client.get(done["results"]["comparison.json"]).get_json()
+        assert done["summary"]["integrated_cost"] == pytest.approx(comparison["integrated"]["cost"], abs=0.01)
+        assert b"<svg" in client.get(done["results"]["report.html"]).data
+    finally:
+        stop_app(app)
+
+
+def test_cancelling_a_running_solve_keeps_the_best_plan_so_far(tmp_path, cluster):
+    app = make_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address)
+    try:
+        client = app.test_client()
+        job = submit(client, time_limit_s=120)
+        wait_for(client, job["url"], ("running",), condition=lambda j: j["progress"].get("best_cost"))
+        started = time.monotonic()
+        assert client.post(job["cancel_url"]).status_code == 202
+        done = wait_for(client, job["url"], ("cancelled",), timeout=60)
+        assert time.monotonic() - started < 60  # long before the 120 s limit
+        assert done["summary"]["stopped_early"] and "plan.json" in done["results"]
+    finally:
+        stop_app(app)
+
+
+def _worker_running(cluster, client_app, key_prefix: str):
+    from distributed import Client
+
+    with Client(cluster.scheduler_address) as observer:
+        for _ in range(200):
+            for worker, keys in observer.processing().items():
+                if any(str(k).startswith(key_prefix) for k in keys):
+                    return worker, observer.run(os.getpid, workers=[worker])[worker]
+            time.sleep(0.1)
+    raise AssertionError("no worker picked the job up")
+
+
+def test_a_job_survives_its_worker_being_killed(tmp_path, cluster):
+    app = make_app(f"sqlite:///{tmp_path / 'k.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address)
+    try:
+        client = app.test_client()
+        job = submit(client, time_limit_s=6)
+        wait_for(client, job["url"], ("running",))
+        _, pid = _worker_running(cluster, app, f"job-{job['id']}")
+        os.kill(pid, signal.SIGKILL)  # the worker process dies mid-solve; its nanny starts a new one
+        done = wait_for(client, job["url"], ("succeeded", "failed"), timeout=240)
+        assert done["state"] == "succeeded", done["error"]
+        assert done["attempts"] == 2  # run again from the start on a worker that is alive
+    finally:
+        stop_app(app)
+
+
+def test_a_job_that_keeps_killing_workers_fails_with_a_reason(tmp_path, cluster):
+    app = make_app(f"sqlite:///{tmp_path / 'kk.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address,
+                   MAX_JOB_ATTEMPTS=2)
+    try:
+        client = app.test_client()
+        job = submit(client, time_limit_s=30)
+        for _ in range(3):  # Dask allows two failures (the fixture's setting), then gives up
+            try:
+                wait_for(client, job["url"], ("running", "failed"), timeout=60)
+                _, pid = _worker_running(cluster, app, f"job-{job['id']}")
+            except AssertionError:
+                break
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(1.5)
+        done = wait_for(client, job["url"], ("failed",), timeout=120)
+        assert done["error"]["code"] == "worker_lost" and "died" in done["error"]["message"]
+    finally:
+        stop_app(app)
+
+
+def test_a_restart_of_the_service_loses_nothing(tmp_path):
+    """The service runs its own local cluster; stopping it kills the running solve. The next
+    start finds the job in the database and runs it to the end."""
+    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    first = make_app(url)
+    client = first.test_client()
+    running = submit(client, time_limit_s=30)
+    queued = submit(client, time_limit_s=2)
+    wait_for(client, running["url"], ("running",))
+    stop_app(first)  # the cluster and its workers go with it
+    second = make_app(url)
+    try:
+        client = second.test_client()
+        for job in (running, queued):
+            done = wait_for(client, job["url"], ("succeeded", "failed"), timeout=240)
+            assert done["state"] == "succeeded", done["error"]
+        assert client.get(running["url"]).get_json()["attempts"] == 2
+    finally:
+        stop_app(second)
+
+
+def test_a_crashed_service_is_taken_over_when_its_lease_runs_out(tmp_path):
+    """No clean stop this time: the jobs' heartbeats go stale and the next service takes them."""
+    url = f"sqlite:///{tmp_path / 'z.sqlite3'}"
+    first = make_app(url, JOB_LEASE_S=3)
+    client = first.test_client()
+    job = submit(client, time_limit_s=30)
+    wait_for(client, job["url"], ("running",))
+    runner = first.extensions.pop("itu.runner")
+    import atexit
+
+    atexit.unregister(runner.stop)
+    runner.stop(requeue=False)  # as if killed: nothing is handed back
+    time.sleep(4)
+    second = make_app(url, JOB_LEASE_S=3)
+    try:
+        done = wait_for(second.test_client(), job["url"], ("succeeded", "failed"), timeout=240)
+        assert done["state"] == "succeeded" and done["attempts"] == 2
+    finally:
+        stop_app(second)
