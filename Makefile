@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 BENCH_SECONDS ?= 10
 BENCH_WORKERS ?= 2
+PORT ?= 8000
 
-.PHONY: run test bench bench-het bench-roads install clean
+.PHONY: run test chromium bench bench-het bench-roads bench-service install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,11 +19,19 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
+# The service on 127.0.0.1:8000 in development mode (no API keys, loopback only), SQLite under
+# instance/, a local Dask cluster, and the bundled Rutland example already uploaded.
 run: $(STAMP)
-	$(BIN)/itu solve examples/rutland/trips.csv examples/rutland/fleet.json --seconds 30 --workers 2 --out out/rutland
-	@echo "Open out/rutland/map.html in a browser for the map; run sheets are in out/rutland/run-sheets/."
+	$(BIN)/itu serve --dev --host 127.0.0.1 --port $(PORT)
 
-test: $(STAMP)
+# The browser test drives Debian's chromium; install it where this machine lets us (root, apt).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && \
+	   apt-get install -y -q chromium >/dev/null 2>&1)); } || \
+	  echo "chromium is not installed and cannot be installed here: the browser test will be skipped"
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 # The dial-a-ride benchmark: all 48 Cordeau/Ropke instances, then the heterogeneous set.
@@ -42,6 +51,11 @@ bench-roads: $(STAMP)
 	mkdir -p bench-results
 	$(BIN)/itu bench roads $(SHARED)/geodata/rutland-latest.osm.pbf --points 2000 --repeats 7 \
 	  | tee bench-results/roads.txt
+
+# 50 concurrent clients submitting small jobs and polling them, against a service started here.
+bench-service: $(STAMP)
+	mkdir -p bench-results
+	$(BIN)/itu bench service --clients 50 | tee bench-results/service.txt
 
 clean:
 	rm -rf $(VENV) out bench-results *.egg-info

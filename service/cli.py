@@ -281,6 +281,110 @@ def cmd_bench_roads(args) -> int:
     return 0
 
 
+def cmd_bench_service(args) -> int:
+    """Many clients at once against a real service process: submit small solve jobs, poll them to
+    the end, and time every request."""
+    import json as _json
+    import socket
+    import subprocess
+    import tempfile
+    import threading
+    import time
+    import urllib.request
+    import uuid
+
+    from geodata.scenario import generate_scenario, synthetic_area, write_scenario
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    folder = Path(tempfile.mkdtemp(prefix="itu-bench-"))
+    env = {**__import__("os").environ, "ITU_DATABASE_URL": args.database or f"sqlite:///{folder / 'bench.sqlite3'}",
+           "ITU_SEED_EXAMPLE": "false"}
+    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--dev", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def call(method, path, body=None, headers=None):
+        request = urllib.request.Request(base + path, data=body, method=method, headers=headers or {})
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=120) as response:
+            data = _json.loads(response.read())
+        return data, time.perf_counter() - started
+
+    try:
+        for _ in range(600):
+            try:
+                call("GET", "/v1/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        write_scenario(generate_scenario(synthetic_area(), trips=args.trips, seed=3), folder)
+        trip_set, _ = call("POST", "/v1/trip-sets?name=bench", (folder / "trips.csv").read_bytes(),
+                           {"Content-Type": "text/csv"})
+        fleet, _ = call("POST", "/v1/fleets?name=bench", (folder / "fleet.json").read_bytes(),
+                        {"Content-Type": "application/json"})
+        submit_s, status_s, final, errors = [], [], {}, []
+        lock = threading.Lock()
+
+        def client(n: int) -> None:
+            try:
+                for k in range(args.jobs_per_client):
+                    body = _json.dumps({"trip_set_id": trip_set["id"], "fleet_id": fleet["id"],
+                                        "time_limit_s": args.seconds, "seed": n}).encode()
+                    job, took = call("POST", "/v1/solve-jobs", body, {"Content-Type": "application/json",
+                                                                      "Idempotency-Key": uuid.uuid4().hex})
+                    with lock:
+                        submit_s.append(took)
+                    while True:
+                        time.sleep(args.poll_s)
+                        job, took = call("GET", job["url"])
+                        with lock:
+                            status_s.append(took)
+                        if job["state"] in ("succeeded", "failed", "cancelled"):
+                            with lock:
+                                final[job["id"]] = job["state"]
+                            break
+            except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
+                with lock:
+                    errors.append(f"client {n}: {exc}")
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - started
+        listing, _ = call("GET", "/v1/jobs?limit=200")
+        stored = {j["id"]: j["state"] for j in listing["items"]}
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+    def quantiles(values):
+        ordered = sorted(values)
+        return statistics.median(ordered) * 1000, ordered[max(0, int(round(0.95 * len(ordered))) - 1)] * 1000
+
+    submitted = args.clients * args.jobs_per_client
+    lost = submitted - len(final) - len(errors)
+    print(f"{args.clients} clients x {args.jobs_per_client} solve jobs of {args.trips} trips, {args.seconds} s each, "
+          f"polling every {args.poll_s} s; wall time {wall:.1f} s")
+    if submit_s:
+        median, p95 = quantiles(submit_s)
+        print(f"submit: {len(submit_s)} requests, median {median:.0f} ms, 95th percentile {p95:.0f} ms")
+    if status_s:
+        median, p95 = quantiles(status_s)
+        print(f"status: {len(status_s)} requests, median {median:.0f} ms, 95th percentile {p95:.0f} ms")
+    states = statistics.multimode(final.values()) if final else []
+    print(f"jobs: {submitted} submitted, {sum(1 for s in final.values() if s == 'succeeded')} succeeded, "
+          f"{sum(1 for s in final.values() if s != 'succeeded')} ended otherwise, {lost} lost; "
+          f"{len(stored)} in the store ({', '.join(states)})")
+    for error in errors[:5]:
+        print(f"error: {error}")
+    return 0 if not errors and lost == 0 else 1
+
+
 def cmd_compare(args) -> int:
     from optimiser.compare import CompareOptions, compare
     from optimiser.report import markdown, write_comparison
@@ -445,6 +549,14 @@ def build_parser() -> argparse.ArgumentParser:
     darp.add_argument("--json", action="store_true", help="one JSON object per instance")
     darp.add_argument("--bks", help=f"best-known values CSV (default {DEFAULT_BKS})")
     darp.set_defaults(func=cmd_bench_darp)
+    service_bench = bench_sub.add_parser("service", help="concurrent clients against a real service process")
+    service_bench.add_argument("--clients", type=int, default=50)
+    service_bench.add_argument("--jobs-per-client", type=int, default=1)
+    service_bench.add_argument("--trips", type=int, default=20, help="trips per job (default 20)")
+    service_bench.add_argument("--seconds", type=float, default=1.0, help="time limit per job (default 1)")
+    service_bench.add_argument("--poll-s", type=float, default=0.5)
+    service_bench.add_argument("--database", help="SQLAlchemy URL (default: a fresh SQLite file)")
+    service_bench.set_defaults(func=cmd_bench_service)
     roads = bench_sub.add_parser("roads", help="road network build and travel matrix times on an extract")
     roads.add_argument("pbf", help="OpenStreetMap extract (.osm.pbf)")
     roads.add_argument("--points", type=int, default=2000, help="matrix size (default 2000)")

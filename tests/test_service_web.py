@@ -1,0 +1,85 @@
+"""The planner's page in headless Chromium (Debian's, driven by Playwright): pick the bundled
+example, run a comparison, watch it progress, then see the map and the summary."""
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+
+from service import create_app, stop_app
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def served(tmp_path):
+    from werkzeug.serving import make_server
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}", "DEV_MODE": True,
+                      "BIND_HOST": "127.0.0.1", "DASK_WORKERS": 2})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    stop_app(app)
+
+
+@pytest.fixture
+def browser():
+    if not shutil.which("chromium"):
+        pytest.skip("needs Debian's chromium (make test installs it with apt-get where it can)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def test_run_a_comparison_from_the_page_and_see_the_map_and_summary(served, browser, tmp_path):
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(served + "/")
+    assert page.title() == "Integrated transport planner"
+    page.click("#use-example")
+    page.wait_for_selector("text=Rutland example chosen")
+    page.fill("#seconds", "1")
+    page.fill("#seeds", "1")
+    page.click("#run")
+    page.wait_for_selector("#status:not([hidden])")
+    page.wait_for_function("document.getElementById('bar').style.width !== '0%'", timeout=240_000)
+    page.wait_for_selector("#results:not([hidden])", timeout=300_000)
+    figures = page.inner_text("#figures")
+    assert "Separate contracts" in figures and "Integrated" in figures and "Saving" in figures
+    # the map: Leaflet drew the integrated routes inside its frame
+    frame = page.frame_locator("#map")
+    frame.locator(".leaflet-container").wait_for(timeout=30_000)
+    assert frame.locator(".legend").inner_text().count("trips") >= 1
+    assert "OpenStreetMap" in frame.locator(".leaflet-control-attribution").inner_text()
+    report = page.frame_locator("#report")
+    report.locator("svg").first.wait_for(timeout=30_000)
+    downloads = page.inner_text("#downloads")
+    assert "comparison.json" in downloads and "integrated-plan.geojson" in downloads
+    page.screenshot(path=str(tmp_path / "planner.png"), full_page=True)
+    assert not errors
+
+
+def test_a_bad_file_is_explained_on_the_page(served, browser, tmp_path):
+    bad = tmp_path / "trips.csv"
+    bad.write_text("id,service,pickup_latitude\nT1,school,north\n")
+    fleet = tmp_path / "fleet.json"
+    fleet.write_text('{"vehicle_types": []}')
+    page = browser.new_page()
+    page.goto(served + "/")
+    page.set_input_files("#trips-file", str(bad))
+    page.set_input_files("#fleet-file", str(fleet))
+    page.click("#run")
+    page.wait_for_function("document.getElementById('error').textContent.length > 0", timeout=30_000)
+    text = page.inner_text("#error")
+    assert "row 2" in text and "pickup_latitude" in text
