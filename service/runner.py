@@ -53,7 +53,7 @@ class JobRunner:
             self.client = Client(self.scheduler, timeout="20s")
         else:
             self.cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
+                                        dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
         self.recover()
         self._thread = threading.Thread(target=self._loop, name="itu-job-runner", daemon=True)

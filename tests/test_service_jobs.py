@@ -28,7 +28,7 @@ def cluster():
     from distributed import Client, LocalCluster
 
     dask.config.set({"distributed.scheduler.allowed-failures": 2})
-    local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     yield local
     local.close()
 
