@@ -9,7 +9,7 @@ BENCH_SECONDS ?= 10
 BENCH_WORKERS ?= 2
 PORT ?= 8000
 
-.PHONY: run test chromium bench bench-het bench-roads bench-service install clean
+.PHONY: run test chromium notebooks bench bench-het bench-roads bench-service install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ install: $(STAMP)
 # instance/, a local Dask cluster, and the bundled Rutland example already uploaded.
 run: $(STAMP)
 	$(BIN)/itu serve --dev --host 127.0.0.1 --port $(PORT)
+
+# JupyterLab on the scenario notebooks (installs the notebooks extra first).
+notebooks: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[notebooks]'
+	cd notebooks && ../$(BIN)/jupyter lab
 
 # The browser test drives Debian's chromium; install it where this machine lets us (root, apt).
 chromium:

@@ -282,3 +282,21 @@ def export_plan(plan: Plan, problem: Problem, locations: Mapping[str, tuple[floa
         "run_sheets": write_run_sheets(layers, out / "run-sheets", attribution=attribution),
         "map": [map_path],
     }
+
+
+def plan_map_page(plan: Plan, loaded, *, network=None) -> str:
+    """The self-contained map page of a plan read from files (``load_problem``'s result)."""
+    layers = plan_layers(plan, loaded.problem, loaded.locations, network=network, trip_text=loaded.trip_text,
+                         place_names=loaded.place_names)
+    summary = (f"£{plan.cost.total:,.2f} a day · {plan.vehicles_used} vehicles · {plan.km:,.0f} km · "
+               f"{len(plan.contracted)} trips contracted")
+    return plan_map(layers, title=f"{plan.problem_name}: plan", summary=summary,
+                    attribution=OSM_ATTRIBUTION if network is not None else None)
+
+
+def show_map(plan: Plan, loaded, *, network=None, height: int = 520):
+    """The map inside a notebook cell (an iframe holding the self-contained page)."""
+    from IPython.display import HTML
+
+    page = html.escape(plan_map_page(plan, loaded, network=network), quote=True)
+    return HTML(f'<iframe srcdoc="{page}" style="width:100%;height:{height}px;border:1px solid #ccc"></iframe>')
