@@ -285,3 +285,18 @@ def test_every_route_is_in_the_openapi_document_and_back(app):
     assert served == documented
     assert app.test_client().get("/v1/docs").status_code == 200
     assert app.test_client().get("/assets/swagger/swagger-ui-bundle.js").status_code == 200
+
+
+def test_configuration_defaults_then_instance_file_then_environment(tmp_path):
+    from service.config import load_config
+
+    assert load_config(tmp_path, environ={})["DATABASE_URL"] == f"sqlite:///{tmp_path / 'itu.sqlite3'}"
+    (tmp_path / "config.json").write_text('{"MAX_JOB_ATTEMPTS": 5, "DASK_SCHEDULER": "tcp://file:8786"}')
+    config = load_config(tmp_path, environ={"ITU_DASK_SCHEDULER": "tcp://env:8786"})
+    assert config["MAX_JOB_ATTEMPTS"] == 5 and config["DASK_SCHEDULER"] == "tcp://env:8786"
+    assert load_config(tmp_path, {"MAX_JOB_ATTEMPTS": 1}, environ={})["MAX_JOB_ATTEMPTS"] == 1
+    with pytest.raises(ConfigurationError, match="ITU_MAX_JOB_ATTEMPTS"):
+        load_config(tmp_path, environ={"ITU_MAX_JOB_ATTEMPTS": "many"})
+    (tmp_path / "config.json").write_text('{"DATABASE": "x"}')
+    with pytest.raises(ConfigurationError, match="unknown setting"):
+        load_config(tmp_path, environ={})
