@@ -25,7 +25,7 @@ from typing import Mapping, Protocol
 import numpy as np
 
 from optimiser.errors import InputFormatError
-from optimiser.model import DEFAULT_CIRCUITY, EARTH_RADIUS_M, TravelMatrix
+from optimiser.model import DEFAULT_CIRCUITY, TravelMatrix, great_circle_m
 
 Points = Mapping[str, "tuple[float, float]"]
 
@@ -41,16 +41,6 @@ class TravelProvider(Protocol):
     name: str
 
     def table(self, points: Points) -> TravelTable: ...
-
-
-def great_circle_m(points: Points) -> tuple[list[str], np.ndarray]:
-    ids = list(points)
-    lat = np.radians([points[i][0] for i in ids])
-    lon = np.radians([points[i][1] for i in ids])
-    dlat = lat[:, None] - lat[None, :]
-    dlon = lon[:, None] - lon[None, :]
-    a = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
-    return ids, 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 #: Average door-to-door driving speeds by area type (km/h). Guesses in line with DfT's

@@ -122,21 +122,27 @@ DEFAULT_CIRCUITY = 1.3
 DEFAULT_SPEED_KPH = 40.0
 
 
-def crow_fly(points: Mapping[str, tuple[float, float]], *, circuity: float = DEFAULT_CIRCUITY,
-             speed_kph: float = DEFAULT_SPEED_KPH) -> TravelMatrix:
-    """A travel matrix from ``{location_id: (latitude, longitude)}``: great-circle distance
-    times a circuity factor, at one average speed. Enough for tests and first studies."""
-    if circuity < 1 or speed_kph <= 0:
-        raise ProblemError("circuity must be at least 1 and speed positive", where="crow_fly")
+def great_circle_m(points: Mapping[str, tuple[float, float]]) -> tuple[list[str], np.ndarray]:
+    """The ids and the matrix of great-circle distances (metres, haversine) between
+    ``{location_id: (latitude, longitude)}``."""
     ids = list(points)
     lat = np.radians([points[i][0] for i in ids])
     lon = np.radians([points[i][1] for i in ids])
     dlat = lat[:, None] - lat[None, :]
     dlon = lon[:, None] - lon[None, :]
     a = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
-    metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1))) * circuity
-    seconds = metres / (speed_kph / 3.6)
-    return TravelMatrix(tuple(ids), seconds, metres)
+    return ids, 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def crow_fly(points: Mapping[str, tuple[float, float]], *, circuity: float = DEFAULT_CIRCUITY,
+             speed_kph: float = DEFAULT_SPEED_KPH) -> TravelMatrix:
+    """A travel matrix from ``{location_id: (latitude, longitude)}``: great-circle distance
+    times a circuity factor, at one average speed. Enough for tests and first studies."""
+    if circuity < 1 or speed_kph <= 0:
+        raise ProblemError("circuity must be at least 1 and speed positive", where="crow_fly")
+    ids, straight = great_circle_m(points)
+    metres = straight * circuity
+    return TravelMatrix(tuple(ids), metres / (speed_kph / 3.6), metres)
 
 
 @dataclass(frozen=True)

@@ -169,11 +169,16 @@ def create_trip_set():
     return jsonify(body), 201, {"Location": body["url"]}
 
 
+def _list_owned(model, render, endpoint: str) -> Response:
+    """The caller's own records of ``model``, newest first, a page at a time."""
+    query = select(model).where(model.owner == g.owner).order_by(model.created_at.desc(), model.id)
+    count = select(func.count()).select_from(model).where(model.owner == g.owner)
+    return _page(query, count, render, endpoint)
+
+
 @bp.get("/trip-sets")
 def list_trip_sets():
-    query = select(TripSet).where(TripSet.owner == g.owner).order_by(TripSet.created_at.desc(), TripSet.id)
-    count = select(func.count()).select_from(TripSet).where(TripSet.owner == g.owner)
-    return _page(query, count, trip_set_body, "v1.list_trip_sets")
+    return _list_owned(TripSet, trip_set_body, "v1.list_trip_sets")
 
 
 @bp.get("/trip-sets/<trip_set_id>")
@@ -203,9 +208,7 @@ def create_fleet():
 
 @bp.get("/fleets")
 def list_fleets():
-    query = select(Fleet).where(Fleet.owner == g.owner).order_by(Fleet.created_at.desc(), Fleet.id)
-    count = select(func.count()).select_from(Fleet).where(Fleet.owner == g.owner)
-    return _page(query, count, fleet_body, "v1.list_fleets")
+    return _list_owned(Fleet, fleet_body, "v1.list_fleets")
 
 
 @bp.get("/fleets/<fleet_id>")
