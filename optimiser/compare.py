@@ -326,6 +326,8 @@ class Comparison:
     contracted_in_integrated: Sequence[Mapping]
     separate_plans: Mapping[str, Plan]
     integrated_plan: Plan
+    #: Solves whose time limit ran out while they were still building routes: their costs are too high.
+    solves_cut_short: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -338,6 +340,7 @@ class Comparison:
             "passenger_experience": dict(self.passenger_experience), "targets": dict(self.targets),
             "apportionment": self.apportionment.to_dict(),
             "contracted_in_integrated": [dict(c) for c in self.contracted_in_integrated],
+            "solves_cut_short": self.solves_cut_short,
         }
 
 
@@ -455,7 +458,8 @@ def compare(problem: Problem, options: CompareOptions | None = None, *,
                                    "that place in its time limit")})
     return Comparison(problem.name, options, today, separate, integrated, savings,
                       {"by_service": experience, "note": experience_note}, targets, share, contracted,
-                      {s: separate_by_seed[sep_index][i] for i, s in enumerate(services)}, integrated_plan)
+                      {s: separate_by_seed[sep_index][i] for i, s in enumerate(services)}, integrated_plan,
+                      sum(1 for p in plans.values() if p.solver.get("construction_complete") is False))
 
 
 def _target_statement(percent: float, distinguishable: bool) -> str:

@@ -178,6 +178,9 @@ class Plan:
                          f"{f.km:8,.1f} km{ride}")
         for u in self.unserved:
             lines.append(f"  unserved {u.trip_id}: {u.reason}")
+        if self.solver.get("construction_complete") is False:
+            lines.append("  warning: the time limit ran out while routes were still being built, so trips not "
+                         "reached yet went to contracts untried; allow more time for a fair plan")
         return "\n".join(lines)
 
 

@@ -144,7 +144,10 @@ def markdown(c: Comparison) -> str:
              f"- Median saving {_money(money['median'])} a day, range {_money(money['min'])} to "
              f"{_money(money['max'])} over seeds (seed-to-seed spread {_money(money['seed_spread'])}).",
              f"- Against the national targets: {c.targets['statement']}.",
-             f"- Passengers: {c.passenger_experience['note']}.", "",
+             f"- Passengers: {c.passenger_experience['note']}.",
+             *([f"- **Warning:** {c.solves_cut_short} solve(s) ran out of time while still building routes, so "
+                "trips they had not reached went to contracts untried and their costs are too high; this saving "
+                "is not reliable. Allow more time per solve."] if c.solves_cut_short else []), "",
              "| | today (contracts) | separate | integrated |", "|---|---:|---:|---:|",
              f"| cost a day | {_money(c.today['cost'])} | {_money(c.separate.cost)} | {_money(c.integrated.cost)} |",
              f"| vehicles | | {c.separate.vehicles} | {c.integrated.vehicles} |",

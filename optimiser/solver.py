@@ -353,6 +353,10 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
     return assignment.ObjectiveValue(), routes
 
 
+#: A first plan found this late in the time limit means construction was still running at the end.
+CONSTRUCTION_CUT_SHARE = 0.97
+
+
 def _portfolio_configs(options: SolveOptions) -> list[tuple[SolveOptions, int]]:
     """Each worker searches differently: its own trip order (from the seed) and, for the
     second worker on, another first-solution strategy."""
@@ -430,6 +434,14 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
         if result is None:
             raise SolveCancelled("the solve was cancelled before a first plan was found")
 
+    # The first plan arrives when construction ends. If it only arrives as the time limit
+    # expires, construction was cut short: trips not reached yet went to contracts untried.
+    # No first plan reported at all means OR-Tools gave up construction and dropped every trip.
+    cancelled_early = bool(cancel and cancel.is_set())
+    searched = bool(model_trips and fleet_size) and not cancelled_early
+    construction_complete = not searched or bool(
+        history and history[0][0] < CONSTRUCTION_CUT_SHARE * options.time_limit_s)
+
     vts = problem.vehicle_types
     orders, served = [], set()
     vehicles = _prepare_vehicle_list(problem)
@@ -455,6 +467,11 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
                                                  f"the fleet cannot serve it: {reason}"))
             else:
                 unserved.append(UnservedTrip(trip.id, trip.service, reason))
+        elif offer and not construction_complete:
+            contracted.append(ContractedTrip(trip.id, trip.service, offer[0].name, offer[1],
+                                             f"not placed in a route before the time limit ran out (routes were "
+                                             f"still being built); contracted at £{offer[1]:.2f}: a longer solve "
+                                             "may fit it into the fleet"))
         elif offer:
             contracted.append(ContractedTrip(trip.id, trip.service, offer[0].name, offer[1],
                                              f"contract at £{offer[1]:.2f} is cheaper than any place found for it "
@@ -467,6 +484,7 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
         "seconds": round(time.monotonic() - started, 3),
         "objective": (result[0] / COST_UNITS_PER_POUND) if result else 0.0,
         "best_cost_over_time": history, "cancelled": bool(cancel and cancel.is_set()),
+        "construction_complete": construction_complete,
     }
     plan = build_plan(problem, orders, contracted, unserved, solver_info)
     if options.check:

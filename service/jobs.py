@@ -179,7 +179,8 @@ def _plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
 def plan_summary(plan) -> dict:
     return {"cost": round(plan.cost.total, 2), "vehicles": plan.vehicles_used, "km": round(plan.km, 1),
             "co2_kg": round(plan.co2_kg, 1), "served_by_fleet": len(plan.served_trip_ids),
-            "contracted": len(plan.contracted), "unserved": len(plan.unserved)}
+            "contracted": len(plan.contracted), "unserved": len(plan.unserved),
+            "construction_complete": plan.solver.get("construction_complete", True)}
 
 
 def _solve(loaded, options: dict, control: _JobControl, settings: dict):
@@ -231,5 +232,6 @@ def _compare(loaded, options: dict, control: _JobControl):
     summary = {"separate_cost": round(result.separate.cost, 2), "integrated_cost": round(result.integrated.cost, 2),
                "saving": round(result.separate.cost - result.integrated.cost, 2),
                "saving_percent": round(100 * (result.separate.cost - result.integrated.cost)
-                                       / result.separate.cost, 2) if result.separate.cost else None}
+                                       / result.separate.cost, 2) if result.separate.cost else None,
+               "solves_cut_short": result.solves_cut_short}
     return files, summary

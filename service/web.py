@@ -167,7 +167,10 @@ async function show(job) {
   $("figures").innerHTML = [["Separate contracts", money(s.separate_cost) + " a day"],
     ["Integrated", money(s.integrated_cost) + " a day"],
     ["Saving", money(s.saving) + " (" + (s.saving_percent ?? 0).toFixed(1) + "%)"]]
-    .map(([k, v]) => '<div class="figure">' + k + "<b>" + v + "</b></div>").join("");
+    .map(([k, v]) => '<div class="figure">' + k + "<b>" + v + "</b></div>").join("") +
+    (s.solves_cut_short ? '<p class="error">' + s.solves_cut_short + " solve(s) ran out of time while still " +
+      "building routes: trips they had not reached went to taxis untried, so this saving is not reliable. " +
+      "Run again with more seconds per solve.</p>" : "");
   const urls = {};
   for (const [name, url] of Object.entries(job.results)) urls[name] = await blobUrl(url);
   $("map").src = urls["integrated-map.html"];

@@ -114,3 +114,20 @@ def test_command_line_lists_every_problem_without_a_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
     assert "row 3" in proc.stderr and "latest_arrival" in proc.stderr
     assert "row 6" in proc.stderr and "unknown service 'ambulance'" in proc.stderr
+
+
+def test_a_time_limit_that_cuts_construction_short_is_said_so(tmp_path):
+    """The bundled 200-trip day needs several seconds to build its first routes: one second is
+    not enough, and the plan must say that its taxis were not a considered choice."""
+    loaded = load_problem(ROOT / "examples" / "rutland" / "trips.csv", ROOT / "examples" / "rutland" / "fleet.json")
+    rushed = solve(loaded.problem, SolveOptions(time_limit_s=0.5, workers=1))
+    assert_feasible(loaded.problem, rushed)
+    assert rushed.solver["construction_complete"] is False
+    assert all("time limit ran out" in c.reason for c in rushed.contracted
+               if "cannot serve" not in c.reason)
+    assert "warning: the time limit ran out" in rushed.summary()
+    small = generate_scenario(synthetic_area(), trips=20, seed=2)
+    write_scenario(small, tmp_path)
+    calm = solve(load_problem(tmp_path / "trips.csv", tmp_path / "fleet.json").problem,
+                 SolveOptions(time_limit_s=3, workers=1))
+    assert calm.solver["construction_complete"] is True
