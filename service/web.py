@@ -79,7 +79,7 @@ iframe{width:100%;border:1px solid #dde1e6;border-radius:4px;background:#fff}
 <p id="key-row" hidden><label>API key <input type="password" id="api-key" size="40"></label></p>
 </section>
 <section><h2>2. Compare separate contracts with integrated planning</h2>
-<label>Seconds per solve <input type="number" id="seconds" value="10" min="1" max="600"></label>
+<label>Seconds per solve <input type="number" id="seconds" value="20" min="1" max="600"></label>
 <label>Seeds <input type="number" id="seeds" value="2" min="1" max="10"></label>
 <button id="run" type="button">Run comparison</button>
 <div id="status" hidden><div class="progress"><div id="bar"></div></div><span id="status-text"></span>
