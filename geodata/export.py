@@ -270,10 +270,8 @@ def export_plan(plan: Plan, problem: Problem, locations: Mapping[str, tuple[floa
     out.mkdir(parents=True, exist_ok=True)
     layers = plan_layers(plan, problem, locations, network=network, trip_text=trip_text, place_names=place_names)
     attribution = attribution or (OSM_ATTRIBUTION if network is not None else None)
-    summary = (f"£{plan.cost.total:,.2f} a day · {plan.vehicles_used} vehicles · {plan.km:,.0f} km · "
-               f"{len(plan.contracted)} trips contracted" + (f" · {len(plan.unserved)} unserved" if plan.unserved else ""))
     map_path = out / "map.html"
-    map_path.write_text(plan_map(layers, title=f"{plan.problem_name}: plan", summary=summary,
+    map_path.write_text(plan_map(layers, title=f"{plan.problem_name}: plan", summary=plan_headline(plan),
                                  attribution=attribution), encoding="utf-8")
     return {
         "geojson": write_geojson(layers, out),
@@ -284,13 +282,17 @@ def export_plan(plan: Plan, problem: Problem, locations: Mapping[str, tuple[floa
     }
 
 
+def plan_headline(plan: Plan) -> str:
+    """The one line a map's legend opens with."""
+    return (f"£{plan.cost.total:,.2f} a day · {plan.vehicles_used} vehicles · {plan.km:,.0f} km · "
+            f"{len(plan.contracted)} trips contracted" + (f" · {len(plan.unserved)} unserved" if plan.unserved else ""))
+
+
 def plan_map_page(plan: Plan, loaded, *, network=None) -> str:
     """The self-contained map page of a plan read from files (``load_problem``'s result)."""
     layers = plan_layers(plan, loaded.problem, loaded.locations, network=network, trip_text=loaded.trip_text,
                          place_names=loaded.place_names)
-    summary = (f"£{plan.cost.total:,.2f} a day · {plan.vehicles_used} vehicles · {plan.km:,.0f} km · "
-               f"{len(plan.contracted)} trips contracted")
-    return plan_map(layers, title=f"{plan.problem_name}: plan", summary=summary,
+    return plan_map(layers, title=f"{plan.problem_name}: plan", summary=plan_headline(plan),
                     attribution=OSM_ATTRIBUTION if network is not None else None)
 
 

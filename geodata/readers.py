@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from optimiser.errors import InputFormatError, ItuError, ProblemError
 from optimiser.io import LAYOUT_FIELDS, TARIFF_FIELDS, VEHICLE_FIELDS
-from optimiser.model import Layout, Problem, ProblemBuilder, parse_clock, problem_faults
+from optimiser.model import Layout, Problem, ProblemBuilder, great_circle_m, parse_clock, problem_faults
 
 from .travel import TravelProvider, TravelTable, travel_provider
 
@@ -364,8 +364,6 @@ def _read_trips(path: Path, services: Iterable[str], problems: Problems) -> Trip
 
 
 def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    from .travel import great_circle_m
-
     return float(great_circle_m({"a": a, "b": b})[1][0, 1])
 
 
@@ -381,6 +379,7 @@ class Fleet:
     depots: dict[str, tuple[float, float]]
     services: tuple[str, ...]
     settings: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 FLEET_JSON_FIELDS = {"depots", "services", "vehicle_types", "tariffs", "fleet_by_service", "today_trip_prices",
@@ -481,7 +480,7 @@ def _fleet_from_csv(path: Path, problems: Problems) -> Fleet:
             spec["depot"] = depot_id
         spec["_row"] = number
         vehicle_types.append(spec)
-    return Fleet(path.name, vehicle_types, [], depots, DEFAULT_SERVICES, {"warnings": warnings})
+    return Fleet(path.name, vehicle_types, [], depots, DEFAULT_SERVICES, warnings=warnings)
 
 
 def _fleet_from_json(path: Path, problems: Problems) -> Fleet:
@@ -633,7 +632,7 @@ def load_problem(trips_path: str | Path, fleet_path: str | Path, *, travel: Trav
     provider = travel if hasattr(travel, "table") else travel_provider(travel)
     points = {**table_rows.locations, **fleet.depots}
     table: TravelTable = provider.table(points)
-    warnings = list(table_rows.warnings) + list(fleet.settings.pop("warnings", []))
+    warnings = list(table_rows.warnings) + fleet.warnings
     for row in table_rows.rows:
         for end, place in (("pickup", row.pickup_id), ("dropoff", row.dropoff_id)):
             snap = table.snap_m.get(place, 0.0)

@@ -234,10 +234,6 @@ class RoadNetwork:
         packed /= DECIMETRES_PER_METRE
         return seconds, packed
 
-    def path(self, origin: int, destination: int) -> list[int]:
-        """The node indices of the fastest path (for drawing routes along the roads)."""
-        return self.paths([(origin, destination)])[0]
-
     def paths(self, legs: Sequence[tuple[int, int]]) -> list[list[int]]:
         graph = sp.csr_matrix((self._packed_weights(), (self.arc_tail, self.arc_head)),
                               shape=(self.node_count, self.node_count))

@@ -98,9 +98,6 @@ class RoadNetworkProvider:
                                           speed_factor=DEFAULT_SPEED_FACTOR if speed_factor is None else speed_factor)
         self.workers = workers
 
-    def snap(self, points: Points):
-        return self.network.snap(points)
-
     def table(self, points: Points) -> TravelTable:
         snapped = self.network.snap(points)
         seconds, metres = self.network.node_matrix([s.node for s in snapped], workers=self.workers)

@@ -72,10 +72,6 @@ def coalition_problem(problem: Problem, services: frozenset, fleet_by_service=No
     return Problem(trips, tuple(vehicle_types), problem.matrix, problem.tariffs, name)
 
 
-def _solve_job(problem: Problem, options: SolveOptions) -> Plan:
-    return solve(problem, options)
-
-
 def _run_solves(jobs: dict, options: CompareOptions, on_progress: Callable[[int, int], None] | None,
                 executor: Executor | None = None, cancel: CancelToken | None = None) -> dict:
     """Solve every (key -> problem, seed) job; returns key -> plan.
@@ -100,7 +96,7 @@ def _run_solves(jobs: dict, options: CompareOptions, on_progress: Callable[[int,
     pool = executor or ProcessPoolExecutor(max_workers=min(parallel, len(jobs)),
                                            mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures = {pool.submit(_solve_job, problem, SolveOptions(time_limit_s=options.time_limit_s, seed=seed)): key
+        futures = {pool.submit(solve, problem, SolveOptions(time_limit_s=options.time_limit_s, seed=seed)): key
                    for key, (problem, seed) in jobs.items()}
         pending = set(futures)
         while pending:

@@ -178,10 +178,6 @@ class ScenarioStudy:
         return str(planned.sort_values("cost").iloc[0]["variant"])
 
 
-def _solve_variant(problem: Problem, options: SolveOptions) -> Plan:
-    return solve(problem, options)
-
-
 def plan_row(name: str, description: str, plan: Plan) -> dict:
     rides = [f.ride_minutes_mean for f in plan.by_service.values() if f.ride_minutes_mean is not None]
     longest = [f.ride_minutes_max for f in plan.by_service.values() if f.ride_minutes_max is not None]
@@ -233,7 +229,7 @@ def run_variants(base: Problem, variants: Iterable[Variant], *, time_limit_s: fl
 
         bar = tqdm(total=len(problems), desc="variants", unit="variant")
     try:
-        futures = {executor.submit(_solve_variant, problem, options): name for name, problem in problems.items()}
+        futures = {executor.submit(solve, problem, options): name for name, problem in problems.items()}
         for future in as_completed(futures):
             name = futures[future]
             try:

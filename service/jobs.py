@@ -147,7 +147,7 @@ def _end(store: Store, job_id: str, state: str, **fields) -> str:
 
 
 def _plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
-    from geodata.export import plan_layers, plan_map
+    from geodata.export import plan_headline, plan_layers, plan_map
     from optimiser.io import ROUTE_COLUMNS, route_rows
 
     layers = plan_layers(plan, loaded.problem, loaded.locations, trip_text=loaded.trip_text,
@@ -164,9 +164,7 @@ def _plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
     writer = csv.writer(csv_text)
     writer.writerow(ROUTE_COLUMNS)
     writer.writerows(route_rows(plan))
-    summary = (f"£{plan.cost.total:,.2f} a day · {plan.vehicles_used} vehicles · {plan.km:,.0f} km · "
-               f"{len(plan.contracted)} trips contracted")
-    page = plan_map(layers, title=f"{plan.problem_name}: plan", summary=summary)
+    page = plan_map(layers, title=f"{plan.problem_name}: plan", summary=plan_headline(plan))
     return {
         f"{prefix}plan.json": ("application/json", json.dumps(plan.to_dict()).encode()),
         f"{prefix}plan.geojson": ("application/geo+json",

@@ -281,3 +281,11 @@ def test_contracted_trips_are_drawn_with_their_reason(tmp_path):
     layers = plan_layers(plan, loaded.problem, loaded.locations)
     (row,) = layers["contracted"].to_dict("records")
     assert row["trip_id"] == "T1" and row["tariff"] == "taxi" and row["reason"]
+
+
+def test_a_councils_own_fleet_column_is_a_warning_not_an_error(tmp_path, files):
+    fleet = tmp_path / "fleet.csv"
+    lines = files[1].read_text().splitlines()
+    fleet.write_text(lines[0] + ",fleet_number\n" + lines[1] + ",MB-07\n")
+    loaded = load_problem(files[0], fleet)
+    assert loaded.warnings == ["fleet.csv: column 'fleet_number' is not used"]
