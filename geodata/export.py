@@ -34,7 +34,9 @@ def service_colour(service: str | None, services: list[str]) -> str:
 
 
 def vehicle_label(route) -> str:
-    return f"{route.vehicle_type} {route.vehicle_number + 1}"
+    """``minibus 3``; on split shifts the afternoon's route is ``minibus 3, duty 2``."""
+    duty = f", duty {route.duty + 1}" if getattr(route, "duty", 0) else ""
+    return f"{route.vehicle_type} {route.vehicle_number + 1}{duty}"
 
 
 def _needs(trip) -> str:
@@ -57,7 +59,8 @@ def _stop_records(plan: Plan, problem: Problem, locations: Mapping, trip_text: M
             lat, lon = locations[stop.location]
             yield {
                 "vehicle": vehicle_label(route), "vehicle_type": route.vehicle_type,
-                "vehicle_number": route.vehicle_number, "layout": route.layout, "stop_number": number,
+                "vehicle_number": route.vehicle_number, "duty": route.duty + 1, "layout": route.layout,
+                "stop_number": number,
                 "kind": stop.kind, "location": stop.location, "place": place_names.get(stop.location, stop.location),
                 "trip_id": stop.trip_id or "", "service": stop.service or "", "passenger": person if trip else "",
                 "boards": person if stop.kind == "pickup" else "", "alights": person if stop.kind == "dropoff" else "",
@@ -85,7 +88,7 @@ def plan_layers(plan: Plan, problem: Problem, locations: Mapping[str, tuple[floa
     routes = []
     for route, line in zip(plan.routes, route_lines):
         routes.append({"vehicle": vehicle_label(route), "vehicle_type": route.vehicle_type,
-                       "vehicle_number": route.vehicle_number, "layout": route.layout,
+                       "vehicle_number": route.vehicle_number, "duty": route.duty + 1, "layout": route.layout,
                        "leaves": format_clock(route.stops[0].departure_s),
                        "returns": format_clock(route.stops[-1].arrival_s), "trips": len(route.trip_ids),
                        "services": ", ".join(sorted({s.service for s in route.stops if s.service})),

@@ -16,7 +16,8 @@ from typing import Any, Iterable, Mapping
 
 from optimiser.errors import InputFormatError, ItuError, ProblemError
 from optimiser.io import LAYOUT_FIELDS, TARIFF_FIELDS, VEHICLE_FIELDS
-from optimiser.model import Layout, Problem, ProblemBuilder, great_circle_m, parse_clock, problem_faults
+from optimiser.model import (Layout, Problem, ProblemBuilder, format_clock, great_circle_m, parse_clock, parse_duties,
+                             problem_faults)
 
 from .travel import TravelProvider, TravelTable, travel_provider
 
@@ -386,7 +387,7 @@ FLEET_JSON_FIELDS = {"depots", "services", "vehicle_types", "tariffs", "fleet_by
                      "today_route_prices"}
 FLEET_CSV_COLUMNS = ("name", "count", "depot", "depot_latitude", "depot_longitude", "layouts", "shift_start",
                      "shift_end", "max_duty_hours", "passenger_assistant", "cost_per_day", "cost_per_km",
-                     "cost_per_hour", "assistant_cost_per_hour", "co2_kg_per_km", "services")
+                     "cost_per_hour", "assistant_cost_per_hour", "co2_kg_per_km", "services", "duties")
 TARIFF_CSV_COLUMNS = ("name", "flag_fall", "per_km", "services", "needs", "provides_assistant")
 LAYOUT_WORDS = {"seat": "seats", "seats": "seats", "wheelchair": "wheelchair_spaces", "wheelchairs":
                 "wheelchair_spaces", "stretcher": "stretchers", "stretchers": "stretchers", "staff": "staff_seats"}
@@ -466,6 +467,12 @@ def _fleet_from_csv(path: Path, problems: Problems) -> Fleet:
             except ValueError as exc:
                 problems.add(str(exc), column="passenger_assistant", **where)
         spec["services"] = _split_list(raw.get("services"))
+        if not _missing(raw.get("duties")):  # split shifts: "07:00-10:30; 14:30-18:30"
+            try:
+                spec["duties"] = [f"{format_clock(a)}-{format_clock(b)}"
+                                  for a, b in parse_duties(raw["duties"], where="duties")]
+            except ProblemError as exc:
+                problems.add(exc.message, column="duties", **where)
         depot_point = None
         if not _missing(raw.get("depot_latitude")) or not _missing(raw.get("depot_longitude")):
             try:
@@ -538,6 +545,13 @@ def _fleet_from_json(path: Path, problems: Problems) -> Fleet:
                 problems.add(f"expected a layout like '12 seats + 1 wheelchair' or an object with {sorted(LAYOUT_FIELDS)}",
                              column=f"{where}.layouts[{j}]")
         spec["layouts"] = layouts
+        if "duties" in spec:  # split shifts: ["07:00-10:30", "14:30-18:30"] or [["07:00", "10:30"], ...]
+            try:
+                spec["duties"] = [f"{format_clock(a)}-{format_clock(b)}"
+                                  for a, b in parse_duties(spec["duties"], where="duties")]
+            except ProblemError as exc:
+                problems.add(exc.message, column=f"{where}.duties")
+                del spec["duties"]
         spec["_row"] = where
         vehicle_types.append(spec)
     tariffs = []

@@ -355,18 +355,22 @@ def _fleet_for(rows: list[dict], area: Area) -> dict:
     wheelchair = sum(1 for r in rows if int(r["wheelchair_spaces"]))
     stretcher = sum(1 for r in rows if int(r["stretchers"]))
     peak = max(1, (count["school"] + count["sen"]) // 2)  # pupils in the morning peak
+    # Drivers of school and day-centre runs work split shifts (docs/domain.md): a morning duty
+    # for the school and day-centre runs in, an afternoon duty for the runs home. Patient
+    # transport runs all day.
+    split = ["07:00-11:30", "14:30-18:30"]
     vehicle_types = [
         {"name": "minibus", "count": max(1, math.ceil(peak / 20)), "depot": "depot",
          "layouts": ["16 seats", "12 seats + 1 wheelchair", "8 seats + 2 wheelchairs"],
-         "shift_start": "07:00", "shift_end": "18:30", "max_duty_hours": 11, "cost_per_day": 60, "cost_per_km": 0.35,
-         "cost_per_hour": 14.5, "co2_kg_per_km": 0.40},
+         "shift_start": "07:00", "shift_end": "18:30", "duties": split, "max_duty_hours": 11, "cost_per_day": 60,
+         "cost_per_km": 0.35, "cost_per_hour": 14.5, "co2_kg_per_km": 0.40},
         {"name": "minibus with assistant", "count": max(1, math.ceil(count["sen"] / 2 / 10)), "depot": "depot",
          "layouts": ["12 seats + 1 wheelchair", "8 seats + 2 wheelchairs"], "shift_start": "07:00",
-         "shift_end": "18:30", "max_duty_hours": 11, "passenger_assistant": True, "cost_per_day": 60,
+         "shift_end": "18:30", "duties": split, "max_duty_hours": 11, "passenger_assistant": True, "cost_per_day": 60,
          "cost_per_km": 0.35, "cost_per_hour": 14.5, "assistant_cost_per_hour": 13.5, "co2_kg_per_km": 0.40},
         {"name": "accessible car", "count": max(1, math.ceil(wheelchair / 2 / 8)), "depot": "depot",
          "layouts": ["4 seats", "2 seats + 1 wheelchair"], "shift_start": "07:00", "shift_end": "18:30",
-         "max_duty_hours": 11, "cost_per_day": 35, "cost_per_km": 0.22, "cost_per_hour": 14.5,
+         "duties": split, "max_duty_hours": 11, "cost_per_day": 35, "cost_per_km": 0.22, "cost_per_hour": 14.5,
          "co2_kg_per_km": 0.27},
         {"name": "patient transport ambulance", "count": max(1, math.ceil(count["nept"] / 2 / 8)), "depot": "depot",
          "layouts": ["1 stretcher + 2 seats", "2 wheelchairs + 2 seats", "6 seats"], "shift_start": "07:30",

@@ -105,10 +105,11 @@ def check_plan(problem, plan) -> CheckReport:
             report.add(f"trip {c.trip_id}: contract price {c.price:.2f} differs from the tariff's {price:.2f}")
 
     # -- the fleet: no vehicle used twice, no more vehicles than there are -------------
-    used = Counter((r.vehicle_type, r.vehicle_number) for r in plan.routes)
-    for (name, number), count in used.items():
+    # (a vehicle on split shifts drives one route in each of its duties)
+    used = Counter((r.vehicle_type, r.vehicle_number, r.duty) for r in plan.routes)
+    for (name, number, duty), count in used.items():
         if count > 1:
-            report.add(f"vehicle {name} #{number} drives {count} routes")
+            report.add(f"vehicle {name} #{number} drives {count} routes in duty {duty + 1}")
     for route in plan.routes:
         vt = types.get(route.vehicle_type)
         if vt is None:
@@ -116,8 +117,17 @@ def check_plan(problem, plan) -> CheckReport:
             continue
         if not 0 <= route.vehicle_number < vt.count:
             report.add(f"{vt.name} #{route.vehicle_number} does not exist (the fleet has {vt.count})")
+        if not 0 <= route.duty < len(_duty_windows(vt)):
+            report.add(f"{vt.name} #{route.vehicle_number}: duty {route.duty + 1} does not exist "
+                       f"(the type has {len(_duty_windows(vt))})")
+            continue
         _check_route(problem, trips, vt, route, report)
     return report
+
+
+def _duty_windows(vt) -> list[tuple[float, float]]:
+    """The windows a route may use: each split-shift duty, or the whole shift."""
+    return list(vt.duties) if vt.duties else [(vt.shift_start_s, vt.shift_end_s)]
 
 
 def _need(trip) -> str:
@@ -185,6 +195,7 @@ def _check_route(problem, trips, vt, route, report: CheckReport) -> None:
 
 def _check_schedule(problem, trips, vt, route, position, name, report: CheckReport) -> None:
     stops = route.stops
+    shift = _duty_windows(vt)[route.duty]
     matrix = problem.matrix
 
     def service(stop):
@@ -196,7 +207,7 @@ def _check_schedule(problem, trips, vt, route, position, name, report: CheckRepo
 
     def window(stop):
         if stop.kind in ("start", "end"):
-            return vt.shift_start_s, vt.shift_end_s
+            return shift
         trip = trips[stop.trip_id]
         if stop.kind == "pickup":
             return trip.earliest_pickup_s, trip.latest_pickup_s
@@ -213,7 +224,7 @@ def _check_schedule(problem, trips, vt, route, position, name, report: CheckRepo
             prev = stops[k - 1]
             lower.append((k, k + 1, service(prev) + matrix.travel_s(prev.location, stop.location)))
             km += matrix.distance_m(prev.location, stop.location) / 1000.0
-    duty_limit = vt.shift_end_s - vt.shift_start_s
+    duty_limit = shift[1] - shift[0]
     if vt.max_duty_s is not None:
         duty_limit = min(duty_limit, vt.max_duty_s)
     last = len(stops)

@@ -277,23 +277,34 @@ def cheapest_fleet_insertion(problem: Problem, plan: Plan, trip: Trip, *, candid
         if not _fits(new, layout):
             continue
         try:
-            timed = time_route(problem, RouteOrder(vt, route.vehicle_number, layout, tuple(new)))
+            timed = time_route(problem, RouteOrder(vt, route.vehicle_number, layout, tuple(new), route.duty))
         except ProblemError:
             continue
-        extra = timed.cost - route.cost
+        extra = (timed.cost - timed.cost_fixed) - (route.cost - route.cost_fixed)  # the day rate is paid already
         best = extra if best is None else min(best, extra)
-    used = {}
+    in_duty: dict[tuple[str, int], int] = {}
+    vehicles: dict[str, set[int]] = {}
     for r in plan.routes:
-        used[r.vehicle_type] = used.get(r.vehicle_type, 0) + 1
+        in_duty[(r.vehicle_type, r.duty)] = in_duty.get((r.vehicle_type, r.duty), 0) + 1
+        vehicles.setdefault(r.vehicle_type, set()).add(r.vehicle_number)
     for vt in problem.vehicle_types:
-        if used.get(vt.name, 0) < vt.count and problem.can_carry(vt, trip):
+        if not problem.can_carry(vt, trip):
+            continue
+        for duty in range(len(vt.duty_windows)):
+            busy = in_duty.get((vt.name, duty), 0)
+            if busy >= vt.count:
+                continue
+            # a vehicle that drives another duty but not this one has paid its day rate already
+            day_rate_paid = busy < len(vehicles.get(vt.name, ()))
             for layout in vt.layouts:
                 if layout.fits(trip):
                     try:
-                        timed = time_route(problem, RouteOrder(vt, 0, layout, (("pickup", trip), ("dropoff", trip))))
+                        timed = time_route(problem, RouteOrder(vt, 0, layout, (("pickup", trip), ("dropoff", trip)),
+                                                               duty))
                     except ProblemError:
                         continue
-                    best = timed.cost if best is None else min(best, timed.cost)
+                    cost = timed.cost - (timed.cost_fixed if day_rate_paid else 0.0)
+                    best = cost if best is None else min(best, cost)
     return best
 
 

@@ -20,7 +20,7 @@ TRIP_FIELDS = {"id", "service", "pickup", "dropoff", "earliest_pickup", "latest_
                "dropoff_service_minutes"}
 VEHICLE_FIELDS = {"name", "count", "depot", "layouts", "shift_start", "shift_end", "max_duty_hours",
                   "passenger_assistant", "cost_per_day", "cost_per_km", "cost_per_hour", "assistant_cost_per_hour",
-                  "co2_kg_per_km", "services"}
+                  "co2_kg_per_km", "services", "duties"}
 LAYOUT_FIELDS = {"name", "seats", "wheelchair_spaces", "stretchers", "staff_seats"}
 TARIFF_FIELDS = {"name", "flag_fall", "per_km", "services", "needs", "provides_assistant"}
 
@@ -157,7 +157,8 @@ def comparison_settings(settings: dict) -> dict:
 
 
 ROUTE_COLUMNS = ("vehicle_type", "vehicle_number", "layout", "stop", "kind", "location", "trip_id", "service",
-                 "arrival", "service_start", "departure", "seats", "wheelchair_spaces", "stretchers", "staff_seats")
+                 "arrival", "service_start", "departure", "seats", "wheelchair_spaces", "stretchers", "staff_seats",
+                 "duty")
 
 
 def write_plan(plan: Plan, out_dir: str | Path) -> list[Path]:
@@ -181,4 +182,4 @@ def route_rows(plan: Plan):
             yield [route.vehicle_type, route.vehicle_number, route.layout, k, s.kind, s.location, s.trip_id or "",
                    s.service or "", format_clock(s.arrival_s), format_clock(s.service_start_s),
                    format_clock(s.departure_s), s.load.get("seats", 0), s.load.get("wheelchair_spaces", 0),
-                   s.load.get("stretchers", 0), s.load.get("staff_seats", 0)]
+                   s.load.get("stretchers", 0), s.load.get("staff_seats", 0), route.duty + 1]

@@ -65,6 +65,27 @@ def parse_clock(value, *, where: str) -> float:
     raise ProblemError(f"expected a time of day, got {type(value).__name__}", where=where)
 
 
+def parse_duties(value, *, where: str) -> tuple[tuple[float, float], ...]:
+    """Duties as ``"07:00-10:30; 14:30-18:30"``, ``["07:00-10:30", ...]`` or ``[["07:00", "10:30"], ...]``."""
+    if value is None or value == "":
+        return ()
+    parts = str(value).replace(",", ";").split(";") if isinstance(value, str) else list(value)
+    duties = []
+    for j, part in enumerate(parts):
+        if isinstance(part, str):
+            part = part.strip()
+            if not part:
+                continue
+            ends = part.split("-")
+        else:
+            ends = list(part)
+        if len(ends) != 2:
+            raise ProblemError(f"cannot read duty {part!r}: expected a start and an end, e.g. '07:00-10:30'",
+                               where=f"{where}[{j}]")
+        duties.append((parse_clock(ends[0], where=f"{where}[{j}]"), parse_clock(ends[1], where=f"{where}[{j}]")))
+    return tuple(duties)
+
+
 @dataclass(frozen=True)
 class TravelMatrix:
     """Travel times (seconds) and road distances (metres) between named locations.
@@ -231,11 +252,25 @@ class VehicleType:
     co2_kg_per_km: float = 0.0
     #: Services this vehicle may carry; empty means every service.
     services: frozenset[str] = frozenset()
+    #: Split shifts: the (start, end) of each duty within the shift, in order. A vehicle may
+    #: drive one route per duty; its driver is paid for the duties, not the hours between them
+    #: (SEN drivers work split shifts: docs/domain.md), and its day rate is paid once. Empty: one
+    #: duty, the whole shift.
+    duties: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def duty_windows(self) -> tuple[tuple[float, float], ...]:
+        return self.duties or ((self.shift_start_s, self.shift_end_s),)
+
+    def duty_limit_within(self, window: tuple[float, float]) -> float:
+        """The longest a route may last in this duty: the duty's length or the maximum duty."""
+        length = window[1] - window[0]
+        return length if self.max_duty_s is None else min(length, self.max_duty_s)
 
     @property
     def duty_limit_s(self) -> float:
-        shift = self.shift_end_s - self.shift_start_s
-        return shift if self.max_duty_s is None else min(shift, self.max_duty_s)
+        """The longest any one route of this vehicle may last."""
+        return max(self.duty_limit_within(w) for w in self.duty_windows)
 
     @property
     def staff_cost_per_hour(self) -> float:
@@ -429,6 +464,15 @@ def _vehicle_type_faults(v: VehicleType, where: str, seen: set[str], matrix: Tra
                 yield ProblemError(f"{r} is negative", where=f"{where}.layouts[{j}].{r}")
     if v.shift_end_s <= v.shift_start_s:
         yield ProblemError("shift ends before it starts", where=f"{where}.shift_end")
+    previous_end = v.shift_start_s
+    for j, (start, end) in enumerate(v.duties):
+        if end <= start:
+            yield ProblemError(f"duty {j + 1} ends before it starts", where=f"{where}.duties[{j}]")
+        elif start < previous_end - TIME_TOLERANCE_S or end > v.shift_end_s + TIME_TOLERANCE_S:
+            yield ProblemError(f"duty {j + 1} ({format_clock(start)}-{format_clock(end)}) must lie within the shift "
+                               f"({format_clock(v.shift_start_s)}-{format_clock(v.shift_end_s)}) and after the "
+                               "duty before it", where=f"{where}.duties[{j}]")
+        previous_end = max(previous_end, end)
     if v.max_duty_s is not None and v.max_duty_s <= 0:
         yield ProblemError("maximum duty must be positive", where=f"{where}.max_duty")
     for name in ("cost_per_day", "cost_per_km", "cost_per_hour", "assistant_cost_per_hour", "co2_kg_per_km"):
@@ -535,7 +579,10 @@ class ProblemBuilder:
                          shift_start="00:00", shift_end="24:00", max_duty_hours: float | None = None,
                          passenger_assistant: bool = False, cost_per_day: float = 0.0, cost_per_km: float = 0.0,
                          cost_per_hour: float = 0.0, assistant_cost_per_hour: float = 0.0,
-                         co2_kg_per_km: float = 0.0, services: Iterable[str] = ()) -> VehicleType:
+                         co2_kg_per_km: float = 0.0, services: Iterable[str] = (),
+                         duties: Iterable = ()) -> VehicleType:
+        """``duties``: split shifts, as ``[("07:00", "10:30"), ("14:30", "18:30")]`` or
+        ``["07:00-10:30", "14:30-18:30"]``."""
         where = f"vehicle type {name}"
         vehicle_type = VehicleType(
             name=str(name), count=int(count), depot=str(depot), layouts=tuple(layouts),
@@ -545,7 +592,7 @@ class ProblemBuilder:
             passenger_assistant=bool(passenger_assistant), cost_per_day=float(cost_per_day),
             cost_per_km=float(cost_per_km), cost_per_hour=float(cost_per_hour),
             assistant_cost_per_hour=float(assistant_cost_per_hour), co2_kg_per_km=float(co2_kg_per_km),
-            services=frozenset(services),
+            services=frozenset(services), duties=parse_duties(duties, where=f"{where}.duties"),
         )
         self.vehicle_types.append(vehicle_type)
         return vehicle_type

@@ -8,7 +8,7 @@ solution file or from a person.
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Mapping, Sequence
 
 from .errors import ProblemError
@@ -49,6 +49,8 @@ class Route:
     cost_time: float
     cost_assistant: float
     co2_kg: float
+    #: Which of the vehicle type's duties (split shifts) this route is driven in.
+    duty: int = 0
 
     @property
     def trip_ids(self) -> tuple[str, ...]:
@@ -131,7 +133,8 @@ class Plan:
 
     @property
     def vehicles_used(self) -> int:
-        return len(self.routes)
+        """Vehicles, not routes: a vehicle on split shifts drives one route per duty."""
+        return len({(r.vehicle_type, r.vehicle_number) for r in self.routes})
 
     @property
     def km(self) -> float:
@@ -154,7 +157,7 @@ class Plan:
             "co2_kg": self.co2_kg,
             "by_service": {s: f.to_dict() for s, f in self.by_service.items()},
             "routes": [
-                {"vehicle_type": r.vehicle_type, "vehicle_number": r.vehicle_number, "layout": r.layout,
+                {"vehicle_type": r.vehicle_type, "vehicle_number": r.vehicle_number, "duty": r.duty, "layout": r.layout,
                  "km": r.km, "duty_hours": r.duty_s / 3600, "cost": r.cost, "co2_kg": r.co2_kg,
                  "stops": [{"kind": s.kind, "location": s.location, "trip_id": s.trip_id, "service": s.service,
                             "arrival": format_clock(s.arrival_s), "service_start": format_clock(s.service_start_s),
@@ -192,13 +195,17 @@ class RouteOrder:
     vehicle_number: int
     layout: Layout
     events: tuple[tuple[str, Trip], ...]  # ("pickup" | "dropoff", trip)
+    duty: int = 0  # which of the vehicle type's duty windows
 
 
 def time_route(problem: Problem, order: RouteOrder) -> Route:
     """Times, loads, costs and CO2 of one route; raises ProblemError if no schedule exists."""
     vt = order.vehicle_type
     stops = route_stops(vt, order.events)
-    times = schedule_route(problem, vt, stops)
+    if not 0 <= order.duty < len(vt.duty_windows):
+        raise ProblemError(f"{vt.name} has {len(vt.duty_windows)} duties; there is no duty {order.duty + 1}",
+                           where=f"route of {vt.name} #{order.vehicle_number}")
+    times = schedule_route(problem, vt, stops, order.duty)
     if times is None:
         raise ProblemError("no schedule meets every window, ride-time cap and the duty limit for this stop order",
                            where=f"route of {vt.name} #{order.vehicle_number}")
@@ -225,12 +232,21 @@ def time_route(problem: Problem, order: RouteOrder) -> Route:
     return Route(vt.name, order.vehicle_number, order.layout.name, tuple(timed), km, duty_s,
                  cost_fixed=vt.cost_per_day, cost_distance=vt.cost_per_km * km, cost_time=vt.cost_per_hour * hours,
                  cost_assistant=(vt.assistant_cost_per_hour * hours) if vt.passenger_assistant else 0.0,
-                 co2_kg=vt.co2_kg_per_km * km)
+                 co2_kg=vt.co2_kg_per_km * km, duty=order.duty)
 
 
 def build_plan(problem: Problem, orders: Sequence[RouteOrder], contracted: Sequence[ContractedTrip],
                unserved: Sequence[UnservedTrip], solver: Mapping | None = None) -> Plan:
-    routes = tuple(time_route(problem, o) for o in orders if o.events)
+    orders = sorted((o for o in orders if o.events), key=lambda o: (o.vehicle_type.name, o.vehicle_number, o.duty))
+    routes, seen = [], set()
+    for o in orders:
+        route = time_route(problem, o)
+        vehicle = (o.vehicle_type.name, o.vehicle_number)
+        if vehicle in seen:  # the day rate is paid once however many duties the vehicle drives
+            route = replace(route, cost_fixed=0.0)
+        seen.add(vehicle)
+        routes.append(route)
+    routes = tuple(routes)
     contracted, unserved = tuple(contracted), tuple(unserved)
     cost = CostBreakdown(
         vehicles_fixed=sum(r.cost_fixed for r in routes), distance=sum(r.cost_distance for r in routes),
@@ -242,7 +258,7 @@ def build_plan(problem: Problem, orders: Sequence[RouteOrder], contracted: Seque
 
 def service_figures(problem: Problem, routes: Sequence[Route], contracted: Sequence[ContractedTrip],
                     unserved: Sequence[UnservedTrip]) -> dict[str, ServiceFigures]:
-    acc = {s: {"served": 0, "vehicles": 0, "km": 0.0, "hours": 0.0, "co2": 0.0, "fixed": 0.0, "distance": 0.0,
+    acc = {s: {"served": 0, "vehicles": set(), "km": 0.0, "hours": 0.0, "co2": 0.0, "fixed": 0.0, "distance": 0.0,
                "time": 0.0, "assistant": 0.0, "rides": [], "waits": []} for s in problem.services}
     for route in routes:
         weights: dict[str, float] = {}
@@ -263,7 +279,7 @@ def service_figures(problem: Problem, routes: Sequence[Route], contracted: Seque
         for service, w in weights.items():
             share = w / total
             a = acc[service]
-            a["vehicles"] += 1
+            a["vehicles"].add((route.vehicle_type, route.vehicle_number))
             a["km"] += share * route.km
             a["hours"] += share * route.duty_s / 3600.0
             a["co2"] += share * route.co2_kg
@@ -282,7 +298,7 @@ def service_figures(problem: Problem, routes: Sequence[Route], contracted: Seque
             service=service, trips=counts[service], served_by_fleet=a["served"],
             contracted=sum(1 for c in contracted if c.service == service),
             unserved=sum(1 for u in unserved if u.service == service),
-            vehicles=a["vehicles"], km=a["km"], hours=a["hours"], co2_kg=a["co2"],
+            vehicles=len(a["vehicles"]), km=a["km"], hours=a["hours"], co2_kg=a["co2"],
             cost=CostBreakdown(a["fixed"], a["distance"], a["time"], a["assistant"], contract_cost),
             ride_minutes_mean=statistics.fmean(rides) if rides else None,
             ride_minutes_max=max(rides) if rides else None,

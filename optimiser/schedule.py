@@ -45,14 +45,15 @@ def service_time_s(stop: RouteStop) -> float:
     return stop.trip.pickup_service_s if stop.kind == "pickup" else stop.trip.dropoff_service_s
 
 
-def _constraints(problem: Problem, vehicle_type: VehicleType, stops: Sequence[RouteStop]):
+def _constraints(problem: Problem, vehicle_type: VehicleType, stops: Sequence[RouteStop], duty: int):
     """Edges (i, j, w) meaning B_j - B_i <= w; node len(stops) is the time origin."""
+    window = vehicle_type.duty_windows[duty]
     origin = len(stops)
     edges: list[tuple[int, int, float]] = []
     pickup_at: dict[str, int] = {}
     for k, stop in enumerate(stops):
         if stop.kind in ("start", "end"):
-            lo, hi = vehicle_type.shift_start_s, vehicle_type.shift_end_s
+            lo, hi = window
         elif stop.kind == "pickup":
             lo, hi = stop.trip.earliest_pickup_s, stop.trip.latest_pickup_s
             pickup_at[stop.trip.id] = k
@@ -67,7 +68,7 @@ def _constraints(problem: Problem, vehicle_type: VehicleType, stops: Sequence[Ro
         if k + 1 < len(stops):
             travel = problem.matrix.travel_s(stop.location, stops[k + 1].location)
             edges.append((k + 1, k, -(service_time_s(stop) + travel)))
-    edges.append((0, len(stops) - 1, vehicle_type.duty_limit_s))
+    edges.append((0, len(stops) - 1, vehicle_type.duty_limit_within(window)))
     return origin + 1, edges
 
 
@@ -87,9 +88,11 @@ def _shortest(n: int, edges, source: int, reverse: bool = False) -> list[float] 
     return None  # a negative cycle: no schedule exists
 
 
-def schedule_route(problem: Problem, vehicle_type: VehicleType, stops: Sequence[RouteStop]) -> list[float] | None:
-    """Service-start times of the shortest-duty, earliest schedule; None when none exists."""
-    n, edges = _constraints(problem, vehicle_type, stops)
+def schedule_route(problem: Problem, vehicle_type: VehicleType, stops: Sequence[RouteStop],
+                   duty: int = 0) -> list[float] | None:
+    """Service-start times of the shortest-duty, earliest schedule within the vehicle's duty
+    number ``duty``; None when none exists."""
+    n, edges = _constraints(problem, vehicle_type, stops, duty)
     origin, first, last = n - 1, 0, len(stops) - 1
     if _shortest(n, edges, origin) is None:
         return None

@@ -28,7 +28,10 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Protocol, Sequence
 
+import numpy as np
+
 from .checker import check_plan
+from .construct import construct_routes
 from .errors import PlanCheckError, ProblemError, SolveCancelled, SolveFailed
 from .model import RESOURCES, Problem, Trip, format_clock
 from .plan import ContractedTrip, Plan, RouteOrder, UnservedTrip, build_plan
@@ -43,8 +46,12 @@ MIN_UNSERVED_PENALTY_POUNDS = 100_000.0
 #: first routes up to about a hundred trips, but on 200 it needs 28 s where LOCAL_CHEAPEST_INSERTION
 #: needs 6 s, and LOCAL's plans at 10 s and 30 s are 2.6% and 6.6% cheaper. "BY_SIZE" picks by this.
 LARGE_DAY_TRIPS = 150
-FIRST_SOLUTION_STRATEGIES = ("BY_SIZE", "PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION",
-                             "LOCAL_CHEAPEST_COST_INSERTION", "SAVINGS", "PATH_CHEAPEST_ARC",
+#: From here our own construction (construct.py, "TIME_ORDERED_INSERTION"): on a generated 400-trip
+#: day LOCAL does not finish in 30 s and ours does in about a second; on the 200-trip example
+#: LOCAL's plan at 10 s is still cheaper (BENCHMARKS.md).
+COUNTY_DAY_TRIPS = 300
+FIRST_SOLUTION_STRATEGIES = ("BY_SIZE", "TIME_ORDERED_INSERTION", "PARALLEL_CHEAPEST_INSERTION",
+                             "LOCAL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_COST_INSERTION", "SAVINGS", "PATH_CHEAPEST_ARC",
                              "GLOBAL_CHEAPEST_ARC", "AUTOMATIC")
 METAHEURISTICS = ("GUIDED_LOCAL_SEARCH", "SIMULATED_ANNEALING", "TABU_SEARCH", "GREEDY_DESCENT", "AUTOMATIC")
 
@@ -102,35 +109,46 @@ def screen_trip(problem: Problem, trip: Trip) -> str | None:
     reason = problem.why_fleet_cannot_carry(trip)
     if reason:
         return reason
-    matrix = problem.matrix
     direct_s = problem.direct_s(trip)
     reasons = []
     for vt in problem.vehicle_types:
         if vt.count == 0 or not problem.can_carry(vt, trip):
             continue
-        reach_s = vt.shift_start_s + matrix.travel_s(vt.depot, trip.pickup)
-        if reach_s > trip.latest_pickup_s:
-            reasons.append("pickup window closes before any vehicle can reach it from a depot")
-            continue
-        pickup_s = max(reach_s, trip.earliest_pickup_s)
-        arrive_s = max(pickup_s + trip.pickup_service_s + direct_s, trip.earliest_arrival_s)
-        if arrive_s > trip.latest_arrival_s:
-            reasons.append("arrival window closes before a vehicle from a depot could get the passenger there")
-            continue
-        back_s = arrive_s + trip.dropoff_service_s + matrix.travel_s(trip.dropoff, vt.depot)
-        if back_s > vt.shift_end_s:
-            reasons.append(f"no vehicle's shift lasts long enough to serve it and return to the depot "
-                           f"(back at {format_clock(back_s)} at the earliest)")
-            continue
-        least_duty_s = (matrix.travel_s(vt.depot, trip.pickup) + trip.pickup_service_s + direct_s
-                        + trip.dropoff_service_s + matrix.travel_s(trip.dropoff, vt.depot))
-        if least_duty_s > vt.duty_limit_s:
-            reasons.append("serving it from a depot takes longer than any vehicle's maximum duty")
-            continue
-        return None
+        why = [_why_duty_cannot_serve(problem, vt, window, trip, direct_s) for window in vt.duty_windows]
+        if None in why:
+            return None
+        if len(why) > 1:  # split shifts: say which duties it falls outside
+            duties = ", ".join(f"{format_clock(a)}-{format_clock(b)}" for a, b in vt.duty_windows)
+            reasons.append(f"fits in none of the duties of the vehicles that can carry it ({duties}): {why[0]}")
+        else:
+            reasons.append(why[0])
     if not reasons:
         return "no vehicle that can carry it is available (count 0)"
     return reasons[0]
+
+
+def _why_duty_cannot_serve(problem: Problem, vt, window: tuple[float, float], trip: Trip,
+                           direct_s: float) -> str | None:
+    matrix = problem.matrix
+    start_s, end_s = window
+    split = len(vt.duty_windows) > 1
+    reach_s = start_s + matrix.travel_s(vt.depot, trip.pickup)
+    if reach_s > trip.latest_pickup_s:
+        return "pickup window closes before any vehicle can reach it from a depot"
+    pickup_s = max(reach_s, trip.earliest_pickup_s)
+    arrive_s = max(pickup_s + trip.pickup_service_s + direct_s, trip.earliest_arrival_s)
+    if arrive_s > trip.latest_arrival_s:
+        return "arrival window closes before a vehicle from a depot could get the passenger there"
+    back_s = arrive_s + trip.dropoff_service_s + matrix.travel_s(trip.dropoff, vt.depot)
+    if back_s > end_s:
+        what = "duty" if split else "shift"
+        return (f"no vehicle's {what} lasts long enough to serve it and return to the depot "
+                f"(back at {format_clock(back_s)} at the earliest)")
+    least_duty_s = (matrix.travel_s(vt.depot, trip.pickup) + trip.pickup_service_s + direct_s
+                    + trip.dropoff_service_s + matrix.travel_s(trip.dropoff, vt.depot))
+    if least_duty_s > vt.duty_limit_within(window):
+        return "serving it from a depot takes longer than any vehicle's maximum duty"
+    return None
 
 
 # ------------------------------------------------------------------ the OR-Tools model
@@ -139,13 +157,13 @@ class _Model:
     """Everything needed to build the OR-Tools model in any process: plain lists only."""
 
     trip_ids: list[str]
-    vehicles: list[tuple[int, int, int]]  # (vehicle type index, vehicle number, layout index)
+    vehicles: list[tuple[int, int, int, int]]  # (vehicle type index, vehicle number, duty, layout index)
     starts: list[int]
     node_location: list[int]
     node_service_s: list[float]
     node_window: list[tuple[int, int]]
-    travel_s: list[list[float]]  # location x location, exact
-    metres: list[list[float]]
+    travel_s: np.ndarray  # location x location, seconds, exact
+    metres: np.ndarray  # location x location
     cost_per_km_by_vehicle: list[float]
     fixed_cost_units: list[int]
     span_cost_per_unit: list[int]
@@ -157,7 +175,7 @@ class _Model:
     ride_limit_units: list[int | None]  # per trip: cap + pickup service, floored
     drop_penalty_units: list[int]
     solo: list[bool]
-    type_counts: list[tuple[list[int], int]]  # vehicles of a multi-layout type, how many may be used
+    type_counts: list[tuple[list[int], int]]  # a multi-layout type's vehicles in one duty, how many may be used
     horizon_units: int
 
 
@@ -170,7 +188,7 @@ def _prepare(problem: Problem, trips: Sequence[Trip]) -> _Model:
     depots = sorted({vt.depot for vt in problem.vehicle_types}, key=lambda d: matrix.index[d])
     depot_node = {d: i for i, d in enumerate(depots)}
     vehicles = _prepare_vehicle_list(problem)
-    starts = [depot_node[problem.vehicle_types[ti].depot] for ti, _, _ in vehicles]
+    starts = [depot_node[problem.vehicle_types[ti].depot] for ti, _, _, _ in vehicles]
     horizon_s = max([vt.shift_end_s for vt in problem.vehicle_types] + [0.0])
     horizon = _to_units(horizon_s, math.floor)
     node_location = [matrix.index[d] for d in depots]
@@ -182,7 +200,7 @@ def _prepare(problem: Problem, trips: Sequence[Trip]) -> _Model:
         node_window += [(_to_units(trip.earliest_pickup_s), min(horizon, _to_units(trip.latest_pickup_s, math.floor))),
                         (_to_units(trip.earliest_arrival_s),
                          min(horizon, _to_units(trip.latest_arrival_s, math.floor)))]
-    metres = matrix.metres.tolist()
+    metres = matrix.metres
 
     vts = problem.vehicle_types
     max_km = float(matrix.metres.max()) / 1000.0 if matrix.metres.size else 0.0
@@ -192,13 +210,13 @@ def _prepare(problem: Problem, trips: Sequence[Trip]) -> _Model:
     capacities, demand = {}, {}
     for r in RESOURCES:
         if any(t.demand[r] for t in trips):
-            capacities[r] = [vts[ti].layouts[li].capacity[r] for ti, _, li in vehicles]
+            capacities[r] = [vts[ti].layouts[li].capacity[r] for ti, _, _, li in vehicles]
             demand[r] = [0] * len(depots)
             for t in trips:
                 demand[r] += [t.demand[r], -t.demand[r]]
     allowed = {}
     for k, trip in enumerate(trips):
-        ok = [v for v, (ti, _, li) in enumerate(vehicles)
+        ok = [v for v, (ti, _, _, li) in enumerate(vehicles)
               if problem.can_carry(vts[ti], trip) and vts[ti].layouts[li].fits(trip)]
         if len(ok) < len(vehicles):
             allowed[k] = ok
@@ -211,17 +229,23 @@ def _prepare(problem: Problem, trips: Sequence[Trip]) -> _Model:
     type_counts = []
     for ti, vt in enumerate(vts):
         if len(vt.layouts) > 1 and vt.count > 0:
-            type_counts.append(([v for v, (t, _, _) in enumerate(vehicles) if t == ti], vt.count))
+            for duty in range(len(vt.duty_windows)):
+                type_counts.append(([v for v, (t, _, dv, _) in enumerate(vehicles) if t == ti and dv == duty],
+                                    vt.count))
     return _Model(
         trip_ids=[t.id for t in trips], vehicles=vehicles, starts=starts, node_location=node_location,
-        node_service_s=node_service, node_window=node_window, travel_s=matrix.seconds.tolist(), metres=metres,
-        cost_per_km_by_vehicle=[vts[ti].cost_per_km for ti, _, _ in vehicles],
-        fixed_cost_units=[int(round(vts[ti].cost_per_day * COST_UNITS_PER_POUND)) for ti, _, _ in vehicles],
+        node_service_s=node_service, node_window=node_window, travel_s=matrix.seconds, metres=metres,
+        cost_per_km_by_vehicle=[vts[ti].cost_per_km for ti, _, _, _ in vehicles],
+        # A vehicle on split shifts pays its day rate once: the search charges each duty its share
+        # (the plan itself is priced exactly, in build_plan).
+        fixed_cost_units=[int(round(vts[ti].cost_per_day / len(vts[ti].duty_windows) * COST_UNITS_PER_POUND))
+                          for ti, _, _, _ in vehicles],
         span_cost_per_unit=[int(round(vts[ti].staff_cost_per_hour * COST_UNITS_PER_POUND
-                                      / (3600 * TIME_UNITS_PER_SECOND))) for ti, _, _ in vehicles],
-        shift_units=[(_to_units(vts[ti].shift_start_s), _to_units(vts[ti].shift_end_s, math.floor))
-                     for ti, _, _ in vehicles],
-        duty_units=[_to_units(vts[ti].duty_limit_s, math.floor) for ti, _, _ in vehicles],
+                                      / (3600 * TIME_UNITS_PER_SECOND))) for ti, _, _, _ in vehicles],
+        shift_units=[(_to_units(vts[ti].duty_windows[dv][0]), _to_units(vts[ti].duty_windows[dv][1], math.floor))
+                     for ti, _, dv, _ in vehicles],
+        duty_units=[_to_units(vts[ti].duty_limit_within(vts[ti].duty_windows[dv]), math.floor)
+                    for ti, _, dv, _ in vehicles],
         capacities=capacities, demand=demand, allowed_vehicles=allowed, ride_limit_units=ride_limits,
         drop_penalty_units=penalties, solo=[t.travels_alone for t in trips], type_counts=type_counts,
         horizon_units=horizon,
@@ -229,27 +253,29 @@ def _prepare(problem: Problem, trips: Sequence[Trip]) -> _Model:
 
 
 def _node_matrices(m: _Model):
-    """Node-by-node integer matrices: time transit (service at the tail + travel, rounded up) and
-    distance cost per distinct per-km rate."""
-    loc = m.node_location
-    n = len(loc)
-    time_rows = []  # service time joins the travel before rounding up, once per arc
-    for i in range(n):
-        row_s = m.travel_s[loc[i]]
-        svc = m.node_service_s[i]
-        time_rows.append([_to_units(svc + row_s[loc[j]]) if i != j else 0 for j in range(n)])
-    rates = sorted(set(m.cost_per_km_by_vehicle))
-    cost_rows = {}
-    for rate in rates:
-        per_metre = rate * COST_UNITS_PER_POUND / 1000.0
-        cost_rows[rate] = [[int(round(m.metres[loc[i]][loc[j]] * per_metre)) for j in range(n)] for i in range(n)]
-    return time_rows, cost_rows
+    """Node-by-node integer matrices (numpy, int64): time transit (service at the tail + travel,
+    rounded up) and distance cost per distinct per-km rate. Vectorised: on a 2,000-trip day
+    these are 4,000 x 4,000, which Python loops took 20 s to fill."""
+    loc = np.asarray(m.node_location, dtype=np.intp)
+    travel = np.asarray(m.travel_s, dtype=float)[np.ix_(loc, loc)]
+    service = np.asarray(m.node_service_s, dtype=float)
+    # service time joins the travel before rounding up, once per arc (as _to_units does)
+    time_units = np.ceil(np.round((service[:, None] + travel) * TIME_UNITS_PER_SECOND, 6)).astype(np.int64)
+    np.fill_diagonal(time_units, 0)
+    metres = np.asarray(m.metres, dtype=float)[np.ix_(loc, loc)]
+    cost_units = {}
+    for rate in sorted(set(m.cost_per_km_by_vehicle)):
+        cost_units[rate] = np.rint(metres * (rate * COST_UNITS_PER_POUND / 1000.0)).astype(np.int64)
+    return time_units, cost_units
 
 
 def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], None],
             cancelled: Callable[[], bool]):
-    """Build and solve the OR-Tools model; return (objective units, routes) or None."""
+    """Build and solve the OR-Tools model; return (objective units, routes, construction cut short)
+    or None."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    deadline = time.monotonic() + options.time_limit_s
 
     n_depots = len(m.node_location) - 2 * len(m.trip_ids)
     manager = pywrapcp.RoutingIndexManager(len(m.node_location), len(m.vehicles), m.starts, m.starts)
@@ -257,8 +283,8 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
     solver = routing.solver()
     time_rows, cost_rows = _node_matrices(m)
 
-    time_cb = routing.RegisterTransitMatrix(time_rows)
-    cost_cbs = {rate: routing.RegisterTransitMatrix(rows) for rate, rows in cost_rows.items()}
+    time_cb = routing.RegisterTransitMatrix(time_rows.tolist())
+    cost_cbs = {rate: routing.RegisterTransitMatrix(rows.tolist()) for rate, rows in cost_rows.items()}
     for v, rate in enumerate(m.cost_per_km_by_vehicle):
         routing.SetArcCostEvaluatorOfVehicle(cost_cbs[rate], v)
         routing.SetFixedCostOfVehicle(m.fixed_cost_units[v], v)
@@ -311,7 +337,8 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
             solver.Add(solver.Sum([routing.ActiveVehicleVar(v) for v in vehicles]) <= count)
 
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, options.first_solution)
+    if options.first_solution != "TIME_ORDERED_INSERTION":
+        params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, options.first_solution)
     params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic)
     params.time_limit.FromMilliseconds(int(options.time_limit_s * 1000))
     if options.max_solutions:
@@ -324,6 +351,20 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
         setattr(target, last, value)
 
     best = [None]
+    initial = None
+    construction_cut = False
+    if options.first_solution == "TIME_ORDERED_INSERTION":
+        routes, construction_cut = construct_routes(
+            m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
+        # OR-Tools searches for what is left of the limit
+        remaining_ms = max(1000, int((deadline - time.monotonic()) * 1000))
+        params.time_limit.FromMilliseconds(remaining_ms)
+        initial = routing.ReadAssignmentFromRoutes(routes, True)
+        if initial is None:
+            # Our routes are built on this model's own numbers, so this is a defect; OR-Tools'
+            # own construction still gives a plan.
+            params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+    del time_rows, cost_rows
 
     def at_solution():
         value = routing.CostVar().Value()
@@ -334,7 +375,10 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
             routing.CancelSearch()
 
     routing.AddAtSolutionCallback(at_solution)
-    assignment = routing.SolveWithParameters(params)
+    if initial is not None:
+        assignment = routing.SolveFromAssignmentWithParameters(initial, params)
+    else:
+        assignment = routing.SolveWithParameters(params)
     if assignment is None and not cancelled():
         # The time limit ran out during construction (a large day, a short limit or a busy machine).
         # Construction always ends on its own since every trip is optional: finish it, and stop there.
@@ -355,7 +399,7 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
             index = assignment.Value(routing.NextVar(index))
         if events:
             routes.append((v, events))
-    return assignment.ObjectiveValue(), routes
+    return assignment.ObjectiveValue(), routes, construction_cut
 
 
 #: A first plan found this late in the time limit means construction was still running at the end.
@@ -366,6 +410,9 @@ def _portfolio_configs(options: SolveOptions) -> list[tuple[SolveOptions, int]]:
     """Each worker searches differently: its own trip order (from the seed) and, for the
     second worker on, another first-solution strategy."""
     alternatives = ["PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_COST_INSERTION"]
+    if options.first_solution == "TIME_ORDERED_INSERTION":
+        # on a day this size OR-Tools' own constructions do not finish: every worker starts from ours
+        return [(options, options.seed + 1000 * w) for w in range(options.workers)]
     others = [a for a in alternatives if a != options.first_solution]
     configs = [(options, options.seed)]
     for w in range(1, options.workers):
@@ -413,8 +460,10 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
     model_trips = [t for t in problem.trips if t.id not in screened]
     fleet_size = sum(vt.count for vt in problem.vehicle_types)
     if options.first_solution == "BY_SIZE":
-        options = replace(options, first_solution="LOCAL_CHEAPEST_INSERTION" if len(model_trips) >= LARGE_DAY_TRIPS
-                           else "PARALLEL_CHEAPEST_INSERTION")
+        size = len(model_trips)
+        options = replace(options, first_solution=(
+            "TIME_ORDERED_INSERTION" if size >= COUNTY_DAY_TRIPS
+            else "LOCAL_CHEAPEST_INSERTION" if size >= LARGE_DAY_TRIPS else "PARALLEL_CHEAPEST_INSERTION"))
 
     best_units: float | None = None
 
@@ -446,20 +495,21 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
     # No first plan reported at all means OR-Tools gave up construction and dropped every trip.
     cancelled_early = bool(cancel and cancel.is_set())
     searched = bool(model_trips and fleet_size) and not cancelled_early
-    construction_complete = not searched or bool(
+    construction_complete = not searched or bool(result and not result[2]) and bool(
         history and history[0][0] < CONSTRUCTION_CUT_SHARE * options.time_limit_s)
 
     vts = problem.vehicle_types
     orders, served = [], set()
     vehicles = _prepare_vehicle_list(problem)
-    next_number = [0] * len(vts)
+    next_number: dict[tuple[int, int], int] = {}
     for v, events in (result[1] if result else []):
-        ti, _, li = vehicles[v]
-        # OR-Tools has one vehicle per (vehicle, layout); number the physical vehicles actually used.
-        number = next_number[ti]
-        next_number[ti] += 1
+        ti, _, duty, li = vehicles[v]
+        # OR-Tools has one vehicle per (vehicle, duty, layout); within each duty, number the vehicles
+        # actually used from 0 (a type's vehicles are alike, so duty 1's #0 and duty 2's #0 are one vehicle).
+        number = next_number.get((ti, duty), 0)
+        next_number[(ti, duty)] = number + 1
         orders.append(RouteOrder(vts[ti], number, vts[ti].layouts[li],
-                                 tuple((kind, problem.trip(tid)) for kind, tid in events)))
+                                 tuple((kind, problem.trip(tid)) for kind, tid in events), duty))
         served.update(tid for _, tid in events)
 
     contracted, unserved = [], []
@@ -504,8 +554,8 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
 
 def _prepare_vehicle_list(problem: Problem) -> list[tuple[int, int, int]]:
     """The OR-Tools vehicle numbering, identical in every process (it does not depend on the seed)."""
-    return [(ti, number, li) for ti, vt in enumerate(problem.vehicle_types)
-            for number in range(vt.count) for li, _ in enumerate(vt.layouts)]
+    return [(ti, number, duty, li) for ti, vt in enumerate(problem.vehicle_types)
+            for number in range(vt.count) for duty in range(len(vt.duty_windows)) for li, _ in enumerate(vt.layouts)]
 
 
 def _why_dropped(problem: Problem, trip: Trip) -> str:

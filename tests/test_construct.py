@@ -1,0 +1,96 @@
+"""Our own first routes (optimiser/construct.py): every plan they make is feasible as it stands.
+
+``max_solutions=1`` stops OR-Tools at the first plan, which with TIME_ORDERED_INSERTION is the
+construction itself, so these tests see our routes before any local search touches them."""
+from __future__ import annotations
+
+import pytest
+
+from geodata.readers import load_problem
+from geodata.scenario import generate_scenario, synthetic_area, write_scenario
+from optimiser import Layout, SolveOptions, solve
+from tests.conftest import assert_feasible
+from tests.instances import line_builder
+from tests.test_solver import random_instance
+
+CONSTRUCTION_ONLY = SolveOptions(time_limit_s=20, first_solution="TIME_ORDERED_INSERTION", max_solutions=1)
+
+
+def constructed(problem):
+    plan = solve(problem, CONSTRUCTION_ONLY)
+    assert_feasible(problem, plan)
+    assert plan.solver["first_solution"] == "TIME_ORDERED_INSERTION"
+    assert plan.solver["construction_complete"] is True
+    accounted = len(plan.served_trip_ids) + len(plan.contracted) + len(plan.unserved)
+    assert accounted == len(problem.trips)
+    return plan
+
+
+def test_two_pupils_on_the_way_share_one_car():
+    b = line_builder({"near": 3, "far": 6, "school": 10}, count=2, cost_per_day=10.0)
+    b.add_trip("a", "school", "near", "school", latest_arrival="08:45")
+    b.add_trip("b", "school", "far", "school", latest_arrival="08:45")
+    plan = constructed(b.build())
+    assert plan.vehicles_used == 1
+    assert plan.cost.total == pytest.approx(30.0)
+
+
+def test_a_wheelchair_user_switches_the_route_to_a_layout_with_a_space():
+    b = line_builder({"home": 5, "chair_home": 7, "school": 10},
+                     layouts=[Layout("4 seats", seats=4), Layout("2 seats + 1 wheelchair", seats=2,
+                                                                 wheelchair_spaces=1)])
+    b.add_trip("walker", "sen", "home", "school", earliest_pickup="08:00", latest_arrival="08:45")
+    b.add_trip("chair", "sen", "chair_home", "school", wheelchair_spaces=1, earliest_pickup="08:05",
+               latest_arrival="08:45")
+    plan = constructed(b.build())
+    assert plan.vehicles_used == 1 and set(plan.routes[0].trip_ids) == {"walker", "chair"}
+    assert plan.routes[0].layout == "2 seats + 1 wheelchair"
+
+
+def test_a_pupil_travelling_alone_rides_alone_and_ride_caps_hold():
+    b = line_builder({"a_home": 10, "b_home": 30, "c_home": 12, "school": 15}, count=3)
+    b.add_trip("a", "school", "a_home", "school", max_ride_minutes=15)
+    b.add_trip("b", "school", "b_home", "school")
+    b.add_trip("solo", "sen", "c_home", "school", travels_alone=True)
+    plan = constructed(b.build())  # the checker rejects any shared solo ride or broken cap
+    assert plan.served_trip_ids == {"a", "b", "solo"}
+
+
+def test_the_waiting_for_the_bell_does_not_count_against_the_ride_cap():
+    # the earliest pickup is an hour before the bell; the cap of 20 minutes forces a late pickup
+    b = line_builder({"home": 10, "school": 20})
+    b.add_trip("t", "school", "home", "school", earliest_pickup="07:30", earliest_arrival="08:30",
+               latest_arrival="08:45", max_ride_minutes=20)
+    plan = constructed(b.build())
+    assert plan.served_trip_ids == {"t"}
+    pickup, dropoff = [s for s in plan.routes[0].stops if s.trip_id]
+    assert dropoff.service_start_s - pickup.departure_s <= 20 * 60 + 1e-6
+
+
+@pytest.mark.parametrize("seed", range(1, 25))
+def test_random_small_days_are_feasible(seed):
+    constructed(random_instance(seed))
+
+
+def test_a_generated_day_of_400_trips_is_planned_feasibly(tmp_path):
+    write_scenario(generate_scenario(synthetic_area(), trips=400, seed=11), tmp_path)
+    problem = load_problem(tmp_path / "trips.csv", tmp_path / "fleet.json").problem
+    plan = constructed(problem)
+    assert not plan.unserved
+    # the fleet carries a good part of the day (a quarter is far below what it manages)
+    assert len(plan.served_trip_ids) >= 100
+    # split shifts: vehicles drive a morning and an afternoon duty, and pay their day rate once
+    assert len(plan.routes) > plan.vehicles_used
+    assert plan.cost.vehicles_fixed == pytest.approx(sum(r.cost_fixed for r in plan.routes))
+    fixed = {vt.name: vt.cost_per_day for vt in problem.vehicle_types}
+    vehicles = {(r.vehicle_type, r.vehicle_number) for r in plan.routes}
+    assert plan.cost.vehicles_fixed == pytest.approx(sum(fixed[name] for name, _ in vehicles))
+
+
+def test_by_size_uses_our_construction_for_county_sized_days(tmp_path):
+    write_scenario(generate_scenario(synthetic_area(), trips=320, seed=12), tmp_path)
+    problem = load_problem(tmp_path / "trips.csv", tmp_path / "fleet.json").problem
+    plan = solve(problem, SolveOptions(time_limit_s=8))
+    assert_feasible(problem, plan)
+    assert plan.solver["first_solution"] == "TIME_ORDERED_INSERTION"
+    assert plan.solver["construction_complete"] is True
