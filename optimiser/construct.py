@@ -16,11 +16,14 @@ stop with its room: the test is exact for the schedule kept, and conservative ot
 never grow along a route, so a passenger picked up after the insertion point rides no longer
 than before; only those already on board need their ride caps checked.
 
-The order: trips by the latest time they can be picked up, each placed where it adds least
-cost (distance, duty time and, for an unused vehicle, its day rate). A trip whose cheapest place
-costs more than its contract price is still placed when it can be: the first trip on a vehicle
-always looks dearer than a taxi. Afterwards, whole routes and single trips that cost more than
-contracting them are taken out (``_release_dear``).
+The order: trips by the earliest time they can be picked up, each placed where it adds least
+cost (distance, duty time and, for a new vehicle, its day rate), with as many vehicles of each
+type as help: the first trip on a vehicle always looks dearer than a taxi, so the choice
+between fleet and contract is made on whole routes. ``select_routes`` then keeps, per vehicle
+type and duty, the routes that save most against contracting their trips, as many as there are
+vehicles; the trips of the others go back in where they cost less than their contract price.
+Which vehicle to open is chosen by cost per place, since the first trip alone always favours
+the smallest vehicle. Orders and choices were measured (BENCHMARKS.md).
 """
 from __future__ import annotations
 
@@ -246,7 +249,7 @@ class _Constructor:
                 fitting = [v for v in layouts if all(a + b <= c for a, b, c in zip(peak, demand, capacity[v]))]
                 if not fitting:
                     continue
-                result = self._walk(r, k, i, j, t_p0, limit, p, d)
+                result = self._walk(r, i, j, t_p0, limit, p, d)
                 if result is None:
                     continue
                 t_p, t_d, push_next = result
@@ -266,7 +269,7 @@ class _Constructor:
                     best = (added, i, j, fitting[0], t_p, t_d)
         return best
 
-    def _walk(self, r: _Route, k: int, i: int, j: int, t_p: int, limit, p: int, d: int):
+    def _walk(self, r: _Route, i: int, j: int, t_p: int, limit, p: int, d: int):
         """Times of the new pickup and drop-off and the push reaching stop j (None: infeasible)."""
         for attempt in (0, 1):
             ok, t_d, push_next = self._walk_once(r, i, j, t_p, p, d)
@@ -324,7 +327,7 @@ class _Constructor:
 
     # ---------------------------------------------------------------- applying
     def _insert(self, r: _Route, k: int, i: int, j: int, vehicle: int, t_p: int, t_d: int) -> None:
-        T, lo = self.T, self.lo
+        T = self.T
         p = self.n_depots + 2 * k
         d = p + 1
         stops = r.stops[:i] + [p] + r.stops[i:j] + [d] + r.stops[j:]
@@ -391,7 +394,7 @@ class _Constructor:
         if best is None or (worth is not None and best[0][0] >= worth):
             return False
         (_, i, j, vehicle, t_p, t_d), r = best
-        if r is opened[1] if opened else False:
+        if opened is not None and r is opened[1]:  # a vehicle not used so far
             self.routes.append(r)
         self._insert(r, k, i, j, vehicle, t_p, t_d)
         return True
