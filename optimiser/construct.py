@@ -451,10 +451,11 @@ class _Constructor:
 
 
 def construct_routes(m, time_units: np.ndarray, cost_units: dict,
-                     stop: Callable[[], bool] = lambda: False) -> tuple[list[list[int]], bool]:
+                     stop: Callable[[], bool] = lambda: False) -> tuple[list[list[int]], bool, int]:
     """First routes for the OR-Tools model ``m``: one list of node indices per OR-Tools vehicle
-    (depots excluded, empty for unused vehicles), each feasible in that model; and whether
-    ``stop`` cut the construction short (trips not reached yet are left out)."""
+    (depots excluded, empty for unused vehicles), each feasible in that model; whether ``stop``
+    cut the construction short (trips not reached yet are left out); and the model's objective
+    for them as priced here (duty from our schedules, which OR-Tools may shorten)."""
     c = _Constructor(m, time_units, cost_units)
     n_depots = c.n_depots
     window = m.node_window
@@ -474,4 +475,7 @@ def construct_routes(m, time_units: np.ndarray, cost_units: dict,
                 cut = True
                 break
             c.place(k, worth=penalty[k])
-    return c.numbered_routes(), cut
+    placed = {c._trip(node) for r in c.routes for node in r.stops}
+    estimate = sum(c.route_cost(r) for r in c.routes) + sum(penalty[k] for k in range(len(m.trip_ids))
+                                                            if k not in placed)
+    return c.numbered_routes(), cut, estimate

@@ -20,6 +20,7 @@ Every plan goes through the independent checker before it is returned.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import math
 import multiprocessing
 import queue as queue_module
@@ -32,6 +33,7 @@ import numpy as np
 
 from .checker import check_plan
 from .construct import construct_routes
+from .lns import improve_by_parts
 from .errors import PlanCheckError, ProblemError, SolveCancelled, SolveFailed
 from .model import RESOURCES, Problem, Trip, format_clock
 from .plan import ContractedTrip, Plan, RouteOrder, UnservedTrip, build_plan
@@ -50,6 +52,10 @@ LARGE_DAY_TRIPS = 150
 #: day LOCAL does not finish in 30 s and ours does in about a second; on the 200-trip example
 #: LOCAL's plan at 10 s is still cheaper (BENCHMARKS.md).
 COUNTY_DAY_TRIPS = 300
+#: From here the day is improved part by part (lns.py): on the generated 2,000-trip day OR-Tools'
+#: local search on the whole model gains 0.14% in five minutes, parts gain 7% in one (two cores);
+#: on 400 trips the whole model's search is still the better one (BENCHMARKS.md).
+PARTS_DAY_TRIPS = 1000
 FIRST_SOLUTION_STRATEGIES = ("BY_SIZE", "TIME_ORDERED_INSERTION", "PARALLEL_CHEAPEST_INSERTION",
                              "LOCAL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_COST_INSERTION", "SAVINGS", "PATH_CHEAPEST_ARC",
                              "GLOBAL_CHEAPEST_ARC", "AUTOMATIC")
@@ -76,6 +82,11 @@ class SolveOptions:
     #: Further OR-Tools search parameters as (dotted field name, value) pairs, for experiments.
     tuning: tuple = ()
     check: bool = True
+    #: On days built by TIME_ORDERED_INSERTION, re-solve parts of a few routes at a time (lns.py)
+    #: instead of running OR-Tools' local search on the whole day; None: from PARTS_DAY_TRIPS.
+    improve_by_parts: bool | None = None
+    #: Processes searching parts at once (1: in this process).
+    part_workers: int = 1
 
     def __post_init__(self):
         if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
@@ -83,6 +94,8 @@ class SolveOptions:
                                where="options.time_limit_s")
         if self.workers < 1:
             raise ProblemError("workers must be at least 1", where="options.workers")
+        if self.part_workers < 1:
+            raise ProblemError("part_workers must be at least 1", where="options.part_workers")
         if self.max_solutions is not None and self.max_solutions < 1:
             raise ProblemError("max_solutions must be at least 1", where="options.max_solutions")
         if self.first_solution not in FIRST_SOLUTION_STRATEGIES:
@@ -270,9 +283,10 @@ def _node_matrices(m: _Model):
 
 
 def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], None],
-            cancelled: Callable[[], bool]):
+            cancelled: Callable[[], bool], initial_routes: list[list[int]] | None = None):
     """Build and solve the OR-Tools model; return (objective units, routes, construction cut short)
-    or None."""
+    or None. With ``initial_routes`` (node lists per vehicle) the search starts from them, and
+    returns None if OR-Tools does not accept them."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     deadline = time.monotonic() + options.time_limit_s
@@ -351,20 +365,6 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
         setattr(target, last, value)
 
     best = [None]
-    initial = None
-    construction_cut = False
-    if options.first_solution == "TIME_ORDERED_INSERTION":
-        routes, construction_cut = construct_routes(
-            m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
-        # OR-Tools searches for what is left of the limit
-        remaining_ms = max(1000, int((deadline - time.monotonic()) * 1000))
-        params.time_limit.FromMilliseconds(remaining_ms)
-        initial = routing.ReadAssignmentFromRoutes(routes, True)
-        if initial is None:
-            # Our routes are built on this model's own numbers, so this is a defect; OR-Tools'
-            # own construction still gives a plan.
-            params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
-    del time_rows, cost_rows
 
     def at_solution():
         value = routing.CostVar().Value()
@@ -375,6 +375,33 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
             routing.CancelSearch()
 
     routing.AddAtSolutionCallback(at_solution)
+    initial = None
+    construction_cut = False
+    if initial_routes is not None:
+        initial = routing.ReadAssignmentFromRoutes(initial_routes, True)
+        if initial is None:
+            return None
+    elif options.first_solution == "TIME_ORDERED_INSERTION":
+        routes, construction_cut, estimate = construct_routes(
+            m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
+        if options.improve_by_parts and not construction_cut:
+            initial = _improve_by_parts(m, routing, routes, estimate, deadline, best, report, cancelled,
+                                        options.seed, options.part_workers)
+            # the parts had the time: restore their routes and price them, no search on the whole
+            # model (on a day this size one pass of it can outlast the limit by most of a minute)
+            params.solution_limit = 1
+            params.ClearField("time_limit")
+        else:
+            initial = routing.ReadAssignmentFromRoutes(routes, True)
+            # OR-Tools searches for what is left of the limit
+            remaining_ms = max(1000, int((deadline - time.monotonic()) * 1000))
+            params.time_limit.FromMilliseconds(remaining_ms)
+        if initial is None:
+            # Our routes are built on this model's own numbers, so this is a defect; OR-Tools'
+            # own construction still gives a plan.
+            params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+    del time_rows, cost_rows
+
     if initial is not None:
         assignment = routing.SolveFromAssignmentWithParameters(initial, params)
     else:
@@ -400,6 +427,56 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
         if events:
             routes.append((v, events))
     return assignment.ObjectiveValue(), routes, construction_cut
+
+
+def _improve_by_parts(m: _Model, routing, routes, estimate: int, deadline: float, best: list, report,
+                      cancelled, seed: int, workers: int = 1):
+    """Improve our routes part by part (lns.py) until shortly before the deadline and return them
+    as the whole model's starting point. The whole model is not solved before that: once solved,
+    OR-Tools no longer reads routes into it. Progress is reported from ``estimate``, the
+    construction's own pricing of its routes, less each saving found."""
+    # keep back time to read the routes into the whole model and restore them
+    reserve = 0.5 + 0.001 * len(m.trip_ids)
+    current = [estimate]
+    report(estimate)
+    best[0] = estimate
+
+    def accepted(saving: int):
+        current[0] -= saving
+        report(current[0])
+        best[0] = current[0]
+
+    executor = None
+    if workers > 1:
+        executor = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        stats: dict = {}
+        improved = improve_by_parts(m, routes, _solve_part,
+                                    lambda: cancelled() or time.monotonic() > deadline - reserve, accepted, seed,
+                                    executor=executor, in_flight=workers, stats=stats)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+    # parts keep every rule of the whole model, so this is a defect if it happens: keep the
+    # construction's routes rather than lose the day
+    return routing.ReadAssignmentFromRoutes(improved, True) or routing.ReadAssignmentFromRoutes(routes, True)
+
+
+def _solve_part(sub: _Model, start_routes: list[list[int]], seconds: float):
+    """One part of a large day, searched by OR-Tools from its current routes: (objective of the
+    start, best objective, best routes as node lists) or None."""
+    values: list[int] = []
+    options = SolveOptions(time_limit_s=seconds, first_solution="PARALLEL_CHEAPEST_INSERTION", check=False)
+    result = _search(sub, options, values.append, lambda: False, initial_routes=start_routes)
+    if result is None or not values:
+        return None
+    objective, routes, _ = result
+    n_depots = len(sub.node_location) - 2 * len(sub.trip_ids)
+    position = {trip_id: i for i, trip_id in enumerate(sub.trip_ids)}
+    found: list[list[int]] = [[] for _ in sub.vehicles]
+    for v, events in routes:
+        found[v] = [n_depots + 2 * position[trip_id] + (kind == "dropoff") for kind, trip_id in events]
+    return values[0], objective, found
 
 
 #: A first plan found this late in the time limit means construction was still running at the end.
@@ -465,6 +542,13 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
             "TIME_ORDERED_INSERTION" if size >= COUNTY_DAY_TRIPS
             else "LOCAL_CHEAPEST_INSERTION" if size >= LARGE_DAY_TRIPS else "PARALLEL_CHEAPEST_INSERTION"))
 
+    if options.improve_by_parts is None:
+        options = replace(options, improve_by_parts=len(model_trips) >= PARTS_DAY_TRIPS)
+    if (options.first_solution == "TIME_ORDERED_INSERTION" and options.improve_by_parts and options.workers > 1
+            and options.part_workers == 1):
+        # a county-sized day: the cores search parts of one plan together rather than each a plan
+        options = replace(options, part_workers=options.workers)
+
     best_units: float | None = None
 
     def relay(worker: int, elapsed: float, value: int):
@@ -477,7 +561,7 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
 
     result = None
     if model_trips and fleet_size:
-        if options.workers == 1:
+        if options.workers == 1 or options.part_workers > 1:
             trips = _ordered_trips(model_trips, options.seed)
             model = _prepare(problem, trips)
             result = _search(model, options, lambda v: relay(0, time.monotonic() - started, v),

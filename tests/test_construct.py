@@ -94,3 +94,55 @@ def test_by_size_uses_our_construction_for_county_sized_days(tmp_path):
     assert_feasible(problem, plan)
     assert plan.solver["first_solution"] == "TIME_ORDERED_INSERTION"
     assert plan.solver["construction_complete"] is True
+
+
+# ---------------------------------------------------------------- improving part by part (lns.py)
+def _generated(tmp_path, trips, seed):
+    write_scenario(generate_scenario(synthetic_area(), trips=trips, seed=seed), tmp_path)
+    return load_problem(tmp_path / "trips.csv", tmp_path / "fleet.json").problem
+
+
+def test_a_part_priced_alone_costs_what_it_costs_in_the_whole_day(tmp_path):
+    """The part's objective is its exact share of the day's: re-pricing the part's start routes
+    on the part alone and the day without the part adds up to the whole day."""
+    import random
+
+    from optimiser import solver as S
+    from optimiser.construct import construct_routes
+    from optimiser.lns import choose_part, part_model
+
+    problem = _generated(tmp_path, 320, 13)
+    trips = [t for t in problem.trips if S.screen_trip(problem, t) is None]
+    m = S._prepare(problem, trips)
+    time_units, cost_units = S._node_matrices(m)
+    routes, cut, _ = construct_routes(m, time_units, cost_units)
+    assert not cut
+    freed, offered = choose_part(m, routes, random.Random(1))
+    assert freed and offered
+    sub, vehicles, part_trips, start = part_model(m, routes, freed, offered)
+
+    def price(model, start_routes):
+        values = []
+        options = SolveOptions(time_limit_s=5, first_solution="PARALLEL_CHEAPEST_INSERTION", max_solutions=1)
+        assert S._search(model, options, values.append, lambda: False, initial_routes=start_routes) is not None
+        return values[0]
+
+    rest = [[] if v in freed else r for v, r in enumerate(routes)]
+    outside = [k for k in range(len(m.trip_ids)) if k not in set(part_trips)]
+    # the rest of the day: its routes, plus the penalties of its own left-out trips
+    whole, part, rest_cost = price(m, routes), price(sub, start), price(m, rest)
+    part_penalties = sum(m.drop_penalty_units[k] for k in part_trips)
+    assert whole == part + rest_cost - part_penalties
+    assert len(outside) + len(part_trips) == len(m.trip_ids)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_improving_by_parts_gives_a_cheaper_feasible_day(tmp_path, workers):
+    problem = _generated(tmp_path, 320, 14)
+    base = solve(problem, SolveOptions(time_limit_s=30, first_solution="TIME_ORDERED_INSERTION", max_solutions=1,
+                                       improve_by_parts=False))
+    plan = solve(problem, SolveOptions(time_limit_s=12, first_solution="TIME_ORDERED_INSERTION",
+                                       improve_by_parts=True, workers=workers))
+    assert_feasible(problem, plan)
+    assert len(plan.served_trip_ids) + len(plan.contracted) + len(plan.unserved) == len(problem.trips)
+    assert plan.solver["objective"] < base.solver["objective"]
