@@ -283,7 +283,7 @@ def _node_matrices(m: _Model):
 
 
 def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], None],
-            cancelled: Callable[[], bool], initial_routes: list[list[int]] | None = None):
+            cancelled: Callable[[], bool], initial_routes: list[list[int]] | None = None, part_executor=None):
     """Build and solve the OR-Tools model; return (objective units, routes, construction cut short)
     or None. With ``initial_routes`` (node lists per vehicle) the search starts from them, and
     returns None if OR-Tools does not accept them."""
@@ -386,7 +386,7 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
             m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
         if options.improve_by_parts and not construction_cut:
             initial = _improve_by_parts(m, routing, routes, estimate, deadline, best, report, cancelled,
-                                        options.seed, options.part_workers)
+                                        options.seed, options.part_workers, part_executor)
             # the parts had the time: restore their routes and price them, no search on the whole
             # model (on a day this size one pass of it can outlast the limit by most of a minute)
             params.solution_limit = 1
@@ -430,7 +430,7 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
 
 
 def _improve_by_parts(m: _Model, routing, routes, estimate: int, deadline: float, best: list, report,
-                      cancelled, seed: int, workers: int = 1):
+                      cancelled, seed: int, workers: int = 1, executor=None):
     """Improve our routes part by part (lns.py) until shortly before the deadline and return them
     as the whole model's starting point. The whole model is not solved before that: once solved,
     OR-Tools no longer reads routes into it. Progress is reported from ``estimate``, the
@@ -446,8 +446,8 @@ def _improve_by_parts(m: _Model, routing, routes, estimate: int, deadline: float
         report(current[0])
         best[0] = current[0]
 
-    executor = None
-    if workers > 1:
+    own_pool = executor is None and workers > 1
+    if own_pool:
         executor = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     try:
         stats: dict = {}
@@ -455,7 +455,7 @@ def _improve_by_parts(m: _Model, routing, routes, estimate: int, deadline: float
                                     lambda: cancelled() or time.monotonic() > deadline - reserve, accepted, seed,
                                     executor=executor, in_flight=workers, stats=stats)
     finally:
-        if executor is not None:
+        if own_pool:
             executor.shutdown(wait=False, cancel_futures=True)
     # parts keep every rule of the whole model, so this is a defect if it happens: keep the
     # construction's routes rather than lose the day
@@ -518,12 +518,15 @@ def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, 
 
 
 def solve(problem: Problem, options: SolveOptions | None = None, *,
-          on_progress: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None) -> Plan:
+          on_progress: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
+          part_executor=None) -> Plan:
     """Plan every trip of ``problem``: fleet routes, contracted trips, unserved trips with reasons.
 
     ``on_progress`` is called with the best cost so far each time it improves; ``cancel`` (anything
     with ``is_set()``, e.g. a ``threading.Event``) stops the search early and returns the best plan
-    found so far, or raises ``SolveCancelled`` if there is none yet.
+    found so far, or raises ``SolveCancelled`` if there is none yet. ``part_executor``, a
+    ``concurrent.futures`` executor such as a Dask client's ``get_executor()``, searches the parts
+    of a county-sized day (``options.part_workers`` of them at once) instead of local processes.
     """
     options = options or SolveOptions()
     started = time.monotonic()
@@ -561,11 +564,11 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
 
     result = None
     if model_trips and fleet_size:
-        if options.workers == 1 or options.part_workers > 1:
+        if options.workers == 1 or options.part_workers > 1 or part_executor is not None:
             trips = _ordered_trips(model_trips, options.seed)
             model = _prepare(problem, trips)
             result = _search(model, options, lambda v: relay(0, time.monotonic() - started, v),
-                             (cancel.is_set if cancel else (lambda: False)))
+                             (cancel.is_set if cancel else (lambda: False)), part_executor=part_executor)
         else:
             result = _run_portfolio(problem, model_trips, options, relay, cancel)
         if result is None and not (cancel and cancel.is_set()):

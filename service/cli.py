@@ -42,7 +42,7 @@ class _ProgressBar:
             self.bar.close()
 
 
-def _solve_with_bar(problem, options, label: str, show: bool):
+def _solve_with_bar(problem, options, label: str, show: bool, part_executor=None):
     import threading
     import time
 
@@ -68,7 +68,7 @@ def _solve_with_bar(problem, options, label: str, show: bool):
         bar(p)
 
     try:
-        return solve(problem, options, on_progress=on_progress)
+        return solve(problem, options, on_progress=on_progress, part_executor=part_executor)
     finally:
         done.set()
         bar.close()
@@ -148,13 +148,29 @@ def _report_snapping(extras: dict) -> None:
 
 
 def cmd_solve(args) -> int:
+    from dataclasses import replace
+
     from optimiser.solver import SolveOptions
 
     problem, _, locations, extras = _load(args)
     _report_snapping(extras)
     extras.pop("snap_m", None)
     options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers)
-    plan = _solve_with_bar(problem, options, problem.name, sys.stderr.isatty() and not args.quiet)
+    client = None
+    if args.dask_scheduler:
+        # parts of a county-sized day are searched on the cluster's workers, one per thread
+        from distributed import Client
+
+        client = Client(args.dask_scheduler)
+        threads = sum(client.nthreads().values())
+        options = replace(options, part_workers=max(1, threads))
+        print(f"searching parts on {args.dask_scheduler}: {len(client.nthreads())} workers, {threads} threads")
+    try:
+        plan = _solve_with_bar(problem, options, problem.name, sys.stderr.isatty() and not args.quiet,
+                               part_executor=client.get_executor() if client else None)
+    finally:
+        if client is not None:
+            client.close()
     print(plan.summary())
     if args.out:
         written = _export(plan, problem, locations, extras, args.out)
@@ -492,7 +508,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_travel_arguments(solve)
     solve.add_argument("--seconds", type=float, default=30.0, help="time limit (default 30)")
     solve.add_argument("--seed", type=int, default=0)
-    solve.add_argument("--workers", type=int, default=1, help="parallel searches; the best wins (default 1)")
+    solve.add_argument("--workers", type=int, default=1,
+                       help="cores to use: parallel searches, the best wins; on days of 1,000 trips or more, parts "
+                            "of one plan searched at once (default 1)")
+    solve.add_argument("--dask-scheduler", metavar="ADDRESS",
+                       help="search the parts of a county-sized day on this Dask cluster (e.g. tcp://host:8786)")
     solve.add_argument("--out", help="folder for the plan (JSON, CSV), map, GeoJSON/GeoPackage layers, schedules "
                                      "and run sheets")
     solve.add_argument("--quiet", action="store_true", help="no progress bar")

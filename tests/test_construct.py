@@ -146,3 +146,19 @@ def test_improving_by_parts_gives_a_cheaper_feasible_day(tmp_path, workers):
     assert_feasible(problem, plan)
     assert len(plan.served_trip_ids) + len(plan.contracted) + len(plan.unserved) == len(problem.trips)
     assert plan.solver["objective"] < base.solver["objective"]
+
+
+def test_parts_searched_on_a_dask_cluster(tmp_path):
+    """The same code runs the parts on Dask workers (here a LocalCluster; a scheduler address
+    in production: `itu solve --dask-scheduler`)."""
+    from distributed import Client, LocalCluster
+
+    problem = _generated(tmp_path, 320, 15)
+    base = solve(problem, SolveOptions(time_limit_s=30, first_solution="TIME_ORDERED_INSERTION", max_solutions=1,
+                                       improve_by_parts=False))
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
+        plan = solve(problem, SolveOptions(time_limit_s=15, first_solution="TIME_ORDERED_INSERTION",
+                                           improve_by_parts=True, part_workers=2),
+                     part_executor=client.get_executor())
+    assert_feasible(problem, plan)
+    assert plan.solver["objective"] < base.solver["objective"]
