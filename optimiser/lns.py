@@ -188,7 +188,7 @@ def improve_by_parts(m, routes: list[list[int]], solve_part: Callable, stop: Cal
             routes[vehicles[i]] = [n_depots + 2 * trips[(x - n_depots) // 2] + (x - n_depots) % 2 for x in nodes]
         on_better(before - after)
 
-    if executor is None:
+    def here():
         while not stop():
             freed, offered = choose_part(m, routes, rng)
             if not freed:
@@ -196,17 +196,25 @@ def improve_by_parts(m, routes: list[list[int]], solve_part: Callable, stop: Cal
             sub, vehicles, trips, start = part_model(m, routes, freed, offered)
             apply(vehicles, trips, solve_part(sub, start, SECONDS_PER_PART))
         return routes
+
+    if executor is None:
+        return here()
+    broken = False
     while True:
-        while not stop() and len(pending) < in_flight:
+        while not broken and not stop() and len(pending) < in_flight:
             busy_vehicles = {v for vs, _ in pending.values() for v in vs}
             busy_trips = {k for _, ks in pending.values() for k in ks}
             freed, offered = choose_part(m, routes, rng, busy_vehicles, busy_trips)
             if not freed:
                 break
             sub, vehicles, trips, start = part_model(m, routes, freed, offered, busy_vehicles)
-            pending[executor.submit(solve_part, sub, start, SECONDS_PER_PART)] = (vehicles, trips)
+            try:
+                pending[executor.submit(solve_part, sub, start, SECONDS_PER_PART)] = (vehicles, trips)
+            except Exception as exc:  # e.g. a pool whose worker was killed: carry on here
+                _log.warning("part workers unavailable (%r); searching parts in this process", exc)
+                broken = True
         if not pending:
-            break
+            return here() if broken else routes
         done, _ = wait(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
         for future in done:
             vehicles, trips = pending.pop(future)

@@ -162,3 +162,32 @@ def test_parts_searched_on_a_dask_cluster(tmp_path):
                      part_executor=client.get_executor())
     assert_feasible(problem, plan)
     assert plan.solver["objective"] < base.solver["objective"]
+
+
+def test_a_broken_pool_of_part_workers_falls_back_to_this_process(tmp_path):
+    """A part worker killed (say for memory) must not lose the day: parts go on here."""
+    import multiprocessing
+    import os
+    import time as clock
+    from concurrent.futures import ProcessPoolExecutor
+
+    from optimiser import solver as S
+    from optimiser.construct import construct_routes
+    from optimiser.lns import improve_by_parts
+
+    problem = _generated(tmp_path, 320, 16)
+    m = S._prepare(problem, [t for t in problem.trips if S.screen_trip(problem, t) is None])
+    routes, _, _ = construct_routes(m, *S._node_matrices(m))
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    with pytest.raises(Exception):
+        pool.submit(os._exit, 1).result()  # the worker dies: the pool is broken from now on
+    savings = []
+    deadline = clock.monotonic() + 8
+    improved = improve_by_parts(m, routes, S._solve_part, lambda: clock.monotonic() > deadline, savings.append,
+                                executor=pool, in_flight=2)
+    pool.shutdown()
+    assert sum(savings) > 0
+    # and the improved routes are a day the whole model accepts
+    values = []
+    options = SolveOptions(time_limit_s=5, first_solution="PARALLEL_CHEAPEST_INSERTION", max_solutions=1)
+    assert S._search(m, options, values.append, lambda: False, initial_routes=improved) is not None
