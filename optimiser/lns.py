@@ -157,7 +157,7 @@ def part_model(m, routes: list[list[int]], freed: list[int], offered: list[int],
 
 def improve_by_parts(m, routes: list[list[int]], solve_part: Callable, stop: Callable[[], bool],
                      on_better: Callable[[int], None], seed: int = 0, executor=None,
-                     in_flight: int = 1, stats: dict | None = None) -> list[list[int]]:
+                     in_flight: int = 1) -> list[list[int]]:
     """Re-solve parts until ``stop()``; ``solve_part(sub_model, start_routes, seconds)`` returns
     (objective of the start routes, best objective, best routes in the part's numbering) or None.
     ``on_better(saving)`` is told each saving (objective units) as it is accepted.
@@ -171,17 +171,13 @@ def improve_by_parts(m, routes: list[list[int]], solve_part: Callable, stop: Cal
     routes = [list(r) for r in routes]
     n_depots = len(m.node_location) - 2 * len(m.trip_ids)
     pending = {}  # future -> (vehicles, trips)
-    stats = stats if stats is not None else {}
-    stats.update(parts_searched=0, parts_improved=0)
 
     def apply(vehicles, trips, result):
-        stats["parts_searched"] += 1
         if result is None:
             return
         before, after, found = result
         if before is None or after >= before:
             return
-        stats["parts_improved"] += 1
         for v in vehicles:
             routes[v] = []
         for i, nodes in enumerate(found):

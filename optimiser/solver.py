@@ -472,10 +472,9 @@ def _improve_by_parts(m: _Model, routing, routes, estimate: int, deadline: float
     if own_pool:
         executor = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     try:
-        stats: dict = {}
         improved = improve_by_parts(m, routes, _solve_part,
                                     lambda: cancelled() or time.monotonic() > deadline - reserve, accepted, seed,
-                                    executor=executor, in_flight=workers, stats=stats)
+                                    executor=executor, in_flight=workers)
     finally:
         if own_pool:
             executor.shutdown(wait=False, cancel_futures=True)
