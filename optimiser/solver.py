@@ -34,6 +34,7 @@ import numpy as np
 from .checker import check_plan
 from .construct import construct_routes
 from .lns import improve_by_parts
+from .ruin_recreate import RuinAndRecreate
 from .errors import PlanCheckError, ProblemError, SolveCancelled, SolveFailed
 from .model import RESOURCES, Problem, Trip, format_clock
 from .plan import ContractedTrip, Plan, RouteOrder, UnservedTrip, build_plan
@@ -74,7 +75,8 @@ class SolveOptions:
     seed: int = 0
     #: Searches run side by side in separate processes (a portfolio); the best plan wins.
     workers: int = 1
-    #: Stop after this many improving solutions: with it, a run is deterministic for its seed.
+    #: Stop after this many improving solutions: with it, a run is deterministic for its seed (and
+    #: OR-Tools' search is used rather than ruin and recreate, which runs on the clock).
     max_solutions: int | None = None
     #: OR-Tools' first-solution strategy; BY_SIZE chooses by the number of trips (LARGE_DAY_TRIPS).
     first_solution: str = "BY_SIZE"
@@ -87,6 +89,10 @@ class SolveOptions:
     improve_by_parts: bool | None = None
     #: Processes searching parts at once (1: in this process).
     part_workers: int = 1
+    #: Improve our first routes by ruin and recreate (ruin_recreate.py) rather than OR-Tools'
+    #: local search; OR-Tools then only prices the result. None: by size (RUIN_AND_RECREATE_*).
+    #: Implies our own first routes (TIME_ORDERED_INSERTION) when the strategy is BY_SIZE.
+    ruin_and_recreate: bool | None = None
 
     def __post_init__(self):
         if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
@@ -380,7 +386,7 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
         if best[0] is None or value < best[0]:
             best[0] = value
             report(value)
-        if cancelled():
+        if cancelled() and not holder.get("restoring"):
             model.CancelSearch()
 
     routing.AddAtSolutionCallback(at_solution)
@@ -388,17 +394,18 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
         matrices = [time_rows, cost_rows]
         del time_rows, cost_rows  # _run_search lets go of them once our construction is done
         return _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb2, matrices,
-                           best, report, cancelled, deadline, initial_routes, part_executor)
+                           best, report, cancelled, deadline, initial_routes, part_executor, holder)
     finally:
         holder.clear()
 
 
 def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb2, matrices: list, best,
-                report, cancelled, deadline, initial_routes, part_executor):
+                report, cancelled, deadline, initial_routes, part_executor, holder: dict):
     time_rows, cost_rows = matrices
     matrices.clear()
     initial = None
     construction_cut = False
+    info: dict = {}  # what the improvement did, for plan.solver
     if initial_routes is not None:
         initial = routing.ReadAssignmentFromRoutes(initial_routes, True)
         if initial is None:
@@ -406,9 +413,22 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
     elif options.first_solution == "TIME_ORDERED_INSERTION":
         routes, construction_cut, estimate = construct_routes(
             m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
-        if options.improve_by_parts and not construction_cut:
+        if options.ruin_and_recreate and not construction_cut:
+            improved, info["ruin_and_recreate"] = _improve_by_ruin_and_recreate(
+                m, routes, time_rows, cost_rows, deadline, best, report, cancelled, options.seed)
+            # from here OR-Tools only reads and prices what was found (reading runs a search of its
+            # own, which reaches the solution callback): a cancel must not lose it
+            holder["restoring"] = True
+            initial = routing.ReadAssignmentFromRoutes(improved, True)
+            info["ruin_and_recreate"]["read_back"] = initial is not None
+            if initial is None:
+                # our tests are exact, so this is a defect: keep the first routes rather than lose the day
+                initial = routing.ReadAssignmentFromRoutes(routes, True)
+            params.solution_limit = 1
+            params.ClearField("time_limit")
+        elif options.improve_by_parts and not construction_cut:
             initial = _improve_by_parts(m, routing, routes, estimate, deadline, best, report, cancelled,
-                                        options.seed, options.part_workers, part_executor)
+                                        options.seed, options.part_workers, part_executor, holder)
             # the parts had the time: restore their routes and price them, no search on the whole
             # model (on a day this size one pass of it can outlast the limit by most of a minute)
             params.solution_limit = 1
@@ -448,11 +468,32 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
             index = assignment.Value(routing.NextVar(index))
         if events:
             routes.append((v, events))
-    return assignment.ObjectiveValue(), routes, construction_cut
+    return assignment.ObjectiveValue(), routes, construction_cut, info
+
+
+def _improve_by_ruin_and_recreate(m: _Model, routes, time_rows, cost_rows, deadline: float, best: list, report,
+                                  cancelled, seed: int):
+    """Improve our first routes by ruin and recreate until shortly before the deadline; the
+    routes to read into the whole model (the first ones if the search could not start)."""
+    # keep back time to read the routes into the whole model and restore them
+    reserve = 0.3 + 0.001 * len(m.trip_ids)
+    try:
+        search = RuinAndRecreate(m, routes, time_rows, cost_rows, seed)
+    except ValueError as exc:  # a first route without a schedule: a defect, but not worth the day
+        return routes, {"rounds": 0, "accepted": 0, "not_started": str(exc)}
+    best[0] = search.best
+    report(search.best)
+
+    def better(total: int):
+        best[0] = total
+        report(total)
+
+    counts = search.improve(deadline - reserve, cancelled, better)
+    return search.best_routes(), counts
 
 
 def _improve_by_parts(m: _Model, routing, routes, estimate: int, deadline: float, best: list, report,
-                      cancelled, seed: int, workers: int = 1, executor=None):
+                      cancelled, seed: int, workers: int = 1, executor=None, holder: dict | None = None):
     """Improve our routes part by part (lns.py) until shortly before the deadline and return them
     as the whole model's starting point. The whole model is not solved before that: once solved,
     OR-Tools no longer reads routes into it. Progress is reported from ``estimate``, the
@@ -478,6 +519,8 @@ def _improve_by_parts(m: _Model, routing, routes, estimate: int, deadline: float
     finally:
         if own_pool:
             executor.shutdown(wait=False, cancel_futures=True)
+    if holder is not None:
+        holder["restoring"] = True  # reading the routes must not be cancelled (see _run_search)
     # parts keep every rule of the whole model, so this is a defect if it happens: keep the
     # construction's routes rather than lose the day
     return routing.ReadAssignmentFromRoutes(improved, True) or routing.ReadAssignmentFromRoutes(routes, True)
@@ -491,7 +534,7 @@ def _solve_part(sub: _Model, start_routes: list[list[int]], seconds: float):
     result = _search(sub, options, values.append, lambda: False, initial_routes=start_routes)
     if result is None or not values:
         return None
-    objective, routes, _ = result
+    objective, routes = result[:2]
     n_depots = len(sub.node_location) - 2 * len(sub.trip_ids)
     position = {trip_id: i for i, trip_id in enumerate(sub.trip_ids)}
     found: list[list[int]] = [[] for _ in sub.vehicles]
@@ -530,6 +573,7 @@ def _ordered_trips(trips: Sequence[Trip], seed: int) -> list[Trip]:
 def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int,
                  out, cancel_event):
     start = time.monotonic()
+    options = replace(options, seed=seed)  # each worker's own search (ruin and recreate draws from it)
     trips = _ordered_trips([problem.trip(t) for t in trips_ids], seed)
     model = _prepare(problem, trips)
     result = _search(model, options,
@@ -560,14 +604,22 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
             screened[trip.id] = reason
     model_trips = [t for t in problem.trips if t.id not in screened]
     fleet_size = sum(vt.count for vt in problem.vehicle_types)
+    if options.ruin_and_recreate is None:
+        # by default our own search improves our own first routes, unless parts were asked for, or
+        # a number of solutions (which makes OR-Tools' search deterministic; ours runs on the clock)
+        options = replace(options, ruin_and_recreate=not options.improve_by_parts and options.max_solutions is None
+                          and options.first_solution in ("BY_SIZE", "TIME_ORDERED_INSERTION"))
     if options.first_solution == "BY_SIZE":
         size = len(model_trips)
         options = replace(options, first_solution=(
-            "TIME_ORDERED_INSERTION" if size >= COUNTY_DAY_TRIPS
+            "TIME_ORDERED_INSERTION" if size >= COUNTY_DAY_TRIPS or options.ruin_and_recreate
             else "LOCAL_CHEAPEST_INSERTION" if size >= LARGE_DAY_TRIPS else "PARALLEL_CHEAPEST_INSERTION"))
+    if options.first_solution != "TIME_ORDERED_INSERTION":
+        options = replace(options, ruin_and_recreate=False)  # it improves our own first routes only
 
     if options.improve_by_parts is None:
-        options = replace(options, improve_by_parts=len(model_trips) >= PARTS_DAY_TRIPS)
+        options = replace(options, improve_by_parts=not options.ruin_and_recreate
+                          and len(model_trips) >= PARTS_DAY_TRIPS)
     if (options.first_solution == "TIME_ORDERED_INSERTION" and options.improve_by_parts and options.workers > 1
             and options.part_workers == 1):
         # a county-sized day: the cores search parts of one plan together rather than each a plan
@@ -650,6 +702,9 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
         "objective": (result[0] / COST_UNITS_PER_POUND) if result else 0.0,
         "best_cost_over_time": history, "cancelled": bool(cancel and cancel.is_set()),
         "construction_complete": construction_complete, "first_solution": options.first_solution,
+        "improvement": ("ruin_and_recreate" if options.ruin_and_recreate else "parts" if options.improve_by_parts
+                        else "ortools_local_search"),
+        **(result[3] if result else {}),
     }
     plan = build_plan(problem, orders, contracted, unserved, solver_info)
     if options.check:

@@ -1,0 +1,895 @@
+"""Ruin and recreate: our own improvement search, compiled with numba.
+
+OR-Tools' local search stalls after its first descent on the harder dial-a-ride instances and
+barely moves on a county-sized day (BENCHMARKS.md). This search follows the large-neighbourhood
+methods that hold the published records for pickup-and-delivery problems (Ropke and Pisinger
+2006; Christiaens and Vanden Berghe 2020, "slack induction by string removals"): take out a
+handful of related trips (neighbours in place and time, or strings of consecutive stops from
+nearby routes), put them back one by one where each costs least, and accept the new plan by
+simulated annealing. Thousands of such rounds a second need insertion tests that cost
+microseconds, so the whole loop runs in compiled code on the solver's integer model
+(``solver._Model`` and its node matrices); Python only starts batches, cools the temperature,
+reports progress and stops on time.
+
+The feasibility test is exact for a given stop order. Windows, ride caps (drop-off start minus
+pickup start), the shift and the duty limit are all difference constraints between service
+start times, so a route is feasible if and only if bounds propagation over them reaches a fixed
+point with every stop's earliest start no later than its latest (a simple temporal network).
+The same bounds give the shortest duty a route can be driven in, which is what the span cost
+charges: the route ends at its earliest possible end and leaves the depot as late as that allows
+(the earliest schedule and any optimal one combine, component by component, into one that ends
+earliest, so nothing is lost by fixing the end there).
+
+Moves keep every rule of the OR-Tools model: capacities per resource on the layout the route
+runs in (a route may change to another layout of its vehicle that holds its loads and trips),
+vehicles allowed per trip, passengers who travel alone, and at most one route per vehicle and
+duty. A trip is only put in a route where it costs less than its contract price (or the
+prohibitive penalty of a trip no tariff covers), so the search decides fleet against contract
+trip by trip as the whole model does. The solver reads the result back into OR-Tools, which
+prices it and gives the plan its schedule, and the independent checker checks the plan.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import namedtuple
+from typing import Callable
+
+import numpy as np
+from numba import njit
+
+#: Larger than any cost or time in the model.
+INF = 1 << 60
+#: Related trips kept per trip for the removal moves.
+NEIGHBOURS = 40
+#: Most trips taken out in one round (fewer on small days: a quarter of the trips).
+MOST_REMOVED = 20
+#: Longest route, in stops (a route this long would carry 256 trips in one duty).
+MOST_STOPS = 512
+#: A candidate place is skipped at random with this probability ("blinks", which vary the
+#: recreation between rounds, from Christiaens and Vanden Berghe).
+BLINK = 0.01
+#: Share of rounds that put trips back at any price (see ``_rounds``).
+FORCED_ROUNDS = 0.2
+
+Day = namedtuple("Day", [
+    "T", "C", "lo", "hi", "n_depots", "ride", "demand", "capacity", "solo", "allowed", "depot",
+    "shift_lo", "shift_hi", "duty", "fixed", "span_rate", "rate", "penalty", "slot_first",
+    "slot_count", "slot_vehicles", "slot_group", "n_groups", "neighbours",
+])
+Routes = namedtuple("Routes", [
+    "nodes", "length", "vehicle", "cost", "dur", "earliest", "latest", "load", "onboard",
+    "solo_gap", "layouts", "where",
+])
+Scratch = namedtuple("Scratch", [
+    "seq", "E", "U", "U2", "pos_of", "pair_p", "pair_d", "pair_limit", "peak", "room", "removed",
+    "flag", "touched", "saved_nodes", "saved_length", "saved_vehicle", "saved_cost", "saved_where",
+    "group_seen", "best_nodes", "best_length", "best_vehicle", "order_key",
+])
+
+
+# ------------------------------------------------------------------ exact schedule bounds
+@njit(cache=True)
+def _propagate(day, seq, n, v, E, U, sc):
+    """Tightest earliest (E) and latest (U) service starts of the stops ``seq[:n]`` on vehicle v,
+    positions 0 (leaving the depot) to n + 1 (back at the depot). Returns the number of ride
+    caps on the route, or -1 if no schedule meets every window, ride cap, shift and duty."""
+    T = day.T
+    nd = day.n_depots
+    dep = day.depot[v]
+    npairs = 0
+    for x in range(n):
+        node = seq[x]
+        k = (node - nd) >> 1
+        if (node - nd) & 1 == 0:
+            sc.pos_of[k] = x + 1
+        elif day.ride[k] < INF:
+            sc.pair_p[npairs] = sc.pos_of[k]
+            sc.pair_d[npairs] = x + 1
+            sc.pair_limit[npairs] = day.ride[k]
+            npairs += 1
+    E[0] = day.shift_lo[v]
+    U[0] = day.shift_hi[v]
+    for x in range(1, n + 1):
+        E[x] = day.lo[seq[x - 1]]
+        U[x] = day.hi[seq[x - 1]]
+    E[n + 1] = day.shift_lo[v]
+    U[n + 1] = day.shift_hi[v]
+    duty = day.duty[v]
+    for _ in range(n + 4):
+        changed = False
+        prev = dep
+        for x in range(1, n + 2):
+            node = seq[x - 1] if x <= n else dep
+            a = E[x - 1] + T[prev, node]
+            if a > E[x]:
+                E[x] = a
+                changed = True
+            prev = node
+        for q in range(npairs):
+            a = E[sc.pair_d[q]] - sc.pair_limit[q]
+            if a > E[sc.pair_p[q]]:
+                E[sc.pair_p[q]] = a
+                changed = True
+        if E[n + 1] - duty > E[0]:
+            E[0] = E[n + 1] - duty
+            changed = True
+        if _tighten_latest(day, seq, n, v, U, npairs, sc):
+            changed = True
+        for x in range(n + 2):
+            if E[x] > U[x]:
+                return -1
+        if not changed:
+            return npairs
+    return -1
+
+
+@njit(cache=True)
+def _least_duty(day, seq, n, v, E, U, npairs, sc):
+    """The shortest time from leaving the depot to returning that any schedule achieves, given the
+    bounds ``_propagate`` left in E and U: end at the earliest end, leave as late as that allows."""
+    U2 = sc.U2
+    for x in range(n + 2):
+        U2[x] = U[x]
+    U2[n + 1] = E[n + 1]
+    for _ in range(n + 4):
+        if not _tighten_latest(day, seq, n, v, U2, npairs, sc):
+            break
+    return E[n + 1] - U2[0]
+
+
+@njit(cache=True)
+def _tighten_latest(day, seq, n, v, U, npairs, sc):
+    """One pass of the latest-start bounds: each stop early enough for the next, each drop-off
+    within its ride cap of its pickup, the return within the duty limit. True if any moved."""
+    T = day.T
+    dep = day.depot[v]
+    changed = False
+    nxt = dep
+    for x in range(n, -1, -1):
+        node = seq[x - 1] if x >= 1 else dep
+        a = U[x + 1] - T[node, nxt]
+        if a < U[x]:
+            U[x] = a
+            changed = True
+        nxt = node
+    for q in range(npairs):
+        a = U[sc.pair_p[q]] + sc.pair_limit[q]
+        if a < U[sc.pair_d[q]]:
+            U[sc.pair_d[q]] = a
+            changed = True
+    if U[0] + day.duty[v] < U[n + 1]:
+        U[n + 1] = U[0] + day.duty[v]
+        changed = True
+    return changed
+
+
+# ------------------------------------------------------------------ routes
+@njit(cache=True)
+def _refresh(day, st, sc, s):
+    """Recompute what insertion tests read for slot s from its stops; False if the route broke."""
+    n = st.length[s]
+    first = day.slot_first[s]
+    count = day.slot_count[s]
+    R = day.demand.shape[1]
+    if n == 0:
+        st.cost[s] = 0
+        st.dur[s] = 0
+        st.layouts[s] = (1 << count) - 1
+        v0 = day.slot_vehicles[first]
+        st.vehicle[s] = v0
+        st.earliest[s, 0] = day.shift_lo[v0]
+        st.earliest[s, 1] = day.shift_lo[v0]
+        st.latest[s, 0] = day.shift_hi[v0]
+        st.latest[s, 1] = day.shift_hi[v0]
+        for r in range(R):
+            st.load[s, 0, r] = 0
+        st.onboard[s, 0] = 0
+        st.solo_gap[s, 0] = 0
+        return True
+    seq = st.nodes[s]
+    nd = day.n_depots
+    mask = (1 << count) - 1
+    peak = sc.peak
+    for r in range(R):
+        peak[r] = 0
+        st.load[s, 0, r] = 0
+    st.onboard[s, 0] = 0
+    st.solo_gap[s, 0] = 0
+    solo_on = 0
+    on = 0
+    for x in range(n):
+        node = seq[x]
+        k = (node - nd) >> 1
+        if (node - nd) & 1 == 0:
+            sign = 1
+            for b in range(count):
+                if not day.allowed[k, day.slot_vehicles[first + b]]:
+                    mask &= ~(1 << b)
+        else:
+            sign = -1
+        on += sign
+        if day.solo[k]:
+            solo_on += sign
+        for r in range(R):
+            value = st.load[s, x, r] + sign * day.demand[k, r]
+            st.load[s, x + 1, r] = value
+            if value > peak[r]:
+                peak[r] = value
+        st.onboard[s, x + 1] = on
+        st.solo_gap[s, x + 1] = 1 if solo_on > 0 else 0
+    chosen = -1
+    for b in range(count):
+        if (mask >> b) & 1:
+            w = day.slot_vehicles[first + b]
+            for r in range(R):
+                if peak[r] > day.capacity[w, r]:
+                    mask &= ~(1 << b)
+                    break
+            if (mask >> b) & 1 and chosen < 0:
+                chosen = w
+    if chosen < 0:
+        return False
+    st.layouts[s] = mask
+    st.vehicle[s] = chosen
+    v = chosen
+    npairs = _propagate(day, seq, n, v, st.earliest[s], st.latest[s], sc)
+    if npairs < 0:
+        return False
+    dur = 0
+    if day.span_rate[v] > 0:
+        dur = _least_duty(day, seq, n, v, st.earliest[s], st.latest[s], npairs, sc)
+    st.dur[s] = dur
+    C = day.C[day.rate[v]]
+    dep = day.depot[v]
+    total = day.fixed[v] + day.span_rate[v] * dur
+    prev = dep
+    for x in range(n):
+        total += C[prev, seq[x]]
+        prev = seq[x]
+    total += C[prev, dep]
+    st.cost[s] = total
+    return True
+
+
+@njit(cache=True)
+def _best_insertion(day, st, sc, k, s, bound):
+    """The cheapest feasible place for trip k in slot s costing less than ``bound``:
+    (added cost, pickup gap, drop-off gap), gaps -1 if none. Gap g lies between position g and
+    g + 1 (position 0 is the depot at the start); the drop-off gap is never before the pickup's."""
+    n = st.length[s]
+    if n + 2 > st.nodes.shape[1]:
+        return INF, -1, -1
+    first = day.slot_first[s]
+    count = day.slot_count[s]
+    R = day.demand.shape[1]
+    mask = st.layouts[s]
+    layouts = 0
+    for b in range(count):
+        if (mask >> b) & 1 and day.allowed[k, day.slot_vehicles[first + b]]:
+            layouts |= 1 << b
+    if layouts == 0:
+        return INF, -1, -1
+    room = sc.room
+    for r in range(R):
+        room[r] = 0
+        for b in range(count):
+            if (layouts >> b) & 1:
+                c = day.capacity[day.slot_vehicles[first + b], r]
+                if c > room[r]:
+                    room[r] = c
+    for r in range(R):
+        if day.demand[k, r] > room[r]:
+            return INF, -1, -1
+    v = st.vehicle[s]
+    T = day.T
+    C = day.C[day.rate[v]]
+    dep = day.depot[v]
+    nd = day.n_depots
+    p = nd + 2 * k
+    d = p + 1
+    lo_p = day.lo[p]
+    hi_p = day.hi[p]
+    hi_d = day.hi[d]
+    limit = day.ride[k]
+    solo = day.solo[k]
+    fixed = day.fixed[v] if n == 0 else 0
+    span = day.span_rate[v]
+    old_dur = st.dur[s]
+    seq = st.nodes[s]
+    E = st.earliest[s]
+    U = st.latest[s]
+    peak = sc.peak
+    cand = sc.seq
+    best = bound
+    bi = -1
+    bj = -1
+    for i in range(n + 1):
+        if E[i] > hi_p:
+            break
+        a = dep if i == 0 else seq[i - 1]
+        b = dep if i == n else seq[i]
+        tp = E[i] + T[a, p]
+        if tp < lo_p:
+            tp = lo_p
+        if tp > hi_p:
+            continue
+        if st.solo_gap[s, i]:
+            continue
+        if solo and st.onboard[s, i] > 0:
+            continue
+        latest_p = hi_p
+        if U[i + 1] - T[p, b] < latest_p:
+            latest_p = U[i + 1] - T[p, b]  # for a drop-off further on, b follows the pickup
+        pickup_added = C[a, p] + C[p, b] - C[a, b]
+        for r in range(R):
+            peak[r] = st.load[s, i, r]
+        for j in range(i, n + 1):
+            if j == i:
+                added = C[a, p] + C[p, d] + C[d, b] - C[a, b] + fixed
+            else:
+                if solo or st.solo_gap[s, j]:
+                    break
+                if tp > latest_p:
+                    break
+                c = seq[j - 1]
+                c2 = dep if j == n else seq[j]
+                td = E[j] + T[c, d]
+                if td > hi_d or td - latest_p > limit:
+                    break
+                for r in range(R):
+                    if st.load[s, j, r] > peak[r]:
+                        peak[r] = st.load[s, j, r]
+                added = pickup_added + C[c, d] + C[d, c2] - C[c, c2] + fixed
+            over = False
+            for r in range(R):
+                if peak[r] + day.demand[k, r] > room[r]:
+                    over = True
+                    break
+            if over:
+                break
+            if added >= best:
+                continue
+            fits = False
+            for bb in range(count):
+                if (layouts >> bb) & 1:
+                    w = day.slot_vehicles[first + bb]
+                    ok = True
+                    for r in range(R):
+                        if peak[r] + day.demand[k, r] > day.capacity[w, r]:
+                            ok = False
+                            break
+                    if ok:
+                        fits = True
+                        break
+            if not fits:
+                continue
+            if np.random.random() < BLINK:
+                continue
+            # the candidate route, then the exact test
+            for x in range(i):
+                cand[x] = seq[x]
+            cand[i] = p
+            for x in range(i, j):
+                cand[x + 1] = seq[x]
+            cand[j + 1] = d
+            for x in range(j, n):
+                cand[x + 2] = seq[x]
+            npairs = _propagate(day, cand, n + 2, v, sc.E, sc.U, sc)
+            if npairs < 0:
+                continue
+            if span > 0:
+                added += span * (_least_duty(day, cand, n + 2, v, sc.E, sc.U, npairs, sc) - old_dur)
+                if added >= best:
+                    continue
+            best = added
+            bi = i
+            bj = j
+    return best, bi, bj
+
+
+@njit(cache=True)
+def _insert(day, st, s, k, i, j):
+    n = st.length[s]
+    seq = st.nodes[s]
+    p = day.n_depots + 2 * k
+    for x in range(n - 1, j - 1, -1):
+        seq[x + 2] = seq[x]
+    seq[j + 1] = p + 1
+    for x in range(j - 1, i - 1, -1):
+        seq[x + 1] = seq[x]
+    seq[i] = p
+    st.length[s] = n + 2
+    st.where[k] = s
+
+
+@njit(cache=True)
+def _place(day, st, sc, k, forced):
+    """Put trip k where it costs least, if that is less than its contract price (``forced``: at
+    any price): the slot or -1. Empty vehicles of one type and duty are alike, so only the
+    first of each is tried."""
+    best = INF if forced else day.penalty[k]
+    bs = -1
+    bi = -1
+    bj = -1
+    sc.group_seen[:] = 0
+    for s in range(st.length.shape[0]):
+        if st.length[s] == 0:
+            g = day.slot_group[s]
+            if sc.group_seen[g]:
+                continue
+            sc.group_seen[g] = 1
+        c, i, j = _best_insertion(day, st, sc, k, s, best)
+        if i >= 0:
+            best = c
+            bs = s
+            bi = i
+            bj = j
+    if bs >= 0:
+        _touch(st, sc, bs)
+        _insert(day, st, bs, k, bi, bj)
+        if not _refresh(day, st, sc, bs):
+            # cannot happen with exact tests; undo rather than keep a broken route
+            _remove_flagged_one(day, st, bs, k)
+            _refresh(day, st, sc, bs)
+            st.where[k] = -1
+            return -1
+    return bs
+
+
+@njit(cache=True)
+def _remove_flagged_one(day, st, s, k):
+    n = st.length[s]
+    seq = st.nodes[s]
+    nd = day.n_depots
+    w = 0
+    for x in range(n):
+        if (seq[x] - nd) >> 1 != k:
+            seq[w] = seq[x]
+            w += 1
+    st.length[s] = w
+
+
+@njit(cache=True)
+def _touch(st, sc, s):
+    """Remember slot s as it was before this round changed it (once a round)."""
+    count = sc.touched[0]
+    for t in range(count):
+        if sc.touched[t + 1] == s:
+            return
+    sc.touched[count + 1] = s
+    sc.touched[0] = count + 1
+    n = st.length[s]
+    sc.saved_nodes[count, :n] = st.nodes[s, :n]
+    sc.saved_length[count] = n
+    sc.saved_vehicle[count] = st.vehicle[s]
+    sc.saved_cost[count] = st.cost[s]
+
+
+@njit(cache=True)
+def _restore(day, st, sc):
+    for t in range(sc.touched[0]):
+        s = sc.touched[t + 1]
+        n = sc.saved_length[t]
+        st.nodes[s, :n] = sc.saved_nodes[t, :n]
+        st.length[s] = n
+        st.vehicle[s] = sc.saved_vehicle[t]
+        _refresh(day, st, sc, s)
+    st.where[:] = sc.saved_where
+
+
+# ------------------------------------------------------------------ ruin
+@njit(cache=True)
+def _choose_removed(day, st, sc, q):
+    """Up to q related trips, in sc.removed[:count]; returns count. Three ways, chosen at random:
+    neighbours of a seed trip; strings of consecutive stops from the routes of those neighbours;
+    or trips at random."""
+    n_trips = day.penalty.shape[0]
+    nd = day.n_depots
+    count = 0
+    how = np.random.random()
+    seed = np.random.randint(n_trips)
+    if how < 0.1:
+        while count < q:
+            k = np.random.randint(n_trips)
+            if not sc.flag[k]:
+                sc.flag[k] = 1
+                sc.removed[count] = k
+                count += 1
+        return count
+    sc.flag[seed] = 1
+    sc.removed[0] = seed
+    count = 1
+    K = day.neighbours.shape[1]
+    if how < 0.55:
+        for x in range(K):
+            if count >= q:
+                break
+            k = day.neighbours[seed, x]
+            if k < 0 or sc.flag[k] or np.random.random() < 0.2:
+                continue
+            sc.flag[k] = 1
+            sc.removed[count] = k
+            count += 1
+        return count
+    # strings: around each neighbour in a route not cut yet, a run of consecutive stops
+    longest = max(2, q // 2)
+    for x in range(-1, K):
+        if count >= q:
+            break
+        k = seed if x < 0 else day.neighbours[seed, x]
+        if k < 0:
+            continue
+        s = st.where[k]
+        if s < 0:
+            if not sc.flag[k]:
+                sc.flag[k] = 1
+                sc.removed[count] = k
+                count += 1
+            continue
+        cut = False
+        for t in range(sc.touched[0]):
+            if sc.touched[t + 1] == s:
+                cut = True
+        if cut:
+            continue
+        sc.touched[sc.touched[0] + 1] = s  # only marks the route as cut; cleared by the caller
+        sc.touched[0] += 1
+        n = st.length[s]
+        pos = 0
+        for y in range(n):
+            if st.nodes[s, y] == nd + 2 * k:
+                pos = y
+                break
+        length = 1 + np.random.randint(min(longest, n))
+        begin = pos - np.random.randint(length)
+        if begin < 0:
+            begin = 0
+        for y in range(begin, min(n, begin + length)):
+            kk = (st.nodes[s, y] - nd) >> 1
+            if not sc.flag[kk] and count < q:
+                sc.flag[kk] = 1
+                sc.removed[count] = kk
+                count += 1
+    sc.touched[0] = 0
+    return count
+
+
+@njit(cache=True)
+def _ruin(day, st, sc, count):
+    """Take the removed trips out of their routes. False if a shortened route has no schedule
+    (travel times without the triangle inequality can do that): the round is then abandoned."""
+    nd = day.n_depots
+    for x in range(count):
+        k = sc.removed[x]
+        s = st.where[k]
+        if s >= 0:
+            _touch(st, sc, s)
+    ok = True
+    for t in range(sc.touched[0]):
+        s = sc.touched[t + 1]
+        n = st.length[s]
+        w = 0
+        for y in range(n):
+            node = st.nodes[s, y]
+            if not sc.flag[(node - nd) >> 1]:
+                st.nodes[s, w] = node
+                w += 1
+        st.length[s] = w
+        if not _refresh(day, st, sc, s):
+            ok = False
+    for x in range(count):
+        st.where[sc.removed[x]] = -1
+    return ok
+
+
+# ------------------------------------------------------------------ rounds
+@njit(cache=True)
+def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
+    """Run ``rounds`` rounds of ruin and recreate with simulated annealing at ``temperature``.
+    Returns (current total, best total, rounds accepted); the best routes are kept in sc.best_*."""
+    n_trips = day.penalty.shape[0]
+    nd = day.n_depots
+    accepted = 0
+    low = 2 if n_trips >= 2 else 1
+    for _ in range(rounds):
+        q = low + np.random.randint(max(1, most_removed - low + 1))
+        if q > n_trips:
+            q = n_trips
+        sc.touched[0] = 0
+        sc.saved_where[:] = st.where
+        count = _choose_removed(day, st, sc, q)
+        before = 0
+        for x in range(count):
+            k = sc.removed[x]
+            if st.where[k] < 0:
+                before += day.penalty[k]
+        ok = _ruin(day, st, sc, count)
+        if ok:
+            # the order to put them back in
+            how = np.random.random()
+            for x in range(count):
+                k = sc.removed[x]
+                if how < 0.4:
+                    sc.order_key[x] = np.random.random()
+                elif how < 0.7:
+                    sc.order_key[x] = day.lo[nd + 2 * k]
+                elif how < 0.85:
+                    sc.order_key[x] = -day.penalty[k]
+                else:
+                    sc.order_key[x] = -(day.hi[nd + 2 * k + 1] - day.lo[nd + 2 * k])
+            order = np.argsort(sc.order_key[:count])
+            # Now and then every trip goes in wherever it fits, dearer than its contract or not: one
+            # trip alone never pays for opening a vehicle, several together may, and the round is
+            # judged as a whole
+            forced = np.random.random() < FORCED_ROUNDS
+            after = 0
+            for x in range(count):
+                k = sc.removed[order[x]]
+                if _place(day, st, sc, k, forced) < 0:
+                    after += day.penalty[k]
+        for x in range(count):
+            sc.flag[sc.removed[x]] = 0
+        if not ok:
+            _restore(day, st, sc)
+            continue
+        change = after - before
+        for t in range(sc.touched[0]):
+            change += st.cost[sc.touched[t + 1]] - sc.saved_cost[t]
+        candidate = current + change
+        if candidate < current or (temperature > 0 and
+                                   candidate < current - temperature * math.log(np.random.random() + 1e-300)):
+            current = candidate
+            accepted += 1
+            if current < best:
+                best = current
+                sc.best_nodes[:, :] = st.nodes
+                sc.best_length[:] = st.length
+                sc.best_vehicle[:] = st.vehicle
+        else:
+            _restore(day, st, sc)
+    return current, best, accepted
+
+
+@njit(cache=True)
+def _seed(value):
+    np.random.seed(value)
+
+
+# ------------------------------------------------------------------ from and to the solver's model
+def _related_trips(m, time_units: np.ndarray, n_depots: int, count: int) -> np.ndarray:
+    """For each trip, the ``count`` trips most like it: near its pickup and its drop-off, at about
+    the same times (Shaw's relatedness, all in time units)."""
+    n = len(m.trip_ids)
+    out = np.full((n, max(1, count)), -1, dtype=np.int64)
+    if n < 2 or count == 0:
+        return out
+    pickups = n_depots + 2 * np.arange(n)
+    drops = pickups + 1
+    lo = np.asarray([w[0] for w in m.node_window], dtype=np.int64)
+    for begin in range(0, n, 512):  # in blocks: a 10,000-trip day would need 800 MB at once
+        rows = np.arange(begin, min(n, begin + 512))
+        score = (time_units[np.ix_(pickups[rows], pickups)] + time_units[np.ix_(drops[rows], drops)]
+                 + np.abs(lo[pickups[rows]][:, None] - lo[pickups][None, :])
+                 + np.abs(lo[drops[rows]][:, None] - lo[drops][None, :])).astype(np.float64)
+        score[np.arange(len(rows)), rows] = np.inf
+        take = min(count, n - 1)
+        nearest = np.argpartition(score, take - 1, axis=1)[:, :take]
+        order = np.take_along_axis(score, nearest, axis=1).argsort(axis=1)
+        out[rows, :take] = np.take_along_axis(nearest, order, axis=1)
+    return out
+
+
+class RuinAndRecreate:
+    """The search's state on one model: build it, ``improve`` for a while, read the routes."""
+
+    def __init__(self, m, routes: list[list[int]], time_units: np.ndarray, cost_units: dict, seed: int = 0):
+        self.m = m
+        n_trips = len(m.trip_ids)
+        n_vehicles = len(m.vehicles)
+        n_depots = len(m.node_location) - 2 * n_trips
+        resources = list(m.capacities)
+        R = max(1, len(resources))
+        rates = sorted(cost_units)
+        rate_index = {r: i for i, r in enumerate(rates)}
+        demand = np.zeros((n_trips, R), dtype=np.int64)
+        capacity = np.zeros((n_vehicles, R), dtype=np.int64)
+        for x, r in enumerate(resources):
+            demand[:, x] = np.asarray(m.demand[r], dtype=np.int64)[n_depots::2]
+            capacity[:, x] = np.asarray(m.capacities[r], dtype=np.int64)
+        allowed = np.ones((n_trips, n_vehicles), dtype=np.uint8)
+        for k, vs in m.allowed_vehicles.items():
+            allowed[k, :] = 0
+            allowed[k, vs] = 1
+        # one slot per vehicle and duty; its layouts are the OR-Tools vehicles it may run as
+        slot_of_key: dict[tuple[int, int, int], int] = {}
+        slot_vehicles: list[list[int]] = []
+        group_of: dict[tuple[int, int], int] = {}
+        slot_group = []
+        for v, (ti, number, duty, _) in enumerate(m.vehicles):
+            key = (ti, number, duty)
+            if key not in slot_of_key:
+                slot_of_key[key] = len(slot_vehicles)
+                slot_vehicles.append([])
+                slot_group.append(group_of.setdefault((ti, duty), len(group_of)))
+            slot_vehicles[slot_of_key[key]].append(v)
+        if max((len(x) for x in slot_vehicles), default=1) > 62:
+            raise ValueError("more than 62 layouts for one vehicle type")
+        first = np.cumsum([0] + [len(x) for x in slot_vehicles])[:-1]
+        S = len(slot_vehicles)
+        self.day = Day(
+            T=np.ascontiguousarray(time_units, dtype=np.int64),
+            C=np.ascontiguousarray(np.stack([cost_units[r] for r in rates]), dtype=np.int64),
+            lo=np.asarray([w[0] for w in m.node_window], dtype=np.int64),
+            hi=np.asarray([w[1] for w in m.node_window], dtype=np.int64),
+            n_depots=n_depots,
+            ride=np.asarray([INF if x is None else x for x in m.ride_limit_units], dtype=np.int64),
+            demand=demand, capacity=capacity,
+            solo=np.asarray(m.solo, dtype=np.uint8).reshape(-1) if n_trips else np.zeros(0, np.uint8),
+            allowed=allowed,
+            depot=np.asarray(m.starts, dtype=np.int64),
+            shift_lo=np.asarray([x[0] for x in m.shift_units], dtype=np.int64),
+            shift_hi=np.asarray([x[1] for x in m.shift_units], dtype=np.int64),
+            duty=np.asarray(m.duty_units, dtype=np.int64),
+            fixed=np.asarray(m.fixed_cost_units, dtype=np.int64),
+            span_rate=np.asarray(m.span_cost_per_unit, dtype=np.int64),
+            rate=np.asarray([rate_index[r] for r in m.cost_per_km_by_vehicle], dtype=np.int64),
+            penalty=np.asarray(m.drop_penalty_units, dtype=np.int64),
+            slot_first=np.asarray(first, dtype=np.int64),
+            slot_count=np.asarray([len(x) for x in slot_vehicles], dtype=np.int64),
+            slot_vehicles=np.asarray([v for x in slot_vehicles for v in x], dtype=np.int64),
+            slot_group=np.asarray(slot_group, dtype=np.int64),
+            n_groups=len(group_of),
+            neighbours=_related_trips(m, time_units, n_depots, NEIGHBOURS),
+        )
+        longest = max([MOST_STOPS] + [len(r) for r in routes])
+        width = min(longest, 2 * n_trips) + 2
+        self.st = Routes(
+            nodes=np.zeros((S, width), dtype=np.int64), length=np.zeros(S, dtype=np.int64),
+            vehicle=np.zeros(S, dtype=np.int64), cost=np.zeros(S, dtype=np.int64),
+            dur=np.zeros(S, dtype=np.int64), earliest=np.zeros((S, width + 2), dtype=np.int64),
+            latest=np.zeros((S, width + 2), dtype=np.int64), load=np.zeros((S, width + 1, R), dtype=np.int64),
+            onboard=np.zeros((S, width + 1), dtype=np.int64), solo_gap=np.zeros((S, width + 1), dtype=np.uint8),
+            layouts=np.zeros(S, dtype=np.int64), where=np.full(n_trips, -1, dtype=np.int64),
+        )
+        self.sc = Scratch(
+            seq=np.zeros(width + 2, dtype=np.int64), E=np.zeros(width + 4, dtype=np.int64),
+            U=np.zeros(width + 4, dtype=np.int64), U2=np.zeros(width + 4, dtype=np.int64),
+            pos_of=np.zeros(max(1, n_trips), dtype=np.int64), pair_p=np.zeros(width, dtype=np.int64),
+            pair_d=np.zeros(width, dtype=np.int64), pair_limit=np.zeros(width, dtype=np.int64),
+            peak=np.zeros(R, dtype=np.int64), room=np.zeros(R, dtype=np.int64),
+            removed=np.zeros(max(1, n_trips), dtype=np.int64), flag=np.zeros(max(1, n_trips), dtype=np.uint8),
+            touched=np.zeros(S + 1, dtype=np.int64), saved_nodes=np.zeros((S, width), dtype=np.int64),
+            saved_length=np.zeros(S, dtype=np.int64), saved_vehicle=np.zeros(S, dtype=np.int64),
+            saved_cost=np.zeros(S, dtype=np.int64), saved_where=np.zeros(n_trips, dtype=np.int64),
+            group_seen=np.zeros(max(1, len(group_of)), dtype=np.uint8),
+            best_nodes=np.zeros((S, width), dtype=np.int64), best_length=np.zeros(S, dtype=np.int64),
+            best_vehicle=np.zeros(S, dtype=np.int64), order_key=np.zeros(max(1, n_trips), dtype=np.float64),
+        )
+        # the starting routes, each on the first free vehicle of its type and duty in its layout
+        st = self.st
+        for s in range(S):
+            st.vehicle[s] = slot_vehicles[s][0]
+        taken = set()
+        for v, route in enumerate(routes):
+            if not route:
+                continue
+            ti, number, duty, li = m.vehicles[v]
+            s = slot_of_key[(ti, number, duty)]
+            if s in taken:
+                s = next(x for x, key in enumerate(slot_of_key) if key[0] == ti and key[2] == duty
+                         and x not in taken)
+            taken.add(s)
+            layout = m.vehicles[v][3]
+            st.vehicle[s] = next(w for w in slot_vehicles[s] if m.vehicles[w][3] == layout)
+            st.nodes[s, :len(route)] = route
+            st.length[s] = len(route)
+            for node in route:
+                st.where[(node - n_depots) // 2] = s
+        for s in range(S):
+            if not _refresh(self.day, st, self.sc, s):
+                raise ValueError(f"starting route on vehicle {int(st.vehicle[s])} has no feasible schedule")
+        self.current = self.total()
+        self.best = self.current
+        self._keep_best()
+        _seed(int(seed) % (2 ** 31))
+
+    def total(self) -> int:
+        dropped = self.st.where < 0
+        return int(self.st.cost.sum() + self.day.penalty[dropped].sum())
+
+    def _keep_best(self):
+        self.sc.best_nodes[:, :] = self.st.nodes
+        self.sc.best_length[:] = self.st.length
+        self.sc.best_vehicle[:] = self.st.vehicle
+
+    def improve(self, until: float, stop: Callable[[], bool] = lambda: False,
+                on_better: Callable[[int], None] = lambda total: None, start_temperature: float | None = None,
+                end_temperature: float | None = None) -> dict:
+        """Search until the monotonic clock reaches ``until`` or ``stop()``; the temperature cools
+        geometrically over that time from an eighth of the average cost of a placed trip to a
+        three-hundredth of that (the best of the settings tried on six dial-a-ride instances,
+        BENCHMARKS.md). Returns counts of rounds and accepted rounds."""
+        n_trips = len(self.m.trip_ids)
+        placed = int((self.st.where >= 0).sum())
+        routed = int(self.st.cost.sum())
+        scale = routed / max(1, placed)
+        hot = scale / 8.0 if start_temperature is None else start_temperature
+        cold = hot / 300.0 if end_temperature is None else end_temperature
+        most_removed = max(2, min(MOST_REMOVED, n_trips // 4))
+        started = time.monotonic()
+        span = max(1e-3, until - started)
+        batch, rounds, accepted = 8, 0, 0
+        while n_trips and not stop():
+            now = time.monotonic()
+            if now >= until:
+                break
+            share = min(1.0, (now - started) / span)
+            temperature = hot * (cold / hot) ** share if hot > 0 else 0.0
+            before = self.best
+            self.current, self.best, took = _rounds(self.day, self.st, self.sc, batch, temperature,
+                                                    self.current, self.best, most_removed)
+            rounds += batch
+            accepted += took
+            if self.best < before:
+                on_better(self.best)
+            spent = time.monotonic() - now
+            # batches of about a tenth of a second: cheap to stop, little Python per round
+            batch = int(min(max(1, batch * 2 if spent < 0.05 else batch // 2 if spent > 0.2 else batch), 10_000))
+        return {"rounds": rounds, "accepted": accepted}
+
+    def best_routes(self) -> list[list[int]]:
+        """The best routes found, one list of nodes per OR-Tools vehicle (empty when unused)."""
+        out: list[list[int]] = [[] for _ in self.m.vehicles]
+        for s in range(len(self.sc.best_length)):
+            n = int(self.sc.best_length[s])
+            if n:
+                out[int(self.sc.best_vehicle[s])] = [int(x) for x in self.sc.best_nodes[s, :n]]
+        return out
+
+
+def improve_by_ruin_and_recreate(m, routes: list[list[int]], time_units: np.ndarray, cost_units: dict,
+                                 until: float, stop: Callable[[], bool] = lambda: False,
+                                 on_better: Callable[[int], None] = lambda total: None,
+                                 seed: int = 0) -> tuple[list[list[int]], int, dict]:
+    """Improve ``routes`` (node lists per OR-Tools vehicle of model ``m``) until ``until``;
+    return the best routes, their total in cost units and the search's counts."""
+    search = RuinAndRecreate(m, routes, time_units, cost_units, seed)
+    counts = search.improve(until, stop, on_better)
+    return search.best_routes(), search.best, counts
+
+
+def compile_now() -> float:
+    """Compile the search (numba keeps the machine code in __pycache__) by running it briefly on a
+    tiny made-up day, so that the first real solve does not spend its time limit compiling;
+    returns the seconds it took. ``make`` runs it once after installing."""
+    from . import solver
+
+    started = time.monotonic()
+    problem = _tiny_day()
+    m = solver._prepare(problem, list(problem.trips))
+    time_units, cost_units = solver._node_matrices(m)
+    from .construct import construct_routes
+
+    routes, _, _ = construct_routes(m, time_units, cost_units)
+    search = RuinAndRecreate(m, routes, time_units, cost_units, 0)
+    search.improve(time.monotonic() + 0.2)
+    return time.monotonic() - started
+
+
+def _tiny_day():
+    """Four trips, two layouts, a span cost and a taxi tariff: every path the search compiles."""
+    from .model import Layout, ProblemBuilder, crow_fly
+
+    places = {"depot": (52.67, -0.73), "home_a": (52.66, -0.70), "home_b": (52.64, -0.69),
+              "school": (52.65, -0.72), "centre": (52.68, -0.66)}
+    b = ProblemBuilder(crow_fly(places), name="compile")
+    b.add_vehicle_type("minibus", count=2, depot="depot", cost_per_day=90, cost_per_km=0.5, cost_per_hour=18,
+                       layouts=[Layout("8 seats", seats=8), Layout("6+1", seats=6, wheelchair_spaces=1)])
+    b.add_tariff("taxi", flag_fall=3, per_km=2)
+    b.add_trip("a", "school", "home_a", "school", latest_arrival="08:50", max_ride_minutes=40)
+    b.add_trip("b", "school", "home_b", "school", latest_arrival="08:50", wheelchair_spaces=1)
+    b.add_trip("c", "day_centre", "home_a", "centre", earliest_arrival="09:00", latest_arrival="09:30",
+               travels_alone=True)
+    b.add_trip("d", "day_centre", "home_b", "centre", earliest_arrival="09:00", latest_arrival="09:30")
+    return b.build()
