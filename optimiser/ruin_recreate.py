@@ -652,6 +652,15 @@ def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
 
 
 @njit(cache=True)
+def _place_all(day, st, sc, order, forced):
+    """Put the trips of ``order`` in, one by one, each where it costs least (first routes)."""
+    for x in range(order.shape[0]):
+        sc.touched[0] = 0
+        _place(day, st, sc, order[x], forced)
+    sc.touched[0] = 0
+
+
+@njit(cache=True)
 def _seed(value):
     np.random.seed(value)
 
@@ -793,6 +802,17 @@ class RuinAndRecreate:
         self.best = self.current
         self._keep_best()
         _seed(int(seed) % (2 ** 31))
+
+    def place_all(self, forced: bool = True) -> None:
+        """First routes: every trip not in a route yet goes in where it costs least, in order of
+        earliest pickup (``forced``: at any price, up to what the fleet can hold; the search then
+        hands the trips that do not pay their way to contracts)."""
+        dropped = np.flatnonzero(self.st.where < 0)
+        order = dropped[np.argsort(self.day.lo[self.day.n_depots + 2 * dropped], kind="stable")]
+        _place_all(self.day, self.st, self.sc, order.astype(np.int64), forced)
+        self.current = self.total()
+        self.best = self.current
+        self._keep_best()
 
     def total(self) -> int:
         dropped = self.st.where < 0

@@ -147,6 +147,14 @@ def _report_snapping(extras: dict) -> None:
           f"furthest {distances[-1]:,.0f} m ({worst})", file=sys.stderr)
 
 
+#: ``itu solve --improvement`` as SolveOptions.
+IMPROVEMENTS = {
+    "ruin-and-recreate": {"ruin_and_recreate": True},
+    "parts": {"ruin_and_recreate": False, "improve_by_parts": True},
+    "or-tools": {"ruin_and_recreate": False, "improve_by_parts": False},
+}
+
+
 def cmd_solve(args) -> int:
     from dataclasses import replace
 
@@ -155,7 +163,8 @@ def cmd_solve(args) -> int:
     problem, _, locations, extras = _load(args)
     _report_snapping(extras)
     extras.pop("snap_m", None)
-    options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers)
+    options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers,
+                           **IMPROVEMENTS["parts" if args.dask_scheduler else args.improvement])
     client = None
     if args.dask_scheduler:
         # parts of a county-sized day are searched on the cluster's workers, one per thread
@@ -509,10 +518,14 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--seconds", type=float, default=30.0, help="time limit (default 30)")
     solve.add_argument("--seed", type=int, default=0)
     solve.add_argument("--workers", type=int, default=1,
-                       help="cores to use: parallel searches, the best wins; on days of 1,000 trips or more, parts "
-                            "of one plan searched at once (default 1)")
+                       help="cores to use: parallel searches, the best wins; with --improvement parts, parts of one "
+                            "plan searched at once (default 1)")
+    solve.add_argument("--improvement", choices=sorted(IMPROVEMENTS), default="ruin-and-recreate",
+                       help="how the first routes are improved: our own ruin and recreate (default), OR-Tools "
+                            "re-solving parts of a few routes at a time, or OR-Tools' local search on the whole day")
     solve.add_argument("--dask-scheduler", metavar="ADDRESS",
-                       help="search the parts of a county-sized day on this Dask cluster (e.g. tcp://host:8786)")
+                       help="search parts of the day on this Dask cluster (e.g. tcp://host:8786); implies "
+                            "--improvement parts")
     solve.add_argument("--out", help="folder for the plan (JSON, CSV), map, GeoJSON/GeoPackage layers, schedules "
                                      "and run sheets")
     solve.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -30,6 +30,14 @@ def test_solve_the_bundled_example(tmp_path):
     assert accounted == {t["id"] for t in trips}
     header = (tmp_path / "routes.csv").read_text().splitlines()[0]
     assert header.startswith("vehicle_type,vehicle_number,layout,stop,kind")
+    assert plan["solver"]["improvement"] == "ruin_and_recreate"
+
+
+@pytest.mark.parametrize("choice, recorded", [("or-tools", "ortools_local_search"), ("parts", "parts")])
+def test_the_improvement_can_be_chosen(tmp_path, choice, recorded):
+    itu("solve", str(EXAMPLE), "--seconds", "2", "--improvement", choice, "--quiet", "--out", str(tmp_path))
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert plan["solver"]["improvement"] == recorded
 
 
 def test_bad_problem_file_is_one_clear_line(tmp_path):
