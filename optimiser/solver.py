@@ -411,13 +411,23 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
         if initial is None:
             return None
     elif options.first_solution == "TIME_ORDERED_INSERTION" and options.ruin_and_recreate:
-        improved, info["ruin_and_recreate"] = _improve_by_ruin_and_recreate(
-            m, time_rows, cost_rows, deadline, best, report, cancelled, options.seed)
+        first_routes = None
+        if len(m.trip_ids) < COUNTY_DAY_TRIPS:
+            # below county size construct.py takes well under a second; the benchmark figures for
+            # these days were measured starting from its routes (BENCHMARKS.md)
+            first_routes, construction_cut, _ = construct_routes(
+                m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
+        if construction_cut:
+            improved = first_routes
+        else:
+            improved, info["ruin_and_recreate"] = _improve_by_ruin_and_recreate(
+                m, first_routes, time_rows, cost_rows, deadline, best, report, cancelled, options.seed)
         # from here OR-Tools only reads and prices what was found (reading runs a search of its
         # own, which reaches the solution callback): a cancel must not lose it
         holder["restoring"] = True
         initial = routing.ReadAssignmentFromRoutes(improved, True)
-        info["ruin_and_recreate"]["read_back"] = initial is not None
+        if "ruin_and_recreate" in info:
+            info["ruin_and_recreate"]["read_back"] = initial is not None
         if initial is None:
             # our tests are exact, so this is a defect: OR-Tools' own construction still gives a plan
             params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
@@ -471,17 +481,23 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
     return assignment.ObjectiveValue(), routes, construction_cut, info
 
 
-def _improve_by_ruin_and_recreate(m: _Model, time_rows, cost_rows, deadline: float, best: list, report,
-                                  cancelled, seed: int):
-    """First routes and their improvement by ruin and recreate until shortly before the deadline:
-    the routes to read into the whole model and what the search did. The first routes are the
-    search's own insertion of every trip in order of earliest pickup, at any price: on the
-    generated 2,000-trip day it takes 5 s where construct.py takes 27 s, and 30 s of search from
-    it end 2.8% cheaper than from construct.py's routes (BENCHMARKS.md)."""
+def _improve_by_ruin_and_recreate(m: _Model, first_routes, time_rows, cost_rows, deadline: float, best: list,
+                                  report, cancelled, seed: int):
+    """Improve ``first_routes`` by ruin and recreate until shortly before the deadline: the routes
+    to read into the whole model and what the search did. Without first routes the search makes
+    its own, inserting every trip in order of earliest pickup at any price: on the generated
+    2,000-trip day that takes 5 s where construct.py takes 27 s, and 30 s of search from it end
+    2.8% cheaper than from construct.py's routes (BENCHMARKS.md)."""
     # keep back time to read the routes into the whole model and restore them
     reserve = 0.3 + 0.001 * len(m.trip_ids)
-    search = RuinAndRecreate(m, [[] for _ in m.vehicles], time_rows, cost_rows, seed)
-    search.place_all(forced=True)
+    if first_routes is None:
+        search = RuinAndRecreate(m, [[] for _ in m.vehicles], time_rows, cost_rows, seed)
+        search.place_all(forced=True)
+    else:
+        try:
+            search = RuinAndRecreate(m, first_routes, time_rows, cost_rows, seed)
+        except ValueError as exc:  # a first route without a schedule: a defect, but not worth the day
+            return first_routes, {"rounds": 0, "accepted": 0, "not_started": str(exc)}
     best[0] = search.best
     report(search.best)
 
