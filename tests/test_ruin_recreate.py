@@ -218,9 +218,10 @@ def test_mid_sized_benchmark_instances_come_within_one_percent_of_their_optimum(
 
     instance = read_instance(next(DARP.glob(f"*/{name}.txt")))
     best = read_best_known(DARP / "bks.csv")[instance.name]
-    plan = solve(instance.problem, SolveOptions(time_limit_s=10, seed=1, workers=2))
+    plan = solve(instance.problem, SolveOptions(time_limit_s=20, seed=1, workers=2))
     assert plan.solver["improvement"] == "ruin_and_recreate"
     assert check_plan(instance.problem, plan).feasible
     assert len(plan.served_trip_ids) == instance.requests
-    # OR-Tools alone was 1.52% and 1.11% above after 10 s on two cores (BENCHMARKS.md)
+    # OR-Tools alone was 1.52% and 1.11% above after 10 s on two cores, ruin and recreate at the
+    # optimum (BENCHMARKS.md); 20 s leaves room for a busy machine
     assert plan.cost.total <= best * 1.01
