@@ -89,9 +89,10 @@ class SolveOptions:
     improve_by_parts: bool | None = None
     #: Processes searching parts at once (1: in this process).
     part_workers: int = 1
-    #: Improve our first routes by ruin and recreate (ruin_recreate.py) rather than OR-Tools'
-    #: local search; OR-Tools then only prices the result. None: by size (RUIN_AND_RECREATE_*).
-    #: Implies our own first routes (TIME_ORDERED_INSERTION) when the strategy is BY_SIZE.
+    #: Improve our own first routes by ruin and recreate (ruin_recreate.py) rather than OR-Tools'
+    #: local search or parts; OR-Tools then only prices the result. None: on, unless
+    #: improve_by_parts or max_solutions is set or an OR-Tools first-solution strategy is named.
+    #: With BY_SIZE it implies our own first routes (TIME_ORDERED_INSERTION) at every size.
     ruin_and_recreate: bool | None = None
 
     def __post_init__(self):
