@@ -430,7 +430,7 @@ def _place(day, st, sc, k, forced):
         _insert(day, st, bs, k, bi, bj)
         if not _refresh(day, st, sc, bs):
             # cannot happen with exact tests; undo rather than keep a broken route
-            _remove_flagged_one(day, st, bs, k)
+            _take_out(day, st, bs, k)
             _refresh(day, st, sc, bs)
             st.where[k] = -1
             return -1
@@ -438,7 +438,7 @@ def _place(day, st, sc, k, forced):
 
 
 @njit(cache=True)
-def _remove_flagged_one(day, st, s, k):
+def _take_out(day, st, s, k):
     n = st.length[s]
     seq = st.nodes[s]
     nd = day.n_depots
@@ -866,17 +866,6 @@ class RuinAndRecreate:
             if n:
                 out[int(self.sc.best_vehicle[s])] = [int(x) for x in self.sc.best_nodes[s, :n]]
         return out
-
-
-def improve_by_ruin_and_recreate(m, routes: list[list[int]], time_units: np.ndarray, cost_units: dict,
-                                 until: float, stop: Callable[[], bool] = lambda: False,
-                                 on_better: Callable[[int], None] = lambda total: None,
-                                 seed: int = 0) -> tuple[list[list[int]], int, dict]:
-    """Improve ``routes`` (node lists per OR-Tools vehicle of model ``m``) until ``until``;
-    return the best routes, their total in cost units and the search's counts."""
-    search = RuinAndRecreate(m, routes, time_units, cost_units, seed)
-    counts = search.improve(until, stop, on_better)
-    return search.best_routes(), search.best, counts
 
 
 def compile_now() -> float:
