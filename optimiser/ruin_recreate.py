@@ -49,13 +49,15 @@ MOST_STOPS = 512
 #: A candidate place is skipped at random with this probability ("blinks", which vary the
 #: recreation between rounds, from Christiaens and Vanden Berghe).
 BLINK = 0.01
+#: With more routes than this, a trip is first tried only in routes that carry a related trip.
+NEAR_ROUTES_FROM = 24
 #: Share of rounds that put trips back at any price (see ``_rounds``).
 FORCED_ROUNDS = 0.2
 
 Day = namedtuple("Day", [
     "T", "C", "lo", "hi", "n_depots", "ride", "demand", "capacity", "solo", "allowed", "depot",
     "shift_lo", "shift_hi", "duty", "fixed", "span_rate", "rate", "penalty", "slot_first",
-    "slot_count", "slot_vehicles", "slot_group", "n_groups", "neighbours",
+    "slot_count", "slot_vehicles", "slot_group", "n_groups", "neighbours", "blink",
 ])
 Routes = namedtuple("Routes", [
     "nodes", "length", "vehicle", "cost", "dur", "earliest", "latest", "load", "onboard",
@@ -64,7 +66,7 @@ Routes = namedtuple("Routes", [
 Scratch = namedtuple("Scratch", [
     "seq", "E", "U", "U2", "pos_of", "pair_p", "pair_d", "pair_limit", "peak", "room", "removed",
     "flag", "touched", "saved_nodes", "saved_length", "saved_vehicle", "saved_cost", "saved_where",
-    "group_seen", "best_nodes", "best_length", "best_vehicle", "order_key",
+    "group_seen", "best_nodes", "best_length", "best_vehicle", "order_key", "slot_mark", "cand_added", "cand_i", "cand_j",
 ])
 
 
@@ -290,6 +292,7 @@ def _best_insertion(day, st, sc, k, s, bound):
     d = p + 1
     lo_p = day.lo[p]
     hi_p = day.hi[p]
+    lo_d = day.lo[d]
     hi_d = day.hi[d]
     limit = day.ride[k]
     solo = day.solo[k]
@@ -304,6 +307,7 @@ def _best_insertion(day, st, sc, k, s, bound):
     best = bound
     bi = -1
     bj = -1
+    found = 0
     for i in range(n + 1):
         if E[i] > hi_p:
             break
@@ -322,10 +326,17 @@ def _best_insertion(day, st, sc, k, s, bound):
         if U[i + 1] - T[p, b] < latest_p:
             latest_p = U[i + 1] - T[p, b]  # for a drop-off further on, b follows the pickup
         pickup_added = C[a, p] + C[p, b] - C[a, b]
+        pushed = tp
         for r in range(R):
             peak[r] = st.load[s, i, r]
         for j in range(i, n + 1):
             if j == i:
+                # straight from the pickup to the drop-off, then on to b no later than b's latest
+                td = tp + T[p, d]
+                if td < lo_d:
+                    td = lo_d
+                if td > hi_d or td + T[d, b] > U[i + 1]:
+                    continue
                 added = C[a, p] + C[p, d] + C[d, b] - C[a, b] + fixed
             else:
                 if solo or st.solo_gap[s, j]:
@@ -334,12 +345,25 @@ def _best_insertion(day, st, sc, k, s, bound):
                     break
                 c = seq[j - 1]
                 c2 = dep if j == n else seq[j]
-                td = E[j] + T[c, d]
+                # c's earliest start once the pickup is in: pushed on from the pickup, stop by stop
+                if j == i + 1:
+                    pushed = tp + T[p, c]
+                else:
+                    pushed = pushed + T[seq[j - 2], c]
+                if pushed < E[j]:
+                    pushed = E[j]
+                if pushed > U[j]:
+                    break
+                td = pushed + T[c, d]
                 if td > hi_d or td - latest_p > limit:
                     break
                 for r in range(R):
                     if st.load[s, j, r] > peak[r]:
                         peak[r] = st.load[s, j, r]
+                if td < lo_d:
+                    td = lo_d
+                if td + T[d, c2] > U[j + 1]:
+                    continue  # c2 could not be reached in time; a later drop-off may still fit
                 added = pickup_added + C[c, d] + C[d, c2] - C[c, c2] + fixed
             over = False
             for r in range(R):
@@ -364,27 +388,48 @@ def _best_insertion(day, st, sc, k, s, bound):
                         break
             if not fits:
                 continue
-            if np.random.random() < BLINK:
+            if day.blink > 0 and np.random.random() < day.blink:
                 continue
-            # the candidate route, then the exact test
-            for x in range(i):
-                cand[x] = seq[x]
-            cand[i] = p
-            for x in range(i, j):
-                cand[x + 1] = seq[x]
-            cand[j + 1] = d
-            for x in range(j, n):
-                cand[x + 2] = seq[x]
-            npairs = _propagate(day, cand, n + 2, v, sc.E, sc.U, sc)
-            if npairs < 0:
+            sc.cand_added[found] = added
+            sc.cand_i[found] = i
+            sc.cand_j[found] = j
+            found += 1
+    # The exact tests, cheapest candidate first: without a span cost the first that passes wins
+    # (most candidates are never tested); with one, until no untested candidate can still win
+    while found > 0:
+        x = 0
+        for y in range(1, found):
+            if sc.cand_added[y] < sc.cand_added[x]:
+                x = y
+        added = sc.cand_added[x]
+        if added >= best:
+            break
+        i = sc.cand_i[x]
+        j = sc.cand_j[x]
+        found -= 1
+        sc.cand_added[x] = sc.cand_added[found]
+        sc.cand_i[x] = sc.cand_i[found]
+        sc.cand_j[x] = sc.cand_j[found]
+        for y in range(i):
+            cand[y] = seq[y]
+        cand[i] = p
+        for y in range(i, j):
+            cand[y + 1] = seq[y]
+        cand[j + 1] = d
+        for y in range(j, n):
+            cand[y + 2] = seq[y]
+        npairs = _propagate(day, cand, n + 2, v, sc.E, sc.U, sc)
+        if npairs < 0:
+            continue
+        if span > 0:
+            added += span * (_least_duty(day, cand, n + 2, v, sc.E, sc.U, npairs, sc) - old_dur)
+            if added >= best:
                 continue
-            if span > 0:
-                added += span * (_least_duty(day, cand, n + 2, v, sc.E, sc.U, npairs, sc) - old_dur)
-                if added >= best:
-                    continue
-            best = added
-            bi = i
-            bj = j
+        best = added
+        bi = i
+        bj = j
+        if span <= 0:
+            break
     return best, bi, bj
 
 
@@ -412,19 +457,35 @@ def _place(day, st, sc, k, forced):
     bs = -1
     bi = -1
     bj = -1
-    sc.group_seen[:] = 0
-    for s in range(st.length.shape[0]):
-        if st.length[s] == 0:
-            g = day.slot_group[s]
-            if sc.group_seen[g]:
+    S = st.length.shape[0]
+    # On a day with many vehicles, first only the routes that carry a related trip (and the empty
+    # vehicles): the cheapest place is nearly always among them. All routes if none takes it.
+    near = S > NEAR_ROUTES_FROM
+    for attempt in range(2):
+        sc.group_seen[:] = 0
+        if near:
+            sc.slot_mark[:] = 0
+            for x in range(day.neighbours.shape[1]):
+                kk = day.neighbours[k, x]
+                if kk >= 0 and st.where[kk] >= 0:
+                    sc.slot_mark[st.where[kk]] = 1
+        for s in range(S):
+            if st.length[s] == 0:
+                g = day.slot_group[s]
+                if sc.group_seen[g]:
+                    continue
+                sc.group_seen[g] = 1
+            elif near and not sc.slot_mark[s]:
                 continue
-            sc.group_seen[g] = 1
-        c, i, j = _best_insertion(day, st, sc, k, s, best)
-        if i >= 0:
-            best = c
-            bs = s
-            bi = i
-            bj = j
+            c, i, j = _best_insertion(day, st, sc, k, s, best)
+            if i >= 0:
+                best = c
+                bs = s
+                bi = i
+                bj = j
+        if bs >= 0 or not near:
+            break
+        near = False
     if bs >= 0:
         _touch(st, sc, bs)
         _insert(day, st, bs, k, bi, bj)
@@ -750,6 +811,7 @@ class RuinAndRecreate:
             slot_group=np.asarray(slot_group, dtype=np.int64),
             n_groups=len(group_of),
             neighbours=_related_trips(m, time_units, n_depots, NEIGHBOURS),
+            blink=BLINK,
         )
         longest = max([MOST_STOPS] + [len(r) for r in routes])
         width = min(longest, 2 * n_trips) + 2
@@ -761,6 +823,7 @@ class RuinAndRecreate:
             onboard=np.zeros((S, width + 1), dtype=np.int64), solo_gap=np.zeros((S, width + 1), dtype=np.uint8),
             layouts=np.zeros(S, dtype=np.int64), where=np.full(n_trips, -1, dtype=np.int64),
         )
+        places = (width + 1) * (width + 2) // 2  # pickup and drop-off places in the longest route
         self.sc = Scratch(
             seq=np.zeros(width + 2, dtype=np.int64), E=np.zeros(width + 4, dtype=np.int64),
             U=np.zeros(width + 4, dtype=np.int64), U2=np.zeros(width + 4, dtype=np.int64),
@@ -774,6 +837,9 @@ class RuinAndRecreate:
             group_seen=np.zeros(max(1, len(group_of)), dtype=np.uint8),
             best_nodes=np.zeros((S, width), dtype=np.int64), best_length=np.zeros(S, dtype=np.int64),
             best_vehicle=np.zeros(S, dtype=np.int64), order_key=np.zeros(max(1, n_trips), dtype=np.float64),
+            slot_mark=np.zeros(S, dtype=np.uint8),
+            cand_added=np.zeros(places, dtype=np.int64), cand_i=np.zeros(places, dtype=np.int64),
+            cand_j=np.zeros(places, dtype=np.int64),
         )
         # the starting routes, each on the first free vehicle of its type and duty in its layout
         st = self.st

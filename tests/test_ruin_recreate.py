@@ -24,7 +24,7 @@ from tests.instances import line_builder
 DARP = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "darp"
 
 
-def _random_problem(seed: int, trips: int = 6):
+def _random_problem(seed: int, trips: int = 6, spread_min: int = 120, slack_min=(10, 20, 40)):
     rng = random.Random(seed)
     places = {"depot": (52.65, -0.70)}
     for k in range(trips):
@@ -34,9 +34,9 @@ def _random_problem(seed: int, trips: int = 6):
     b.add_vehicle_type("bus", count=2, depot="depot", layouts=[Layout("8", seats=8)], cost_per_km=1.0,
                        cost_per_hour=20.0, shift_start="07:00", shift_end="12:00", max_duty_hours=rng.choice([1.5, 4]))
     for k in range(trips):
-        start = 7 * 60 + rng.randrange(0, 120)
+        start = 7 * 60 + rng.randrange(0, spread_min)
         hh, mm = divmod(start, 60)
-        late = start + rng.choice([10, 20, 40])
+        late = start + rng.choice(slack_min)
         b.add_trip(f"t{k}", "sen", f"p{k}", f"d{k}", earliest_pickup=f"{hh:02d}:{mm:02d}",
                    latest_pickup=f"{late // 60:02d}:{late % 60:02d}", max_ride_factor=rng.choice([1.1, 1.5, 3.0]))
     return b.build()
@@ -126,6 +126,54 @@ def test_the_exact_schedule_test_agrees_with_an_all_pairs_oracle(seed):
         agreed += 1
     # the sample must exercise both answers, or the test proves little
     assert 0 < feasible_seen < agreed
+
+
+def _route_cost(day, seq: list[int], v: int, duty: float) -> float:
+    C = day.C[day.rate[v]]
+    nodes = [int(day.depot[v])] + seq + [int(day.depot[v])]
+    return day.fixed[v] + day.span_rate[v] * duty + sum(C[a, b] for a, b in zip(nodes, nodes[1:]))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_cheapest_place_found_is_the_cheapest_place_the_oracle_allows(seed):
+    """The quick tests that skip places before the exact test (and trying the cheapest first)
+    must never skip the cheapest feasible place: compared with trying every place by the oracle."""
+    # pickups within the same 40 minutes and narrow windows: routes with little slack to spare
+    problem = _random_problem(seed, trips=8, spread_min=40, slack_min=(2, 5, 10))
+    m, _, search = _search_for(problem)
+    day = search.day._replace(blink=0.0)  # no random skips, so the answer is exact
+    st, sc = search.st, search.sc
+    rng = random.Random(seed)
+    compared = placed = 0
+    while compared < 40:
+        trips = rng.sample(range(len(m.trip_ids)), rng.randint(1, 4))
+        seq = _random_order(trips, day.n_depots, rng)
+        feasible, duty = _oracle(day, seq, 0)
+        if not feasible:
+            continue
+        st.nodes[0, :len(seq)] = seq
+        st.length[0] = len(seq)
+        st.vehicle[0] = 0
+        assert rr._refresh(day, st, sc, 0)
+        before = _route_cost(day, seq, 0, duty)
+        for k in (k for k in range(len(m.trip_ids)) if k not in trips):
+            p = day.n_depots + 2 * k
+            cheapest = None
+            for i in range(len(seq) + 1):
+                for j in range(i, len(seq) + 1):
+                    trial = seq[:i] + [p] + seq[i:j] + [p + 1] + seq[j:]
+                    ok, least = _oracle(day, trial, 0)
+                    if ok:
+                        added = _route_cost(day, trial, 0, least) - before
+                        cheapest = added if cheapest is None else min(cheapest, added)
+            found, i, j = rr._best_insertion(day, st, sc, k, 0, rr.INF)
+            if cheapest is None:
+                assert i < 0, (seq, k)
+            else:
+                assert i >= 0 and found == cheapest, (seq, k, found, cheapest)
+                placed += 1
+            compared += 1
+    assert placed  # the comparison saw places found, not only none
 
 
 def test_a_ride_cap_that_only_a_later_pickup_meets_is_found_feasible():
