@@ -34,6 +34,7 @@ import numpy as np
 from .checker import check_plan
 from .construct import construct_routes
 from .lns import improve_by_parts
+from .regions import region_count, solve_by_regions
 from .ruin_recreate import RuinAndRecreate
 from .errors import PlanCheckError, ProblemError, SolveCancelled, SolveFailed
 from .model import RESOURCES, Problem, Trip, format_clock
@@ -94,6 +95,9 @@ class SolveOptions:
     #: improve_by_parts or max_solutions is set or an OR-Tools first-solution strategy is named.
     #: With BY_SIZE it implies our own first routes (TIME_ORDERED_INSERTION) at every size.
     ruin_and_recreate: bool | None = None
+    #: Plan the day as this many regions side by side (regions.py): 1 never splits; None splits
+    #: days from REGIONS_FROM_TRIPS trips into regions of about REGION_TRIPS.
+    regions: int | None = None
 
     def __post_init__(self):
         if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
@@ -103,6 +107,8 @@ class SolveOptions:
             raise ProblemError("workers must be at least 1", where="options.workers")
         if self.part_workers < 1:
             raise ProblemError("part_workers must be at least 1", where="options.part_workers")
+        if self.regions is not None and self.regions < 1:
+            raise ProblemError("regions must be at least 1", where="options.regions")
         if self.max_solutions is not None and self.max_solutions < 1:
             raise ProblemError("max_solutions must be at least 1", where="options.max_solutions")
         if self.first_solution not in FIRST_SOLUTION_STRATEGIES:
@@ -609,9 +615,14 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
     with ``is_set()``, e.g. a ``threading.Event``) stops the search early and returns the best plan
     found so far, or raises ``SolveCancelled`` if there is none yet. ``part_executor``, a
     ``concurrent.futures`` executor such as a Dask client's ``get_executor()``, searches the parts
-    of a county-sized day (``options.part_workers`` of them at once) instead of local processes.
+    of a county-sized day (``options.part_workers`` of them at once) instead of local processes,
+    or, on a day planned in regions (``options.regions``), the regions.
     """
     options = options or SolveOptions()
+    regions = region_count(len(problem.trips), options.regions)
+    if regions > 1:
+        return solve_by_regions(problem, options, regions, on_progress=on_progress, cancel=cancel,
+                                executor=part_executor, slots=options.part_workers)
     started = time.monotonic()
     history: list[tuple[float, float]] = []
 
@@ -724,8 +735,12 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
                         else "ortools_local_search"),
         **(result[3] if result else {}),
     }
-    plan = build_plan(problem, orders, contracted, unserved, solver_info)
-    if options.check:
+    return checked_plan(problem, build_plan(problem, orders, contracted, unserved, solver_info), options.check)
+
+
+def checked_plan(problem: Problem, plan: Plan, check: bool = True) -> Plan:
+    """The plan, once the independent checker has passed it (``check``); PlanCheckError if not."""
+    if check:
         report = check_plan(problem, plan)
         if not report.feasible:
             raise PlanCheckError("the solver returned a plan the independent checker rejects: "

@@ -218,7 +218,7 @@ def get_fleet(fleet_id: str):
 
 # -- jobs ------------------------------------------------------------------------------------------------------
 SOLVE_FIELDS = {"trip_set_id": str, "fleet_id": str, "time_limit_s": (int, float), "seed": int, "travel": str,
-                "far_points": str}
+                "far_points": str, "regions": int}
 COMPARISON_FIELDS = {"trip_set_id": str, "fleet_id": str, "time_limit_s": (int, float), "seeds": int,
                      "travel": str, "far_points": str}
 
@@ -243,6 +243,8 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
                                where="body.time_limit_s")
     if kind == "comparison" and not 1 <= body.get("seeds", 3) <= 20:
         raise InputFormatError("must be between 1 and 20", where="body.seeds")
+    if "regions" in body and not 1 <= body["regions"] <= 1000:
+        raise InputFormatError("must be between 1 and 1000 (1 never splits the day)", where="body.regions")
     if "seed" in body and not 0 <= body["seed"] < 2**31:
         raise InputFormatError("must be between 0 and 2**31 - 1", where="body.seed")
     travel = body.get("travel", "crow-fly")

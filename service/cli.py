@@ -163,23 +163,39 @@ def cmd_solve(args) -> int:
     problem, _, locations, extras = _load(args)
     _report_snapping(extras)
     extras.pop("snap_m", None)
-    options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers,
-                           **IMPROVEMENTS["parts" if args.dask_scheduler else args.improvement])
-    client = None
-    if args.dask_scheduler:
-        # parts of a county-sized day are searched on the cluster's workers, one per thread
-        from distributed import Client
+    from optimiser.regions import region_count
 
-        client = Client(args.dask_scheduler)
+    options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers, regions=args.regions,
+                           **IMPROVEMENTS[args.improvement])
+    regions = region_count(len(problem.trips), args.regions)
+    if regions > 1 and not args.quiet:
+        print(f"planning {len(problem.trips)} trips as {regions} regions")
+    client = cluster = None
+    if args.dask_scheduler:
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        if args.dask_scheduler == "local":  # a cluster of this machine's cores, one worker process per --workers
+            cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0", silence_logs=logging.ERROR)
+            client = Client(cluster)
+        else:
+            client = Client(args.dask_scheduler)
         threads = sum(client.nthreads().values())
+        if regions == 1:  # one region: the cluster searches parts of it
+            options = replace(options, **IMPROVEMENTS["parts"])
         options = replace(options, part_workers=max(1, threads))
-        print(f"searching parts on {args.dask_scheduler}: {len(client.nthreads())} workers, {threads} threads")
+        print(f"planning {'regions' if regions > 1 else 'parts'} on {args.dask_scheduler}: "
+              f"{len(client.nthreads())} workers, {threads} threads")
     try:
         plan = _solve_with_bar(problem, options, problem.name, sys.stderr.isatty() and not args.quiet,
                                part_executor=client.get_executor() if client else None)
     finally:
         if client is not None:
             client.close()
+        if cluster is not None:
+            cluster.close()
     print(plan.summary())
     if args.out:
         written = _export(plan, problem, locations, extras, args.out)
@@ -523,9 +539,13 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--improvement", choices=sorted(IMPROVEMENTS), default="ruin-and-recreate",
                        help="how the first routes are improved: our own ruin and recreate (default), OR-Tools "
                             "re-solving parts of a few routes at a time, or OR-Tools' local search on the whole day")
+    solve.add_argument("--regions", type=int, metavar="N",
+                       help="plan the day as N regions side by side (default: by size, one region per 2,000 trips "
+                            "from 4,000 trips; 1 never splits)")
     solve.add_argument("--dask-scheduler", metavar="ADDRESS",
-                       help="search parts of the day on this Dask cluster (e.g. tcp://host:8786); implies "
-                            "--improvement parts")
+                       help="plan the regions on this Dask cluster (e.g. tcp://host:8786, or 'local' for a cluster "
+                            "of --workers processes on this machine); a day in one region has its parts searched "
+                            "there instead (implies --improvement parts)")
     solve.add_argument("--out", help="folder for the plan (JSON, CSV), map, GeoJSON/GeoPackage layers, schedules "
                                      "and run sheets")
     solve.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -8,6 +8,7 @@ import json
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -184,15 +185,33 @@ def plan_summary(plan) -> dict:
 def _solve(loaded, options: dict, control: _JobControl, settings: dict):
     from optimiser.solver import SolveOptions, solve
 
+    from optimiser.regions import region_count
+
+    regions = options.get("regions")
     solve_options = SolveOptions(time_limit_s=float(options.get("time_limit_s", settings["DEFAULT_SOLVE_SECONDS"])),
-                                 seed=int(options.get("seed", 0)), workers=1)
-    control.update(force=True, phase="solving", best_cost=None, fraction=0.0)
+                                 seed=int(options.get("seed", 0)), workers=1,
+                                 regions=None if regions is None else int(regions))
+    split = region_count(len(loaded.problem.trips), solve_options.regions)
+    control.update(force=True, phase="solving", best_cost=None, fraction=0.0, **({"regions": split} if split > 1 else {}))
 
     def on_progress(p):
         control.update(best_cost=round(p.best_cost, 2),
                        fraction=round(min(1.0, p.elapsed_s / max(p.time_limit_s, 1e-9)), 3))
 
-    plan = solve(loaded.problem, solve_options, on_progress=on_progress, cancel=control)
+    from distributed import get_worker, worker_client
+
+    try:
+        get_worker()
+        on_dask = True
+    except ValueError:  # not on a Dask worker (a test calling run_job directly): local processes
+        on_dask = False
+    if split > 1 and on_dask:  # the regions go to the whole cluster; this task steps aside meanwhile
+        with worker_client() as client:
+            threads = max(1, sum(client.nthreads().values()))
+            plan = solve(loaded.problem, replace(solve_options, part_workers=threads), on_progress=on_progress,
+                         cancel=control, part_executor=client.get_executor(pure=False))
+    else:
+        plan = solve(loaded.problem, solve_options, on_progress=on_progress, cancel=control)
     return _plan_files(plan, loaded), plan_summary(plan)
 
 

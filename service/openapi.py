@@ -110,7 +110,11 @@ def document() -> dict:
                 "responses": {"200": _json(_ref("Fleet"), "The fleet"), **_errors(401, 404)}}},
             "/v1/solve-jobs": {"post": {
                 "operationId": "create_solve_job", "summary": "Plan a trip set on a fleet", "parameters": [IDEMPOTENCY],
-                "requestBody": _job_request({"seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}),
+                "requestBody": _job_request({
+                    "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+                    "regions": {"type": "integer", "minimum": 1, "maximum": 1000,
+                                "description": "plan the day as this many regions side by side (1 never splits); "
+                                               "by default days from 4,000 trips are split, one region per 2,000"}}),
                 "responses": job_submit}},
             "/v1/comparison-jobs": {"post": {
                 "operationId": "create_comparison_job",

@@ -40,6 +40,25 @@ def test_the_improvement_can_be_chosen(tmp_path, choice, recorded):
     assert plan["solver"]["improvement"] == recorded
 
 
+def test_a_day_planned_in_regions_on_a_local_dask_cluster(tmp_path):
+    """`--dask-scheduler local` starts a cluster of --workers processes; the regions go to it."""
+    day = ROOT / "examples" / "rutland"
+    proc = itu("solve", str(day / "trips.csv"), str(day / "fleet.json"), "--seconds", "16", "--regions", "2",
+               "--workers", "2", "--dask-scheduler", "local", "--out", str(tmp_path))
+    assert "as 2 regions" in proc.stdout and "planning regions on local: 2 workers" in proc.stdout
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert [r["planned"] for r in plan["solver"]["regions"]["each"]] == [True, True]
+    served = [s["trip_id"] for r in plan["routes"] for s in r["stops"] if s["kind"] == "pickup"]
+    others = [c["trip_id"] for c in plan["contracted"]] + [u["trip_id"] for u in plan["unserved"]]
+    assert len(served) + len(others) == len(set(served + others)) == 200
+
+
+def test_regions_must_be_at_least_one(tmp_path):
+    proc = itu("solve", str(EXAMPLE), "--regions", "0", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "options.regions: regions must be at least 1" in proc.stderr
+
+
 def test_bad_problem_file_is_one_clear_line(tmp_path):
     doc = json.loads(EXAMPLE.read_text())
     doc["trips"][2]["latest_arrival"] = "8h45"

@@ -77,6 +77,27 @@ def test_a_solve_job_runs_reports_progress_and_returns_results(database_url, clu
         stop_app(app)
 
 
+def test_a_solve_job_in_regions_spreads_them_over_the_cluster(tmp_path, cluster):
+    app = make_app(f"sqlite:///{tmp_path / 'r.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address)
+    try:
+        client = app.test_client()
+        job = submit(client, time_limit_s=16, regions=2)
+        done = wait_for(client, job["url"], ("succeeded", "failed"), timeout=300)
+        assert done["state"] == "succeeded", done["error"]
+        assert done["progress"]["regions"] == 2
+        summary = done["summary"]
+        assert summary["served_by_fleet"] + summary["contracted"] + summary["unserved"] == 200
+        plan = client.get(done["results"]["plan.json"]).get_json()
+        regions = plan["solver"]["regions"]
+        assert regions["count"] == 2 and regions["at_once"] == 2  # both workers of the cluster
+        assert all(r["planned"] for r in regions["each"])
+        bad = client.post("/v1/solve-jobs", data=json.dumps({"trip_set_id": "x", "fleet_id": "y", "regions": 0}),
+                          content_type="application/json")
+        assert bad.status_code == 422 and bad.get_json()["where"] == "body.regions"
+    finally:
+        stop_app(app)
+
+
 def test_a_comparison_job_spreads_its_solves_over_the_cluster(tmp_path, cluster):
     app = make_app(f"sqlite:///{tmp_path / 'c.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address)
     try:

@@ -1,0 +1,133 @@
+"""Very large days in regions (optimiser/regions.py): how a day is split, that the joined plan is
+one feasible plan of the whole day, locally and on a Dask cluster, and what a cancel leaves."""
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict
+
+import pytest
+
+from geodata.readers import load_problem
+from geodata.scenario import generate_scenario, synthetic_area, write_scenario
+from optimiser.regions import REGION_TRIPS, REGIONS_FROM_TRIPS, region_count, split_into_regions
+from optimiser.solver import SolveOptions, solve
+from tests.conftest import assert_feasible
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("regions")
+    write_scenario(generate_scenario(synthetic_area(), trips=240, seed=6), folder)
+    return load_problem(folder / "trips.csv", folder / "fleet.json").problem
+
+
+def test_days_are_split_by_size_unless_told():
+    assert region_count(REGIONS_FROM_TRIPS - 1, None) == 1
+    assert region_count(10_000, None) == 10_000 // REGION_TRIPS
+    assert region_count(10_000, 3) == 3
+    assert region_count(2, 5) == 2  # never more regions than trips
+
+
+def test_a_day_splits_into_compact_balanced_regions_that_share_the_fleet(day):
+    regions = split_into_regions(day, 3)
+    assert len(regions) == 3
+    ids = [t.id for r in regions for t in r.trips]
+    assert sorted(ids) == sorted(t.id for t in day.trips)  # each trip in exactly one region
+    sizes = [len(r.trips) for r in regions]
+    mean = len(day.trips) / 3
+    assert all(abs(size - mean) <= 0.25 * mean for size in sizes), sizes  # cuts move a little to keep places whole
+    for vt in day.vehicle_types:  # the whole fleet, shared out
+        assert sum(r.vehicle_types[i].count for r in regions
+                   for i, x in enumerate(r.vehicle_types) if x.name == vt.name) == vt.count
+    for r in regions:  # each region's matrix holds its places and agrees with the whole day's
+        t = r.trips[0]
+        assert r.matrix.travel_s(t.pickup, t.dropoff) == day.matrix.travel_s(t.pickup, t.dropoff)
+        assert r.vehicle_types[0].depot in r.matrix.index
+    # the passengers of one school or day centre stay together as far as sizes allow: of the
+    # places twenty or more trips share, most trips are in that place's main region
+    region_of = {t.id: n for n, r in enumerate(regions) for t in r.trips}
+    by_place = defaultdict(Counter)
+    for t in day.trips:
+        for place in (t.pickup, t.dropoff):
+            by_place[place][region_of[t.id]] += 1
+    big = [c for c in by_place.values() if sum(c.values()) >= 20]
+    assert big
+    together = sum(c.most_common(1)[0][1] for c in big) / sum(sum(c.values()) for c in big)
+    assert together >= 0.95
+
+
+def _accounted_once(problem, plan):
+    served = [t for r in plan.routes for t in r.trip_ids]
+    others = [c.trip_id for c in plan.contracted] + [u.trip_id for u in plan.unserved]
+    assert len(served) == len(set(served))
+    assert sorted(served + others) == sorted(t.id for t in problem.trips)
+
+
+def _vehicles_within_the_fleet(problem, plan):
+    counts = {vt.name: vt.count for vt in problem.vehicle_types}
+    seen = Counter((r.vehicle_type, r.vehicle_number, r.duty) for r in plan.routes)
+    assert max(seen.values()) == 1  # no vehicle drives two routes in one duty
+    assert all(0 <= number < counts[name] for name, number, _ in seen)
+
+
+def test_regions_planned_in_local_processes_join_into_one_feasible_plan(day):
+    plan = solve(day, SolveOptions(time_limit_s=16, workers=2, regions=2))
+    assert_feasible(day, plan)
+    _accounted_once(day, plan)
+    _vehicles_within_the_fleet(day, plan)
+    info = plan.solver["regions"]
+    assert info["count"] == 2 and info["at_once"] == 2
+    assert all(r["planned"] for r in info["each"])
+    assert sum(r["trips"] for r in info["each"]) == len(day.trips)
+    # the joined plan costs what its regions' plans cost together
+    assert plan.cost.total == pytest.approx(sum(r["cost"] for r in info["each"]), abs=0.05)
+    assert plan.solver["best_cost_over_time"][-1][1] == pytest.approx(plan.cost.total, abs=0.05)
+    assert len(plan.served_trip_ids) > len(day.trips) / 3  # the fleet carries a good part of the day
+
+
+def test_regions_planned_on_a_dask_cluster(day):
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        plan = solve(day, SolveOptions(time_limit_s=24, regions=3, part_workers=2),
+                     part_executor=client.get_executor())
+    assert_feasible(day, plan)
+    _accounted_once(day, plan)
+    _vehicles_within_the_fleet(day, plan)
+    assert plan.solver["regions"]["count"] == 3
+    assert all(r["planned"] for r in plan.solver["regions"]["each"])
+
+
+def test_a_cancel_leaves_regions_not_yet_started_to_contracts_with_the_reason(day):
+    cancel = threading.Event()
+    seen = []
+
+    def on_progress(p):  # cancel as soon as the first region is in
+        seen.append(p.best_cost)
+        cancel.set()
+
+    plan = solve(day, SolveOptions(time_limit_s=20, workers=1, regions=2), on_progress=on_progress, cancel=cancel)
+    assert_feasible(day, plan)
+    _accounted_once(day, plan)
+    each = plan.solver["regions"]["each"]
+    assert [r["planned"] for r in each].count(True) == 1
+    assert plan.solver["cancelled"]
+    unplanned = next(r for r in each if not r["planned"])
+    reasons = [c.reason for c in plan.contracted if "was not planned" in c.reason]
+    assert len(reasons) + sum("was not planned" in u.reason for u in plan.unserved) == unplanned["trips"]
+    assert "cancelled" in reasons[0]
+
+
+def test_a_cancel_reaches_the_regions_being_planned_and_each_keeps_its_best_plan(day):
+    cancel = threading.Event()
+    timer = threading.Timer(12.0, cancel.set)  # both regions have their first plans by then
+    timer.start()
+    try:
+        plan = solve(day, SolveOptions(time_limit_s=600, workers=2, regions=2), cancel=cancel)
+    finally:
+        timer.cancel()
+    assert_feasible(day, plan)
+    _accounted_once(day, plan)
+    each = plan.solver["regions"]["each"]
+    assert all(r["planned"] and r["cancelled"] for r in each)  # stopped by the cancel, not by the clock
