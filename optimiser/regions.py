@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import os
 import time
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import replace
 from typing import Callable, Sequence
@@ -147,7 +149,14 @@ def _solve_region(region: Problem, options, stop) -> Plan:
     solve's cancel, shared across processes."""
     from .solver import solve
 
-    return solve(region, options, cancel=stop)
+    parent = os.getppid()
+
+    class Stop:  # a local worker whose parent was killed outright stops too, rather than plan for nobody
+        @staticmethod
+        def is_set() -> bool:
+            return stop.is_set() or os.getppid() != parent
+
+    return solve(region, options, cancel=Stop())
 
 
 class _SharedStop:
@@ -221,7 +230,9 @@ def solve_by_regions(problem: Problem, options, regions: int, *,
         while waiting or running:
             while waiting and len(running) < slots and not stopped:
                 r = waiting.pop(0)
-                running[executor.submit(_solve_region, parts[r], region_options, stop.event)] = r
+                with warnings.catch_warnings():  # Dask warns of any task over 10 MB: a region is sent once
+                    warnings.filterwarnings("ignore", message="Sending large graph")
+                    running[executor.submit(_solve_region, parts[r], region_options, stop.event)] = r
             done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
             for future in done:
                 r = running.pop(future)

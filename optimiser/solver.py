@@ -23,6 +23,7 @@ from __future__ import annotations
 import concurrent.futures
 import math
 import multiprocessing
+import os
 import queue as queue_module
 import random
 import time
@@ -597,12 +598,18 @@ def _ordered_trips(trips: Sequence[Trip], seed: int) -> list[Trip]:
 def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int,
                  out, cancel_event):
     start = time.monotonic()
+    parent = os.getppid()
     options = replace(options, seed=seed)  # each worker's own search (ruin and recreate draws from it)
     trips = _ordered_trips([problem.trip(t) for t in trips_ids], seed)
     model = _prepare(problem, trips)
+
+    def stop() -> bool:
+        # a parent killed outright (SIGKILL, or SIGTERM to it alone) cannot stop its daemonic
+        # workers; they stop themselves once they are orphaned rather than search on for nobody
+        return cancel_event.is_set() or os.getppid() != parent
+
     result = _search(model, options,
-                     lambda value: out.put(("progress", worker, time.monotonic() - start, value)),
-                     cancel_event.is_set)
+                     lambda value: out.put(("progress", worker, time.monotonic() - start, value)), stop)
     out.put(("result", worker, result))
 
 

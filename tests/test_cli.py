@@ -59,6 +59,32 @@ def test_regions_must_be_at_least_one(tmp_path):
     assert "options.regions: regions must be at least 1" in proc.stderr
 
 
+def test_searches_stop_when_the_command_is_killed_outright():
+    """A parent killed with SIGKILL cannot stop its worker processes: they notice and stop."""
+    import os
+    import signal
+    import time
+
+    import psutil
+
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "solve", str(EXAMPLE), "--seconds", "120",
+                             "--workers", "2", "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    parent = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 60
+    while len(parent.children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+    assert workers, "the searches did not start"
+    time.sleep(3)  # into the search
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=60)
+    for p in alive:
+        p.kill()
+    assert not alive  # long before their 120 s limit
+
+
 def test_bad_problem_file_is_one_clear_line(tmp_path):
     doc = json.loads(EXAMPLE.read_text())
     doc["trips"][2]["latest_arrival"] = "8h45"
