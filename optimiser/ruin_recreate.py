@@ -51,8 +51,6 @@ MOST_STOPS = 512
 BLINK = 0.01
 #: With more routes than this, a trip is first tried only in routes that carry a related trip.
 NEAR_ROUTES_FROM = 24
-#: Rounds per trip in one cooling, when there is time for several (see ``improve``).
-ROUNDS_PER_COOLING = 250
 #: Share of rounds that put trips back at any price (see ``_rounds``).
 FORCED_ROUNDS = 0.2
 
@@ -715,21 +713,6 @@ def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
 
 
 @njit(cache=True)
-def _back_to_best(day, st, sc):
-    """Make the best routes found the current ones (a new cooling starts from them)."""
-    nd = day.n_depots
-    st.where[:] = -1
-    for s in range(st.length.shape[0]):
-        n = sc.best_length[s]
-        st.nodes[s, :n] = sc.best_nodes[s, :n]
-        st.length[s] = n
-        st.vehicle[s] = sc.best_vehicle[s]
-        for x in range(n):
-            st.where[(st.nodes[s, x] - nd) >> 1] = s
-        _refresh(day, st, sc, s)
-
-
-@njit(cache=True)
 def _place_all(day, st, sc, order, forced):
     """Put the trips of ``order`` in, one by one, each where it costs least (first routes)."""
     for x in range(order.shape[0]):
@@ -909,12 +892,10 @@ class RuinAndRecreate:
     def improve(self, until: float, stop: Callable[[], bool] = lambda: False,
                 on_better: Callable[[int], None] = lambda total: None, start_temperature: float | None = None,
                 end_temperature: float | None = None) -> dict:
-        """Search until the monotonic clock reaches ``until`` or ``stop()``. The temperature cools
-        geometrically from an eighth of the average cost of a placed trip to a three-hundredth of
-        that (the best of the settings tried on six dial-a-ride instances, BENCHMARKS.md), over the
-        whole time, or, when the time allows more than ROUNDS_PER_COOLING rounds a trip twice over,
-        over each of several equal spans, each starting again from the best routes found.
-        Returns counts of rounds, accepted rounds and coolings."""
+        """Search until the monotonic clock reaches ``until`` or ``stop()``; the temperature cools
+        geometrically over that time from an eighth of the average cost of a placed trip to a
+        three-hundredth of that (the best of the settings tried on six dial-a-ride instances,
+        BENCHMARKS.md). Returns counts of rounds and accepted rounds."""
         n_trips = len(self.m.trip_ids)
         placed = int((self.st.where >= 0).sum())
         routed = int(self.st.cost.sum())
@@ -925,23 +906,11 @@ class RuinAndRecreate:
         started = time.monotonic()
         span = max(1e-3, until - started)
         batch, rounds, accepted = 8, 0, 0
-        coolings, cooling_s, cooling = 1, span, 0  # how many, how long each, which one now
-        measured = False
         while n_trips and not stop():
             now = time.monotonic()
             if now >= until:
                 break
-            if not measured and rounds >= 2_000 and now - started >= 0.5:
-                measured = True
-                # the rate is known: as many coolings as fit ROUNDS_PER_COOLING rounds a trip each
-                expected = rounds / (now - started) * span
-                coolings = max(1, int(expected // (ROUNDS_PER_COOLING * n_trips)))
-                cooling_s = span / coolings
-            if int((now - started) // cooling_s) > cooling and cooling + 1 < coolings:
-                cooling += 1
-                _back_to_best(self.day, self.st, self.sc)
-                self.current = self.best
-            share = min(1.0, (now - started - cooling * cooling_s) / cooling_s)
+            share = min(1.0, (now - started) / span)
             temperature = hot * (cold / hot) ** share if hot > 0 else 0.0
             before = self.best
             self.current, self.best, took = _rounds(self.day, self.st, self.sc, batch, temperature,
@@ -953,7 +922,7 @@ class RuinAndRecreate:
             spent = time.monotonic() - now
             # batches of about a tenth of a second: cheap to stop, little Python per round
             batch = int(min(max(1, batch * 2 if spent < 0.05 else batch // 2 if spent > 0.2 else batch), 10_000))
-        return {"rounds": rounds, "accepted": accepted, "coolings": cooling + 1}
+        return {"rounds": rounds, "accepted": accepted}
 
     def best_routes(self) -> list[list[int]]:
         """The best routes found, one list of nodes per OR-Tools vehicle (empty when unused)."""
