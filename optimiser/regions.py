@@ -1,8 +1,7 @@
 """Very large days in regions: split the day, plan every region on its own, join the plans.
 
 One search over a whole 10,000-trip day would need node matrices of 20,000 x 20,000 stops (3.2 GB
-each, one for time and one per distance rate) and every round of it would try each trip in
-hundreds of vehicle duties. Split into regions of about ``REGION_TRIPS`` trips, each region is a
+each, one for time and one per distance rate). Split into regions of about ``REGION_TRIPS`` trips, each region is a
 day of the size the search handles well (BENCHMARKS.md), and the regions are planned side by side:
 in local processes, or on the workers of a Dask cluster, where adding workers shortens the wall
 time until there is one worker per region.
@@ -38,16 +37,19 @@ from .errors import ItuError, SolveCancelled, SolveFailed
 from .model import Problem, TravelMatrix, Trip
 from .plan import ContractedTrip, Plan, RouteOrder, UnservedTrip, build_plan
 
-#: Trips per region when a day is split by itself: the size at which one search still gives a
-#: first plan in seconds and improves it fast (the generated 2,000-trip day, BENCHMARKS.md).
+#: Trips per region when a day is split by itself: one search on the generated 2,000-trip day has
+#: its first plan at 18 s, on node matrices of 4,000 x 4,000 (128 MB each; BENCHMARKS.md).
 REGION_TRIPS = 2_000
-#: A day is split by itself from this many trips (SolveOptions.regions None); below it one search
-#: over the whole day does better than regions in the same time.
+#: A day is split by itself from this many trips (SolveOptions.regions None). Splitting costs:
+#: the 2,000-trip day as two regions was 6.1% dearer than one search in five minutes
+#: (BENCHMARKS.md); where between 2,000 and 4,000 trips one search stops being the better
+#: choice was not measured.
 REGIONS_FROM_TRIPS = 4_000
 #: How far (a share of the trips being halved) a cut may move to keep one place's trips together.
 CUT_SLACK = 0.1
 #: Seconds each region needs besides its search, per trip: reading the model, building the
-#: matrices, then timing, pricing and checking its plan (measured on the 2,000-trip day: about 12 s).
+#: matrices, then timing, pricing and checking its plan (on the 10,000-trip day, 5.4 to 12.9 s
+#: for regions of 1,590 to 2,274 trips: BENCHMARKS.md).
 OVERHEAD_S_PER_TRIP = 0.006
 
 
@@ -72,10 +74,10 @@ def split_into_regions(problem: Problem, count: int) -> list[Problem]:
     for t in trips:
         for place in (t.pickup, t.dropoff):
             shared[place] = shared.get(place, 0) + 1
-    anchor = np.asarray([index[t.pickup] if shared[t.pickup] > shared[t.dropoff] else index[t.dropoff]
-                         for t in trips], dtype=np.intp)
-    other = np.asarray([index[t.dropoff] if shared[t.pickup] > shared[t.dropoff] else index[t.pickup]
-                        for t in trips], dtype=np.intp)
+    anchored = [(t.pickup, t.dropoff) if shared[t.pickup] > shared[t.dropoff] else (t.dropoff, t.pickup)
+                for t in trips]
+    anchor = np.asarray([index[a] for a, _ in anchored], dtype=np.intp)
+    other = np.asarray([index[b] for _, b in anchored], dtype=np.intp)
     metres = problem.matrix.metres
     groups: list[np.ndarray] = []
 
@@ -191,7 +193,8 @@ def solve_by_regions(problem: Problem, options, regions: int, *,
 
     The time limit is the whole solve's: every region gets an equal share of it for its search,
     less what reading its model and checking its plan take, by the waves of regions the slots
-    allow. A region that fails leaves its trips to contracts with the reason. A cancel stops the
+    allow. A region whose solve raises one of our errors (ItuError) leaves its trips to contracts
+    with the reason; anything else (a worker lost) fails the whole solve. A cancel stops the
     regions being planned (each keeps its best plan so far) and starts no more."""
     from .solver import Progress
 

@@ -459,33 +459,35 @@ def _place(day, st, sc, k, forced):
     bj = -1
     S = st.length.shape[0]
     # On a day with many vehicles, first only the routes that carry a related trip (and the empty
-    # vehicles): the cheapest place is nearly always among them. All routes if none takes it.
+    # vehicles): the cheapest place is nearly always among them. If none takes it, a second pass
+    # tries the other routes. On a small day, one pass over every route.
     near = S > NEAR_ROUTES_FROM
-    for attempt in range(2):
-        sc.group_seen[:] = 0
-        if near:
-            sc.slot_mark[:] = 0
-            for x in range(day.neighbours.shape[1]):
-                kk = day.neighbours[k, x]
-                if kk >= 0 and st.where[kk] >= 0:
-                    sc.slot_mark[st.where[kk]] = 1
+    if near:
+        sc.slot_mark[:] = 0
+        for x in range(day.neighbours.shape[1]):
+            kk = day.neighbours[k, x]
+            if kk >= 0 and st.where[kk] >= 0:
+                sc.slot_mark[st.where[kk]] = 1
+    sc.group_seen[:] = 0
+    for second in range(2 if near else 1):
         for s in range(S):
             if st.length[s] == 0:
+                if second:
+                    continue  # every kind of empty vehicle was tried in the first pass
                 g = day.slot_group[s]
                 if sc.group_seen[g]:
                     continue
                 sc.group_seen[g] = 1
-            elif near and not sc.slot_mark[s]:
-                continue
+            elif near and sc.slot_mark[s] == second:
+                continue  # first pass: routes with a related trip; second: the others
             c, i, j = _best_insertion(day, st, sc, k, s, best)
             if i >= 0:
                 best = c
                 bs = s
                 bi = i
                 bj = j
-        if bs >= 0 or not near:
+        if bs >= 0:
             break
-        near = False
     if bs >= 0:
         _touch(st, sc, bs)
         _insert(day, st, bs, k, bi, bj)
@@ -949,6 +951,8 @@ def compile_now() -> float:
     routes, _, _ = construct_routes(m, time_units, cost_units)
     search = RuinAndRecreate(m, routes, time_units, cost_units, 0)
     search.improve(time.monotonic() + 0.2)
+    # and the first routes of a county-sized day, which the search builds itself
+    RuinAndRecreate(m, [[] for _ in m.vehicles], time_units, cost_units, 0).place_all(forced=True)
     return time.monotonic() - started
 
 

@@ -494,8 +494,8 @@ def _improve_by_ruin_and_recreate(m: _Model, first_routes, time_rows, cost_rows,
     """Improve ``first_routes`` by ruin and recreate until shortly before the deadline: the routes
     to read into the whole model and what the search did. Without first routes the search makes
     its own, inserting every trip in order of earliest pickup at any price: on the generated
-    2,000-trip day that takes 5 s where construct.py takes 27 s, and 30 s of search from it end
-    2.8% cheaper than from construct.py's routes (BENCHMARKS.md)."""
+    2,000-trip day that took 5 s where construct.py took 27 s (0.4 s since the quick time tests),
+    and 30 s of search from it ended 2.8% cheaper than from construct.py's routes (BENCHMARKS.md)."""
     # keep back time to read the routes into the whole model and restore them
     reserve = 0.3 + 0.001 * len(m.trip_ids)
     if first_routes is None:

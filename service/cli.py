@@ -158,13 +158,12 @@ IMPROVEMENTS = {
 def cmd_solve(args) -> int:
     from dataclasses import replace
 
+    from optimiser.regions import region_count
     from optimiser.solver import SolveOptions
 
     problem, _, locations, extras = _load(args)
     _report_snapping(extras)
     extras.pop("snap_m", None)
-    from optimiser.regions import region_count
-
     options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers, regions=args.regions,
                            **IMPROVEMENTS[args.improvement])
     regions = region_count(len(problem.trips), args.regions)

@@ -182,10 +182,20 @@ def plan_summary(plan) -> dict:
             "construction_complete": plan.solver.get("construction_complete", True)}
 
 
-def _solve(loaded, options: dict, control: _JobControl, settings: dict):
-    from optimiser.solver import SolveOptions, solve
+def _on_dask_worker() -> bool:
+    """True inside a task on a Dask worker; False elsewhere (a test calling run_job directly)."""
+    from distributed import get_worker
 
+    try:
+        get_worker()
+        return True
+    except ValueError:
+        return False
+
+
+def _solve(loaded, options: dict, control: _JobControl, settings: dict):
     from optimiser.regions import region_count
+    from optimiser.solver import SolveOptions, solve
 
     regions = options.get("regions")
     solve_options = SolveOptions(time_limit_s=float(options.get("time_limit_s", settings["DEFAULT_SOLVE_SECONDS"])),
@@ -198,14 +208,9 @@ def _solve(loaded, options: dict, control: _JobControl, settings: dict):
         control.update(best_cost=round(p.best_cost, 2),
                        fraction=round(min(1.0, p.elapsed_s / max(p.time_limit_s, 1e-9)), 3))
 
-    from distributed import get_worker, worker_client
+    from distributed import worker_client
 
-    try:
-        get_worker()
-        on_dask = True
-    except ValueError:  # not on a Dask worker (a test calling run_job directly): local processes
-        on_dask = False
-    if split > 1 and on_dask:  # the regions go to the whole cluster; this task steps aside meanwhile
+    if split > 1 and _on_dask_worker():  # the regions go to the whole cluster; this task steps aside meanwhile
         with worker_client() as client:
             threads = max(1, sum(client.nthreads().values()))
             plan = solve(loaded.problem, replace(solve_options, part_workers=threads), on_progress=on_progress,
@@ -227,14 +232,9 @@ def _compare(loaded, options: dict, control: _JobControl):
     def on_progress(done: int, total: int) -> None:
         control.update(solves_done=done, solves_total=total, fraction=round(done / total, 3), force=True)
 
-    from distributed import get_worker, worker_client
+    from distributed import worker_client
 
-    try:
-        get_worker()
-        on_dask = True
-    except ValueError:  # not on a Dask worker (a test calling run_job directly): local processes
-        on_dask = False
-    if on_dask:  # spread the solves over the whole cluster; this task steps aside while they run
+    if _on_dask_worker():  # spread the solves over the whole cluster; this task steps aside while they run
         with worker_client() as client:
             result = compare(loaded.problem, compare_options, on_progress=on_progress,
                              executor=client.get_executor(pure=False), cancel=control)
