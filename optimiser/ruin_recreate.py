@@ -38,8 +38,6 @@ from typing import Callable
 import numpy as np
 from numba import njit
 
-from .route_pool import RoutePool
-
 #: Larger than any cost or time in the model.
 INF = 1 << 60
 #: Related trips kept per trip for the removal moves.
@@ -55,13 +53,6 @@ BLINK = 0.01
 NEAR_ROUTES_FROM = 24
 #: Share of rounds that put trips back at any price (see ``_rounds``).
 FORCED_ROUNDS = 0.2
-#: Days up to this many trips keep a route pool and recombine it (route_pool.py).
-RECOMBINE_UP_TO_TRIPS = 0  # off: no gain measured (BENCHMARKS.md)
-REMEMBER_WITHIN = 200
-#: Routes a batch of rounds may leave for the pool.
-POOL_BUFFER = 8192
-#: Recombinations over one search (the last shortly before its end).
-RECOMBINATIONS = 10
 
 Day = namedtuple("Day", [
     "T", "C", "lo", "hi", "n_depots", "ride", "demand", "capacity", "solo", "allowed", "depot",
@@ -76,7 +67,6 @@ Scratch = namedtuple("Scratch", [
     "seq", "E", "U", "U2", "pos_of", "pair_p", "pair_d", "pair_limit", "peak", "room", "removed",
     "flag", "touched", "saved_nodes", "saved_length", "saved_vehicle", "saved_cost", "saved_where",
     "group_seen", "best_nodes", "best_length", "best_vehicle", "order_key", "slot_mark", "cand_added", "cand_i", "cand_j",
-    "pool_nodes", "pool_length", "pool_slot", "pool_cost", "pool_count",
 ])
 
 
@@ -658,25 +648,6 @@ def _ruin(day, st, sc, count):
 
 # ------------------------------------------------------------------ rounds
 @njit(cache=True)
-def _remember_routes(st, sc):
-    """Copy the routes this round changed into the pool buffer (while it has room): the route
-    pool's columns, drained by Python between batches (route_pool.py)."""
-    for t in range(sc.touched[0]):
-        s = sc.touched[t + 1]
-        n = st.length[s]
-        c = sc.pool_count[0]
-        if n == 0:
-            continue
-        if c >= sc.pool_length.shape[0]:
-            return
-        sc.pool_nodes[c, :n] = st.nodes[s, :n]
-        sc.pool_length[c] = n
-        sc.pool_slot[c] = s
-        sc.pool_cost[c] = st.cost[s]
-        sc.pool_count[0] = c + 1
-
-
-@njit(cache=True)
 def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
     """Run ``rounds`` rounds of ruin and recreate with simulated annealing at ``temperature``.
     Returns (current total, best total, rounds accepted); the best routes are kept in sc.best_*."""
@@ -729,8 +700,6 @@ def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
         for t in range(sc.touched[0]):
             change += st.cost[sc.touched[t + 1]] - sc.saved_cost[t]
         candidate = current + change
-        if candidate <= best + best // REMEMBER_WITHIN:
-            _remember_routes(st, sc)
         if candidate < current or (temperature > 0 and
                                    candidate < current - temperature * math.log(np.random.random() + 1e-300)):
             current = candidate
@@ -857,8 +826,6 @@ class RuinAndRecreate:
             layouts=np.zeros(S, dtype=np.int64), where=np.full(n_trips, -1, dtype=np.int64),
         )
         places = (width + 1) * (width + 2) // 2  # pickup and drop-off places in the longest route
-        # the route pool's buffer: what a batch of accepted rounds changes, between two drains
-        pool_buffer = POOL_BUFFER if 0 < n_trips <= RECOMBINE_UP_TO_TRIPS else 0
         self.sc = Scratch(
             seq=np.zeros(width + 2, dtype=np.int64), E=np.zeros(width + 4, dtype=np.int64),
             U=np.zeros(width + 4, dtype=np.int64), U2=np.zeros(width + 4, dtype=np.int64),
@@ -875,12 +842,7 @@ class RuinAndRecreate:
             slot_mark=np.zeros(S, dtype=np.uint8),
             cand_added=np.zeros(places, dtype=np.int64), cand_i=np.zeros(places, dtype=np.int64),
             cand_j=np.zeros(places, dtype=np.int64),
-            pool_nodes=np.zeros((pool_buffer, width), dtype=np.int64), pool_length=np.zeros(pool_buffer, dtype=np.int64),
-            pool_slot=np.zeros(pool_buffer, dtype=np.int64), pool_cost=np.zeros(pool_buffer, dtype=np.int64),
-            pool_count=np.zeros(1, dtype=np.int64),
         )
-        self.pool = RoutePool(n_depots, np.asarray(slot_group, dtype=np.int64), self.day.penalty) if pool_buffer else None
-        self.group_slots = [[s for s in range(S) if slot_group[s] == g] for g in range(len(group_of))]
         # the starting routes, each on the first free vehicle of its type and duty in its layout
         st = self.st
         for s in range(S):
@@ -907,7 +869,6 @@ class RuinAndRecreate:
         self.current = self.total()
         self.best = self.current
         self._keep_best()
-        self._pool_current()
         _seed(int(seed) % (2 ** 31))
 
     def place_all(self, forced: bool = True) -> None:
@@ -920,7 +881,6 @@ class RuinAndRecreate:
         self.current = self.total()
         self.best = self.current
         self._keep_best()
-        self._pool_current()
 
     def total(self) -> int:
         dropped = self.st.where < 0
@@ -930,44 +890,6 @@ class RuinAndRecreate:
         self.sc.best_nodes[:, :] = self.st.nodes
         self.sc.best_length[:] = self.st.length
         self.sc.best_vehicle[:] = self.st.vehicle
-
-    def _pool_current(self):
-        if self.pool is not None:
-            for s in np.flatnonzero(self.st.length):
-                self.pool.add(int(s), self.st.nodes[s, :self.st.length[s]], int(self.st.cost[s]))
-
-    def _recombine(self, seconds: float, on_better: Callable[[int], None]) -> None:
-        """Go on from the cheapest plan the route pool's routes make (route_pool.py)."""
-        pool = self.pool
-        pool.take(self.sc)
-        if self.current == self.best:
-            self._pool_current()  # keeps the best plan's routes among the recent ones
-        found = pool.recombine(seconds)
-        if found is None:
-            return
-        total, chosen = found
-        if total > self.current:
-            return
-        st, nd = self.st, self.day.n_depots
-        st.length[:] = 0
-        st.where[:] = -1
-        free = [list(slots) for slots in self.group_slots]
-        for group, stops in chosen:
-            s = free[group].pop(0)
-            st.nodes[s, :len(stops)] = stops
-            st.length[s] = len(stops)
-            st.where[(stops - nd) // 2] = s
-        for s in range(len(st.length)):
-            if not _refresh(self.day, st, self.sc, s):
-                raise AssertionError("a pooled route lost its schedule")  # each was feasible alone
-        self.current = self.total()
-        if self.current != total:
-            raise AssertionError(f"recombined plan costs {self.current}, the pool said {total}")
-        if self.current < self.best:
-            self.best = self.current
-            self._keep_best()
-            pool.improved += 1
-            on_better(self.best)
 
     def improve(self, until: float, stop: Callable[[], bool] = lambda: False,
                 on_better: Callable[[int], None] = lambda total: None, start_temperature: float | None = None,
@@ -986,22 +908,10 @@ class RuinAndRecreate:
         started = time.monotonic()
         span = max(1e-3, until - started)
         batch, rounds, accepted = 8, 0, 0
-        recombine = self.pool is not None
-        every = span / RECOMBINATIONS
-        next_recombination = started + every
         while n_trips and not stop():
             now = time.monotonic()
             if now >= until:
                 break
-            if recombine and now >= next_recombination:
-                # the last one shortly before the end has what is left; the others a quarter of
-                # the time between two
-                last = until - now < 1.5 * every
-                self._recombine(until - now - 0.02 if last else every / 4, on_better)
-                if last:
-                    recombine = False
-                next_recombination = time.monotonic() + every
-                continue
             share = min(1.0, (now - started) / span)
             temperature = hot * (cold / hot) ** share if hot > 0 else 0.0
             before = self.best
@@ -1009,18 +919,12 @@ class RuinAndRecreate:
                                                     self.current, self.best, most_removed)
             rounds += batch
             accepted += took
-            if recombine:
-                self.pool.take(self.sc)
             if self.best < before:
                 on_better(self.best)
             spent = time.monotonic() - now
             # batches of about a tenth of a second: cheap to stop, little Python per round
             batch = int(min(max(1, batch * 2 if spent < 0.05 else batch // 2 if spent > 0.2 else batch), 10_000))
-        counts = {"rounds": rounds, "accepted": accepted}
-        if self.pool is not None:
-            counts["route_pool"] = {"routes": len(self.pool.columns), "recombinations": self.pool.solves,
-                                    "better": self.pool.improved, "seconds": round(self.pool.seconds, 2)}
-        return counts
+        return {"rounds": rounds, "accepted": accepted}
 
     def best_routes(self) -> list[list[int]]:
         """The best routes found, one list of nodes per OR-Tools vehicle (empty when unused)."""
