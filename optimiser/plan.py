@@ -181,6 +181,18 @@ class Plan:
                          f"{f.km:8,.1f} km{ride}")
         for u in self.unserved:
             lines.append(f"  unserved {u.trip_id}: {u.reason}")
+        regions = self.solver.get("regions")
+        if regions:
+            line = f"  planned as {regions['count']} regions side by side"
+            seam = regions.get("seam")
+            if seam and seam.get("kept"):
+                line += (f"; searching the seams between them again ({seam['trips']} trips) "
+                         f"saved £{seam['saving']:,.2f}")
+            elif seam and "failure" in seam:
+                line += f"; the seams between them could not be searched again: {seam['failure']}"
+            elif seam:
+                line += f"; searching the seams between them again ({seam['trips']} trips) found nothing cheaper"
+            lines.append(line)
         if self.solver.get("construction_complete") is False:
             lines.append("  warning: the time limit ran out while routes were still being built, so trips not "
                          "reached yet went to contracts untried; allow more time for a fair plan")
@@ -196,6 +208,17 @@ class RouteOrder:
     layout: Layout
     events: tuple[tuple[str, Trip], ...]  # ("pickup" | "dropoff", trip)
     duty: int = 0  # which of the vehicle type's duty windows
+
+
+def route_order(problem: Problem, route: Route, vehicle_number: int | None = None) -> RouteOrder:
+    """A planned route back as an order (to re-time it, move it into another plan, or start a
+    search from it), on vehicle ``vehicle_number`` if given."""
+    vt = next(x for x in problem.vehicle_types if x.name == route.vehicle_type)
+    layout = next(x for x in vt.layouts if x.name == route.layout)
+    events = tuple((stop.kind, problem.trip(stop.trip_id)) for stop in route.stops
+                   if stop.kind in ("pickup", "dropoff"))
+    number = route.vehicle_number if vehicle_number is None else vehicle_number
+    return RouteOrder(vt, number, layout, events, route.duty)
 
 
 def time_route(problem: Problem, order: RouteOrder) -> Route:

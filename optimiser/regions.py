@@ -15,10 +15,13 @@ on any travel matrix). The fleet is shared out type by type in proportion to the
 can carry in each region (largest remainder), so a region gets wheelchair and stretcher vehicles
 where it has such passengers.
 
-What is lost: no route crosses a region's boundary and a vehicle works in one region all day, so
-the joined plan is a little dearer than one search over the whole day would find with unlimited
-time; BENCHMARKS.md measures by how much on the 2,000-trip day. Every region's plan and the joined
-plan go through the independent checker.
+What is lost: no region's route crosses its boundary and a vehicle works in one region all day,
+so the joined plan is dearer than one search over the whole day would find with unlimited time
+(BENCHMARKS.md measures by how much on the 2,000-trip day). To win some of that back, the last
+SEAM_SHARE of the time searches the seams again: the vehicles whose routes run nearest another
+region's, with their trips, the contracted trips near them and the vehicles no region used, as
+one more day started from those routes as they are (``_mend_seams``). Every region's plan, the
+joined plan and the mended plan go through the independent checker.
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ import numpy as np
 
 from .errors import ItuError, SolveCancelled, SolveFailed
 from .model import Problem, TravelMatrix, Trip
-from .plan import ContractedTrip, Plan, RouteOrder, UnservedTrip, build_plan
+from .plan import ContractedTrip, Plan, UnservedTrip, build_plan, route_order
 
 #: Trips per region when a day is split by itself: one search on the generated 2,000-trip day has
 #: its first plan at 18 s, on node matrices of 4,000 x 4,000 (128 MB each; BENCHMARKS.md).
@@ -47,6 +50,12 @@ REGION_TRIPS = 2_000
 REGIONS_FROM_TRIPS = 4_000
 #: How far (a share of the trips being halved) a cut may move to keep one place's trips together.
 CUT_SLACK = 0.1
+#: Share of the time limit kept for mending the seams between regions (``_mend_seams``), when
+#: that is at least SEAM_LEAST_S seconds.
+SEAM_SHARE = 0.2
+SEAM_LEAST_S = 5.0
+#: Most trips in the seam: about one region's worth, and never more than half the day.
+SEAM_TRIPS = REGION_TRIPS
 #: Seconds each region needs besides its search, per trip: reading the model, building the
 #: matrices, then timing, pricing and checking its plan (on the 10,000-trip day, 5.4 to 12.9 s
 #: for regions of 1,590 to 2,274 trips: BENCHMARKS.md).
@@ -118,17 +127,21 @@ def split_into_regions(problem: Problem, count: int) -> list[Problem]:
     halve(np.arange(len(trips)), count)
     region_trips = [[trips[i] for i in sorted(g)] for g in groups if len(g)]
     counts = _share_fleet(problem, region_trips)
-    depots = {vt.depot for vt in problem.vehicle_types}
-    out = []
-    for r, members in enumerate(region_trips):
-        used = depots | {t.pickup for t in members} | {t.dropoff for t in members}
-        ids = [loc for loc in problem.matrix.location_ids if loc in used]
-        rows = np.asarray([index[loc] for loc in ids], dtype=np.intp)
-        matrix = TravelMatrix(ids, problem.matrix.seconds[np.ix_(rows, rows)], metres[np.ix_(rows, rows)])
-        fleet = tuple(replace(vt, count=counts[ti][r]) for ti, vt in enumerate(problem.vehicle_types))
-        out.append(Problem(tuple(members), fleet, matrix, problem.tariffs,
-                           f"{problem.name} region {r + 1} of {len(region_trips)}"))
-    return out
+    return [_part_of(problem, members, [counts[ti][r] for ti in range(len(problem.vehicle_types))],
+                     f"{problem.name} region {r + 1} of {len(region_trips)}")
+            for r, members in enumerate(region_trips)]
+
+
+def _part_of(problem: Problem, trips: Sequence[Trip], fleet_counts: Sequence[int], name: str) -> Problem:
+    """A smaller day of ``problem``: these trips, this many vehicles of each type, and the part of
+    the travel matrix they use."""
+    index = problem.matrix.index
+    used = {vt.depot for vt in problem.vehicle_types} | {t.pickup for t in trips} | {t.dropoff for t in trips}
+    ids = [loc for loc in problem.matrix.location_ids if loc in used]
+    rows = np.asarray([index[loc] for loc in ids], dtype=np.intp)
+    matrix = TravelMatrix(ids, problem.matrix.seconds[np.ix_(rows, rows)], problem.matrix.metres[np.ix_(rows, rows)])
+    fleet = tuple(replace(vt, count=fleet_counts[ti]) for ti, vt in enumerate(problem.vehicle_types))
+    return Problem(tuple(trips), fleet, matrix, problem.tariffs, name)
 
 
 def _share_fleet(problem: Problem, region_trips: Sequence[Sequence[Trip]]) -> list[list[int]]:
@@ -146,9 +159,9 @@ def _share_fleet(problem: Problem, region_trips: Sequence[Sequence[Trip]]) -> li
     return counts
 
 
-def _solve_region(region: Problem, options, stop) -> Plan:
+def _solve_region(region: Problem, options, stop, start_routes=None) -> Plan:
     """One region's plan (runs in a worker process or on a Dask worker); ``stop`` is the whole
-    solve's cancel, shared across processes."""
+    solve's cancel, shared across processes; ``start_routes``: improve these rather than plan anew."""
     from .solver import solve
 
     parent = os.getppid()
@@ -158,7 +171,7 @@ def _solve_region(region: Problem, options, stop) -> Plan:
         def is_set() -> bool:
             return stop.is_set() or os.getppid() != parent
 
-    return solve(region, options, cancel=Stop())
+    return solve(region, options, cancel=Stop(), start_routes=start_routes)
 
 
 class _SharedStop:
@@ -208,7 +221,8 @@ def solve_by_regions(problem: Problem, options, regions: int, *,
     slots = max(1, min(slots, len(parts)))
     waves = math.ceil(len(parts) / slots)
     largest = max(len(p.trips) for p in parts)
-    share = options.time_limit_s / waves
+    mend = len(parts) > 1 and options.time_limit_s * SEAM_SHARE >= SEAM_LEAST_S
+    share = options.time_limit_s * (1 - SEAM_SHARE if mend else 1) / waves
     search_s = max(5.0, share - OVERHEAD_S_PER_TRIP * largest)
     region_options = replace(options, time_limit_s=search_s, workers=1, part_workers=1, regions=1)
     history: list[tuple[float, float]] = []
@@ -250,15 +264,23 @@ def solve_by_regions(problem: Problem, options, regions: int, *,
                 for r in waiting:
                     failures[r] = "the solve was cancelled before this region was planned"
                 waiting = []
+        if not plans:
+            if stopped:
+                raise SolveCancelled("the solve was cancelled before any region was planned")
+            raise SolveFailed("no region could be planned: " + "; ".join(failures.values()), where="regions")
+        joined = _join(problem, parts, plans, failures, options, regions, started, history, slots, stopped)
+        seconds = options.time_limit_s - (time.monotonic() - started)
+        if mend and not stopped and not (cancel is not None and cancel.is_set()):
+            # in local processes the seam's search may use every slot (a portfolio of its own);
+            # a Dask worker's process may not start processes of its own
+            seam_options = replace(region_options, time_limit_s=seconds, workers=slots if own else 1)
+            joined = _mend_seams(problem, parts, joined, seam_options, executor, stop, history, started,
+                                 on_progress, cancel)
+        return joined
     finally:
         stop.close()
         if own:
             executor.shutdown(wait=True, cancel_futures=True)
-    if not plans:
-        if stopped:
-            raise SolveCancelled("the solve was cancelled before any region was planned")
-        raise SolveFailed("no region could be planned: " + "; ".join(failures.values()), where="regions")
-    return _join(problem, parts, plans, failures, options, regions, started, history, slots, stopped)
 
 
 def _join(problem: Problem, parts: list[Problem], plans: dict[int, Plan], failures: dict[int, str], options,
@@ -280,11 +302,7 @@ def _join(problem: Problem, parts: list[Problem], plans: dict[int, Plan], failur
                     unserved.append(UnservedTrip(trip.id, trip.service, reason))
         else:
             for route in plan.routes:
-                vt = types[route.vehicle_type]
-                layout = next(x for x in vt.layouts if x.name == route.layout)
-                events = tuple((stop.kind, problem.trip(stop.trip_id)) for stop in route.stops
-                               if stop.kind in ("pickup", "dropoff"))
-                orders.append(RouteOrder(vt, offset[vt.name] + route.vehicle_number, layout, events, route.duty))
+                orders.append(route_order(problem, route, offset[route.vehicle_type] + route.vehicle_number))
             contracted.extend(plan.contracted)
             unserved.extend(plan.unserved)
         for vt in part.vehicle_types:
@@ -312,3 +330,134 @@ def _join(problem: Problem, parts: list[Problem], plans: dict[int, Plan], failur
     from .solver import checked_plan
 
     return checked_plan(problem, build_plan(problem, orders, contracted, unserved, info), options.check)
+
+
+def _mend_seams(problem: Problem, parts: list[Problem], joined: Plan, options, executor, stop, history,
+                started: float, on_progress, cancel) -> Plan:
+    """The joined plan with the routes along the regions' boundaries searched again together.
+
+    No route crosses a boundary in the joined plan, so trips on either side of one that a
+    vehicle could carry together are in different vehicles. The seam is the vehicles whose
+    routes run nearest to another region's routes (whole vehicles, every duty of each, so each
+    vehicle's day rate stays in one place), the trips they carry, the trips left to contracts
+    near them and the vehicles no region used. Ruin and recreate starts from those routes as
+    they are, so the seam's plan is never dearer than what it replaces by the search's own
+    objective; it is kept only if the priced plan is cheaper too."""
+    from .solver import Progress
+
+    seam = _seam(problem, parts, joined)
+    if seam is None:
+        return joined
+    seam_problem, start, chosen, taken_contracts = seam
+    search_s = options.time_limit_s - OVERHEAD_S_PER_TRIP * len(seam_problem.trips)
+    if search_s < SEAM_LEAST_S / 2:
+        return joined
+    options = replace(options, time_limit_s=search_s)
+    before = build_plan(seam_problem, start, [c for c in joined.contracted if c.trip_id in taken_contracts], [])
+    seam_started = time.monotonic()
+    region_of = {t.id: r for r, part in enumerate(parts) for t in part.trips}
+    info = {"trips": len(seam_problem.trips), "vehicles": sum(vt.count for vt in seam_problem.vehicle_types),
+            "routes": len(start), "from_regions": sorted({region_of[t.id] + 1 for t in seam_problem.trips}),
+            "before": round(before.cost.total, 2)}
+    try:
+        with warnings.catch_warnings():  # as for the regions: the seam is sent once
+            warnings.filterwarnings("ignore", message="Sending large graph")
+            future = executor.submit(_solve_region, seam_problem, options, stop.event, start)
+        while not wait([future], timeout=0.2).done:
+            if cancel is not None and cancel.is_set():
+                stop.set()  # the seam's search stops and keeps its best, which is no dearer than its start
+        mended = future.result()
+        if cancel is not None and cancel.is_set():
+            info["cancelled"] = True
+    except ItuError as exc:
+        info["failure"] = str(exc)
+        return _with_seam_info(joined, info, started)
+    info.update(after=round(mended.cost.total, 2), seconds=round(time.monotonic() - seam_started, 3))
+    if mended.cost.total >= before.cost.total - 0.005:
+        info["kept"] = False
+        return _with_seam_info(joined, info, started)
+    info["kept"] = True
+    # the seam's vehicles take the numbers the rest of the plan leaves free, type by type
+    kept_routes = [r for i, r in enumerate(joined.routes) if i not in chosen]
+    taken = {}
+    for route in kept_routes:
+        taken.setdefault(route.vehicle_type, set()).add(route.vehicle_number)
+    free = {vt.name: [n for n in range(vt.count) if n not in taken.get(vt.name, set())]
+            for vt in problem.vehicle_types}
+    orders = [route_order(problem, r) for r in kept_routes]
+    for route in mended.routes:
+        orders.append(route_order(problem, route, free[route.vehicle_type][route.vehicle_number]))
+    contracted = [c for c in joined.contracted if c.trip_id not in taken_contracts] + list(mended.contracted)
+    unserved = list(joined.unserved) + list(mended.unserved)
+    plan = build_plan(problem, orders, contracted, unserved, dict(joined.solver))
+    history.append((round(time.monotonic() - started, 3), round(plan.cost.total, 2)))
+    if on_progress:
+        on_progress(Progress(time.monotonic() - started, plan.cost.total, joined.solver["time_limit_s"]))
+    info["saving"] = round(joined.cost.total - plan.cost.total, 2)
+    from .solver import checked_plan
+
+    return _with_seam_info(checked_plan(problem, plan, options.check), info, started)
+
+
+def _with_seam_info(plan: Plan, info: dict, started: float) -> Plan:
+    solver_info = dict(plan.solver)
+    solver_info["seconds"] = round(time.monotonic() - started, 3)
+    solver_info["regions"] = {**solver_info["regions"], "seam": info}
+    solver_info["cancelled"] = bool(solver_info.get("cancelled") or info.get("cancelled"))
+    return replace(plan, solver=solver_info)
+
+
+def _seam(problem: Problem, parts: list[Problem], joined: Plan):
+    """(the seam as a problem, its routes as they are, indices of those routes in the joined
+    plan, ids of the contracted trips it takes), or None if there is no seam to mend."""
+    region_of = {t.id: r for r, part in enumerate(parts) for t in part.trips}
+    routes = joined.routes
+    if len(routes) < 2:
+        return None
+    index = problem.matrix.index
+    metres = problem.matrix.metres
+    # a route is where its middle stop is; how far apart two routes are, both ways round
+    place = np.asarray([index[r.stops[len(r.stops) // 2].location] for r in routes], dtype=np.intp)
+    region = np.asarray([region_of[r.trip_ids[0]] for r in routes])
+    apart = metres[np.ix_(place, place)] + metres[np.ix_(place, place)].T
+    across = np.where(region[:, None] != region[None, :], apart, np.inf).min(axis=1)
+    # each contracted trip goes with its nearest route
+    nearest_route = np.zeros(0, dtype=np.intp)
+    if joined.contracted:
+        trip_place = np.asarray([index[problem.trip(c.trip_id).pickup] for c in joined.contracted], dtype=np.intp)
+        nearest_route = (metres[np.ix_(trip_place, place)] + metres[np.ix_(place, trip_place)].T).argmin(axis=1)
+    contracts_near = np.bincount(nearest_route, minlength=len(routes))
+    vehicles: dict[tuple[str, int], list[int]] = {}
+    for i, r in enumerate(routes):
+        vehicles.setdefault((r.vehicle_type, r.vehicle_number), []).append(i)
+    most = min(SEAM_TRIPS, len(problem.trips) // 2)
+    chosen: list[int] = []
+    carried = 0
+    for key in sorted(vehicles, key=lambda k: min(across[i] for i in vehicles[k])):
+        if not np.isfinite(min(across[i] for i in vehicles[key])):
+            break
+        size = sum(len(routes[i].trip_ids) + int(contracts_near[i]) for i in vehicles[key])
+        if carried + size > most:
+            if chosen:
+                break
+            continue  # a vehicle carrying more than the whole seam may hold: try the next
+        chosen.extend(vehicles[key])
+        carried += size
+    if not chosen:
+        return None
+    chosen_set = set(chosen)
+    taken_contracts = {c.trip_id for c, i in zip(joined.contracted, nearest_route) if int(i) in chosen_set}
+    trips = [problem.trip(tid) for i in chosen for tid in routes[i].trip_ids] + \
+        [problem.trip(tid) for tid in sorted(taken_contracts)]
+    used = {}
+    for r in routes:
+        used.setdefault(r.vehicle_type, set()).add(r.vehicle_number)
+    mine = {}
+    for i in chosen:
+        mine.setdefault(routes[i].vehicle_type, set()).add(routes[i].vehicle_number)
+    counts = [len(mine.get(vt.name, ())) + vt.count - len(used.get(vt.name, ())) for vt in problem.vehicle_types]
+    seam_problem = _part_of(problem, trips, counts, f"{problem.name} seams between regions")
+    number = {name: {n: k for k, n in enumerate(sorted(ns))} for name, ns in mine.items()}
+    start = [route_order(seam_problem, routes[i], number[routes[i].vehicle_type][routes[i].vehicle_number])
+             for i in chosen]
+    return seam_problem, start, chosen_set, taken_contracts

@@ -297,10 +297,12 @@ def _node_matrices(m: _Model):
 
 
 def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], None],
-            cancelled: Callable[[], bool], initial_routes: list[list[int]] | None = None, part_executor=None):
+            cancelled: Callable[[], bool], initial_routes: list[list[int]] | None = None, part_executor=None,
+            start: Sequence[tuple] | None = None):
     """Build and solve the OR-Tools model; return (objective units, routes, construction cut short)
     or None. With ``initial_routes`` (node lists per vehicle) the search starts from them, and
-    returns None if OR-Tools does not accept them."""
+    returns None if OR-Tools does not accept them. ``start`` (``_start_of``'s routes) is where
+    ruin and recreate starts instead of building its own first routes."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     deadline = time.monotonic() + options.time_limit_s
@@ -402,13 +404,13 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
         matrices = [time_rows, cost_rows]
         del time_rows, cost_rows  # _run_search lets go of them once our construction is done
         return _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb2, matrices,
-                           best, report, cancelled, deadline, initial_routes, part_executor, holder)
+                           best, report, cancelled, deadline, initial_routes, part_executor, holder, start)
     finally:
         holder.clear()
 
 
 def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb2, matrices: list, best,
-                report, cancelled, deadline, initial_routes, part_executor, holder: dict):
+                report, cancelled, deadline, initial_routes, part_executor, holder: dict, start=None):
     time_rows, cost_rows = matrices
     matrices.clear()
     initial = None
@@ -420,7 +422,9 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
             return None
     elif options.first_solution == "TIME_ORDERED_INSERTION" and options.ruin_and_recreate:
         first_routes = None
-        if len(m.trip_ids) < COUNTY_DAY_TRIPS:
+        if start is not None:
+            first_routes = _routes_on_model(m, start)
+        elif len(m.trip_ids) < COUNTY_DAY_TRIPS:
             # below county size construct.py takes well under a second; the benchmark figures for
             # these days were measured starting from its routes (BENCHMARKS.md)
             first_routes, construction_cut, _ = construct_routes(
@@ -487,6 +491,60 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
         if events:
             routes.append((v, events))
     return assignment.ObjectiveValue(), routes, construction_cut, info
+
+
+def _start_of(problem: Problem, orders: Sequence[RouteOrder]) -> list[tuple]:
+    """Routes to start a solve from, as plain data a worker process can take: (type index, vehicle
+    number, duty, layout index, ((kind, trip id), ...)) per route."""
+    type_index = {vt.name: ti for ti, vt in enumerate(problem.vehicle_types)}
+    known = {t.id for t in problem.trips}
+    seen: set[str] = set()
+    used: set[tuple[str, int, int]] = set()
+    out = []
+    for r, order in enumerate(orders):
+        vt = order.vehicle_type
+        where = f"start_routes[{r}]"
+        if vt.name not in type_index:
+            raise ProblemError(f"vehicle type {vt.name!r} is not in the fleet", where=where)
+        vt = problem.vehicle_types[type_index[vt.name]]
+        if not 0 <= order.vehicle_number < vt.count or not 0 <= order.duty < len(vt.duty_windows):
+            raise ProblemError(f"{vt.name} #{order.vehicle_number} in duty {order.duty} is not in the fleet "
+                               f"({vt.count} vehicles, {len(vt.duty_windows)} duties)", where=where)
+        if order.layout not in vt.layouts:
+            raise ProblemError(f"{vt.name} has no layout {order.layout.name!r}", where=where)
+        key = (vt.name, order.vehicle_number, order.duty)
+        if key in used:
+            raise ProblemError(f"{vt.name} #{order.vehicle_number} has two routes in duty {order.duty}", where=where)
+        used.add(key)
+        on_board: set[str] = set()
+        for kind, trip in order.events:
+            if trip.id not in known:
+                raise ProblemError(f"trip {trip.id!r} is not in the problem", where=where)
+            if kind == "pickup" and trip.id not in seen:
+                seen.add(trip.id)
+                on_board.add(trip.id)
+            elif kind == "dropoff" and trip.id in on_board:
+                on_board.remove(trip.id)
+            else:
+                raise ProblemError(f"trip {trip.id!r}: each trip is picked up once, then dropped off on the "
+                                   "same route", where=where)
+        if on_board:
+            raise ProblemError(f"trip {sorted(on_board)[0]!r} is picked up but never dropped off", where=where)
+        out.append((type_index[vt.name], order.vehicle_number, order.duty, vt.layouts.index(order.layout),
+                    tuple((kind, trip.id) for kind, trip in order.events)))
+    return out
+
+
+def _routes_on_model(m: _Model, start: Sequence[tuple]) -> list[list[int]]:
+    """``_start_of``'s routes as node lists per OR-Tools vehicle of the model ``m``."""
+    n_depots = len(m.node_location) - 2 * len(m.trip_ids)
+    trip_index = {tid: k for k, tid in enumerate(m.trip_ids)}
+    vehicle_index = {key: v for v, key in enumerate(m.vehicles)}
+    routes: list[list[int]] = [[] for _ in m.vehicles]
+    for ti, number, duty, li, events in start:
+        v = vehicle_index[(ti, number, duty, li)]
+        routes[v] = [n_depots + 2 * trip_index[tid] + (kind == "dropoff") for kind, tid in events]
+    return routes
 
 
 def _improve_by_ruin_and_recreate(m: _Model, first_routes, time_rows, cost_rows, deadline: float, best: list,
@@ -596,8 +654,8 @@ def _ordered_trips(trips: Sequence[Trip], seed: int) -> list[Trip]:
 
 
 def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int,
-                 out, cancel_event):
-    start = time.monotonic()
+                 out, cancel_event, start=None):
+    started = time.monotonic()
     parent = os.getppid()
     options = replace(options, seed=seed)  # each worker's own search (ruin and recreate draws from it)
     trips = _ordered_trips([problem.trip(t) for t in trips_ids], seed)
@@ -609,13 +667,13 @@ def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, 
         return cancel_event.is_set() or os.getppid() != parent
 
     result = _search(model, options,
-                     lambda value: out.put(("progress", worker, time.monotonic() - start, value)), stop)
+                     lambda value: out.put(("progress", worker, time.monotonic() - started, value)), stop, start=start)
     out.put(("result", worker, result))
 
 
 def solve(problem: Problem, options: SolveOptions | None = None, *,
           on_progress: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
-          part_executor=None) -> Plan:
+          part_executor=None, start_routes: Sequence[RouteOrder] | None = None) -> Plan:
     """Plan every trip of ``problem``: fleet routes, contracted trips, unserved trips with reasons.
 
     ``on_progress`` is called with the best cost so far each time it improves; ``cancel`` (anything
@@ -624,8 +682,16 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
     ``concurrent.futures`` executor such as a Dask client's ``get_executor()``, searches the parts
     of a county-sized day (``options.part_workers`` of them at once) instead of local processes,
     or, on a day planned in regions (``options.regions``), the regions.
+
+    ``start_routes`` (routes of this problem's fleet, e.g. another plan's ``RouteOrder``s) is
+    where the search starts instead of building first routes; the day is then never split and
+    ruin and recreate improves it (it never returns a plan dearer than the start, by the model's
+    objective).
     """
     options = options or SolveOptions()
+    if start_routes is not None:
+        options = replace(options, regions=1, ruin_and_recreate=True, first_solution="TIME_ORDERED_INSERTION",
+                          improve_by_parts=False)
     regions = region_count(len(problem.trips), options.regions)
     if regions > 1:
         return solve_by_regions(problem, options, regions, on_progress=on_progress, cancel=cancel,
@@ -639,6 +705,11 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
         if reason:
             screened[trip.id] = reason
     model_trips = [t for t in problem.trips if t.id not in screened]
+    start = None
+    if start_routes is not None:
+        start = _start_of(problem, start_routes)
+        if any(tid in screened for *_, events in start for _, tid in events):
+            raise ProblemError("a start route carries a trip the fleet cannot serve", where="start_routes")
     fleet_size = sum(vt.count for vt in problem.vehicle_types)
     if options.ruin_and_recreate is None:
         # by default our own search improves our own first routes, unless parts were asked for, or
@@ -677,9 +748,9 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
             trips = _ordered_trips(model_trips, options.seed)
             model = _prepare(problem, trips)
             result = _search(model, options, lambda v: relay(0, time.monotonic() - started, v),
-                             (cancel.is_set if cancel else (lambda: False)), part_executor=part_executor)
+                             (cancel.is_set if cancel else (lambda: False)), part_executor=part_executor, start=start)
         else:
-            result = _run_portfolio(problem, model_trips, options, relay, cancel)
+            result = _run_portfolio(problem, model_trips, options, relay, cancel, start)
         if result is None and not (cancel and cancel.is_set()):
             raise SolveFailed(f"no first plan for {len(model_trips)} trips within the time limit of "
                               f"{options.time_limit_s:g} s; allow more time", where="options.time_limit_s")
@@ -769,7 +840,7 @@ def _why_dropped(problem: Problem, trip: Trip) -> str:
             f"and {format_clock(trip.latest_arrival_s)} within its ride-time cap, and no contract tariff applies")
 
 
-def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOptions, relay, cancel):
+def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOptions, relay, cancel, start=None):
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
     cancel_event = context.Event()
@@ -777,7 +848,7 @@ def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOption
     ids = [t.id for t in trips]
     for worker, (worker_options, seed) in enumerate(_portfolio_configs(options)):
         proc = context.Process(target=_worker_main,
-                               args=(problem, ids, worker_options, seed, worker, out, cancel_event), daemon=True)
+                               args=(problem, ids, worker_options, seed, worker, out, cancel_event, start), daemon=True)
         proc.start()
         processes.append(proc)
     results = {}

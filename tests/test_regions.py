@@ -70,11 +70,15 @@ def _vehicles_within_the_fleet(problem, plan):
     assert all(0 <= number < counts[name] for name, number, _ in seen)
 
 
+def _one_plan_of_the_whole_day(problem, plan):
+    assert_feasible(problem, plan)
+    _accounted_once(problem, plan)
+    _vehicles_within_the_fleet(problem, plan)
+
+
 def test_regions_planned_in_local_processes_join_into_one_feasible_plan(day):
     plan = solve(day, SolveOptions(time_limit_s=16, workers=2, regions=2))
-    assert_feasible(day, plan)
-    _accounted_once(day, plan)
-    _vehicles_within_the_fleet(day, plan)
+    _one_plan_of_the_whole_day(day, plan)
     info = plan.solver["regions"]
     assert info["count"] == 2 and info["at_once"] == 2
     assert all(r["planned"] for r in info["each"])
@@ -92,9 +96,7 @@ def test_regions_planned_on_a_dask_cluster(day):
             Client(cluster) as client:
         plan = solve(day, SolveOptions(time_limit_s=24, regions=3, part_workers=2),
                      part_executor=client.get_executor())
-    assert_feasible(day, plan)
-    _accounted_once(day, plan)
-    _vehicles_within_the_fleet(day, plan)
+    _one_plan_of_the_whole_day(day, plan)
     assert plan.solver["regions"]["count"] == 3
     assert all(r["planned"] for r in plan.solver["regions"]["each"])
 
@@ -131,3 +133,62 @@ def test_a_cancel_reaches_the_regions_being_planned_and_each_keeps_its_best_plan
     _accounted_once(day, plan)
     each = plan.solver["regions"]["each"]
     assert all(r["planned"] and r["cancelled"] for r in each)  # stopped by the cancel, not by the clock
+
+
+def test_a_solve_started_from_routes_starts_from_them(day):
+    from optimiser.plan import route_order
+
+    first = solve(day, SolveOptions(time_limit_s=6, workers=1))
+    start = [route_order(day, r) for r in first.routes]
+    cancel = threading.Event()
+    cancel.set()  # stopped before its first round: what comes back is the start itself
+    again = solve(day, SolveOptions(time_limit_s=6, workers=2), cancel=cancel, start_routes=start)
+    assert_feasible(day, again)
+    assert sorted(r.trip_ids for r in again.routes) == sorted(r.trip_ids for r in first.routes)
+    assert again.cost.total == pytest.approx(first.cost.total, abs=0.01)
+    # and searching on from them never ends dearer than they are, by the search's objective (the
+    # priced plan charges a split-shift vehicle's day rate once, the search each duty its share)
+    better = solve(day, SolveOptions(time_limit_s=4, workers=1, seed=3), start_routes=start)
+    assert_feasible(day, better)
+    assert better.solver["objective"] <= again.solver["objective"] + 0.01
+
+
+def test_the_seam_between_regions_is_searched_again_and_kept_only_if_cheaper(day):
+    plan = solve(day, SolveOptions(time_limit_s=40, workers=2, regions=2))
+    _one_plan_of_the_whole_day(day, plan)
+    info = plan.solver["regions"]
+    seam = info["seam"]
+    assert seam["from_regions"] == [1, 2]  # it straddles the boundary
+    assert 0 < seam["trips"] <= len(day.trips) // 2
+    joined = sum(r["cost"] for r in info["each"])
+    if seam["kept"]:
+        assert seam["saving"] > 0
+        assert plan.cost.total == pytest.approx(joined - seam["saving"], abs=0.05)
+        assert plan.solver["best_cost_over_time"][-1][1] == pytest.approx(plan.cost.total, abs=0.05)
+    else:
+        assert plan.cost.total == pytest.approx(joined, abs=0.05)
+
+
+def test_start_routes_that_do_not_fit_the_problem_are_refused_with_where(day):
+    from dataclasses import replace as changed
+
+    from optimiser.errors import ProblemError
+    from optimiser.plan import RouteOrder
+
+    vt = day.vehicle_types[0]
+    trip = day.trips[0]
+    good = RouteOrder(vt, 0, vt.layouts[0], (("pickup", trip), ("dropoff", trip)), 0)
+    cases = [
+        ([good, good], "two routes in duty 0"),
+        ([changed(good, vehicle_number=vt.count)], "is not in the fleet"),
+        ([changed(good, events=(("pickup", trip),))], "never dropped off"),
+        ([changed(good, events=(("dropoff", trip), ("pickup", trip)))], "picked up once"),
+        ([good, changed(good, vehicle_number=1)], "picked up once"),  # one trip in two routes
+        ([changed(good, events=(("pickup", changed(trip, id="nobody")), ("dropoff", changed(trip, id="nobody"))))],
+         "not in the problem"),
+    ]
+    assert vt.count >= 2
+    for start, message in cases:
+        with pytest.raises(ProblemError, match=message) as caught:
+            solve(day, SolveOptions(time_limit_s=2), start_routes=start)
+        assert caught.value.where.startswith("start_routes[")
