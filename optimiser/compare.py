@@ -23,7 +23,7 @@ from typing import Callable, Mapping, Sequence
 from .apportion import Apportionment, apportion
 from .errors import ProblemError, SolveCancelled
 from .model import Problem, Trip
-from .plan import Plan, RouteOrder, time_route
+from .plan import Plan, RouteOrder, route_order, time_route
 from .solver import CancelToken, SolveOptions, solve
 
 #: The 2006 efficiency programme's target (Gershon, 7.5%) and what it expected from integrated
@@ -256,8 +256,8 @@ def cheapest_fleet_insertion(problem: Problem, plan: Plan, trip: Trip, *, candid
         vt = types[route.vehicle_type]
         if not problem.can_carry(vt, trip):
             continue
-        layout = next(lay for lay in vt.layouts if lay.name == route.layout)
-        events = [(s.kind, problem.trip(s.trip_id)) for s in route.stops if s.trip_id]
+        order = route_order(problem, route)
+        layout, events = order.layout, list(order.events)
         locs = [vt.depot] + [e[1].pickup if e[0] == "pickup" else e[1].dropoff for e in events] + [vt.depot]
         m = problem.matrix
         for i in range(len(events) + 1):

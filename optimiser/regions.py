@@ -345,7 +345,8 @@ def _mend_seams(problem: Problem, parts: list[Problem], joined: Plan, options, e
     objective; it is kept only if the priced plan is cheaper too."""
     from .solver import Progress
 
-    seam = _seam(problem, parts, joined)
+    region_of = {t.id: r for r, part in enumerate(parts) for t in part.trips}
+    seam = _seam(problem, region_of, joined)
     if seam is None:
         return joined
     seam_problem, start, chosen, taken_contracts = seam
@@ -355,7 +356,6 @@ def _mend_seams(problem: Problem, parts: list[Problem], joined: Plan, options, e
     options = replace(options, time_limit_s=search_s)
     before = build_plan(seam_problem, start, [c for c in joined.contracted if c.trip_id in taken_contracts], [])
     seam_started = time.monotonic()
-    region_of = {t.id: r for r, part in enumerate(parts) for t in part.trips}
     info = {"trips": len(seam_problem.trips), "vehicles": sum(vt.count for vt in seam_problem.vehicle_types),
             "routes": len(start), "from_regions": sorted({region_of[t.id] + 1 for t in seam_problem.trips}),
             "before": round(before.cost.total, 2)}
@@ -407,10 +407,9 @@ def _with_seam_info(plan: Plan, info: dict, started: float) -> Plan:
     return replace(plan, solver=solver_info)
 
 
-def _seam(problem: Problem, parts: list[Problem], joined: Plan):
+def _seam(problem: Problem, region_of: dict[str, int], joined: Plan):
     """(the seam as a problem, its routes as they are, indices of those routes in the joined
     plan, ids of the contracted trips it takes), or None if there is no seam to mend."""
-    region_of = {t.id: r for r, part in enumerate(parts) for t in part.trips}
     routes = joined.routes
     if len(routes) < 2:
         return None
