@@ -183,7 +183,11 @@ class Plan:
             lines.append(f"  unserved {u.trip_id}: {u.reason}")
         regions = self.solver.get("regions")
         if regions:
-            line = f"  planned as {regions['count']} regions side by side"
+            if regions.get("split") == "duty":
+                line = (f"  planned as {regions['count']} parts of the day side by side: the duties before and "
+                        f"after {regions['cut']}")
+            else:
+                line = f"  planned as {regions['count']} regions side by side"
             seam = regions.get("seam")
             if seam and seam.get("kept"):
                 line += (f"; searching the seams between them again ({seam['trips']} trips) "

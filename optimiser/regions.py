@@ -22,23 +22,32 @@ SEAM_SHARE of the time searches the seams again: the vehicles whose routes run n
 region's, with their trips, the contracted trips near them and the vehicles no region used, as
 one more day started from those routes as they are (``_mend_seams``). Every region's plan, the
 joined plan and the mended plan go through the independent checker.
+
+Split shifts give a second, almost free way to split a day in time rather than in space
+(``split_by_duty``): the search prices each duty on its own, so the duties before a break and the
+duties after it are two days that share only the vehicles' numbers. From DUTY_SPLIT_FROM_TRIPS
+trips, with two or more workers, each worker searches one side instead of every worker the whole
+day: on the generated 2,000-trip day that took the five-minute plan from £16,170 to £15,521
+(BENCHMARKS.md).
 """
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing
 import os
+import queue
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
 
 from .errors import ItuError, SolveCancelled, SolveFailed
-from .model import Problem, TravelMatrix, Trip
-from .plan import ContractedTrip, Plan, UnservedTrip, build_plan, route_order
+from .model import Problem, TravelMatrix, Trip, VehicleType, format_clock
+from .plan import ContractedTrip, Plan, RouteOrder, UnservedTrip, build_plan, route_order
 
 #: Trips per region when a day is split by itself: one search on the generated 2,000-trip day has
 #: its first plan at 18 s, on node matrices of 4,000 x 4,000 (128 MB each; BENCHMARKS.md).
@@ -60,6 +69,18 @@ SEAM_TRIPS = REGION_TRIPS
 #: matrices, then timing, pricing and checking its plan (on the 10,000-trip day, 5.4 to 12.9 s
 #: for regions of 1,590 to 2,274 trips: BENCHMARKS.md).
 OVERHEAD_S_PER_TRIP = 0.006
+#: A day of at least this many trips searched by two or more workers is split by duty when its
+#: fleet works split shifts: the morning duties and the afternoon duties are searched side by
+#: side, one worker each (``split_by_duty``). Below this size one search over the whole day on
+#: each worker (the best of them kept) does as well in the time.
+DUTY_SPLIT_FROM_TRIPS = 1_000
+#: ... and only if each side of the break holds at least this share of the day's trips.
+DUTY_SPLIT_LEAST_SHARE = 0.25
+#: Most duties reaching across the break (a single all-day duty, say) to try on each side.
+DUTY_SPLIT_MOST_SPANNING = 8
+#: Seconds between the best costs a region sends back while it searches (for the progress bar,
+#: a job's status and the curve of cost against time).
+PROGRESS_EVERY_S = 1.0
 
 
 def region_count(trips: int, asked: int | None) -> int:
@@ -132,16 +153,96 @@ def split_into_regions(problem: Problem, count: int) -> list[Problem]:
             for r, members in enumerate(region_trips)]
 
 
-def _part_of(problem: Problem, trips: Sequence[Trip], fleet_counts: Sequence[int], name: str) -> Problem:
-    """A smaller day of ``problem``: these trips, this many vehicles of each type, and the part of
-    the travel matrix they use."""
+def _part_of(problem: Problem, trips: Sequence[Trip], fleet_counts: Sequence[int], name: str,
+             fleet: Sequence[VehicleType] | None = None) -> Problem:
+    """A smaller day of ``problem``: these trips, this many vehicles of each type (of ``fleet``,
+    the problem's own types if None), and the part of the travel matrix they use."""
     index = problem.matrix.index
     used = {vt.depot for vt in problem.vehicle_types} | {t.pickup for t in trips} | {t.dropoff for t in trips}
     ids = [loc for loc in problem.matrix.location_ids if loc in used]
     rows = np.asarray([index[loc] for loc in ids], dtype=np.intp)
     matrix = TravelMatrix(ids, problem.matrix.seconds[np.ix_(rows, rows)], problem.matrix.metres[np.ix_(rows, rows)])
-    fleet = tuple(replace(vt, count=fleet_counts[ti]) for ti, vt in enumerate(problem.vehicle_types))
+    fleet = tuple(replace(vt, count=fleet_counts[ti]) for ti, vt in enumerate(fleet or problem.vehicle_types))
     return Problem(tuple(trips), fleet, matrix, problem.tariffs, name)
+
+
+@dataclass(frozen=True)
+class DutySide:
+    """One side of a day split by duty: a smaller day whose vehicle types keep only their duties
+    on this side, and for each type, the whole day's duty number of each duty it kept."""
+
+    problem: Problem
+    duties: dict[str, tuple[int, ...]]
+
+
+def split_by_duty(problem: Problem) -> list[DutySide] | None:
+    """The day as two days either side of a break between duties, or None if the fleet's duties
+    leave no break that holds at least DUTY_SPLIT_LEAST_SHARE of the trips on each side.
+
+    With split shifts the search already prices each duty on its own (a duty's share of the day
+    rate, its own hours), so the morning and the afternoon are separate searches that only share
+    the vehicles' numbers: searched side by side, one worker each, each gets a whole core for half
+    the day instead of every worker searching the whole day (BENCHMARKS.md). What is lost is only
+    where a side is chosen: a duty that reaches across the break (an all-day ambulance, say) goes
+    wholly to one side, and a trip either side could carry goes to the side with more vehicles
+    that could carry it, so it cannot move to the other later."""
+    vts = problem.vehicle_types
+    trips = list(problem.trips)
+    if len(trips) < 2:
+        return None
+    duties = [(ti, j, w) for ti, vt in enumerate(vts) if vt.count for j, w in enumerate(vt.duty_windows)]
+    fits = {(ti, j): np.asarray([_could_serve_in(problem, vts[ti], w, t) for t in trips], dtype=bool)
+            for ti, j, w in duties}
+    best = None
+    for cut in sorted({w[1] for *_, w in duties}):
+        before = [d for d in duties if d[2][1] <= cut]
+        after = [d for d in duties if d[2][0] >= cut]
+        spanning = [d for d in duties if d not in before and d not in after]
+        if not before or not after or len(spanning) > DUTY_SPLIT_MOST_SPANNING:
+            continue
+        for choice in itertools.product((0, 1), repeat=len(spanning)):
+            sides = (before + [d for d, c in zip(spanning, choice) if c == 0],
+                     after + [d for d, c in zip(spanning, choice) if c == 1])
+            # vehicles on each side that could carry each trip
+            able = [sum((vts[ti].count * fits[(ti, j)] for ti, j, _ in side), np.zeros(len(trips))) for side in sides]
+            side_of = np.where(able[1] > able[0], 1, 0)
+            neither = (able[0] == 0) & (able[1] == 0)
+            # trips no duty could carry go to contracts whichever side they are on: balance the sides
+            side_of[neither] = np.arange(int(neither.sum())) % 2
+            share = min(int((side_of == 0).sum()), int((side_of == 1).sum())) / len(trips)
+            if best is None or share > best[0]:
+                best = (share, cut, sides, side_of)
+    if best is None or best[0] < DUTY_SPLIT_LEAST_SHARE:
+        return None
+    _, cut, sides, side_of = best
+    out = []
+    for s, side in enumerate(sides):
+        kept = {ti: [j for t2, j, _ in side if t2 == ti] for ti in range(len(vts))}
+        fleet, counts = [], []
+        for ti, vt in enumerate(vts):
+            mine = kept[ti]
+            if not mine:
+                fleet.append(vt)
+                counts.append(0)
+                continue
+            # a side's duties pay their share of the day rate, as the search charges them
+            fleet.append(replace(vt, duties=tuple(vt.duty_windows[j] for j in mine) if vt.duties else (),
+                                 cost_per_day=vt.cost_per_day * len(mine) / len(vt.duty_windows)))
+            counts.append(vt.count)
+        members = [t for t, k in zip(trips, side_of) if k == s]
+        name = f"{problem.name} {'before' if s == 0 else 'after'} {format_clock(cut)}"
+        out.append(DutySide(_part_of(problem, members, counts, name, fleet),
+                            {vts[ti].name: tuple(kept[ti]) for ti in range(len(vts)) if kept[ti]}))
+    return out
+
+
+def _could_serve_in(problem: Problem, vt: VehicleType, window: tuple[float, float], trip: Trip) -> bool:
+    """Whether a vehicle of this type could carry the trip on its own within this duty, from its
+    depot and back (the solver's own screen, duty by duty)."""
+    from .solver import _why_duty_cannot_serve
+
+    return problem.can_carry(vt, trip) and _why_duty_cannot_serve(problem, vt, window, trip,
+                                                                   problem.direct_s(trip)) is None
 
 
 def _share_fleet(problem: Problem, region_trips: Sequence[Sequence[Trip]]) -> list[list[int]]:
@@ -159,9 +260,10 @@ def _share_fleet(problem: Problem, region_trips: Sequence[Sequence[Trip]]) -> li
     return counts
 
 
-def _solve_region(region: Problem, options, stop, start_routes=None) -> Plan:
+def _solve_region(region: Problem, options, stop, start_routes=None, progress=None, part: int = 0) -> Plan:
     """One region's plan (runs in a worker process or on a Dask worker); ``stop`` is the whole
-    solve's cancel, shared across processes; ``start_routes``: improve these rather than plan anew."""
+    solve's cancel, shared across processes; ``start_routes``: improve these rather than plan anew;
+    ``progress``: a shared queue taking (part, best cost) at most every PROGRESS_EVERY_S."""
     from .solver import solve
 
     parent = os.getppid()
@@ -171,11 +273,20 @@ def _solve_region(region: Problem, options, stop, start_routes=None) -> Plan:
         def is_set() -> bool:
             return stop.is_set() or os.getppid() != parent
 
-    return solve(region, options, cancel=Stop(), start_routes=start_routes)
+    sent = [-math.inf]
+
+    def on_progress(p) -> None:
+        now = time.monotonic()
+        if progress is not None and now - sent[0] >= PROGRESS_EVERY_S:
+            sent[0] = now
+            progress.put((part, p.best_cost))
+
+    return solve(region, options, cancel=Stop(), start_routes=start_routes, on_progress=on_progress)
 
 
 class _SharedStop:
-    """A cancel every region's process sees: a Dask Event on a cluster, a manager's Event locally."""
+    """What every region's process shares with the solve: a cancel (a Dask Event on a cluster, a
+    manager's Event locally) and, locally, a queue for their best costs while they search."""
 
     def __init__(self, executor):
         self._manager = None
@@ -186,12 +297,27 @@ class _SharedStop:
             from distributed import Event
 
             self.event = Event(f"itu-regions-{uuid4().hex}", client=client)
+            # a distributed.Queue here hung a job planning regions from inside a Dask worker (the
+            # service's case), so on a cluster the regions report only when they are done
+            self.progress = None
         else:
             self._manager = multiprocessing.get_context("spawn").Manager()
             self.event = self._manager.Event()
+            self.progress = self._manager.Queue()
 
     def set(self) -> None:
         self.event.set()
+
+    def reports(self) -> list[tuple[int, float]]:
+        """The (part, best cost) reports waiting, oldest first."""
+        if self.progress is None:
+            return []
+        out = []
+        while True:
+            try:
+                out.append(self.progress.get_nowait())
+            except queue.Empty:
+                return out
 
     def close(self) -> None:
         if self._manager is not None:
@@ -209,10 +335,45 @@ def solve_by_regions(problem: Problem, options, regions: int, *,
     allow. A region whose solve raises one of our errors (ItuError) leaves its trips to contracts
     with the reason; anything else (a worker lost) fails the whole solve. A cancel stops the
     regions being planned (each keeps its best plan so far) and starts no more."""
-    from .solver import Progress
-
     started = time.monotonic()
     parts = split_into_regions(problem, regions)
+    # each region's vehicles keep their own numbers: region r's #0 of a type follows the earlier regions'
+    first_number = []
+    offset = {vt.name: 0 for vt in problem.vehicle_types}
+    for part in parts:
+        first_number.append(dict(offset))
+        for vt in part.vehicle_types:
+            offset[vt.name] += vt.count
+
+    def place(r: int, route) -> RouteOrder:
+        return route_order(problem, route, first_number[r][route.vehicle_type] + route.vehicle_number)
+
+    return _plan_parts(problem, options, parts, place, {"asked": regions, "split": "area"}, started,
+                       mend=True, on_progress=on_progress, cancel=cancel, executor=executor, slots=slots)
+
+
+def solve_by_duty(problem: Problem, options, sides: Sequence[DutySide], *,
+                  on_progress: Callable | None = None, cancel=None, executor=None, slots: int = 1) -> Plan:
+    """Plan the two sides of a day split by duty (``split_by_duty``) side by side, as regions are,
+    then join them: each side's duty #k of a type is the whole day's vehicle #k in that duty, so a
+    vehicle that works both sides pays its day rate once."""
+    started = time.monotonic()
+
+    def place(r: int, route) -> RouteOrder:
+        return replace(route_order(problem, route), duty=sides[r].duties[route.vehicle_type][route.duty])
+
+    cut = sides[0].problem.name.rsplit(" ", 1)[-1]
+    return _plan_parts(problem, options, [s.problem for s in sides], place, {"asked": None, "split": "duty", "cut": cut},
+                       started, mend=False, on_progress=on_progress, cancel=cancel, executor=executor, slots=slots)
+
+
+def _plan_parts(problem: Problem, options, parts: list[Problem], place: Callable, split_info: dict, started: float, *,
+                mend: bool, on_progress: Callable | None, cancel, executor, slots: int) -> Plan:
+    """Plan ``parts`` (smaller days that share nothing: no trip, and no vehicle in the same duty),
+    ``slots`` at a time, and join their plans, ``place(part, route)`` giving each route its vehicle
+    and duty in the whole day; with ``mend``, then search the seams between them again."""
+    from .solver import Progress
+
     own = executor is None
     if own:
         slots = max(1, options.workers)
@@ -221,7 +382,7 @@ def solve_by_regions(problem: Problem, options, regions: int, *,
     slots = max(1, min(slots, len(parts)))
     waves = math.ceil(len(parts) / slots)
     largest = max(len(p.trips) for p in parts)
-    mend = len(parts) > 1 and options.time_limit_s * SEAM_SHARE >= SEAM_LEAST_S
+    mend = mend and len(parts) > 1 and options.time_limit_s * SEAM_SHARE >= SEAM_LEAST_S
     share = options.time_limit_s * (1 - SEAM_SHARE if mend else 1) / waves
     search_s = max(5.0, share - OVERHEAD_S_PER_TRIP * largest)
     region_options = replace(options, time_limit_s=search_s, workers=1, part_workers=1, regions=1)
@@ -232,8 +393,12 @@ def solve_by_regions(problem: Problem, options, regions: int, *,
     # that could be given now
     unplanned = [sum((problem.contract_price(t) or (None, 0.0))[1] for t in p.trips) for p in parts]
 
+    searching: dict[int, float] = {}  # the best cost each region still searching has sent
+
     def report():
-        cost = sum(plans[r].cost.total if r in plans else unplanned[r] for r in range(len(parts)))
+        cost = sum(plans[r].cost.total if r in plans else searching.get(r, unplanned[r]) for r in range(len(parts)))
+        if history and round(cost, 2) == history[-1][1]:
+            return
         elapsed = time.monotonic() - started
         history.append((round(elapsed, 3), round(cost, 2)))
         if on_progress:
@@ -249,8 +414,15 @@ def solve_by_regions(problem: Problem, options, regions: int, *,
                 r = waiting.pop(0)
                 with warnings.catch_warnings():  # Dask warns of any task over 10 MB: a region is sent once
                     warnings.filterwarnings("ignore", message="Sending large graph")
-                    running[executor.submit(_solve_region, parts[r], region_options, stop.event)] = r
+                    running[executor.submit(_solve_region, parts[r], region_options, stop.event,
+                                            progress=stop.progress, part=r)] = r
             done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
+            reports = stop.reports()
+            for r, cost in reports:
+                if r not in plans:
+                    searching[r] = min(cost, searching.get(r, math.inf))
+            if reports:
+                report()
             for future in done:
                 r = running.pop(future)
                 try:
@@ -268,7 +440,14 @@ def solve_by_regions(problem: Problem, options, regions: int, *,
             if stopped:
                 raise SolveCancelled("the solve was cancelled before any region was planned")
             raise SolveFailed("no region could be planned: " + "; ".join(failures.values()), where="regions")
-        joined = _join(problem, parts, plans, failures, options, regions, started, history, slots, stopped)
+        joined = _join(problem, parts, plans, failures, options, place, split_info, started, history, slots, stopped)
+        if round(joined.cost.total, 2) != history[-1][1]:
+            # the parts priced apart: a vehicle working duties on both sides of a break pays its
+            # day rate once in the whole day, however the two parts shared it
+            history.append((round(time.monotonic() - started, 3), round(joined.cost.total, 2)))
+            joined = replace(joined, solver={**joined.solver, "best_cost_over_time": history})
+            if on_progress:
+                on_progress(Progress(time.monotonic() - started, joined.cost.total, options.time_limit_s))
         seconds = options.time_limit_s - (time.monotonic() - started)
         if mend and not stopped and not (cancel is not None and cancel.is_set()):
             # in local processes the seam's search may use every slot (a portfolio of its own);
@@ -284,10 +463,8 @@ def solve_by_regions(problem: Problem, options, regions: int, *,
 
 
 def _join(problem: Problem, parts: list[Problem], plans: dict[int, Plan], failures: dict[int, str], options,
-          asked: int, started: float, history, slots: int, cancelled: bool) -> Plan:
-    """One plan of the regions' plans: vehicles renumbered so each keeps its own number per type."""
-    types = {vt.name: vt for vt in problem.vehicle_types}
-    offset = {name: 0 for name in types}
+          place: Callable, split_info: dict, started: float, history, slots: int, cancelled: bool) -> Plan:
+    """One plan of the parts' plans, ``place`` giving each route its vehicle and duty in the whole day."""
     orders, contracted, unserved = [], [], []
     regions_info = []
     for r, part in enumerate(parts):
@@ -302,11 +479,9 @@ def _join(problem: Problem, parts: list[Problem], plans: dict[int, Plan], failur
                     unserved.append(UnservedTrip(trip.id, trip.service, reason))
         else:
             for route in plan.routes:
-                orders.append(route_order(problem, route, offset[route.vehicle_type] + route.vehicle_number))
+                orders.append(place(r, route))
             contracted.extend(plan.contracted)
             unserved.extend(plan.unserved)
-        for vt in part.vehicle_types:
-            offset[vt.name] += vt.count
         regions_info.append({
             "region": r + 1, "trips": len(part.trips), "vehicles": sum(vt.count for vt in part.vehicle_types),
             "planned": plan is not None, "cost": round(plan.cost.total, 2) if plan else None,
@@ -325,7 +500,7 @@ def _join(problem: Problem, parts: list[Problem], plans: dict[int, Plan], failur
         and len(planned) == len(parts),
         "first_solution": planned[0].solver.get("first_solution"),
         "improvement": planned[0].solver.get("improvement"),
-        "regions": {"asked": asked, "count": len(parts), "at_once": slots, "each": regions_info},
+        "regions": {**split_info, "count": len(parts), "at_once": slots, "each": regions_info},
     }
     from .solver import checked_plan
 

@@ -35,7 +35,7 @@ import numpy as np
 from .checker import check_plan
 from .construct import construct_routes
 from .lns import improve_by_parts
-from .regions import region_count, solve_by_regions
+from .regions import DUTY_SPLIT_FROM_TRIPS, region_count, solve_by_duty, solve_by_regions, split_by_duty
 from .ruin_recreate import RuinAndRecreate
 from .errors import PlanCheckError, ProblemError, SolveCancelled, SolveFailed
 from .model import RESOURCES, Problem, Trip, format_clock
@@ -696,6 +696,15 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
     if regions > 1:
         return solve_by_regions(problem, options, regions, on_progress=on_progress, cancel=cancel,
                                 executor=part_executor, slots=options.part_workers)
+    if (options.regions is None and options.workers > 1 and part_executor is None
+            and len(problem.trips) >= DUTY_SPLIT_FROM_TRIPS and options.max_solutions is None
+            and options.ruin_and_recreate is not False and not options.improve_by_parts
+            and options.first_solution in ("BY_SIZE", "TIME_ORDERED_INSERTION")):
+        # a county-sized day on split shifts: each worker searches one side of the break between
+        # duties rather than every worker the whole day (regions.split_by_duty)
+        sides = split_by_duty(problem)
+        if sides is not None:
+            return solve_by_duty(problem, options, sides, on_progress=on_progress, cancel=cancel)
     started = time.monotonic()
     history: list[tuple[float, float]] = []
 

@@ -540,7 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "re-solving parts of a few routes at a time, or OR-Tools' local search on the whole day")
     solve.add_argument("--regions", type=int, metavar="N",
                        help="plan the day as N regions side by side (default: by size, one region per 2,000 trips "
-                            "from 4,000 trips; 1 never splits)")
+                            "from 4,000 trips, and from 1,000 trips on split shifts with --workers 2 or more, the duties "
+                            "before and after the midday break side by side; 1 never splits)")
     solve.add_argument("--dask-scheduler", metavar="ADDRESS",
                        help="plan the regions on this Dask cluster (e.g. tcp://host:8786, or 'local' for a cluster "
                             "of --workers processes on this machine); a day in one region has its parts searched "

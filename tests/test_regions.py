@@ -9,8 +9,9 @@ import pytest
 
 from geodata.readers import load_problem
 from geodata.scenario import generate_scenario, synthetic_area, write_scenario
-from optimiser.regions import REGION_TRIPS, REGIONS_FROM_TRIPS, region_count, split_into_regions
-from optimiser.solver import SolveOptions, solve
+from optimiser.regions import (DUTY_SPLIT_LEAST_SHARE, REGION_TRIPS, REGIONS_FROM_TRIPS, region_count, split_by_duty,
+                               split_into_regions)
+from optimiser.solver import SolveOptions, screen_trip, solve
 from tests.conftest import assert_feasible
 
 
@@ -192,3 +193,67 @@ def test_start_routes_that_do_not_fit_the_problem_are_refused_with_where(day):
         with pytest.raises(ProblemError, match=message) as caught:
             solve(day, SolveOptions(time_limit_s=2), start_routes=start)
         assert caught.value.where.startswith("start_routes[")
+
+
+def test_a_day_on_split_shifts_splits_at_the_break_between_duties(day):
+    sides = split_by_duty(day)
+    assert sides is not None and len(sides) == 2
+    before, after = sides
+    ids = [t.id for s in sides for t in s.problem.trips]
+    assert sorted(ids) == sorted(t.id for t in day.trips)  # each trip on exactly one side
+    assert min(len(s.problem.trips) for s in sides) >= DUTY_SPLIT_LEAST_SHARE * len(day.trips)
+    for vt in day.vehicle_types:
+        if not vt.count:
+            continue
+        kept = [s.duties.get(vt.name, ()) for s in sides]
+        # each duty of the type goes to exactly one side, and the sides' day rates add up to it
+        assert sorted(j for k in kept for j in k) == list(range(len(vt.duty_windows)))
+        rates = [x.cost_per_day for s in sides for x in s.problem.vehicle_types if x.name == vt.name and x.count]
+        assert sum(rates) == pytest.approx(vt.cost_per_day)
+        for s, duties in zip(sides, kept):
+            own = next(x for x in s.problem.vehicle_types if x.name == vt.name)
+            assert own.count == (vt.count if duties else 0)
+            if duties:
+                assert own.duty_windows == tuple(vt.duty_windows[j] for j in duties)
+    cut = before.problem.name.rsplit(" ", 1)[-1]
+    assert after.problem.name.endswith(cut)
+    # no trip the whole fleet could serve is put where its side's fleet cannot serve it
+    for side in sides:
+        for trip in side.problem.trips:
+            if screen_trip(day, trip) is None:
+                assert screen_trip(side.problem, trip) is None, trip.id
+
+
+def test_a_fleet_without_a_break_between_duties_is_not_split_by_duty(day):
+    from dataclasses import replace as changed
+
+    all_day = changed(day, vehicle_types=tuple(changed(vt, duties=()) for vt in day.vehicle_types))
+    assert split_by_duty(all_day) is None
+
+
+def test_a_day_split_by_duty_is_searched_side_by_side_and_joined_into_one_plan(day, monkeypatch):
+    import optimiser.solver as solver_module
+
+    monkeypatch.setattr(solver_module, "DUTY_SPLIT_FROM_TRIPS", 100)  # the test day has 240 trips
+    seen = []
+    plan = solve(day, SolveOptions(time_limit_s=14, workers=2), on_progress=seen.append)
+    _one_plan_of_the_whole_day(day, plan)
+    info = plan.solver["regions"]
+    assert info["split"] == "duty" and info["count"] == 2 and info["at_once"] == 2
+    assert all(r["planned"] for r in info["each"])
+    # each vehicle pays its day rate once, and a type needs no more vehicles than its busiest duty
+    rate = {vt.name: vt.cost_per_day for vt in day.vehicle_types}
+    vehicles = {(r.vehicle_type, r.vehicle_number) for r in plan.routes}
+    assert plan.cost.vehicles_fixed == pytest.approx(sum(rate[name] for name, _ in vehicles))
+    for vt in day.vehicle_types:
+        by_duty = Counter(r.duty for r in plan.routes if r.vehicle_type == vt.name)
+        assert len({n for name, n in vehicles if name == vt.name}) == max(by_duty.values(), default=0)
+    # the sides' best costs come back while they search, not only when they are done
+    history = plan.solver["best_cost_over_time"]
+    assert sum(1 for elapsed, _ in history if elapsed < 10) >= 2
+    assert history[-1][1] == pytest.approx(plan.cost.total, abs=0.05)
+    assert seen and seen[-1].best_cost == pytest.approx(plan.cost.total, abs=0.05)
+    # one region asked for: the whole day in one search
+    whole = solve(day, SolveOptions(time_limit_s=4, workers=2, regions=1))
+    assert_feasible(day, whole)
+    assert "regions" not in whole.solver
