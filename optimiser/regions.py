@@ -27,8 +27,8 @@ Split shifts give a second, almost free way to split a day in time rather than i
 (``split_by_duty``): the search prices each duty on its own, so the duties before a break and the
 duties after it are two days that share only the vehicles' numbers. From DUTY_SPLIT_FROM_TRIPS
 trips, with two or more workers, each worker searches one side instead of every worker the whole
-day: on the generated 2,000-trip day that took the five-minute plan from £16,170 to £15,521
-(BENCHMARKS.md).
+day: on the generated 2,000-trip day that took the five-minute plan from £16,170 to £15,644 (the
+median of three seeds; BENCHMARKS.md).
 """
 from __future__ import annotations
 
