@@ -470,7 +470,8 @@ def _join(problem: Problem, parts: list[Problem], plans: dict[int, Plan], failur
     for r, part in enumerate(parts):
         plan = plans.get(r)
         if plan is None:
-            reason = f"region {r + 1} of {len(parts)} was not planned: {failures.get(r, 'unknown')}"
+            # the part's own name: "... region 2 of 5", or "... after 11:30" for a day split by duty
+            reason = f"{part.name} was not planned: {failures.get(r, 'unknown')}"
             for trip in part.trips:
                 offer = problem.contract_price(trip)
                 if offer:
