@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import math
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -84,6 +85,57 @@ def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[
         out.append(f'<path fill="none" style="fill:none" stroke="{COLOURS[j % len(COLOURS)]}" stroke-width="2.5" d="M {path}">'
                    f'<title>{html.escape(name)}</title></path>')
     out.append(_legend(list(series), left, height - 18))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def cost_curve_chart(title: str, curves: Mapping[str, Sequence[tuple[float, float]]], width: int = 720,
+                     height: int = 340) -> str:
+    """Best cost against time, one step line per search (``(seconds, pounds)`` points, as in a
+    plan's ``solver.best_cost_over_time``). Time runs on a log scale, so that the first minute and
+    the last of a long search both show; the cost axis spans the costs found, from the cheapest
+    to a fifth above it (a first plan dearer than that is drawn at the top edge)."""
+    left, bottom, top, right = 70, 62, 40, 20
+    plot_w, plot_h = width - left - right, height - bottom - top
+    points = [(t, c) for curve in curves.values() for t, c in curve]
+    if not points:
+        raise ValueError("no curve has a point to draw")
+    first = max(1.0, min(t for t, _ in points))
+    last = max(first * 10, 1.05 * max(t for t, _ in points))  # room for the last step to show
+    cheapest = min(c for _, c in points)
+    dearest = min(max(c for _, c in points), cheapest * 1.2)
+    span = max(dearest - cheapest, 1.0)
+
+    def x(t: float) -> float:
+        return left + plot_w * (math.log10(max(t, first)) - math.log10(first)) / (math.log10(last) - math.log10(first))
+
+    def y(c: float) -> float:
+        return top + plot_h * (1 - (min(c, dearest) - cheapest) / span)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+           f'aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>',
+           f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">'
+           f'{html.escape(title)}</text>']
+    for k in range(5):
+        cost = cheapest + span * k / 4
+        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(cost):.1f}" y2="{y(cost):.1f}" stroke="#ddd"/>'
+                   f'<text x="{left - 6}" y="{y(cost) + 4:.1f}" text-anchor="end" font-size="11">£{cost:,.0f}</text>')
+    for t, label in ((1, "1 s"), (3, "3 s"), (10, "10 s"), (30, "30 s"), (60, "1 min"), (120, "2 min"),
+                     (300, "5 min"), (600, "10 min"), (1800, "30 min"), (3600, "1 h"), (7200, "2 h")):
+        if first <= t <= last:
+            out.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{top + plot_h}" stroke="#eee"/>'
+                       f'<text x="{x(t):.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">{label}</text>')
+    for j, (name, curve) in enumerate(curves.items()):
+        steps, previous = [], None
+        for t, c in sorted(curve):
+            if previous is not None:
+                steps.append(f"{x(t):.1f} {y(previous):.1f}")  # the best so far holds until the next one
+            steps.append(f"{x(t):.1f} {y(c):.1f}")
+            previous = c
+        if steps:
+            out.append(f'<path fill="none" style="fill:none" stroke="{COLOURS[j % len(COLOURS)]}" stroke-width="2" '
+                       f'd="M {" L ".join(steps)}"><title>{html.escape(name)}</title></path>')
+    out.append(_legend(list(curves), left, height - 14))
     out.append("</svg>")
     return "".join(out)
 

@@ -681,7 +681,8 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
     found so far, or raises ``SolveCancelled`` if there is none yet. ``part_executor``, a
     ``concurrent.futures`` executor such as a Dask client's ``get_executor()``, searches the parts
     of a county-sized day (``options.part_workers`` of them at once) instead of local processes,
-    or, on a day planned in regions (``options.regions``), the regions.
+    or, on a day planned in regions (``options.regions``), the regions, or the two sides of a
+    county-sized day on split shifts.
 
     ``start_routes`` (routes of this problem's fleet, e.g. another plan's ``RouteOrder``s) is
     where the search starts instead of building first routes; the day is then never split and
@@ -696,7 +697,9 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
     if regions > 1:
         return solve_by_regions(problem, options, regions, on_progress=on_progress, cancel=cancel,
                                 executor=part_executor, slots=options.part_workers)
-    if (options.regions is None and options.workers > 1 and part_executor is None
+    # two or more searches at once: local processes (workers), or an executor's slots (part_workers)
+    side_by_side = options.part_workers > 1 if part_executor is not None else options.workers > 1
+    if (options.regions is None and side_by_side
             and len(problem.trips) >= DUTY_SPLIT_FROM_TRIPS and options.max_solutions is None
             and options.ruin_and_recreate is not False and not options.improve_by_parts
             and options.first_solution in ("BY_SIZE", "TIME_ORDERED_INSERTION")):
@@ -704,7 +707,8 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
         # duties rather than every worker the whole day (regions.split_by_duty)
         sides = split_by_duty(problem)
         if sides is not None:
-            return solve_by_duty(problem, options, sides, on_progress=on_progress, cancel=cancel)
+            return solve_by_duty(problem, options, sides, on_progress=on_progress, cancel=cancel,
+                                 executor=part_executor, slots=options.part_workers)
     started = time.monotonic()
     history: list[tuple[float, float]] = []
 

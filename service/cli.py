@@ -16,7 +16,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from optimiser.errors import ItuError
+from optimiser.errors import InputFormatError, ItuError
 
 DEFAULT_BKS = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "darp" / "bks.csv"
 
@@ -137,6 +137,41 @@ def _export(plan, problem, locations, extras, out: str) -> list[Path]:
     return written
 
 
+def _write_search_chart(plan, out: str) -> list[Path]:
+    """``search.svg``: the search's best cost against time, when it found more than one plan."""
+    from optimiser.report import cost_curve_chart
+
+    curve = plan.solver.get("best_cost_over_time") or []
+    if len(curve) < 2:
+        return []
+    path = Path(out) / "search.svg"
+    path.write_text(cost_curve_chart(f"{plan.problem_name or 'plan'}: best cost found against time", {"this solve": curve}))
+    return [path]
+
+
+def cmd_curves(args) -> int:
+    """Draw the searches of several saved plans on one chart (e.g. runs of different lengths or seeds)."""
+    from optimiser.report import cost_curve_chart
+
+    curves = {}
+    for k, name in enumerate(args.plans):
+        path = Path(name)
+        try:
+            doc = json.loads(path.read_text())
+            curve = [(float(t), float(c)) for t, c in doc["solver"]["best_cost_over_time"]]
+        except OSError as exc:
+            raise InputFormatError(f"cannot read: {exc.strerror}", where=str(path)) from None
+        except (ValueError, KeyError, TypeError):
+            raise InputFormatError("not a plan.json with solver.best_cost_over_time", where=str(path)) from None
+        label = args.label[k] if args.label and k < len(args.label) else path.parent.name or path.stem
+        curves[label] = curve
+    if not any(curves.values()):
+        raise InputFormatError("no plan has a point on its curve", where="plans")
+    Path(args.out).write_text(cost_curve_chart(args.title, curves))
+    print(f"wrote {args.out}")
+    return 0
+
+
 def _report_snapping(extras: dict) -> None:
     snap_m = extras.get("snap_m") or {}
     if extras.get("network") is None or not snap_m:
@@ -198,6 +233,7 @@ def cmd_solve(args) -> int:
     print(plan.summary())
     if args.out:
         written = _export(plan, problem, locations, extras, args.out)
+        written += _write_search_chart(plan, args.out)
         shown = [p for p in written if p.parent == Path(args.out)]
         for path in shown:
             print(f"wrote {path}")
@@ -550,6 +586,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "and run sheets")
     solve.add_argument("--quiet", action="store_true", help="no progress bar")
     solve.set_defaults(func=cmd_solve)
+
+    curves = sub.add_parser("curves", help="chart the best cost against time of saved plans' searches (SVG)")
+    curves.add_argument("plans", nargs="+", help="plan.json files written by itu solve --out")
+    curves.add_argument("--label", action="append", help="a name for each plan in turn (default: its folder's name)")
+    curves.add_argument("--title", default="Best cost found against time", help="the chart's title")
+    curves.add_argument("--out", required=True, help="the SVG file to write")
+    curves.set_defaults(func=cmd_curves)
 
     comp = sub.add_parser("compare", help="separate contracts against integrated planning, and the cost split")
     comp.add_argument("trips", help="trips document (JSON; may hold the fleet too) or a trip file (CSV, GeoJSON, "

@@ -65,14 +65,21 @@ class _JobControl:
         self.started = time.monotonic()
         self.last_write = 0.0
         self.progress: dict[str, Any] = {"time_limit_s": time_limit_s}
+        #: (when the search started, its time limit), for a fraction that moves with the clock: a
+        #: day searched in parts on the cluster reports its cost only when the parts are done
+        self.searching: tuple[float, float] | None = None
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
 
     def update(self, force: bool = False, **fields) -> None:
         with self._lock:
             self.progress.update(fields)
-            self.progress["elapsed_s"] = round(time.monotonic() - self.started, 1)
             now = time.monotonic()
+            self.progress["elapsed_s"] = round(now - self.started, 1)
+            if self.searching is not None:
+                since, limit = self.searching
+                by_clock = round(min(1.0, (now - since) / max(limit, 1e-9)), 3)
+                self.progress["fraction"] = max(self.progress.get("fraction") or 0.0, by_clock)
             if now - self.last_write < PROGRESS_INTERVAL_S and not force:
                 return
             self.last_write = now
@@ -194,7 +201,7 @@ def _on_dask_worker() -> bool:
 
 
 def _solve(loaded, options: dict, control: _JobControl, settings: dict):
-    from optimiser.regions import region_count
+    from optimiser.regions import DUTY_SPLIT_FROM_TRIPS, region_count
     from optimiser.solver import SolveOptions, solve
 
     regions = options.get("regions")
@@ -203,6 +210,7 @@ def _solve(loaded, options: dict, control: _JobControl, settings: dict):
                                  regions=None if regions is None else int(regions))
     split = region_count(len(loaded.problem.trips), solve_options.regions)
     control.update(force=True, phase="solving", best_cost=None, fraction=0.0, **({"regions": split} if split > 1 else {}))
+    control.searching = (time.monotonic(), solve_options.time_limit_s)
 
     def on_progress(p):
         control.update(best_cost=round(p.best_cost, 2),
@@ -210,7 +218,10 @@ def _solve(loaded, options: dict, control: _JobControl, settings: dict):
 
     from distributed import worker_client
 
-    if split > 1 and _on_dask_worker():  # the regions go to the whole cluster; this task steps aside meanwhile
+    # the regions, or the two sides of a county-sized day on split shifts (the solver decides),
+    # go to the whole cluster; this task steps aside meanwhile
+    side_by_side = split > 1 or (solve_options.regions is None and len(loaded.problem.trips) >= DUTY_SPLIT_FROM_TRIPS)
+    if side_by_side and _on_dask_worker():
         with worker_client() as client:
             threads = max(1, sum(client.nthreads().values()))
             plan = solve(loaded.problem, replace(solve_options, part_workers=threads), on_progress=on_progress,

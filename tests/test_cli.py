@@ -51,6 +51,24 @@ def test_a_day_planned_in_regions_on_a_local_dask_cluster(tmp_path):
     served = [s["trip_id"] for r in plan["routes"] for s in r["stops"] if s["kind"] == "pickup"]
     others = [c["trip_id"] for c in plan["contracted"]] + [u["trip_id"] for u in plan["unserved"]]
     assert len(served) + len(others) == len(set(served + others)) == 200
+    # the search's curve, drawn beside the plan, and again with another plan's by `itu curves`
+    assert len(plan["solver"]["best_cost_over_time"]) >= 2
+    chart = (tmp_path / "search.svg").read_text()
+    assert chart.startswith("<svg") and chart.count("<path") == 1
+    proc = itu("curves", str(tmp_path / "plan.json"), str(tmp_path / "plan.json"), "--label", "first",
+               "--out", str(tmp_path / "both.svg"))
+    both = (tmp_path / "both.svg").read_text()
+    assert both.count("<path") == 2 and ">first</text>" in both and f">{tmp_path.name}</text>" in both
+
+
+def test_curves_of_files_that_are_not_plans_are_one_clear_line(tmp_path):
+    (tmp_path / "other.json").write_text('{"trips": []}')
+    proc = itu("curves", str(tmp_path / "other.json"), "--out", str(tmp_path / "c.svg"), check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "other.json: not a plan.json with solver.best_cost_over_time" in proc.stderr
+    proc = itu("curves", str(tmp_path / "missing.json"), "--out", str(tmp_path / "c.svg"), check=False)
+    assert proc.returncode == 2 and "missing.json: cannot read" in proc.stderr
+    assert not (tmp_path / "c.svg").exists()
 
 
 def test_regions_must_be_at_least_one(tmp_path):

@@ -2,7 +2,6 @@
 so none of them rots. They are stored without outputs (checked here too)."""
 from __future__ import annotations
 
-import os
 
 import nbformat
 import pytest

@@ -90,16 +90,24 @@ def test_regions_planned_in_local_processes_join_into_one_feasible_plan(day):
     assert len(plan.served_trip_ids) > len(day.trips) / 3  # the fleet carries a good part of the day
 
 
-def test_regions_planned_on_a_dask_cluster(day):
+def test_regions_and_the_sides_of_a_split_shift_day_planned_on_a_dask_cluster(day, monkeypatch):
     from distributed import Client, LocalCluster
 
+    import optimiser.solver as solver_module
+
+    monkeypatch.setattr(solver_module, "DUTY_SPLIT_FROM_TRIPS", 100)  # the test day has 240 trips
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         plan = solve(day, SolveOptions(time_limit_s=24, regions=3, part_workers=2),
                      part_executor=client.get_executor())
+        sides = solve(day, SolveOptions(time_limit_s=12, part_workers=2), part_executor=client.get_executor())
     _one_plan_of_the_whole_day(day, plan)
     assert plan.solver["regions"]["count"] == 3
     assert all(r["planned"] for r in plan.solver["regions"]["each"])
+    # a cluster's slots search the two sides of the day as local processes would
+    _one_plan_of_the_whole_day(day, sides)
+    info = sides.solver["regions"]
+    assert info["split"] == "duty" and info["count"] == 2 and info["at_once"] == 2
 
 
 def test_a_cancel_leaves_regions_not_yet_started_to_contracts_with_the_reason(day):

@@ -10,7 +10,6 @@ import time
 import pytest
 
 from service import create_app, stop_app
-from tests.conftest import ROOT
 from tests.test_service_api import FLEET, TRIPS, upload
 
 pytestmark = pytest.mark.slow
@@ -25,7 +24,7 @@ def make_app(url, **config):
 def cluster():
     """One cluster for the module: apps connect to it by address, as they would in production."""
     import dask
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
 
     dask.config.set({"distributed.scheduler.allowed-failures": 2})
     local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
@@ -73,6 +72,39 @@ def test_a_solve_job_runs_reports_progress_and_returns_results(database_url, clu
         page = client.get(done["results"]["map.html"])
         assert page.mimetype == "text/html" and b"L.map(" in page.data
         assert client.get(done["results"]["routes.csv"]).data.startswith(b"vehicle_type,vehicle_number")
+    finally:
+        stop_app(app)
+
+
+def test_a_county_sized_solve_job_on_split_shifts_searches_both_sides_of_the_day_on_the_cluster(tmp_path, cluster):
+    from geodata.scenario import generate_scenario, synthetic_area, write_scenario
+    from optimiser.regions import DUTY_SPLIT_FROM_TRIPS
+
+    write_scenario(generate_scenario(synthetic_area(), trips=DUTY_SPLIT_FROM_TRIPS, seed=3), tmp_path)
+    app = make_app(f"sqlite:///{tmp_path / 'd.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address)
+    try:
+        client = app.test_client()
+        trip_set = upload(client, "/v1/trip-sets", (tmp_path / "trips.csv").read_bytes(), "trips.csv", {})
+        fleet = upload(client, "/v1/fleets", (tmp_path / "fleet.json").read_bytes(), "fleet.json", {})
+        assert trip_set.status_code == 201 and fleet.status_code == 201, (trip_set.get_json(), fleet.get_json())
+        response = client.post("/v1/solve-jobs", data=json.dumps({
+            "trip_set_id": trip_set.get_json()["id"], "fleet_id": fleet.get_json()["id"], "time_limit_s": 20}),
+            content_type="application/json")
+        assert response.status_code == 202, response.get_json()
+        url = response.get_json()["url"]
+        # the job's progress moves with the clock while the sides search (on a cluster they report
+        # only when done)
+        moving = wait_for(client, url, ("running", "succeeded"),
+                          condition=lambda j: j["state"] == "succeeded" or 0 < j["progress"].get("fraction", 0) < 1)
+        done = wait_for(client, url, ("succeeded", "failed"), timeout=300)
+        assert done["state"] == "succeeded", done["error"]
+        assert moving["state"] == "running"
+        summary = done["summary"]
+        assert summary["served_by_fleet"] + summary["contracted"] + summary["unserved"] == DUTY_SPLIT_FROM_TRIPS
+        plan = client.get(done["results"]["plan.json"]).get_json()
+        sides = plan["solver"]["regions"]
+        assert sides["split"] == "duty" and sides["count"] == 2 and sides["at_once"] == 2
+        assert all(r["planned"] for r in sides["each"])
     finally:
         stop_app(app)
 
