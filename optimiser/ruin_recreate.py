@@ -54,7 +54,7 @@ NEAR_ROUTES_FROM = 24
 #: Share of rounds that put trips back at any price (see ``_rounds``).
 FORCED_ROUNDS = 0.2
 #: Share of rounds that take out one whole route (on the generated 2,000-trip day's two duty
-#: sides, 60 s of search alone, four seeds: 0.1% to 1.3% cheaper, 0.6% on average; BENCHMARKS.md).
+#: sides, 60 s of search alone, four seeds: 0.2% to 1.6% cheaper, 0.9% on average; BENCHMARKS.md).
 WHOLE_ROUTE_ROUNDS = 0.05
 
 Day = namedtuple("Day", [
