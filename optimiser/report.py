@@ -23,6 +23,14 @@ def _money(x: float) -> str:
 
 
 # ----------------------------------------------------------------------------- SVG charts
+def _svg_start(title: str, width: int, height: int) -> list[str]:
+    """The opening of a chart: its size, an accessible name and the title drawn above it."""
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+            f'aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>',
+            f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">'
+            f'{html.escape(title)}</text>']
+
+
 def bar_chart(title: str, categories: Sequence[str], series: Mapping[str, Sequence[float]], unit: str = "£",
               width: int = 640, height: int = 300) -> str:
     """Grouped bars, one group per category, one bar per series."""
@@ -31,10 +39,7 @@ def bar_chart(title: str, categories: Sequence[str], series: Mapping[str, Sequen
     peak = max([v for values in series.values() for v in values] + [1e-9])
     group_w = plot_w / max(len(categories), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-           f'aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>',
-           f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">'
-           f'{html.escape(title)}</text>']
+    out = _svg_start(title, width, height)
     for k in range(5):
         value = peak * k / 4
         y = top + plot_h - plot_h * k / 4
@@ -65,10 +70,7 @@ def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[
     if all(float(v).is_integer() for values in series.values() for v in values):
         peak = -(-peak // 4) * 4  # counts get whole-number gridlines
     n = max(len(labels), 2)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-           f'aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>',
-           f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">'
-           f'{html.escape(title)}</text>']
+    out = _svg_start(title, width, height)
     for k in range(5):
         y = top + plot_h - plot_h * k / 4
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
@@ -112,10 +114,7 @@ def cost_curve_chart(title: str, curves: Mapping[str, Sequence[tuple[float, floa
     def y(c: float) -> float:
         return top + plot_h * (1 - (min(c, dearest) - cheapest) / span)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-           f'aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>',
-           f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">'
-           f'{html.escape(title)}</text>']
+    out = _svg_start(title, width, height)
     for k in range(5):
         cost = cheapest + span * k / 4
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(cost):.1f}" y2="{y(cost):.1f}" stroke="#ddd"/>'
@@ -124,7 +123,8 @@ def cost_curve_chart(title: str, curves: Mapping[str, Sequence[tuple[float, floa
                      (300, "5 min"), (600, "10 min"), (1800, "30 min"), (3600, "1 h"), (7200, "2 h")):
         if first <= t <= last:
             out.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{top + plot_h}" stroke="#eee"/>'
-                       f'<text x="{x(t):.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">{label}</text>')
+                       f'<text x="{x(t):.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+                       f'font-size="11">{label}</text>')
     for j, (name, curve) in enumerate(curves.items()):
         steps, previous = [], None
         for t, c in sorted(curve):

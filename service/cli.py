@@ -145,7 +145,8 @@ def _write_search_chart(plan, out: str) -> list[Path]:
     if len(curve) < 2:
         return []
     path = Path(out) / "search.svg"
-    path.write_text(cost_curve_chart(f"{plan.problem_name or 'plan'}: best cost found against time", {"this solve": curve}))
+    title = f"{plan.problem_name or 'plan'}: best cost found against time"
+    path.write_text(cost_curve_chart(title, {"this solve": curve}))
     return [path]
 
 
@@ -164,6 +165,8 @@ def cmd_curves(args) -> int:
         except (ValueError, KeyError, TypeError):
             raise InputFormatError("not a plan.json with solver.best_cost_over_time", where=str(path)) from None
         label = args.label[k] if args.label and k < len(args.label) else path.parent.name or path.stem
+        while label in curves:  # two plans of one name are still two curves
+            label += "'"
         curves[label] = curve
     if not any(curves.values()):
         raise InputFormatError("no plan has a point on its curve", where="plans")
