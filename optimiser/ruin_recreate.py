@@ -6,10 +6,12 @@ methods that hold the published records for pickup-and-delivery problems (Ropke 
 2006; Christiaens and Vanden Berghe 2020, "slack induction by string removals"): take out a
 handful of related trips (neighbours in place and time, strings of consecutive stops from
 nearby routes, now and then one whole route), put them back one by one where each costs
-least, and accept the new plan by simulated annealing. Thousands of such rounds a second need
-insertion tests that cost microseconds, so the whole loop runs in compiled code on the solver's
-integer model (``solver._Model`` and its node matrices); Python only starts batches, cools the
-temperature, reports progress and stops on time.
+least, and accept the new plan by simulated annealing. Between batches of rounds, the ends of
+two routes are exchanged where both vehicles are empty and that pays (2-opt* for dial-a-ride:
+one move that ruin and recreate would need a whole route's worth of trips to make). Thousands
+of such rounds a second need insertion tests that cost microseconds, so the whole loop runs in
+compiled code on the solver's integer model (``solver._Model`` and its node matrices); Python
+only starts batches, cools the temperature, reports progress and stops on time.
 
 The feasibility test is exact for a given stop order. Windows, ride caps (drop-off start minus
 pickup start), the shift and the duty limit are all difference constraints between service
@@ -56,6 +58,14 @@ FORCED_ROUNDS = 0.2
 #: Share of rounds that take out one whole route (on the generated 2,000-trip day's two duty
 #: sides, 60 s of search alone, four seeds: 0.2% to 1.6% cheaper, 0.9% on average; BENCHMARKS.md).
 WHOLE_ROUTE_ROUNDS = 0.05
+#: From this many trips the cooling ends at a third of the start temperature, not a three-hundredth:
+#: a few minutes are too few rounds per trip for a large day to profit from the cold end (60 s of
+#: search alone on the 2,000-trip day's duty sides: 1.0% to 1.8% cheaper; BENCHMARKS.md).
+WARM_END_FROM_TRIPS = 500
+#: After every batch of rounds, exchange route ends where that pays (``_exchange_ends``): on the
+#: six hardest dial-a-ride instances, 20 s, three seeds, mean gap 1.06% against 1.23% without;
+#: on the 2,000-trip day's duty sides, 60 s of search alone, 0.7% and 1.9% cheaper (BENCHMARKS.md).
+EXCHANGE_ENDS = True
 
 Day = namedtuple("Day", [
     "T", "C", "lo", "hi", "n_depots", "ride", "demand", "capacity", "solo", "allowed", "depot",
@@ -533,7 +543,8 @@ def _touch(st, sc, s):
 
 
 @njit(cache=True)
-def _restore(day, st, sc):
+def _restore_routes(day, st, sc):
+    """Put the touched slots' stops back as _touch saved them."""
     for t in range(sc.touched[0]):
         s = sc.touched[t + 1]
         n = sc.saved_length[t]
@@ -541,7 +552,112 @@ def _restore(day, st, sc):
         st.length[s] = n
         st.vehicle[s] = sc.saved_vehicle[t]
         _refresh(day, st, sc, s)
+
+
+@njit(cache=True)
+def _restore(day, st, sc):
+    _restore_routes(day, st, sc)
     st.where[:] = sc.saved_where
+
+
+# ------------------------------------------------------------------ exchanging route ends
+@njit(cache=True)
+def _swap_ends(day, st, sc, s1, s2, i, j):
+    """Give slot s1 the stops of s2 from position j on and s2 those of s1 from i on; keep the
+    exchange if both routes still have a schedule and together cost less. Returns the change."""
+    sc.touched[0] = 0
+    _touch(st, sc, s1)
+    _touch(st, sc, s2)
+    n1 = st.length[s1]
+    n2 = st.length[s2]
+    before = st.cost[s1] + st.cost[s2]
+    end1 = n1 - i
+    for x in range(end1):
+        sc.seq[x] = st.nodes[s1, i + x]
+    for x in range(n2 - j):
+        st.nodes[s1, i + x] = st.nodes[s2, j + x]
+    st.length[s1] = i + n2 - j
+    for x in range(end1):
+        st.nodes[s2, j + x] = sc.seq[x]
+    st.length[s2] = j + end1
+    ok = _refresh(day, st, sc, s1)
+    ok = _refresh(day, st, sc, s2) and ok
+    if ok and st.cost[s1] + st.cost[s2] < before:
+        nd = day.n_depots
+        for s in (s1, s2):
+            for x in range(st.length[s]):
+                st.where[(st.nodes[s, x] - nd) >> 1] = s
+        sc.touched[0] = 0
+        return st.cost[s1] + st.cost[s2] - before
+    _restore_routes(day, st, sc)  # st.where did not change
+    sc.touched[0] = 0
+    return 0
+
+
+@njit(cache=True)
+def _exchange_ends(day, st, sc):
+    """2-opt* for dial-a-ride: exchange the ends of two routes cut where both vehicles are empty
+    (no trip is split, so only windows, ride caps and seats can stop it), or join two routes
+    into one. Ruin and recreate rarely finds these: it would have to take out and put back every
+    trip of both ends at once. First improvement until none pays; returns the change (<= 0)."""
+    S = st.length.shape[0]
+    width = st.nodes.shape[1]
+    T = day.T
+    gained = 0
+    for _ in range(20):
+        better = False
+        for s1 in range(S):
+            for s2 in range(s1 + 1, S):
+                n1 = st.length[s1]
+                n2 = st.length[s2]
+                if n1 == 0 or n2 == 0:
+                    continue
+                v1 = st.vehicle[s1]
+                v2 = st.vehicle[s2]
+                if day.shift_lo[v1] >= day.shift_hi[v2] or day.shift_lo[v2] >= day.shift_hi[v1]:
+                    continue  # duties that do not overlap in time (a morning and an afternoon)
+                C1 = day.C[day.rate[v1]]
+                C2 = day.C[day.rate[v2]]
+                dep1 = day.depot[v1]
+                dep2 = day.depot[v2]
+                done = False
+                for i in range(n1 + 1):
+                    if st.onboard[s1, i] != 0:
+                        continue
+                    a = st.nodes[s1, i - 1] if i > 0 else dep1
+                    a_next = st.nodes[s1, i] if i < n1 else dep1
+                    for j in range(n2 + 1):
+                        if st.onboard[s2, j] != 0 or (i == 0 and j == 0) or (i == n1 and j == n2):
+                            continue
+                        if i + n2 - j > width - 2 or j + n1 - i > width - 2:
+                            continue
+                        b = st.nodes[s2, j - 1] if j > 0 else dep2
+                        b_next = st.nodes[s2, j] if j < n2 else dep2
+                        # what the two new joins cost against the two old ones; a route emptied
+                        # by the exchange also saves its vehicle's fixed cost
+                        change = (C1[a, b_next if j < n2 else dep1] + C2[b, a_next if i < n1 else dep2]
+                                  - C1[a, a_next] - C2[b, b_next])
+                        if i == 0 and j == n2:
+                            change -= day.fixed[v1]
+                        if i == n1 and j == 0:
+                            change -= day.fixed[v2]
+                        if change >= 0:
+                            continue
+                        if j < n2 and st.earliest[s1, i] + T[a, b_next] > st.latest[s2, j + 1]:
+                            continue
+                        if i < n1 and st.earliest[s2, j] + T[b, a_next] > st.latest[s1, i + 1]:
+                            continue
+                        found = _swap_ends(day, st, sc, s1, s2, i, j)
+                        if found < 0:
+                            gained += found
+                            better = True
+                            done = True
+                            break
+                    if done:
+                        break
+        if not better:
+            break
+    return gained
 
 
 # ------------------------------------------------------------------ ruin
@@ -912,13 +1028,17 @@ class RuinAndRecreate:
         """Search until the monotonic clock reaches ``until`` or ``stop()``; the temperature cools
         geometrically over that time from an eighth of the average cost of a placed trip to a
         three-hundredth of that (the best of the settings tried on six dial-a-ride instances,
-        BENCHMARKS.md). Returns counts of rounds and accepted rounds."""
+        BENCHMARKS.md), or to a third of it from ``WARM_END_FROM_TRIPS`` trips. Returns counts of
+        rounds and accepted rounds."""
         n_trips = len(self.m.trip_ids)
         placed = int((self.st.where >= 0).sum())
         routed = int(self.st.cost.sum())
         scale = routed / max(1, placed)
         hot = scale / 8.0 if start_temperature is None else start_temperature
-        cold = hot / 300.0 if end_temperature is None else end_temperature
+        if end_temperature is None:
+            cold = hot / (3.0 if n_trips >= WARM_END_FROM_TRIPS else 300.0)
+        else:
+            cold = end_temperature
         most_removed = max(2, min(MOST_REMOVED, n_trips // 4))
         started = time.monotonic()
         span = max(1e-3, until - started)
@@ -934,6 +1054,13 @@ class RuinAndRecreate:
                                                     self.current, self.best, most_removed)
             rounds += batch
             accepted += took
+            if EXCHANGE_ENDS:
+                change = _exchange_ends(self.day, self.st, self.sc)
+                if change < 0:
+                    self.current += change
+                    if self.current < self.best:
+                        self.best = self.current
+                        self._keep_best()
             if self.best < before:
                 on_better(self.best)
             spent = time.monotonic() - now

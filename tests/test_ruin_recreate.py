@@ -273,3 +273,68 @@ def test_mid_sized_benchmark_instances_come_within_one_percent_of_their_optimum(
     # OR-Tools alone was 1.52% and 1.11% above after 10 s on two cores, ruin and recreate at the
     # optimum (BENCHMARKS.md); 20 s leaves room for a busy machine
     assert plan.cost.total <= best * 1.01
+
+
+def _crossed_routes_problem():
+    # Two cars. Each does one early trip and one late trip, but the early trip near the depot is
+    # paired with the late trip far away and the other way round: exchanging the routes' ends
+    # after their first trips (where both cars are empty) pairs near with near and far with far.
+    # The early trips start within five minutes of each other, as do the late ones, so no car
+    # can do both of either.
+    b = line_builder({"a1": 1, "a2": 2, "d1": 3, "d2": 4, "c1": 19, "c2": 22, "b1": 20, "b2": 21}, count=2)
+    b.add_trip("near_early", "sen", "a1", "a2", earliest_pickup="08:00", latest_pickup="08:05")
+    b.add_trip("far_late", "sen", "b1", "b2", earliest_pickup="09:00", latest_pickup="09:05")
+    b.add_trip("far_early", "sen", "c1", "c2", earliest_pickup="08:00", latest_pickup="08:05")
+    b.add_trip("near_late", "sen", "d1", "d2", earliest_pickup="09:00", latest_pickup="09:05")
+    return b.build()
+
+
+def test_exchanging_the_ends_of_two_crossed_routes_pairs_near_with_near():
+    problem = _crossed_routes_problem()
+    m = S._prepare(problem, list(problem.trips))
+    nd = len(m.node_location) - 2 * len(m.trip_ids)
+    k = {tid: i for i, tid in enumerate(m.trip_ids)}
+
+    def legs(*trip_ids):
+        return [n for t in trip_ids for n in (nd + 2 * k[t], nd + 2 * k[t] + 1)]
+
+    routes = [[] for _ in m.vehicles]
+    routes[0], routes[1] = legs("near_early", "far_late"), legs("far_early", "near_late")
+    _, _, search = _search_for(problem, routes)
+    before = search.total()
+    change = rr._exchange_ends(search.day, search.st, search.sc)
+    # by hand, km at £1: 1+1+18+1+21 + 19+3+19+1+4 = 88 before; 1+1+1+1+4 + 19+3+2+1+21 = 54 after
+    assert (before / S.COST_UNITS_PER_POUND, change / S.COST_UNITS_PER_POUND) == (pytest.approx(88), pytest.approx(-34))
+    assert search.total() == before + change
+    carried = sorted(sorted(m.trip_ids[(n - nd) // 2] for n in search.st.nodes[s, :search.st.length[s]:2])
+                     for s in range(len(search.st.length)) if search.st.length[s])
+    assert carried == [["far_early", "far_late"], ["near_early", "near_late"]]
+
+
+def test_exchanging_route_ends_keeps_every_route_feasible_and_reports_its_change_exactly():
+    # hot, untidy plans on random problems; every route after the exchanges is checked by the
+    # all-pairs oracle, and some exchanges must have happened for that to mean anything
+    exchanged = 0
+    for seed in range(8):
+        problem = _random_problem(100 + seed, trips=16, spread_min=180, slack_min=(20, 40, 60))
+        m, time_units, _ = _search_for(problem)
+        _, cost_units = S._node_matrices(m)
+        routes, _, _ = construct_routes(m, time_units, cost_units)
+        search = rr.RuinAndRecreate(m, routes, time_units, cost_units, seed=seed)
+        st, day = search.st, search.day
+        placed = sorted(int(k) for k in np.flatnonzero(st.where >= 0))
+        before = search.total()
+        change = rr._exchange_ends(day, st, search.sc)
+        assert change <= 0
+        assert search.total() == before + change
+        exchanged += change < 0
+        carried = []
+        for s in range(len(st.length)):
+            seq = [int(x) for x in st.nodes[s, :st.length[s]]]
+            if seq:
+                assert _oracle(day, seq, int(st.vehicle[s]))[0]
+                for node in seq:
+                    assert st.where[(node - day.n_depots) >> 1] == s
+            carried += [(node - day.n_depots) >> 1 for node in seq if not (node - day.n_depots) & 1]
+        assert sorted(carried) == placed
+    assert exchanged >= 2
