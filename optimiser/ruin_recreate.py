@@ -595,67 +595,66 @@ def _swap_ends(day, st, sc, s1, s2, i, j):
 
 
 @njit(cache=True)
+def _exchange_pair(day, st, sc, s1, s2):
+    """The first exchange of ends between slots s1 and s2 that pays, made: its change, or 0."""
+    n1 = st.length[s1]
+    n2 = st.length[s2]
+    v1 = st.vehicle[s1]
+    v2 = st.vehicle[s2]
+    if n1 == 0 or n2 == 0 or day.shift_lo[v1] >= day.shift_hi[v2] or day.shift_lo[v2] >= day.shift_hi[v1]:
+        return 0  # an empty route, or duties that do not overlap in time (a morning and an afternoon)
+    width = st.nodes.shape[1]
+    T = day.T
+    C1 = day.C[day.rate[v1]]
+    C2 = day.C[day.rate[v2]]
+    dep1 = day.depot[v1]
+    dep2 = day.depot[v2]
+    for i in range(n1 + 1):
+        if st.onboard[s1, i] != 0:
+            continue
+        a = st.nodes[s1, i - 1] if i > 0 else dep1
+        a_next = st.nodes[s1, i] if i < n1 else dep1
+        for j in range(n2 + 1):
+            if st.onboard[s2, j] != 0 or (i == 0 and j == 0) or (i == n1 and j == n2):
+                continue
+            if i + n2 - j > width - 2 or j + n1 - i > width - 2:
+                continue
+            b = st.nodes[s2, j - 1] if j > 0 else dep2
+            b_next = st.nodes[s2, j] if j < n2 else dep2
+            # what the two new joins cost against the two old ones; a route emptied by the
+            # exchange also saves its vehicle's fixed cost
+            change = (C1[a, b_next if j < n2 else dep1] + C2[b, a_next if i < n1 else dep2]
+                      - C1[a, a_next] - C2[b, b_next])
+            if i == 0 and j == n2:
+                change -= day.fixed[v1]
+            if i == n1 and j == 0:
+                change -= day.fixed[v2]
+            if change >= 0:
+                continue
+            if j < n2 and st.earliest[s1, i] + T[a, b_next] > st.latest[s2, j + 1]:
+                continue
+            if i < n1 and st.earliest[s2, j] + T[b, a_next] > st.latest[s1, i + 1]:
+                continue
+            found = _swap_ends(day, st, sc, s1, s2, i, j)
+            if found < 0:
+                return found
+    return 0
+
+
+@njit(cache=True)
 def _exchange_ends(day, st, sc):
     """2-opt* for dial-a-ride: exchange the ends of two routes cut where both vehicles are empty
     (no trip is split, so only windows, ride caps and seats can stop it), or join two routes
     into one. Ruin and recreate rarely finds these: it would have to take out and put back every
     trip of both ends at once. First improvement until none pays; returns the change (<= 0)."""
     S = st.length.shape[0]
-    width = st.nodes.shape[1]
-    T = day.T
     gained = 0
     for _ in range(20):
-        better = False
+        before = gained
         for s1 in range(S):
             for s2 in range(s1 + 1, S):
-                n1 = st.length[s1]
-                n2 = st.length[s2]
-                if n1 == 0 or n2 == 0:
-                    continue
-                v1 = st.vehicle[s1]
-                v2 = st.vehicle[s2]
-                if day.shift_lo[v1] >= day.shift_hi[v2] or day.shift_lo[v2] >= day.shift_hi[v1]:
-                    continue  # duties that do not overlap in time (a morning and an afternoon)
-                C1 = day.C[day.rate[v1]]
-                C2 = day.C[day.rate[v2]]
-                dep1 = day.depot[v1]
-                dep2 = day.depot[v2]
-                done = False
-                for i in range(n1 + 1):
-                    if st.onboard[s1, i] != 0:
-                        continue
-                    a = st.nodes[s1, i - 1] if i > 0 else dep1
-                    a_next = st.nodes[s1, i] if i < n1 else dep1
-                    for j in range(n2 + 1):
-                        if st.onboard[s2, j] != 0 or (i == 0 and j == 0) or (i == n1 and j == n2):
-                            continue
-                        if i + n2 - j > width - 2 or j + n1 - i > width - 2:
-                            continue
-                        b = st.nodes[s2, j - 1] if j > 0 else dep2
-                        b_next = st.nodes[s2, j] if j < n2 else dep2
-                        # what the two new joins cost against the two old ones; a route emptied
-                        # by the exchange also saves its vehicle's fixed cost
-                        change = (C1[a, b_next if j < n2 else dep1] + C2[b, a_next if i < n1 else dep2]
-                                  - C1[a, a_next] - C2[b, b_next])
-                        if i == 0 and j == n2:
-                            change -= day.fixed[v1]
-                        if i == n1 and j == 0:
-                            change -= day.fixed[v2]
-                        if change >= 0:
-                            continue
-                        if j < n2 and st.earliest[s1, i] + T[a, b_next] > st.latest[s2, j + 1]:
-                            continue
-                        if i < n1 and st.earliest[s2, j] + T[b, a_next] > st.latest[s1, i + 1]:
-                            continue
-                        found = _swap_ends(day, st, sc, s1, s2, i, j)
-                        if found < 0:
-                            gained += found
-                            better = True
-                            done = True
-                            break
-                    if done:
-                        break
-        if not better:
+                gained += _exchange_pair(day, st, sc, s1, s2)
+        if gained == before:
             break
     return gained
 
