@@ -68,16 +68,16 @@ WARM_END_FROM_TRIPS = 500
 EXCHANGE_ENDS = True
 
 Day = namedtuple("Day", [
-    "T", "C", "lo", "hi", "n_depots", "ride", "demand", "capacity", "solo", "allowed", "depot",
+    "T", "C", "TT", "CT", "lo", "hi", "n_depots", "ride", "demand", "capacity", "solo", "allowed", "depot",
     "shift_lo", "shift_hi", "duty", "fixed", "span_rate", "rate", "penalty", "slot_first",
     "slot_count", "slot_vehicles", "slot_group", "n_groups", "neighbours", "blink",
 ])
 Routes = namedtuple("Routes", [
     "nodes", "length", "vehicle", "cost", "dur", "earliest", "latest", "load", "onboard",
-    "solo_gap", "layouts", "where",
+    "solo_gap", "layouts", "where", "arc_time", "arc_cost", "changed",
 ])
 Scratch = namedtuple("Scratch", [
-    "seq", "E", "U", "U2", "pos_of", "pair_p", "pair_d", "pair_limit", "peak", "room", "removed",
+    "seq", "arc", "E", "U", "U2", "pos_of", "pair_p", "pair_d", "pair_limit", "peak", "room", "removed",
     "flag", "touched", "saved_nodes", "saved_length", "saved_vehicle", "saved_cost", "saved_where",
     "group_seen", "best_nodes", "best_length", "best_vehicle", "order_key", "slot_mark", "cand_added", "cand_i", "cand_j",
 ])
@@ -89,9 +89,25 @@ def _propagate(day, seq, n, v, E, U, sc):
     """Tightest earliest (E) and latest (U) service starts of the stops ``seq[:n]`` on vehicle v,
     positions 0 (leaving the depot) to n + 1 (back at the depot). Returns the number of ride
     caps on the route, or -1 if no schedule meets every window, ride cap, shift and duty."""
+    # the route's own travel times, gathered once (sc.arc[x]: from position x - 1 to x): the
+    # passes read them again and again, and a short contiguous row costs far less than
+    # scattered reads of the whole day's matrix
     T = day.T
-    nd = day.n_depots
     dep = day.depot[v]
+    arc = sc.arc
+    prev = dep
+    for x in range(n):
+        arc[x + 1] = T[prev, seq[x]]
+        prev = seq[x]
+    arc[n + 1] = T[prev, dep]
+    return _propagate_on_arcs(day, seq, n, v, E, U, sc)
+
+
+@njit(cache=True)
+def _propagate_on_arcs(day, seq, n, v, E, U, sc):
+    """``_propagate`` with the route's travel times already in sc.arc."""
+    nd = day.n_depots
+    arc = sc.arc
     npairs = 0
     for x in range(n):
         node = seq[x]
@@ -113,14 +129,11 @@ def _propagate(day, seq, n, v, E, U, sc):
     duty = day.duty[v]
     for _ in range(n + 4):
         changed = False
-        prev = dep
         for x in range(1, n + 2):
-            node = seq[x - 1] if x <= n else dep
-            a = E[x - 1] + T[prev, node]
+            a = E[x - 1] + arc[x]
             if a > E[x]:
                 E[x] = a
                 changed = True
-            prev = node
         for q in range(npairs):
             a = E[sc.pair_d[q]] - sc.pair_limit[q]
             if a > E[sc.pair_p[q]]:
@@ -156,18 +169,15 @@ def _least_duty(day, seq, n, v, E, U, npairs, sc):
 @njit(cache=True)
 def _tighten_latest(day, seq, n, v, U, npairs, sc):
     """One pass of the latest-start bounds: each stop early enough for the next, each drop-off
-    within its ride cap of its pickup, the return within the duty limit. True if any moved."""
-    T = day.T
-    dep = day.depot[v]
+    within its ride cap of its pickup, the return within the duty limit. True if any moved.
+    Reads the route's travel times from sc.arc, as ``_propagate`` left them for this seq."""
+    arc = sc.arc
     changed = False
-    nxt = dep
     for x in range(n, -1, -1):
-        node = seq[x - 1] if x >= 1 else dep
-        a = U[x + 1] - T[node, nxt]
+        a = U[x + 1] - arc[x + 1]
         if a < U[x]:
             U[x] = a
             changed = True
-        nxt = node
     for q in range(npairs):
         a = U[sc.pair_p[q]] + sc.pair_limit[q]
         if a < U[sc.pair_d[q]]:
@@ -201,6 +211,8 @@ def _refresh(day, st, sc, s):
             st.load[s, 0, r] = 0
         st.onboard[s, 0] = 0
         st.solo_gap[s, 0] = 0
+        st.arc_time[s, 0] = 0
+        st.arc_cost[s, 0] = 0
         return True
     seq = st.nodes[s]
     nd = day.n_depots
@@ -258,11 +270,16 @@ def _refresh(day, st, sc, s):
     C = day.C[day.rate[v]]
     dep = day.depot[v]
     total = day.fixed[v] + day.span_rate[v] * dur
+    # each gap's arc, as _best_insertion reads them: gap x runs from position x to x + 1
+    for x in range(n + 1):
+        st.arc_time[s, x] = sc.arc[x + 1]
     prev = dep
     for x in range(n):
-        total += C[prev, seq[x]]
+        st.arc_cost[s, x] = C[prev, seq[x]]
+        total += st.arc_cost[s, x]
         prev = seq[x]
-    total += C[prev, dep]
+    st.arc_cost[s, n] = C[prev, dep]
+    total += st.arc_cost[s, n]
     st.cost[s] = total
     return True
 
@@ -297,12 +314,24 @@ def _best_insertion(day, st, sc, k, s, bound):
         if day.demand[k, r] > room[r]:
             return INF, -1, -1
     v = st.vehicle[s]
-    T = day.T
-    C = day.C[day.rate[v]]
-    dep = day.depot[v]
+    # Every read below is from the pickup's or the drop-off's own rows (the transposed matrices
+    # give the arcs into them) or from the route's own arcs: a few rows that stay in the cache
+    # while the trip is tried in route after route, not scattered reads of the whole day's matrices
     nd = day.n_depots
     p = nd + 2 * k
     d = p + 1
+    rate = day.rate[v]
+    from_p = day.T[p]
+    to_p = day.TT[p]
+    from_d = day.T[d]
+    to_d = day.TT[d]
+    cost_from_p = day.C[rate, p]
+    cost_to_p = day.CT[rate, p]
+    cost_from_d = day.C[rate, d]
+    cost_to_d = day.CT[rate, d]
+    arc_time = st.arc_time[s]
+    arc_cost = st.arc_cost[s]
+    dep = day.depot[v]
     lo_p = day.lo[p]
     hi_p = day.hi[p]
     lo_d = day.lo[d]
@@ -321,12 +350,17 @@ def _best_insertion(day, st, sc, k, s, bound):
     bi = -1
     bj = -1
     found = 0
-    for i in range(n + 1):
+    # A pickup in gap i must be served by lo_p and still reach stop i + 1 by its latest start:
+    # the gaps before the first whose next stop may start at lo_p or later cannot take it
+    first_gap = 0
+    while first_gap < n and U[first_gap + 1] < lo_p:
+        first_gap += 1
+    for i in range(first_gap, n + 1):
         if E[i] > hi_p:
             break
         a = dep if i == 0 else seq[i - 1]
         b = dep if i == n else seq[i]
-        tp = E[i] + T[a, p]
+        tp = E[i] + to_p[a]
         if tp < lo_p:
             tp = lo_p
         if tp > hi_p:
@@ -336,21 +370,21 @@ def _best_insertion(day, st, sc, k, s, bound):
         if solo and st.onboard[s, i] > 0:
             continue
         latest_p = hi_p
-        if U[i + 1] - T[p, b] < latest_p:
-            latest_p = U[i + 1] - T[p, b]  # for a drop-off further on, b follows the pickup
-        pickup_added = C[a, p] + C[p, b] - C[a, b]
+        if U[i + 1] - from_p[b] < latest_p:
+            latest_p = U[i + 1] - from_p[b]  # for a drop-off further on, b follows the pickup
+        pickup_added = cost_to_p[a] + cost_from_p[b] - arc_cost[i]
         pushed = tp
         for r in range(R):
             peak[r] = st.load[s, i, r]
         for j in range(i, n + 1):
             if j == i:
                 # straight from the pickup to the drop-off, then on to b no later than b's latest
-                td = tp + T[p, d]
+                td = tp + from_p[d]
                 if td < lo_d:
                     td = lo_d
-                if td > hi_d or td + T[d, b] > U[i + 1]:
+                if td > hi_d or td + from_d[b] > U[i + 1]:
                     continue
-                added = C[a, p] + C[p, d] + C[d, b] - C[a, b] + fixed
+                added = cost_to_p[a] + cost_from_p[d] + cost_from_d[b] - arc_cost[i] + fixed
             else:
                 if solo or st.solo_gap[s, j]:
                     break
@@ -360,14 +394,14 @@ def _best_insertion(day, st, sc, k, s, bound):
                 c2 = dep if j == n else seq[j]
                 # c's earliest start once the pickup is in: pushed on from the pickup, stop by stop
                 if j == i + 1:
-                    pushed = tp + T[p, c]
+                    pushed = tp + from_p[c]
                 else:
-                    pushed = pushed + T[seq[j - 2], c]
+                    pushed = pushed + arc_time[j - 1]
                 if pushed < E[j]:
                     pushed = E[j]
                 if pushed > U[j]:
                     break
-                td = pushed + T[c, d]
+                td = pushed + to_d[c]
                 if td > hi_d or td - latest_p > limit:
                     break
                 for r in range(R):
@@ -375,9 +409,9 @@ def _best_insertion(day, st, sc, k, s, bound):
                         peak[r] = st.load[s, j, r]
                 if td < lo_d:
                     td = lo_d
-                if td + T[d, c2] > U[j + 1]:
+                if td + from_d[c2] > U[j + 1]:
                     continue  # c2 could not be reached in time; a later drop-off may still fit
-                added = pickup_added + C[c, d] + C[d, c2] - C[c, c2] + fixed
+                added = pickup_added + cost_to_d[c] + cost_from_d[c2] - arc_cost[j] + fixed
             over = False
             for r in range(R):
                 if peak[r] + day.demand[k, r] > room[r]:
@@ -431,7 +465,25 @@ def _best_insertion(day, st, sc, k, s, bound):
         cand[j + 1] = d
         for y in range(j, n):
             cand[y + 2] = seq[y]
-        npairs = _propagate(day, cand, n + 2, v, sc.E, sc.U, sc)
+        # and its travel times: the route's own arcs, with those into and out of the pickup and
+        # the drop-off from their rows (sc.arc[x]: from position x - 1 to x; the route's gap
+        # x - 1 ends at its position x)
+        arc = sc.arc
+        for x in range(1, i + 1):
+            arc[x] = arc_time[x - 1]
+        arc[i + 1] = to_p[dep if i == 0 else seq[i - 1]]
+        if j == i:
+            arc[i + 2] = from_p[d]
+            arc[i + 3] = from_d[dep if i == n else seq[i]]
+        else:
+            arc[i + 2] = from_p[seq[i]]
+            for y in range(i + 2, j + 1):
+                arc[y + 1] = arc_time[y - 1]
+            arc[j + 2] = to_d[seq[j - 1]]
+            arc[j + 3] = from_d[dep if j == n else seq[j]]
+        for y in range(j + 2, n + 2):
+            arc[y + 2] = arc_time[y - 1]
+        npairs = _propagate_on_arcs(day, cand, n + 2, v, sc.E, sc.U, sc)
         if npairs < 0:
             continue
         if span > 0:
@@ -583,6 +635,8 @@ def _swap_ends(day, st, sc, s1, s2, i, j):
     ok = _refresh(day, st, sc, s1)
     ok = _refresh(day, st, sc, s2) and ok
     if ok and st.cost[s1] + st.cost[s2] < before:
+        st.changed[s1] = 1
+        st.changed[s2] = 1
         nd = day.n_depots
         for s in (s1, s2):
             for x in range(st.length[s]):
@@ -614,7 +668,15 @@ def _exchange_pair(day, st, sc, s1, s2):
             continue
         a = st.nodes[s1, i - 1] if i > 0 else dep1
         a_next = st.nodes[s1, i] if i < n1 else dep1
-        for j in range(n2 + 1):
+        # Each vehicle must be able to start the other's end by that end's latest start, even with
+        # no travel between; earliest and latest starts rise along a route, so the cuts of s2 to
+        # try are a run of consecutive ones, found on the routes' own rows before any matrix is read
+        first = 0
+        while first < n2 and st.earliest[s1, i] > st.latest[s2, first + 1]:
+            first += 1
+        for j in range(first, n2 + 1):
+            if i < n1 and st.earliest[s2, j] > st.latest[s1, i + 1]:
+                break
             if st.onboard[s2, j] != 0 or (i == 0 and j == 0) or (i == n1 and j == n2):
                 continue
             if i + n2 - j > width - 2 or j + n1 - i > width - 2:
@@ -624,7 +686,7 @@ def _exchange_pair(day, st, sc, s1, s2):
             # what the two new joins cost against the two old ones; a route emptied by the
             # exchange also saves its vehicle's fixed cost
             change = (C1[a, b_next if j < n2 else dep1] + C2[b, a_next if i < n1 else dep2]
-                      - C1[a, a_next] - C2[b, b_next])
+                      - st.arc_cost[s1, i] - st.arc_cost[s2, j])
             if i == 0 and j == n2:
                 change -= day.fixed[v1]
             if i == n1 and j == 0:
@@ -646,14 +708,22 @@ def _exchange_ends(day, st, sc):
     """2-opt* for dial-a-ride: exchange the ends of two routes cut where both vehicles are empty
     (no trip is split, so only windows, ride caps and seats can stop it), or join two routes
     into one. Ruin and recreate rarely finds these: it would have to take out and put back every
-    trip of both ends at once. First improvement until none pays; returns the change (<= 0)."""
+    trip of both ends at once. First improvement until none pays; returns the change (<= 0).
+
+    Only pairs with a route changed since they were last tried (``st.changed``) are tried again:
+    the answer for two unchanged routes is the same as last time, none."""
     S = st.length.shape[0]
     gained = 0
+    again = sc.slot_mark
     for _ in range(20):
         before = gained
+        for s in range(S):
+            again[s] = st.changed[s]
+            st.changed[s] = 0
         for s1 in range(S):
             for s2 in range(s1 + 1, S):
-                gained += _exchange_pair(day, st, sc, s1, s2)
+                if again[s1] or again[s2]:
+                    gained += _exchange_pair(day, st, sc, s1, s2)
         if gained == before:
             break
     return gained
@@ -834,6 +904,8 @@ def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
                                    candidate < current - temperature * math.log(np.random.random() + 1e-300)):
             current = candidate
             accepted += 1
+            for t in range(sc.touched[0]):
+                st.changed[sc.touched[t + 1]] = 1
             if current < best:
                 best = current
                 sc.best_nodes[:, :] = st.nodes
@@ -849,7 +921,9 @@ def _place_all(day, st, sc, order, forced):
     """Put the trips of ``order`` in, one by one, each where it costs least (first routes)."""
     for x in range(order.shape[0]):
         sc.touched[0] = 0
-        _place(day, st, sc, order[x], forced)
+        s = _place(day, st, sc, order[x], forced)
+        if s >= 0:
+            st.changed[s] = 1
     sc.touched[0] = 0
 
 
@@ -919,9 +993,13 @@ class RuinAndRecreate:
             raise ValueError("more than 62 layouts for one vehicle type")
         first = np.cumsum([0] + [len(x) for x in slot_vehicles])[:-1]
         S = len(slot_vehicles)
+        times = np.ascontiguousarray(time_units, dtype=np.int64)
+        costs = np.ascontiguousarray(np.stack([cost_units[r] for r in rates]), dtype=np.int64)
         self.day = Day(
-            T=np.ascontiguousarray(time_units, dtype=np.int64),
-            C=np.ascontiguousarray(np.stack([cost_units[r] for r in rates]), dtype=np.int64),
+            T=times,
+            C=costs,
+            # the arcs into each node as rows (see _best_insertion)
+            TT=np.ascontiguousarray(times.T), CT=np.ascontiguousarray(costs.transpose(0, 2, 1)),
             lo=np.asarray([w[0] for w in m.node_window], dtype=np.int64),
             hi=np.asarray([w[1] for w in m.node_window], dtype=np.int64),
             n_depots=n_depots,
@@ -954,10 +1032,12 @@ class RuinAndRecreate:
             latest=np.zeros((S, width + 2), dtype=np.int64), load=np.zeros((S, width + 1, R), dtype=np.int64),
             onboard=np.zeros((S, width + 1), dtype=np.int64), solo_gap=np.zeros((S, width + 1), dtype=np.uint8),
             layouts=np.zeros(S, dtype=np.int64), where=np.full(n_trips, -1, dtype=np.int64),
+            arc_time=np.zeros((S, width + 1), dtype=np.int64), arc_cost=np.zeros((S, width + 1), dtype=np.int64),
+            changed=np.ones(S, dtype=np.uint8),
         )
         places = (width + 1) * (width + 2) // 2  # pickup and drop-off places in the longest route
         self.sc = Scratch(
-            seq=np.zeros(width + 2, dtype=np.int64), E=np.zeros(width + 4, dtype=np.int64),
+            seq=np.zeros(width + 2, dtype=np.int64), arc=np.zeros(width + 4, dtype=np.int64), E=np.zeros(width + 4, dtype=np.int64),
             U=np.zeros(width + 4, dtype=np.int64), U2=np.zeros(width + 4, dtype=np.int64),
             pos_of=np.zeros(max(1, n_trips), dtype=np.int64), pair_p=np.zeros(width, dtype=np.int64),
             pair_d=np.zeros(width, dtype=np.int64), pair_limit=np.zeros(width, dtype=np.int64),
@@ -1028,7 +1108,8 @@ class RuinAndRecreate:
         geometrically over that time from an eighth of the average cost of a placed trip to a
         three-hundredth of that (the best of the settings tried on six dial-a-ride instances,
         BENCHMARKS.md), or to a third of it from ``WARM_END_FROM_TRIPS`` trips. Returns counts of
-        rounds and accepted rounds."""
+        rounds, accepted rounds and batches after which route ends were exchanged, and the seconds
+        the exchanges took."""
         n_trips = len(self.m.trip_ids)
         placed = int((self.st.where >= 0).sum())
         routed = int(self.st.cost.sum())
@@ -1042,6 +1123,7 @@ class RuinAndRecreate:
         started = time.monotonic()
         span = max(1e-3, until - started)
         batch, rounds, accepted = 8, 0, 0
+        exchanges, exchange_s = 0, 0.0
         while n_trips and not stop():
             now = time.monotonic()
             if now >= until:
@@ -1054,8 +1136,11 @@ class RuinAndRecreate:
             rounds += batch
             accepted += took
             if EXCHANGE_ENDS:
+                began = time.monotonic()
                 change = _exchange_ends(self.day, self.st, self.sc)
+                exchange_s += time.monotonic() - began
                 if change < 0:
+                    exchanges += 1
                     self.current += change
                     if self.current < self.best:
                         self.best = self.current
@@ -1065,7 +1150,8 @@ class RuinAndRecreate:
             spent = time.monotonic() - now
             # batches of about a tenth of a second: cheap to stop, little Python per round
             batch = int(min(max(1, batch * 2 if spent < 0.05 else batch // 2 if spent > 0.2 else batch), 10_000))
-        return {"rounds": rounds, "accepted": accepted}
+        return {"rounds": rounds, "accepted": accepted, "batches_with_exchanges": exchanges,
+                "exchange_seconds": round(exchange_s, 3)}
 
     def best_routes(self) -> list[list[int]]:
         """The best routes found, one list of nodes per OR-Tools vehicle (empty when unused)."""

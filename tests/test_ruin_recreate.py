@@ -134,12 +134,14 @@ def _route_cost(day, seq: list[int], v: int, duty: float) -> float:
     return day.fixed[v] + day.span_rate[v] * duty + sum(C[a, b] for a, b in zip(nodes, nodes[1:]))
 
 
+@pytest.mark.parametrize("spread_min", [40, 180])
 @pytest.mark.parametrize("seed", range(6))
-def test_the_cheapest_place_found_is_the_cheapest_place_the_oracle_allows(seed):
+def test_the_cheapest_place_found_is_the_cheapest_place_the_oracle_allows(seed, spread_min):
     """The quick tests that skip places before the exact test (and trying the cheapest first)
     must never skip the cheapest feasible place: compared with trying every place by the oracle."""
-    # pickups within the same 40 minutes and narrow windows: routes with little slack to spare
-    problem = _random_problem(seed, trips=8, spread_min=40, slack_min=(2, 5, 10))
+    # narrow windows: routes with little slack to spare; pickups within the same 40 minutes, or
+    # over three hours, where a trip's window is far from most of a route's gaps
+    problem = _random_problem(seed, trips=8, spread_min=spread_min, slack_min=(2, 5, 10))
     m, _, search = _search_for(problem)
     day = search.day._replace(blink=0.0)  # no random skips, so the answer is exact
     st, sc = search.st, search.sc
@@ -338,3 +340,23 @@ def test_exchanging_route_ends_keeps_every_route_feasible_and_reports_its_change
             carried += [(node - day.n_depots) >> 1 for node in seq if not (node - day.n_depots) & 1]
         assert sorted(carried) == placed
     assert exchanged >= 2
+
+
+def test_after_rounds_of_search_no_pair_of_routes_left_untried_has_an_exchange_that_pays():
+    # Between batches the exchange tries again only pairs with a route changed since they were
+    # last tried. If a change went unmarked, the exchange would miss what it offered (never
+    # gaining after the rounds), and trying every pair afresh would find it.
+    gained_after_rounds = 0
+    for seed in range(6):
+        problem = _random_problem(200 + seed, trips=16, spread_min=180, slack_min=(20, 40, 60))
+        m, time_units, search = _search_for(problem)
+        search.place_all()
+        day, st, sc = search.day, search.st, search.sc
+        rr._exchange_ends(day, st, sc)  # every pair tried: none left to gain
+        # hot rounds that accept nearly anything: untidy routes for the exchange to mend
+        current, _, accepted = rr._rounds(day, st, sc, 30, 1e12, search.total(), search.total(), 4)
+        assert accepted > 0 and current == search.total()
+        gained_after_rounds += rr._exchange_ends(day, st, sc) < 0
+        st.changed[:] = 1
+        assert rr._exchange_ends(day, st, sc) == 0
+    assert gained_after_rounds >= 2
