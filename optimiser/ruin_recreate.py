@@ -663,15 +663,16 @@ def _exchange_pair(day, st, sc, s1, s2):
     C2 = day.C[day.rate[v2]]
     dep1 = day.depot[v1]
     dep2 = day.depot[v2]
+    # Each vehicle must be able to start the other's end by that end's latest start, even with
+    # no travel between. Earliest and latest starts rise along a route, so the cuts of s2 to try
+    # are a run of consecutive ones whose first only moves on as i does, found on the routes' own
+    # rows before any matrix is read
+    first = 0
     for i in range(n1 + 1):
         if st.onboard[s1, i] != 0:
             continue
         a = st.nodes[s1, i - 1] if i > 0 else dep1
         a_next = st.nodes[s1, i] if i < n1 else dep1
-        # Each vehicle must be able to start the other's end by that end's latest start, even with
-        # no travel between; earliest and latest starts rise along a route, so the cuts of s2 to
-        # try are a run of consecutive ones, found on the routes' own rows before any matrix is read
-        first = 0
         while first < n2 and st.earliest[s1, i] > st.latest[s2, first + 1]:
             first += 1
         for j in range(first, n2 + 1):
