@@ -996,11 +996,14 @@ class RuinAndRecreate:
         S = len(slot_vehicles)
         times = np.ascontiguousarray(time_units, dtype=np.int64)
         costs = np.ascontiguousarray(np.stack([cost_units[r] for r in rates]), dtype=np.int64)
+        symmetric = np.array_equal(costs, costs.transpose(0, 2, 1))
+        costs_in = costs if symmetric else np.ascontiguousarray(costs.transpose(0, 2, 1))
         self.day = Day(
             T=times,
             C=costs,
-            # the arcs into each node as rows (see _best_insertion)
-            TT=np.ascontiguousarray(times.T), CT=np.ascontiguousarray(costs.transpose(0, 2, 1)),
+            # the arcs into each node as rows (see _best_insertion); crow-fly costs are symmetric,
+            # and then the matrix is its own transpose (a 2,000-trip region holds 128 MB a rate)
+            TT=np.ascontiguousarray(times.T), CT=costs_in,
             lo=np.asarray([w[0] for w in m.node_window], dtype=np.int64),
             hi=np.asarray([w[1] for w in m.node_window], dtype=np.int64),
             n_depots=n_depots,
