@@ -78,6 +78,11 @@ DUTY_SPLIT_FROM_TRIPS = 1_000
 DUTY_SPLIT_LEAST_SHARE = 0.25
 #: Most duties reaching across the break (a single all-day duty, say) to try on each side.
 DUTY_SPLIT_MOST_SPANNING = 8
+#: Share of the time limit kept, on a day split by duty, for searching each side again priced as
+#: the joined plan prices it (``_priced_as_joined``), when that leaves at least
+#: SECOND_PHASE_LEAST_S seconds of search.
+SECOND_PHASE_SHARE = 0.15
+SECOND_PHASE_LEAST_S = 10.0
 #: Seconds between the best costs a region sends back while it searches (for the progress bar,
 #: a job's status and the curve of cost against time).
 PROGRESS_EVERY_S = 1.0
@@ -262,9 +267,11 @@ def _share_fleet(problem: Problem, region_trips: Sequence[Sequence[Trip]]) -> li
     return counts
 
 
-def _solve_region(region: Problem, options, stop, start_routes=None, progress=None, part: int = 0) -> Plan:
+def _solve_region(region: Problem, options, stop, start_routes=None, progress=None, part: int = 0,
+                  cooled: bool = False) -> Plan:
     """One region's plan (runs in a worker process or on a Dask worker); ``stop`` is the whole
-    solve's cancel, shared across processes; ``start_routes``: improve these rather than plan anew;
+    solve's cancel, shared across processes; ``start_routes``: improve these rather than plan anew
+    (``cooled``: they are this solve's own search's, so the search does not heat them again);
     ``progress``: a shared queue taking (part, best cost) at most every PROGRESS_EVERY_S."""
     from .solver import solve
 
@@ -283,7 +290,8 @@ def _solve_region(region: Problem, options, stop, start_routes=None, progress=No
             sent[0] = now
             progress.put((part, p.best_cost))
 
-    return solve(region, options, cancel=Stop(), start_routes=start_routes, on_progress=on_progress)
+    return solve(region, options, cancel=Stop(), start_routes=start_routes, on_progress=on_progress,
+                 cooled_start=cooled)
 
 
 class _SharedStop:
@@ -358,21 +366,107 @@ def solve_by_duty(problem: Problem, options, sides: Sequence[DutySide], *,
                   on_progress: Callable | None = None, cancel=None, executor=None, slots: int = 1) -> Plan:
     """Plan the two sides of a day split by duty (``split_by_duty``) side by side, as regions are,
     then join them: each side's duty #k of a type is the whole day's vehicle #k in that duty, so a
-    vehicle that works both sides pays its day rate once."""
+    vehicle that works both sides pays its day rate once. Then, in a second phase, each side is
+    searched again priced as the joined plan prices it (``_priced_as_joined``)."""
     started = time.monotonic()
 
     def place(r: int, route) -> RouteOrder:
         return replace(route_order(problem, route), duty=sides[r].duties[route.vehicle_type][route.duty])
 
     split_info = {"asked": None, "split": "duty", "cut": format_clock(sides[0].cut_s)}
-    return _plan_parts(problem, options, [s.problem for s in sides], place, split_info, started, mend=False, on_progress=on_progress, cancel=cancel, executor=executor, slots=slots)
+    return _plan_parts(problem, options, [s.problem for s in sides], place, split_info, started, mend=False,
+                       on_progress=on_progress, cancel=cancel, executor=executor, slots=slots,
+                       second_phase=lambda plans: _priced_as_joined(problem, sides, plans))
+
+
+def _priced_as_joined(problem: Problem, sides: Sequence[DutySide], plans: dict[int, Plan]):
+    """The two sides again, each priced as the joined plan prices it, with its plan as start routes.
+
+    Each side's search charges a vehicle its duties' share of the day rate, but the joined plan
+    pays a whole day rate for every vehicle either side uses: half a rate more for each vehicle one
+    side uses beyond the other (£60 to £150 on the generated 2,000-trip day, BENCHMARKS.md). Here
+    a type working on both sides is split in two: as many vehicles as the side using fewer of them
+    used come free (their day rate is paid whichever side uses them), the rest at the whole day
+    rate. Both sides are searched at once, so neither is offered the other side's extra vehicles
+    free: each side's search is then never dearer than its start, and the joined plan never dearer
+    than the first phase's (its day rates are at most the free vehicles' plus the rest's).
+
+    Returns (the sides as problems, their start routes, how to place a side's route of its plan in
+    the whole day, the free vehicles' day rates, what to record), or None if no type works on both
+    sides."""
+    vts = problem.vehicle_types
+    on_both = {vt.name for vt in vts if all(vt.name in side.duties for side in sides)}
+    if not on_both:
+        return None
+    used = [{name: len({r.vehicle_number for r in plans[s].routes if r.vehicle_type == name}) for name in on_both}
+            for s in range(len(sides))]
+    shared = {name: min(u[name] for u in used) for name in on_both}
+    taken_names = {vt.name for vt in vts}
+    parts, starts, original = [], [], []
+    for s, side in enumerate(sides):
+        fleet, free_types = [], []
+        # this side's type name: (the whole day's type, the name of its free copy the numbers follow)
+        named: dict[str, tuple[str, str | None]] = {}
+        by_name: dict[str, tuple] = {}  # the whole day's type name: (its free copy or None, the rest)
+        for svt, vt in zip(side.problem.vehicle_types, vts):
+            if vt.name not in on_both:
+                fleet.append(svt)
+                named[svt.name] = (vt.name, None)
+                by_name[vt.name] = (None, svt)
+                continue
+            free_count = shared[vt.name]
+            rest = replace(svt, count=svt.count - free_count, cost_per_day=vt.cost_per_day)
+            fleet.append(rest)
+            free = None
+            if free_count:
+                name = f"{vt.name} (already paid for)"
+                while name in taken_names:
+                    name += "*"
+                taken_names.add(name)
+                free = replace(svt, name=name, count=free_count, cost_per_day=0.0)
+                free_types.append(free)
+                named[name] = (vt.name, None)
+            named[rest.name] = (vt.name, free.name if free else None)
+            by_name[vt.name] = (free, rest)
+        part = Problem(side.problem.trips, tuple(fleet + free_types), side.problem.matrix, side.problem.tariffs,
+                       side.problem.name)
+        start = []
+        for route in plans[s].routes:
+            order = route_order(side.problem, route)
+            free, rest = by_name[route.vehicle_type]
+            if free is not None and route.vehicle_number < free.count:
+                start.append(replace(order, vehicle_type=free))
+            else:
+                start.append(replace(order, vehicle_type=rest,
+                                     vehicle_number=route.vehicle_number - (free.count if free else 0)))
+        parts.append(part)
+        starts.append(start)
+        original.append(named)
+
+    def place(r: int, route, plan: Plan) -> RouteOrder:
+        name, free = original[r][route.vehicle_type]
+        # the rest of a type follow the free vehicles this duty used (each type's vehicles are
+        # numbered from 0 in each duty), so the type needs no more vehicles than its busiest duty
+        first = 0 if free is None else sum(1 for x in plan.routes if x.vehicle_type == free and x.duty == route.duty)
+        order = route_order(problem, replace(route, vehicle_type=name), first + route.vehicle_number)
+        return replace(order, duty=sides[r].duties[name][route.duty])
+
+    rates = {vt.name: vt.cost_per_day for vt in vts}
+    offset = sum(shared[name] * rates[name] for name in on_both)
+    info = {"priced_as_joined": True, "vehicles_each_side": [dict(sorted(u.items())) for u in used],
+            "already_paid_for": dict(sorted(shared.items()))}
+    return parts, starts, place, offset, info
 
 
 def _plan_parts(problem: Problem, options, parts: list[Problem], place: Callable, split_info: dict, started: float, *,
-                mend: bool, on_progress: Callable | None, cancel, executor, slots: int) -> Plan:
+                mend: bool, on_progress: Callable | None, cancel, executor, slots: int,
+                second_phase: Callable | None = None) -> Plan:
     """Plan ``parts`` (smaller days that share nothing: no trip, and no vehicle in the same duty),
     ``slots`` at a time, and join their plans, ``place(part, route)`` giving each route its vehicle
-    and duty in the whole day; with ``mend``, then search the seams between them again."""
+    and duty in the whole day; with ``mend``, then search the seams between them again. With
+    ``second_phase`` (a function of the parts' plans giving parts priced again, their start routes
+    and how to place their routes, or None), the last SECOND_PHASE_SHARE of the time searches
+    those parts again from their plans; the cheaper joined plan is kept."""
     from .solver import Progress
 
     own = executor is None
@@ -384,7 +478,12 @@ def _plan_parts(problem: Problem, options, parts: list[Problem], place: Callable
     waves = math.ceil(len(parts) / slots)
     largest = max(len(p.trips) for p in parts)
     mend = mend and len(parts) > 1 and options.time_limit_s * SEAM_SHARE >= SEAM_LEAST_S
-    share = options.time_limit_s * (1 - SEAM_SHARE if mend else 1) / waves
+    second_s = 0.0
+    if second_phase is not None and waves == 1:
+        second_s = options.time_limit_s * SECOND_PHASE_SHARE
+        if second_s - OVERHEAD_S_PER_TRIP * largest < SECOND_PHASE_LEAST_S:
+            second_s = 0.0
+    share = (options.time_limit_s * (1 - SEAM_SHARE if mend else 1) - second_s) / waves
     search_s = max(5.0, share - OVERHEAD_S_PER_TRIP * largest)
     region_options = replace(options, time_limit_s=search_s, workers=1, part_workers=1, regions=1)
     history: list[tuple[float, float]] = []
@@ -394,8 +493,6 @@ def _plan_parts(problem: Problem, options, parts: list[Problem], place: Callable
     # that could be given now
     unplanned = [sum((problem.contract_price(t) or (None, 0.0))[1] for t in p.trips) for p in parts]
 
-    searching: dict[int, float] = {}  # the best cost each region still searching has sent
-
     def record(cost: float) -> None:
         if history and round(cost, 2) == history[-1][1]:
             return
@@ -404,41 +501,57 @@ def _plan_parts(problem: Problem, options, parts: list[Problem], place: Callable
         if on_progress:
             on_progress(Progress(elapsed, cost, options.time_limit_s))
 
-    def report():
-        record(sum(plans[r].cost.total if r in plans else searching.get(r, unplanned[r]) for r in range(len(parts))))
-
     stop = _SharedStop(executor)
-    waiting = list(range(len(parts)))  # submitted only as slots free up, so a cancel starts no more
-    running: dict = {}
     stopped = False
-    try:
+
+    def run(parts_now: list[Problem], part_options, done_plans: dict[int, Plan], failed: dict[int, str],
+            starts=None, offset: float = 0.0) -> None:
+        """Plan every part of ``parts_now`` into ``done_plans`` (or its failure into ``failed``),
+        reporting the sum of their costs so far plus ``offset``; parts started from ``starts``
+        report only once each has sent a cost of its own."""
+        nonlocal stopped
+        searching: dict[int, float] = {}  # the best cost each part still searching has sent
+        if starts is None:
+            searching.update(enumerate(unplanned))
+
+        def report():
+            if all(r in done_plans or r in searching for r in range(len(parts_now))):
+                record(offset + sum(done_plans[r].cost.total if r in done_plans else searching[r]
+                                    for r in range(len(parts_now))))
+
+        waiting = list(range(len(parts_now)))  # submitted only as slots free up, so a cancel starts no more
+        running: dict = {}
         while waiting or running:
             while waiting and len(running) < slots and not stopped:
                 r = waiting.pop(0)
                 with warnings.catch_warnings():  # Dask warns of any task over 10 MB: a region is sent once
                     warnings.filterwarnings("ignore", message="Sending large graph")
-                    running[executor.submit(_solve_region, parts[r], region_options, stop.event,
-                                            progress=stop.progress, part=r)] = r
+                    running[executor.submit(_solve_region, parts_now[r], part_options, stop.event,
+                                            start_routes=None if starts is None else starts[r],
+                                            progress=stop.progress, part=r, cooled=starts is not None)] = r
             done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
             reports = stop.reports()
             for r, cost in reports:  # oldest first, each a new best
-                if r not in plans:
+                if r not in done_plans:
                     searching[r] = cost
             if reports:
                 report()
             for future in done:
                 r = running.pop(future)
                 try:
-                    plans[r] = future.result()
+                    done_plans[r] = future.result()
                 except ItuError as exc:
-                    failures[r] = str(exc)
+                    failed[r] = str(exc)
                 report()
             if not stopped and cancel is not None and cancel.is_set():
                 stopped = True
                 stop.set()
                 for r in waiting:
-                    failures[r] = "the solve was cancelled before this region was planned"
+                    failed[r] = "the solve was cancelled before this region was planned"
                 waiting = []
+
+    try:
+        run(parts, region_options, plans, failures)
         if not plans:
             if stopped:
                 raise SolveCancelled("the solve was cancelled before any region was planned")
@@ -447,6 +560,9 @@ def _plan_parts(problem: Problem, options, parts: list[Problem], place: Callable
         # the parts were priced apart: a vehicle working duties on both sides of a break pays its
         # day rate once in the whole day, however the two parts shared it
         record(joined.cost.total)
+        if second_s and not stopped and len(plans) == len(parts):
+            joined = _second_phase(problem, options, parts, plans, joined, place, split_info, started, history,
+                                   slots, second_phase, run, record, region_options)
         seconds = options.time_limit_s - (time.monotonic() - started)
         if mend and not stopped and not (cancel is not None and cancel.is_set()):
             # in local processes the seam's search may use every slot (a portfolio of its own);
@@ -459,6 +575,49 @@ def _plan_parts(problem: Problem, options, parts: list[Problem], place: Callable
         stop.close()
         if own:
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _second_phase(problem: Problem, options, parts: list[Problem], plans: dict[int, Plan], joined: Plan,
+                  place: Callable, split_info: dict, started: float, history, slots: int, second_phase: Callable,
+                  run: Callable, record: Callable, region_options) -> Plan:
+    """The parts searched again from their plans, priced as ``second_phase`` says, in the time
+    left; the joined plan of whichever parts' plans is cheaper, the first phase's or the second's."""
+    again = second_phase(plans)
+    if again is None:
+        return joined
+    parts2, starts, place2, offset, phase_info = again
+    seconds = options.time_limit_s - (time.monotonic() - started)
+    search_s = seconds - OVERHEAD_S_PER_TRIP * max(len(p.trips) for p in parts2)
+    if search_s < SECOND_PHASE_LEAST_S / 2:
+        return joined
+    phase_started = time.monotonic()
+    plans2: dict[int, Plan] = {}
+    failures2: dict[int, str] = {}
+    run(parts2, replace(region_options, time_limit_s=search_s), plans2, failures2, starts, offset)
+    # a part the second phase could not plan keeps its first plan (vehicle numbers cannot clash:
+    # the parts share no duty)
+    final_parts = [parts2[r] if r in plans2 else parts[r] for r in range(len(parts))]
+    final_plans = {r: plans2.get(r, plans[r]) for r in range(len(parts))}
+
+    def final_place(r: int, route) -> RouteOrder:
+        return place2(r, route, plans2[r]) if r in plans2 else place(r, route)
+
+    info = {**phase_info, "search_s": round(search_s, 3), "planned_again": sorted(r + 1 for r in plans2),
+            **({"failures": {str(r + 1): f for r, f in failures2.items()}} if failures2 else {}),
+            "before": round(joined.cost.total, 2)}
+    candidate = _join(problem, final_parts, final_plans, {}, options, final_place, split_info, started, history,
+                      slots, bool(any(p.solver.get("cancelled") for p in plans2.values())))
+    info.update(after=round(candidate.cost.total, 2), seconds=round(time.monotonic() - phase_started, 3))
+    kept = candidate.cost.total < joined.cost.total - 0.005
+    info["kept"] = kept
+    best = candidate if kept else joined
+    record(best.cost.total)
+    solver_info = dict(best.solver)
+    if kept:  # the sides' objectives leave out the day rates of the vehicles already paid for
+        solver_info["objective"] = round(solver_info["objective"] + offset, 2)
+    solver_info["seconds"] = round(time.monotonic() - started, 3)
+    solver_info["regions"] = {**solver_info["regions"], "second_phase": info}
+    return replace(best, solver=solver_info)
 
 
 def _join(problem: Problem, parts: list[Problem], plans: dict[int, Plan], failures: dict[int, str], options,

@@ -1092,11 +1092,13 @@ class RuinAndRecreate:
 
     def improve(self, until: float, stop: Callable[[], bool] = lambda: False,
                 on_better: Callable[[int], None] = lambda total: None, start_temperature: float | None = None,
-                end_temperature: float | None = None) -> dict:
+                end_temperature: float | None = None, cooled: bool = False) -> dict:
         """Search until the monotonic clock reaches ``until`` or ``stop()``; the temperature cools
         geometrically over that time from an eighth of the average cost of a placed trip to a
         three-hundredth of that (the best of the settings tried on six dial-a-ride instances,
-        BENCHMARKS.md), or to a third of it from ``WARM_END_FROM_TRIPS`` trips. Returns counts of
+        BENCHMARKS.md), or to a third of it from ``WARM_END_FROM_TRIPS`` trips. ``cooled``: the
+        routes come from a search that has already cooled, so stay at that end temperature rather
+        than heat them again (which would spend a short search undoing and redoing). Returns counts of
         rounds, accepted rounds and batches after which route ends were exchanged, and the seconds
         the exchanges took."""
         n_trips = len(self.m.trip_ids)
@@ -1108,6 +1110,8 @@ class RuinAndRecreate:
             cold = hot / (3.0 if n_trips >= WARM_END_FROM_TRIPS else 300.0)
         else:
             cold = end_temperature
+        if cooled:
+            hot = cold
         most_removed = max(2, min(MOST_REMOVED, n_trips // 4))
         started = time.monotonic()
         span = max(1e-3, until - started)

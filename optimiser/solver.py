@@ -298,11 +298,12 @@ def _node_matrices(m: _Model):
 
 def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], None],
             cancelled: Callable[[], bool], initial_routes: list[list[int]] | None = None, part_executor=None,
-            start: Sequence[tuple] | None = None):
+            start: Sequence[tuple] | None = None, cooled: bool = False):
     """Build and solve the OR-Tools model; return (objective units, routes, construction cut short)
     or None. With ``initial_routes`` (node lists per vehicle) the search starts from them, and
     returns None if OR-Tools does not accept them. ``start`` (``_start_of``'s routes) is where
-    ruin and recreate starts instead of building its own first routes."""
+    ruin and recreate starts instead of building its own first routes; ``cooled``: searched from
+    there at the temperature a search ends at (``RuinAndRecreate.improve``)."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     deadline = time.monotonic() + options.time_limit_s
@@ -404,13 +405,14 @@ def _search(m: _Model, options: SolveOptions, report: Callable[[float, int], Non
         matrices = [time_rows, cost_rows]
         del time_rows, cost_rows  # _run_search lets go of them once our construction is done
         return _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb2, matrices,
-                           best, report, cancelled, deadline, initial_routes, part_executor, holder, start)
+                           best, report, cancelled, deadline, initial_routes, part_executor, holder, start, cooled)
     finally:
         holder.clear()
 
 
 def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb2, matrices: list, best,
-                report, cancelled, deadline, initial_routes, part_executor, holder: dict, start=None):
+                report, cancelled, deadline, initial_routes, part_executor, holder: dict, start=None,
+                cooled: bool = False):
     time_rows, cost_rows = matrices
     matrices.clear()
     initial = None
@@ -433,7 +435,8 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
             improved = first_routes
         else:
             improved, info["ruin_and_recreate"] = _improve_by_ruin_and_recreate(
-                m, first_routes, time_rows, cost_rows, deadline, best, report, cancelled, options.seed)
+                m, first_routes, time_rows, cost_rows, deadline, best, report, cancelled, options.seed,
+                cooled=start is not None and cooled)
         # from here OR-Tools only reads and prices what was found (reading runs a search of its
         # own, which reaches the solution callback): a cancel must not lose it
         holder["restoring"] = True
@@ -548,7 +551,7 @@ def _routes_on_model(m: _Model, start: Sequence[tuple]) -> list[list[int]]:
 
 
 def _improve_by_ruin_and_recreate(m: _Model, first_routes, time_rows, cost_rows, deadline: float, best: list,
-                                  report, cancelled, seed: int):
+                                  report, cancelled, seed: int, cooled: bool = False):
     """Improve ``first_routes`` by ruin and recreate until shortly before the deadline: the routes
     to read into the whole model and what the search did. Without first routes the search makes
     its own, inserting every trip in order of earliest pickup at any price: on the generated
@@ -571,7 +574,7 @@ def _improve_by_ruin_and_recreate(m: _Model, first_routes, time_rows, cost_rows,
         best[0] = total
         report(total)
 
-    counts = search.improve(deadline - reserve, cancelled, better)
+    counts = search.improve(deadline - reserve, cancelled, better, cooled=cooled)
     return search.best_routes(), counts
 
 
@@ -654,7 +657,7 @@ def _ordered_trips(trips: Sequence[Trip], seed: int) -> list[Trip]:
 
 
 def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int,
-                 out, cancel_event, start=None):
+                 out, cancel_event, start=None, cooled: bool = False):
     started = time.monotonic()
     parent = os.getppid()
     options = replace(options, seed=seed)  # each worker's own search (ruin and recreate draws from it)
@@ -667,13 +670,14 @@ def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, 
         return cancel_event.is_set() or os.getppid() != parent
 
     result = _search(model, options,
-                     lambda value: out.put(("progress", worker, time.monotonic() - started, value)), stop, start=start)
+                     lambda value: out.put(("progress", worker, time.monotonic() - started, value)), stop, start=start,
+                     cooled=cooled)
     out.put(("result", worker, result))
 
 
 def solve(problem: Problem, options: SolveOptions | None = None, *,
           on_progress: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
-          part_executor=None, start_routes: Sequence[RouteOrder] | None = None) -> Plan:
+          part_executor=None, start_routes: Sequence[RouteOrder] | None = None, cooled_start: bool = False) -> Plan:
     """Plan every trip of ``problem``: fleet routes, contracted trips, unserved trips with reasons.
 
     ``on_progress`` is called with the best cost so far each time it improves; ``cancel`` (anything
@@ -687,7 +691,9 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
     ``start_routes`` (routes of this problem's fleet, e.g. another plan's ``RouteOrder``s) is
     where the search starts instead of building first routes; the day is then never split and
     ruin and recreate improves it (it never returns a plan dearer than the start, by the model's
-    objective).
+    objective). With ``cooled_start`` the start routes are taken as the end of a search already
+    run (another part of the same solve): the search stays at the temperature a search cools to
+    rather than heating them again.
     """
     options = options or SolveOptions()
     if start_routes is not None:
@@ -761,9 +767,10 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
             trips = _ordered_trips(model_trips, options.seed)
             model = _prepare(problem, trips)
             result = _search(model, options, lambda v: relay(0, time.monotonic() - started, v),
-                             (cancel.is_set if cancel else (lambda: False)), part_executor=part_executor, start=start)
+                             (cancel.is_set if cancel else (lambda: False)), part_executor=part_executor, start=start,
+                             cooled=cooled_start)
         else:
-            result = _run_portfolio(problem, model_trips, options, relay, cancel, start)
+            result = _run_portfolio(problem, model_trips, options, relay, cancel, start, cooled_start)
         if result is None and not (cancel and cancel.is_set()):
             raise SolveFailed(f"no first plan for {len(model_trips)} trips within the time limit of "
                               f"{options.time_limit_s:g} s; allow more time", where="options.time_limit_s")
@@ -853,7 +860,8 @@ def _why_dropped(problem: Problem, trip: Trip) -> str:
             f"and {format_clock(trip.latest_arrival_s)} within its ride-time cap, and no contract tariff applies")
 
 
-def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOptions, relay, cancel, start=None):
+def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOptions, relay, cancel, start=None,
+                   cooled: bool = False):
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
     cancel_event = context.Event()
@@ -861,7 +869,8 @@ def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOption
     ids = [t.id for t in trips]
     for worker, (worker_options, seed) in enumerate(_portfolio_configs(options)):
         proc = context.Process(target=_worker_main,
-                               args=(problem, ids, worker_options, seed, worker, out, cancel_event, start), daemon=True)
+                               args=(problem, ids, worker_options, seed, worker, out, cancel_event, start, cooled),
+                               daemon=True)
         proc.start()
         processes.append(proc)
     results = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
+from dataclasses import replace as changed
 
 import pytest
 
@@ -100,6 +101,7 @@ def test_regions_and_the_sides_of_a_split_shift_day_planned_on_a_dask_cluster(da
             Client(cluster) as client:
         plan = solve(day, SolveOptions(time_limit_s=24, regions=3, part_workers=2),
                      part_executor=client.get_executor())
+        _second_phase_within(monkeypatch, 12)
         sides = solve(day, SolveOptions(time_limit_s=12, part_workers=2), part_executor=client.get_executor())
     _one_plan_of_the_whole_day(day, plan)
     assert plan.solver["regions"]["count"] == 3
@@ -108,6 +110,15 @@ def test_regions_and_the_sides_of_a_split_shift_day_planned_on_a_dask_cluster(da
     _one_plan_of_the_whole_day(day, sides)
     info = sides.solver["regions"]
     assert info["split"] == "duty" and info["count"] == 2 and info["at_once"] == 2
+    assert info["second_phase"]["planned_again"] == [1, 2]
+
+
+def _second_phase_within(monkeypatch, seconds: float) -> None:
+    """Keep enough of a short test solve for the second phase of a day split by duty to run."""
+    import optimiser.regions as regions_module
+
+    monkeypatch.setattr(regions_module, "SECOND_PHASE_SHARE", 0.4)
+    monkeypatch.setattr(regions_module, "SECOND_PHASE_LEAST_S", 0.1 * seconds)
 
 
 def test_a_cancel_leaves_regions_not_yet_started_to_contracts_with_the_reason(day):
@@ -239,16 +250,77 @@ def test_a_fleet_without_a_break_between_duties_is_not_split_by_duty(day):
     assert split_by_duty(all_day) is None
 
 
+def test_the_second_phase_prices_each_side_as_the_joined_plan_does(day):
+    from optimiser.plan import ContractedTrip, UnservedTrip, build_plan, route_order
+    from optimiser.regions import _priced_as_joined
+
+    sides = split_by_duty(day)
+    plans = {s: solve(side.problem, SolveOptions(time_limit_s=10, max_solutions=1)) for s, side in enumerate(sides)}
+    # one side uses a vehicle fewer than the other: the afternoon's last vehicle of a type on both
+    # sides is left out, its trips to contracts
+    both = {vt.name for vt in day.vehicle_types if all(vt.name in side.duties for side in sides)}
+    side, plan = sides[1].problem, plans[1]
+    last = max((r for r in plan.routes if r.vehicle_type in both), key=lambda r: r.vehicle_number)
+    contracted = list(plan.contracted)
+    unserved = list(plan.unserved)
+    for trip_id in last.trip_ids:
+        trip = side.trip(trip_id)
+        offer = side.contract_price(trip)
+        if offer:
+            contracted.append(ContractedTrip(trip.id, trip.service, offer[0].name, offer[1], "left out by the test"))
+        else:
+            unserved.append(UnservedTrip(trip.id, trip.service, "left out by the test"))
+    plans[1] = build_plan(side, [route_order(side, r) for r in plan.routes if r is not last], contracted, unserved)
+    assert_feasible(side, plans[1])
+    joined = build_plan(day, [changed(route_order(day, r), duty=sides[s].duties[r.vehicle_type][r.duty])
+                              for s, plan in plans.items() for r in plan.routes],
+                        [c for p in plans.values() for c in p.contracted],
+                        [u for p in plans.values() for u in p.unserved])
+    assert_feasible(day, joined)
+    parts, starts, place, already_paid, info = _priced_as_joined(day, sides, plans)
+    rate = {vt.name: vt.cost_per_day for vt in day.vehicle_types}
+    on_both = {vt.name for vt in day.vehicle_types if all(vt.name in side.duties for side in sides)}
+    used = [Counter(name for name, _ in {(r.vehicle_type, r.vehicle_number) for r in p.routes}) for p in plans.values()]
+    assert info["vehicles_each_side"] == [{name: u[name] for name in sorted(on_both)} for u in used]
+    shared = info["already_paid_for"]
+    assert shared == {name: min(u[name] for u in used) for name in sorted(on_both)}
+    assert used[0][last.vehicle_type] > used[1][last.vehicle_type]
+    assert already_paid == pytest.approx(sum(rate[name] * n for name, n in shared.items()))
+    for s, part in enumerate(parts):
+        for name, n in shared.items():
+            rest = next(vt for vt in part.vehicle_types if vt.name == name)
+            whole = next(vt for vt in day.vehicle_types if vt.name == name)
+            assert rest.cost_per_day == whole.cost_per_day  # beyond the free ones, the whole day rate
+            free = [vt for vt in part.vehicle_types if vt.name.startswith(name + " (") and vt.cost_per_day == 0]
+            assert [vt.count for vt in free] == ([n] if n else [])
+            assert rest.count + n == whole.count
+    # priced this way, the two sides' plans and the free vehicles cost exactly what the joined plan does
+    again = [build_plan(part, starts[s], plans[s].contracted, plans[s].unserved) for s, part in enumerate(parts)]
+    assert sum(p.cost.total for p in again) + already_paid == pytest.approx(joined.cost.total, abs=0.01)
+    # and placed back in the whole day, the routes make the same plan
+    placed = build_plan(day, [place(s, r, p) for s, p in enumerate(again) for r in p.routes],
+                        joined.contracted, joined.unserved)
+    assert_feasible(day, placed)
+    assert placed.cost.total == pytest.approx(joined.cost.total, abs=0.01)
+    assert Counter(r.vehicle_type for r in placed.routes) == Counter(r.vehicle_type for r in joined.routes)
+
+
 def test_a_day_split_by_duty_is_searched_side_by_side_and_joined_into_one_plan(day, monkeypatch):
     import optimiser.solver as solver_module
 
     monkeypatch.setattr(solver_module, "DUTY_SPLIT_FROM_TRIPS", 100)  # the test day has 240 trips
+    _second_phase_within(monkeypatch, 14)
     seen = []
     plan = solve(day, SolveOptions(time_limit_s=14, workers=2), on_progress=seen.append)
     _one_plan_of_the_whole_day(day, plan)
     info = plan.solver["regions"]
     assert info["split"] == "duty" and info["count"] == 2 and info["at_once"] == 2
     assert all(r["planned"] for r in info["each"])
+    # the second phase searched both sides again and the plan is the cheaper of the two joined plans
+    second = info["second_phase"]
+    assert second["planned_again"] == [1, 2]
+    assert plan.cost.total == pytest.approx(min(second["before"], second["after"]), abs=0.01)
+    assert second["kept"] == (second["after"] < second["before"])
     # each vehicle pays its day rate once, and a type needs no more vehicles than its busiest duty
     rate = {vt.name: vt.cost_per_day for vt in day.vehicle_types}
     vehicles = {(r.vehicle_type, r.vehicle_number) for r in plan.routes}
