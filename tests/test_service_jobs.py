@@ -214,7 +214,8 @@ def test_a_restart_of_the_service_loses_nothing(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
     first = make_app(url)
     client = first.test_client()
-    running = submit(client, time_limit_s=30)
+    # long enough to be still running when the service stops (it stops as soon as the job runs)
+    running = submit(client, time_limit_s=8)
     queued = submit(client, time_limit_s=2)
     wait_for(client, running["url"], ("running",))
     stop_app(first)  # the cluster and its workers go with it
@@ -234,7 +235,7 @@ def test_a_crashed_service_is_taken_over_when_its_lease_runs_out(tmp_path):
     url = f"sqlite:///{tmp_path / 'z.sqlite3'}"
     first = make_app(url, JOB_LEASE_S=3)
     client = first.test_client()
-    job = submit(client, time_limit_s=30)
+    job = submit(client, time_limit_s=8)
     wait_for(client, job["url"], ("running",))
     runner = first.extensions.pop("itu.runner")
     import atexit
