@@ -196,6 +196,12 @@ class Plan:
                 line += f"; the seams between them could not be searched again: {seam['failure']}"
             elif seam:
                 line += f"; searching the seams between them again ({seam['trips']} trips) found nothing cheaper"
+            second = regions.get("second_phase")
+            if second and "after" in second:
+                outcome = (f"saved £{second['before'] - second['after']:,.2f}" if second.get("kept")
+                           else "found nothing cheaper")
+                line += ("; searching each side again, a vehicle paying one day rate whichever duties it "
+                         f"drives, {outcome}")
             lines.append(line)
         if self.solver.get("construction_complete") is False:
             lines.append("  warning: the time limit ran out while routes were still being built, so trips not "

@@ -28,7 +28,9 @@ Split shifts give a second, almost free way to split a day in time rather than i
 duties after it are two days that share only the vehicles' numbers. From DUTY_SPLIT_FROM_TRIPS
 trips, with two or more workers, each worker searches one side instead of every worker the whole
 day: on the generated 2,000-trip day that took the five-minute plan from £16,170 to £15,644 (the
-median of three seeds; BENCHMARKS.md).
+median of three seeds; BENCHMARKS.md). A vehicle pays one day rate however many duties it drives,
+which neither side's search can see on its own: the last SECOND_PHASE_SHARE of the time searches
+each side again from its plan, priced as the joined plan prices it (``_priced_as_joined``).
 """
 from __future__ import annotations
 

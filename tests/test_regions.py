@@ -321,6 +321,7 @@ def test_a_day_split_by_duty_is_searched_side_by_side_and_joined_into_one_plan(d
     assert second["planned_again"] == [1, 2]
     assert plan.cost.total == pytest.approx(min(second["before"], second["after"]), abs=0.01)
     assert second["kept"] == (second["after"] < second["before"])
+    assert "searching each side again" in plan.summary()
     # each vehicle pays its day rate once, and a type needs no more vehicles than its busiest duty
     rate = {vt.name: vt.cost_per_day for vt in day.vehicle_types}
     vehicles = {(r.vehicle_type, r.vehicle_number) for r in plan.routes}
