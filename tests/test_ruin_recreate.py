@@ -347,3 +347,33 @@ def test_exchanging_route_ends_keeps_every_route_feasible_and_reports_its_change
         assert sorted(carried) == placed
     assert exchanged >= 2
 
+
+
+def test_going_back_to_the_best_routes_restores_them_exactly():
+    import time as clock
+
+    problem = _random_problem(7, trips=16, spread_min=180, slack_min=(20, 40, 60))
+    m, time_units, _ = _search_for(problem)
+    _, cost_units = S._node_matrices(m)
+    routes, _, _ = construct_routes(m, time_units, cost_units)
+    search = rr.RuinAndRecreate(m, routes, time_units, cost_units, seed=5)
+    hot = 10.0 * search.total()  # so hot that it accepts nearly anything: it wanders off its best
+    search.improve(clock.monotonic() + 0.3, start_temperature=hot, end_temperature=hot)
+    assert search.current > search.best
+    best, best_nodes, best_length = search.best, search.sc.best_nodes.copy(), search.sc.best_length.copy()
+    search.return_to_best()
+    st, day = search.st, search.day
+    assert search.current == best == search.total()
+    assert (st.length == best_length).all() and (st.nodes == best_nodes).all()
+    placed = []
+    for s in range(len(st.length)):
+        seq = [int(x) for x in st.nodes[s, :st.length[s]]]
+        if seq:
+            assert _oracle(day, seq, int(st.vehicle[s]))[0]
+            for node in seq:
+                assert st.where[(node - day.n_depots) >> 1] == s
+        placed += [(node - day.n_depots) >> 1 for node in seq if not (node - day.n_depots) & 1]
+    assert sorted(placed) == sorted(int(k) for k in np.flatnonzero(st.where >= 0))
+    # and the search goes on from there, never ending dearer than that best
+    search.improve(clock.monotonic() + 0.3)
+    assert search.best <= best
