@@ -319,6 +319,21 @@ def test_exchanging_the_ends_of_two_crossed_routes_pairs_near_with_near():
     assert carried == [["far_early", "far_late"], ["near_early", "near_late"]]
 
 
+def _carried_by_feasible_routes(search) -> list[int]:
+    """The trips the search's routes carry, sorted, once each route is checked by the all-pairs
+    oracle and every trip's recorded route is the one carrying it."""
+    st, day = search.st, search.day
+    carried = []
+    for s in range(len(st.length)):
+        seq = [int(x) for x in st.nodes[s, :st.length[s]]]
+        if seq:
+            assert _oracle(day, seq, int(st.vehicle[s]))[0]
+            for node in seq:
+                assert st.where[(node - day.n_depots) >> 1] == s
+        carried += [(node - day.n_depots) >> 1 for node in seq if not (node - day.n_depots) & 1]
+    return sorted(carried)
+
+
 def test_exchanging_route_ends_keeps_every_route_feasible_and_reports_its_change_exactly():
     # hot, untidy plans on random problems; every route after the exchanges is checked by the
     # all-pairs oracle, and some exchanges must have happened for that to mean anything
@@ -336,15 +351,7 @@ def test_exchanging_route_ends_keeps_every_route_feasible_and_reports_its_change
         assert change <= 0
         assert search.total() == before + change
         exchanged += change < 0
-        carried = []
-        for s in range(len(st.length)):
-            seq = [int(x) for x in st.nodes[s, :st.length[s]]]
-            if seq:
-                assert _oracle(day, seq, int(st.vehicle[s]))[0]
-                for node in seq:
-                    assert st.where[(node - day.n_depots) >> 1] == s
-            carried += [(node - day.n_depots) >> 1 for node in seq if not (node - day.n_depots) & 1]
-        assert sorted(carried) == placed
+        assert _carried_by_feasible_routes(search) == placed
     assert exchanged >= 2
 
 
@@ -362,18 +369,10 @@ def test_going_back_to_the_best_routes_restores_them_exactly():
     assert search.current > search.best
     best, best_nodes, best_length = search.best, search.sc.best_nodes.copy(), search.sc.best_length.copy()
     search.return_to_best()
-    st, day = search.st, search.day
+    st = search.st
     assert search.current == best == search.total()
     assert (st.length == best_length).all() and (st.nodes == best_nodes).all()
-    placed = []
-    for s in range(len(st.length)):
-        seq = [int(x) for x in st.nodes[s, :st.length[s]]]
-        if seq:
-            assert _oracle(day, seq, int(st.vehicle[s]))[0]
-            for node in seq:
-                assert st.where[(node - day.n_depots) >> 1] == s
-        placed += [(node - day.n_depots) >> 1 for node in seq if not (node - day.n_depots) & 1]
-    assert sorted(placed) == sorted(int(k) for k in np.flatnonzero(st.where >= 0))
+    assert _carried_by_feasible_routes(search) == sorted(int(k) for k in np.flatnonzero(st.where >= 0))
     # and the search goes on from there, never ending dearer than that best
     search.improve(clock.monotonic() + 0.3)
     assert search.best <= best
