@@ -453,9 +453,8 @@ def _priced_as_joined(problem: Problem, sides: Sequence[DutySide], plans: dict[i
         order = route_order(problem, replace(route, vehicle_type=name), first + route.vehicle_number)
         return replace(order, duty=sides[r].duties[name][route.duty])
 
-    rates = {vt.name: vt.cost_per_day for vt in vts}
-    offset = sum(shared[name] * rates[name] for name in on_both)
-    info = {"priced_as_joined": True, "vehicles_each_side": [dict(sorted(u.items())) for u in used],
+    offset = sum(shared[vt.name] * vt.cost_per_day for vt in vts if vt.name in on_both)
+    info = {"vehicles_each_side": [dict(sorted(u.items())) for u in used],
             "already_paid_for": dict(sorted(shared.items()))}
     return parts, starts, place, offset, info
 
