@@ -92,11 +92,13 @@ def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[
 
 
 def cost_curve_chart(title: str, curves: Mapping[str, Sequence[tuple[float, float]]], width: int = 720,
-                     height: int = 340) -> str:
+                     height: int = 340, lines: Mapping[str, float] | None = None) -> str:
     """Best cost against time, one step line per search (``(seconds, pounds)`` points, as in a
     plan's ``solver.best_cost_over_time``). Time runs on a log scale, so that the first minute and
     the last of a long search both show; the cost axis spans the costs found, from the cheapest
-    to a fifth above it (a first plan dearer than that is drawn at the top edge)."""
+    to a fifth above it (a first plan dearer than that is drawn at the top edge). ``lines``: costs
+    to compare against (a target, another run's best), drawn dashed across the chart and named."""
+    lines = dict(lines or {})
     left, bottom, top, right = 70, 62, 40, 20
     plot_w, plot_h = width - left - right, height - bottom - top
     points = [(t, c) for curve in curves.values() for t, c in curve]
@@ -104,8 +106,8 @@ def cost_curve_chart(title: str, curves: Mapping[str, Sequence[tuple[float, floa
         raise ValueError("no curve has a point to draw")
     first = max(1.0, min(t for t, _ in points))
     last = max(first * 10, 1.05 * max(t for t, _ in points))  # room for the last step to show
-    cheapest = min(c for _, c in points)
-    dearest = min(max(c for _, c in points), cheapest * 1.2)
+    cheapest = min([c for _, c in points] + list(lines.values()))
+    dearest = min(max([c for _, c in points] + list(lines.values())), cheapest * 1.2)
     span = max(dearest - cheapest, 1.0)
 
     def x(t: float) -> float:
@@ -125,6 +127,11 @@ def cost_curve_chart(title: str, curves: Mapping[str, Sequence[tuple[float, floa
             out.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top}" y2="{top + plot_h}" stroke="#eee"/>'
                        f'<text x="{x(t):.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
                        f'font-size="11">{label}</text>')
+    for name, cost in lines.items():
+        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(cost):.1f}" y2="{y(cost):.1f}" stroke="#555" '
+                   f'stroke-dasharray="6 4"><title>{html.escape(name)}</title></line>'
+                   f'<text x="{left + plot_w - 4}" y="{y(cost) - 4:.1f}" text-anchor="end" font-size="11" '
+                   f'fill="#333">{html.escape(name)}: £{cost:,.0f}</text>')
     for j, (name, curve) in enumerate(curves.items()):
         steps, previous = [], None
         for t, c in sorted(curve):

@@ -170,7 +170,14 @@ def cmd_curves(args) -> int:
         curves[label] = curve
     if not any(curves.values()):
         raise InputFormatError("no plan has a point on its curve", where="plans")
-    Path(args.out).write_text(cost_curve_chart(args.title, curves))
+    lines = {}
+    for text in args.line or []:
+        name, _, cost = text.rpartition("=")
+        try:
+            lines[name.strip() or "reference"] = float(cost.replace(",", "").lstrip("£"))
+        except ValueError:
+            raise InputFormatError(f"{text!r} is not NAME=POUNDS (e.g. \"2% target=14989\")", where="--line") from None
+    Path(args.out).write_text(cost_curve_chart(args.title, curves, lines=lines))
     print(f"wrote {args.out}")
     return 0
 
@@ -594,6 +601,8 @@ def build_parser() -> argparse.ArgumentParser:
     curves.add_argument("plans", nargs="+", help="plan.json files written by itu solve --out")
     curves.add_argument("--label", action="append", help="a name for each plan in turn (default: its folder's name)")
     curves.add_argument("--title", default="Best cost found against time", help="the chart's title")
+    curves.add_argument("--line", action="append", metavar="NAME=POUNDS",
+                        help="a cost to compare against, drawn dashed across the chart (a target, another run's best)")
     curves.add_argument("--out", required=True, help="the SVG file to write")
     curves.set_defaults(func=cmd_curves)
 

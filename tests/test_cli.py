@@ -71,6 +71,23 @@ def test_curves_of_files_that_are_not_plans_are_one_clear_line(tmp_path):
     assert not (tmp_path / "c.svg").exists()
 
 
+def test_curves_compare_against_named_costs_drawn_across_the_chart(tmp_path):
+    plan = tmp_path / "run" / "plan.json"
+    plan.parent.mkdir()
+    plan.write_text(json.dumps({"solver": {"best_cost_over_time": [[2, 130.0], [20, 112.0], [200, 105.0]]}}))
+    itu("curves", str(plan), "--line", "2% above the 30-minute best=102", "--line", "30-minute best=£100",
+        "--out", str(tmp_path / "c.svg"))
+    chart = (tmp_path / "c.svg").read_text()
+    assert chart.count('stroke-dasharray="6 4"') == 2
+    assert "2% above the 30-minute best: £102</text>" in chart and "30-minute best: £100</text>" in chart
+    # the cost axis reaches down to the cheapest line, below every cost the search found
+    assert ">£100</text>" in chart
+    proc = itu("curves", str(plan), "--line", "target=cheap", "--out", str(tmp_path / "d.svg"), check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--line: 'target=cheap' is not NAME=POUNDS" in proc.stderr
+    assert not (tmp_path / "d.svg").exists()
+
+
 def test_regions_must_be_at_least_one(tmp_path):
     proc = itu("solve", str(EXAMPLE), "--regions", "0", check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
