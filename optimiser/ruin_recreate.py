@@ -80,7 +80,7 @@ Day = namedtuple("Day", [
 ])
 Routes = namedtuple("Routes", [
     "nodes", "length", "vehicle", "cost", "dur", "earliest", "latest", "load", "onboard",
-    "solo_gap", "layouts", "where", "arc_time", "arc_cost",
+    "solo_gap", "layouts", "where", "arc_time", "arc_cost", "changed",
 ])
 Scratch = namedtuple("Scratch", [
     "seq", "arc", "E", "U", "U2", "pos_of", "pair_p", "pair_d", "pair_limit", "peak", "room", "removed",
@@ -641,6 +641,8 @@ def _swap_ends(day, st, sc, s1, s2, i, j):
     ok = _refresh(day, st, sc, s1)
     ok = _refresh(day, st, sc, s2) and ok
     if ok and st.cost[s1] + st.cost[s2] < before:
+        st.changed[s1] = 1
+        st.changed[s2] = 1
         nd = day.n_depots
         for s in (s1, s2):
             for x in range(st.length[s]):
@@ -713,14 +715,22 @@ def _exchange_ends(day, st, sc):
     """2-opt* for dial-a-ride: exchange the ends of two routes cut where both vehicles are empty
     (no trip is split, so only windows, ride caps and seats can stop it), or join two routes
     into one. Ruin and recreate rarely finds these: it would have to take out and put back every
-    trip of both ends at once. First improvement until none pays; returns the change (<= 0)."""
+    trip of both ends at once. First improvement until none pays; returns the change (<= 0).
+
+    Only pairs with a route changed since they were last tried (``st.changed``) are tried again:
+    the answer for two unchanged routes is the same as last time, none."""
     S = st.length.shape[0]
     gained = 0
+    again = sc.slot_mark
     for _ in range(20):
         before = gained
+        for s in range(S):
+            again[s] = st.changed[s]
+            st.changed[s] = 0
         for s1 in range(S):
             for s2 in range(s1 + 1, S):
-                gained += _exchange_pair(day, st, sc, s1, s2)
+                if again[s1] or again[s2]:
+                    gained += _exchange_pair(day, st, sc, s1, s2)
         if gained == before:
             break
     return gained
@@ -901,6 +911,8 @@ def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
                                    candidate < current - temperature * math.log(np.random.random() + 1e-300)):
             current = candidate
             accepted += 1
+            for t in range(sc.touched[0]):
+                st.changed[sc.touched[t + 1]] = 1
             if current < best:
                 best = current
                 sc.best_nodes[:, :] = st.nodes
@@ -916,7 +928,9 @@ def _place_all(day, st, sc, order, forced):
     """Put the trips of ``order`` in, one by one, each where it costs least (first routes)."""
     for x in range(order.shape[0]):
         sc.touched[0] = 0
-        _place(day, st, sc, order[x], forced)
+        s = _place(day, st, sc, order[x], forced)
+        if s >= 0:
+            st.changed[s] = 1
     sc.touched[0] = 0
 
 
@@ -1029,6 +1043,7 @@ class RuinAndRecreate:
             onboard=np.zeros((S, width + 1), dtype=np.int64), solo_gap=np.zeros((S, width + 1), dtype=np.uint8),
             layouts=np.zeros(S, dtype=np.int64), where=np.full(n_trips, -1, dtype=np.int64),
             arc_time=np.zeros((S, width + 1), dtype=np.int64), arc_cost=np.zeros((S, width + 1), dtype=np.int64),
+            changed=np.ones(S, dtype=np.uint8),
         )
         places = (width + 1) * (width + 2) // 2  # pickup and drop-off places in the longest route
         self.sc = Scratch(
@@ -1098,6 +1113,7 @@ class RuinAndRecreate:
         st.length[:] = sc.best_length
         st.vehicle[:] = sc.best_vehicle
         st.where[:] = -1
+        st.changed[:] = 1  # every route may differ from what the route-end exchange last tried
         nd = self.day.n_depots
         for s in range(st.nodes.shape[0]):
             for node in st.nodes[s, :st.length[s]]:

@@ -356,6 +356,25 @@ def test_exchanging_route_ends_keeps_every_route_feasible_and_reports_its_change
     assert exchanged >= 2
 
 
+def test_after_rounds_of_search_no_pair_of_routes_left_untried_has_an_exchange_that_pays():
+    # Between batches the exchange tries again only pairs with a route changed since they were
+    # last tried. If a change went unmarked, the exchange would miss what it offered (never
+    # gaining after the rounds), and trying every pair afresh would find it.
+    gained_after_rounds = 0
+    for seed in range(6):
+        problem = _random_problem(200 + seed, trips=16, spread_min=180, slack_min=(20, 40, 60))
+        m, time_units, search = _search_for(problem)
+        search.place_all()
+        day, st, sc = search.day, search.st, search.sc
+        rr._exchange_ends(day, st, sc)  # every pair tried: none left to gain
+        # hot rounds that accept nearly anything: untidy routes for the exchange to mend
+        current, _, accepted = rr._rounds(day, st, sc, 30, 1e12, search.total(), search.total(), 4)
+        assert accepted > 0 and current == search.total()
+        gained_after_rounds += rr._exchange_ends(day, st, sc) < 0
+        st.changed[:] = 1
+        assert rr._exchange_ends(day, st, sc) == 0
+    assert gained_after_rounds >= 2
+
 
 def test_going_back_to_the_best_routes_restores_them_exactly(monkeypatch):
     import time as clock
