@@ -86,10 +86,15 @@ Scratch = namedtuple("Scratch", [
     "seq", "arc", "E", "U", "U2", "pos_of", "pair_p", "pair_d", "pair_limit", "peak", "room", "removed",
     "flag", "touched", "saved_nodes", "saved_length", "saved_vehicle", "saved_cost", "saved_where",
     "group_seen", "best_nodes", "best_length", "best_vehicle", "order_key", "slot_mark", "cand_added", "cand_i", "cand_j",
+    "slots_tried",
 ])
 
 
 # ------------------------------------------------------------------ exact schedule bounds
+# These run thousands of times per round, so they take the few arrays they read, never the
+# Day or Scratch tuples: numba counts a reference to every array of a tuple argument on each
+# call (two atomic operations per array, some 55 arrays for those two tuples), and that
+# counting took about half of a round's time on the 2,000-trip day's duty sides.
 @njit(cache=True)
 def _propagate(day, seq, n, v, E, U, sc):
     """Tightest earliest (E) and latest (U) service starts of the stops ``seq[:n]`` on vehicle v,
@@ -106,33 +111,33 @@ def _propagate(day, seq, n, v, E, U, sc):
         arc[x + 1] = T[prev, seq[x]]
         prev = seq[x]
     arc[n + 1] = T[prev, dep]
-    return _propagate_on_arcs(day, seq, n, v, E, U, sc)
+    return _bounds_on_arcs(seq, n, day.n_depots, day.lo, day.hi, day.ride, day.shift_lo[v], day.shift_hi[v],
+                           day.duty[v], arc, sc.pos_of, sc.pair_p, sc.pair_d, sc.pair_limit, E, U)
 
 
 @njit(cache=True)
-def _propagate_on_arcs(day, seq, n, v, E, U, sc):
-    """``_propagate`` with the route's travel times already in sc.arc."""
-    nd = day.n_depots
-    arc = sc.arc
+def _bounds_on_arcs(seq, n, nd, lo, hi, ride, shift_lo, shift_hi, duty, arc, pos_of, pair_p, pair_d, pair_limit,
+                    E, U):
+    """``_propagate`` with the route's travel times already in ``arc`` and the vehicle's shift
+    and duty limit given; the ride caps found are left in pair_p, pair_d and pair_limit."""
     npairs = 0
     for x in range(n):
         node = seq[x]
         k = (node - nd) >> 1
         if (node - nd) & 1 == 0:
-            sc.pos_of[k] = x + 1
-        elif day.ride[k] < INF:
-            sc.pair_p[npairs] = sc.pos_of[k]
-            sc.pair_d[npairs] = x + 1
-            sc.pair_limit[npairs] = day.ride[k]
+            pos_of[k] = x + 1
+        elif ride[k] < INF:
+            pair_p[npairs] = pos_of[k]
+            pair_d[npairs] = x + 1
+            pair_limit[npairs] = ride[k]
             npairs += 1
-    E[0] = day.shift_lo[v]
-    U[0] = day.shift_hi[v]
+    E[0] = shift_lo
+    U[0] = shift_hi
     for x in range(1, n + 1):
-        E[x] = day.lo[seq[x - 1]]
-        U[x] = day.hi[seq[x - 1]]
-    E[n + 1] = day.shift_lo[v]
-    U[n + 1] = day.shift_hi[v]
-    duty = day.duty[v]
+        E[x] = lo[seq[x - 1]]
+        U[x] = hi[seq[x - 1]]
+    E[n + 1] = shift_lo
+    U[n + 1] = shift_hi
     for _ in range(n + 4):
         changed = False
         for x in range(1, n + 2):
@@ -141,14 +146,14 @@ def _propagate_on_arcs(day, seq, n, v, E, U, sc):
                 E[x] = a
                 changed = True
         for q in range(npairs):
-            a = E[sc.pair_d[q]] - sc.pair_limit[q]
-            if a > E[sc.pair_p[q]]:
-                E[sc.pair_p[q]] = a
+            a = E[pair_d[q]] - pair_limit[q]
+            if a > E[pair_p[q]]:
+                E[pair_p[q]] = a
                 changed = True
         if E[n + 1] - duty > E[0]:
             E[0] = E[n + 1] - duty
             changed = True
-        if _tighten_latest(day, seq, n, v, U, npairs, sc):
+        if _tighten_latest(n, duty, arc, U, npairs, pair_p, pair_d, pair_limit):
             changed = True
         for x in range(n + 2):
             if E[x] > U[x]:
@@ -159,25 +164,23 @@ def _propagate_on_arcs(day, seq, n, v, E, U, sc):
 
 
 @njit(cache=True)
-def _least_duty(day, seq, n, v, E, U, npairs, sc):
+def _least_duty(n, duty, arc, E, U, U2, npairs, pair_p, pair_d, pair_limit):
     """The shortest time from leaving the depot to returning that any schedule achieves, given the
-    bounds ``_propagate`` left in E and U: end at the earliest end, leave as late as that allows."""
-    U2 = sc.U2
+    bounds ``_bounds_on_arcs`` left in E and U: end at the earliest end, leave as late as that allows."""
     for x in range(n + 2):
         U2[x] = U[x]
     U2[n + 1] = E[n + 1]
     for _ in range(n + 4):
-        if not _tighten_latest(day, seq, n, v, U2, npairs, sc):
+        if not _tighten_latest(n, duty, arc, U2, npairs, pair_p, pair_d, pair_limit):
             break
     return E[n + 1] - U2[0]
 
 
 @njit(cache=True)
-def _tighten_latest(day, seq, n, v, U, npairs, sc):
+def _tighten_latest(n, duty, arc, U, npairs, pair_p, pair_d, pair_limit):
     """One pass of the latest-start bounds: each stop early enough for the next, each drop-off
     within its ride cap of its pickup, the return within the duty limit. True if any moved.
-    Reads the route's travel times from sc.arc, as ``_propagate`` left them for this seq."""
-    arc = sc.arc
+    Reads the route's travel times from ``arc``, as ``_propagate`` left them for this route."""
     changed = False
     for x in range(n, -1, -1):
         a = U[x + 1] - arc[x + 1]
@@ -185,12 +188,12 @@ def _tighten_latest(day, seq, n, v, U, npairs, sc):
             U[x] = a
             changed = True
     for q in range(npairs):
-        a = U[sc.pair_p[q]] + sc.pair_limit[q]
-        if a < U[sc.pair_d[q]]:
-            U[sc.pair_d[q]] = a
+        a = U[pair_p[q]] + pair_limit[q]
+        if a < U[pair_d[q]]:
+            U[pair_d[q]] = a
             changed = True
-    if U[0] + day.duty[v] < U[n + 1]:
-        U[n + 1] = U[0] + day.duty[v]
+    if U[0] + duty < U[n + 1]:
+        U[n + 1] = U[0] + duty
         changed = True
     return changed
 
@@ -271,7 +274,8 @@ def _refresh(day, st, sc, s):
         return False
     dur = 0
     if day.span_rate[v] > 0:
-        dur = _least_duty(day, seq, n, v, st.earliest[s], st.latest[s], npairs, sc)
+        dur = _least_duty(n, day.duty[v], sc.arc, st.earliest[s], st.latest[s], sc.U2, npairs, sc.pair_p, sc.pair_d,
+                          sc.pair_limit)
     st.dur[s] = dur
     C = day.C[day.rate[v]]
     dep = day.depot[v]
@@ -291,217 +295,239 @@ def _refresh(day, st, sc, s):
 
 
 @njit(cache=True)
-def _best_insertion(day, st, sc, k, s, bound):
-    """The cheapest feasible place for trip k in slot s costing less than ``bound``:
-    (added cost, pickup gap, drop-off gap), gaps -1 if none. Gap g lies between position g and
-    g + 1 (position 0 is the depot at the start); the drop-off gap is never before the pickup's."""
-    n = st.length[s]
-    if n + 2 > st.nodes.shape[1]:
-        return INF, -1, -1
-    first = day.slot_first[s]
-    count = day.slot_count[s]
-    R = day.demand.shape[1]
-    mask = st.layouts[s]
-    layouts = 0
-    for b in range(count):
-        if (mask >> b) & 1 and day.allowed[k, day.slot_vehicles[first + b]]:
-            layouts |= 1 << b
-    if layouts == 0:
-        return INF, -1, -1
-    room = sc.room
-    for r in range(R):
-        room[r] = 0
-        for b in range(count):
-            if (layouts >> b) & 1:
-                c = day.capacity[day.slot_vehicles[first + b], r]
-                if c > room[r]:
-                    room[r] = c
-    for r in range(R):
-        if day.demand[k, r] > room[r]:
-            return INF, -1, -1
-    v = st.vehicle[s]
+def _best_insertion(day, st, sc, k, slots, m, bound):
+    """The cheapest feasible place for trip k in the slots ``slots[:m]`` costing less than
+    ``bound``: (added cost, slot, pickup gap, drop-off gap), slot and gaps -1 if none. Gap g lies
+    between position g and g + 1 (position 0 is the depot at the start); the drop-off gap is never
+    before the pickup's. One call tries every slot: a call per slot would count references to
+    every array of the three tuples each time (see ``_bounds_on_arcs``)."""
+    best = bound
+    bs = -1
+    bi = -1
+    bj = -1
     # Every read below is from the pickup's or the drop-off's own rows (the transposed matrices
     # give the arcs into them) or from the route's own arcs: a few rows that stay in the cache
     # while the trip is tried in route after route, not scattered reads of the whole day's matrices
     nd = day.n_depots
     p = nd + 2 * k
     d = p + 1
-    rate = day.rate[v]
     from_p = day.T[p]
     to_p = day.TT[p]
     from_d = day.T[d]
     to_d = day.TT[d]
-    cost_from_p = day.C[rate, p]
-    cost_to_p = day.CT[rate, p]
-    cost_from_d = day.C[rate, d]
-    cost_to_d = day.CT[rate, d]
-    arc_time = st.arc_time[s]
-    arc_cost = st.arc_cost[s]
-    dep = day.depot[v]
+    # the cost rows of the rate of the slot tried, taken again only when the rate changes
+    last_rate = -1
+    cost_from_p = from_p
+    cost_to_p = to_p
+    cost_from_d = from_d
+    cost_to_d = to_d
     lo_p = day.lo[p]
     hi_p = day.hi[p]
     lo_d = day.lo[d]
     hi_d = day.hi[d]
     limit = day.ride[k]
     solo = day.solo[k]
-    fixed = day.fixed[v] if n == 0 else 0
-    span = day.span_rate[v]
-    old_dur = st.dur[s]
-    seq = st.nodes[s]
-    E = st.earliest[s]
-    U = st.latest[s]
+    room = sc.room
     peak = sc.peak
     cand = sc.seq
-    best = bound
-    bi = -1
-    bj = -1
-    found = 0
-    # A pickup in gap i must be served by lo_p and still reach stop i + 1 by its latest start:
-    # the gaps before the first whose next stop may start at lo_p or later cannot take it
-    first_gap = 0
-    while first_gap < n and U[first_gap + 1] < lo_p:
-        first_gap += 1
-    for i in range(first_gap, n + 1):
-        if E[i] > hi_p:
-            break
-        a = dep if i == 0 else seq[i - 1]
-        b = dep if i == n else seq[i]
-        tp = E[i] + to_p[a]
-        if tp < lo_p:
-            tp = lo_p
-        if tp > hi_p:
+    R = day.demand.shape[1]
+    for t in range(m):
+        s = slots[t]
+        n = st.length[s]
+        if n + 2 > st.nodes.shape[1]:
             continue
-        if st.solo_gap[s, i]:
+        first = day.slot_first[s]
+        count = day.slot_count[s]
+        mask = st.layouts[s]
+        layouts = 0
+        for b in range(count):
+            if (mask >> b) & 1 and day.allowed[k, day.slot_vehicles[first + b]]:
+                layouts |= 1 << b
+        if layouts == 0:
             continue
-        if solo and st.onboard[s, i] > 0:
-            continue
-        latest_p = hi_p
-        if U[i + 1] - from_p[b] < latest_p:
-            latest_p = U[i + 1] - from_p[b]  # for a drop-off further on, b follows the pickup
-        pickup_added = cost_to_p[a] + cost_from_p[b] - arc_cost[i]
-        pushed = tp
         for r in range(R):
-            peak[r] = st.load[s, i, r]
-        for j in range(i, n + 1):
-            if j == i:
-                # straight from the pickup to the drop-off, then on to b no later than b's latest
-                td = tp + from_p[d]
-                if td < lo_d:
-                    td = lo_d
-                if td > hi_d or td + from_d[b] > U[i + 1]:
-                    continue
-                added = cost_to_p[a] + cost_from_p[d] + cost_from_d[b] - arc_cost[i] + fixed
-            else:
-                if solo or st.solo_gap[s, j]:
-                    break
-                if tp > latest_p:
-                    break
-                c = seq[j - 1]
-                c2 = dep if j == n else seq[j]
-                # c's earliest start once the pickup is in: pushed on from the pickup, stop by stop
-                if j == i + 1:
-                    pushed = tp + from_p[c]
-                else:
-                    pushed = pushed + arc_time[j - 1]
-                if pushed < E[j]:
-                    pushed = E[j]
-                if pushed > U[j]:
-                    break
-                td = pushed + to_d[c]
-                if td > hi_d or td - latest_p > limit:
-                    break
-                for r in range(R):
-                    if st.load[s, j, r] > peak[r]:
-                        peak[r] = st.load[s, j, r]
-                if td < lo_d:
-                    td = lo_d
-                if td + from_d[c2] > U[j + 1]:
-                    continue  # c2 could not be reached in time; a later drop-off may still fit
-                added = pickup_added + cost_to_d[c] + cost_from_d[c2] - arc_cost[j] + fixed
-            over = False
-            for r in range(R):
-                if peak[r] + day.demand[k, r] > room[r]:
-                    over = True
-                    break
-            if over:
-                break
-            if added >= best:
-                continue
-            fits = False
-            for bb in range(count):
-                if (layouts >> bb) & 1:
-                    w = day.slot_vehicles[first + bb]
-                    ok = True
-                    for r in range(R):
-                        if peak[r] + day.demand[k, r] > day.capacity[w, r]:
-                            ok = False
-                            break
-                    if ok:
-                        fits = True
-                        break
-            if not fits:
-                continue
-            if day.blink > 0 and np.random.random() < day.blink:
-                continue
-            sc.cand_added[found] = added
-            sc.cand_i[found] = i
-            sc.cand_j[found] = j
-            found += 1
-    # The exact tests, cheapest candidate first: without a span cost the first that passes wins
-    # (most candidates are never tested); with one, until no untested candidate can still win
-    while found > 0:
-        x = 0
-        for y in range(1, found):
-            if sc.cand_added[y] < sc.cand_added[x]:
-                x = y
-        added = sc.cand_added[x]
-        if added >= best:
-            break
-        i = sc.cand_i[x]
-        j = sc.cand_j[x]
-        found -= 1
-        sc.cand_added[x] = sc.cand_added[found]
-        sc.cand_i[x] = sc.cand_i[found]
-        sc.cand_j[x] = sc.cand_j[found]
-        for y in range(i):
-            cand[y] = seq[y]
-        cand[i] = p
-        for y in range(i, j):
-            cand[y + 1] = seq[y]
-        cand[j + 1] = d
-        for y in range(j, n):
-            cand[y + 2] = seq[y]
-        # and its travel times: the route's own arcs, with those into and out of the pickup and
-        # the drop-off from their rows (sc.arc[x]: from position x - 1 to x; the route's gap
-        # x - 1 ends at its position x)
-        arc = sc.arc
-        for x in range(1, i + 1):
-            arc[x] = arc_time[x - 1]
-        arc[i + 1] = to_p[dep if i == 0 else seq[i - 1]]
-        if j == i:
-            arc[i + 2] = from_p[d]
-            arc[i + 3] = from_d[dep if i == n else seq[i]]
-        else:
-            arc[i + 2] = from_p[seq[i]]
-            for y in range(i + 2, j + 1):
-                arc[y + 1] = arc_time[y - 1]
-            arc[j + 2] = to_d[seq[j - 1]]
-            arc[j + 3] = from_d[dep if j == n else seq[j]]
-        for y in range(j + 2, n + 2):
-            arc[y + 2] = arc_time[y - 1]
-        npairs = _propagate_on_arcs(day, cand, n + 2, v, sc.E, sc.U, sc)
-        if npairs < 0:
+            room[r] = 0
+            for b in range(count):
+                if (layouts >> b) & 1:
+                    c = day.capacity[day.slot_vehicles[first + b], r]
+                    if c > room[r]:
+                        room[r] = c
+        too_big = False
+        for r in range(R):
+            if day.demand[k, r] > room[r]:
+                too_big = True
+        if too_big:
             continue
-        if span > 0:
-            added += span * (_least_duty(day, cand, n + 2, v, sc.E, sc.U, npairs, sc) - old_dur)
-            if added >= best:
+        v = st.vehicle[s]
+        rate = day.rate[v]
+        if rate != last_rate:
+            cost_from_p = day.C[rate, p]
+            cost_to_p = day.CT[rate, p]
+            cost_from_d = day.C[rate, d]
+            cost_to_d = day.CT[rate, d]
+            last_rate = rate
+        arc_time = st.arc_time[s]
+        arc_cost = st.arc_cost[s]
+        dep = day.depot[v]
+        shift_lo = day.shift_lo[v]
+        shift_hi = day.shift_hi[v]
+        duty = day.duty[v]
+        fixed = day.fixed[v] if n == 0 else 0
+        span = day.span_rate[v]
+        old_dur = st.dur[s]
+        seq = st.nodes[s]
+        E = st.earliest[s]
+        U = st.latest[s]
+        found = 0
+        # A pickup in gap i must be served by lo_p and still reach stop i + 1 by its latest start:
+        # the gaps before the first whose next stop may start at lo_p or later cannot take it
+        first_gap = 0
+        while first_gap < n and U[first_gap + 1] < lo_p:
+            first_gap += 1
+        for i in range(first_gap, n + 1):
+            if E[i] > hi_p:
+                break
+            a = dep if i == 0 else seq[i - 1]
+            b = dep if i == n else seq[i]
+            tp = E[i] + to_p[a]
+            if tp < lo_p:
+                tp = lo_p
+            if tp > hi_p:
                 continue
-        best = added
-        bi = i
-        bj = j
-        if span <= 0:
-            break
-    return best, bi, bj
+            if st.solo_gap[s, i]:
+                continue
+            if solo and st.onboard[s, i] > 0:
+                continue
+            latest_p = hi_p
+            if U[i + 1] - from_p[b] < latest_p:
+                latest_p = U[i + 1] - from_p[b]  # for a drop-off further on, b follows the pickup
+            pickup_added = cost_to_p[a] + cost_from_p[b] - arc_cost[i]
+            pushed = tp
+            for r in range(R):
+                peak[r] = st.load[s, i, r]
+            for j in range(i, n + 1):
+                if j == i:
+                    # straight from the pickup to the drop-off, then on to b no later than b's latest
+                    td = tp + from_p[d]
+                    if td < lo_d:
+                        td = lo_d
+                    if td > hi_d or td + from_d[b] > U[i + 1]:
+                        continue
+                    added = cost_to_p[a] + cost_from_p[d] + cost_from_d[b] - arc_cost[i] + fixed
+                else:
+                    if solo or st.solo_gap[s, j]:
+                        break
+                    if tp > latest_p:
+                        break
+                    c = seq[j - 1]
+                    c2 = dep if j == n else seq[j]
+                    # c's earliest start once the pickup is in: pushed on from the pickup, stop by stop
+                    if j == i + 1:
+                        pushed = tp + from_p[c]
+                    else:
+                        pushed = pushed + arc_time[j - 1]
+                    if pushed < E[j]:
+                        pushed = E[j]
+                    if pushed > U[j]:
+                        break
+                    td = pushed + to_d[c]
+                    if td > hi_d or td - latest_p > limit:
+                        break
+                    for r in range(R):
+                        if st.load[s, j, r] > peak[r]:
+                            peak[r] = st.load[s, j, r]
+                    if td < lo_d:
+                        td = lo_d
+                    if td + from_d[c2] > U[j + 1]:
+                        continue  # c2 could not be reached in time; a later drop-off may still fit
+                    added = pickup_added + cost_to_d[c] + cost_from_d[c2] - arc_cost[j] + fixed
+                over = False
+                for r in range(R):
+                    if peak[r] + day.demand[k, r] > room[r]:
+                        over = True
+                        break
+                if over:
+                    break
+                if added >= best:
+                    continue
+                fits = False
+                for bb in range(count):
+                    if (layouts >> bb) & 1:
+                        w = day.slot_vehicles[first + bb]
+                        ok = True
+                        for r in range(R):
+                            if peak[r] + day.demand[k, r] > day.capacity[w, r]:
+                                ok = False
+                                break
+                        if ok:
+                            fits = True
+                            break
+                if not fits:
+                    continue
+                if day.blink > 0 and np.random.random() < day.blink:
+                    continue
+                sc.cand_added[found] = added
+                sc.cand_i[found] = i
+                sc.cand_j[found] = j
+                found += 1
+        # The exact tests, cheapest candidate first: without a span cost the first that passes wins
+        # (most candidates are never tested); with one, until no untested candidate can still win
+        while found > 0:
+            x = 0
+            for y in range(1, found):
+                if sc.cand_added[y] < sc.cand_added[x]:
+                    x = y
+            added = sc.cand_added[x]
+            if added >= best:
+                break
+            i = sc.cand_i[x]
+            j = sc.cand_j[x]
+            found -= 1
+            sc.cand_added[x] = sc.cand_added[found]
+            sc.cand_i[x] = sc.cand_i[found]
+            sc.cand_j[x] = sc.cand_j[found]
+            for y in range(i):
+                cand[y] = seq[y]
+            cand[i] = p
+            for y in range(i, j):
+                cand[y + 1] = seq[y]
+            cand[j + 1] = d
+            for y in range(j, n):
+                cand[y + 2] = seq[y]
+            # and its travel times: the route's own arcs, with those into and out of the pickup and
+            # the drop-off from their rows (sc.arc[x]: from position x - 1 to x; the route's gap
+            # x - 1 ends at its position x)
+            arc = sc.arc
+            for x in range(1, i + 1):
+                arc[x] = arc_time[x - 1]
+            arc[i + 1] = to_p[dep if i == 0 else seq[i - 1]]
+            if j == i:
+                arc[i + 2] = from_p[d]
+                arc[i + 3] = from_d[dep if i == n else seq[i]]
+            else:
+                arc[i + 2] = from_p[seq[i]]
+                for y in range(i + 2, j + 1):
+                    arc[y + 1] = arc_time[y - 1]
+                arc[j + 2] = to_d[seq[j - 1]]
+                arc[j + 3] = from_d[dep if j == n else seq[j]]
+            for y in range(j + 2, n + 2):
+                arc[y + 2] = arc_time[y - 1]
+            npairs = _bounds_on_arcs(cand, n + 2, nd, day.lo, day.hi, day.ride, shift_lo, shift_hi, duty, arc,
+                                     sc.pos_of, sc.pair_p, sc.pair_d, sc.pair_limit, sc.E, sc.U)
+            if npairs < 0:
+                continue
+            if span > 0:
+                added += span * (_least_duty(n + 2, duty, arc, sc.E, sc.U, sc.U2, npairs, sc.pair_p, sc.pair_d,
+                                             sc.pair_limit) - old_dur)
+                if added >= best:
+                    continue
+            best = added
+            bs = s
+            bi = i
+            bj = j
+            if span <= 0:
+                break
+    return best, bs, bi, bj
 
 
 @njit(cache=True)
@@ -541,6 +567,7 @@ def _place(day, st, sc, k, forced):
                 sc.slot_mark[st.where[kk]] = 1
     sc.group_seen[:] = 0
     for second in range(2 if near else 1):
+        m = 0
         for s in range(S):
             if st.length[s] == 0:
                 if second:
@@ -551,12 +578,14 @@ def _place(day, st, sc, k, forced):
                 sc.group_seen[g] = 1
             elif near and sc.slot_mark[s] == second:
                 continue  # first pass: routes with a related trip; second: the others
-            c, i, j = _best_insertion(day, st, sc, k, s, best)
-            if i >= 0:
-                best = c
-                bs = s
-                bi = i
-                bj = j
+            sc.slots_tried[m] = s
+            m += 1
+        c, s_found, i, j = _best_insertion(day, st, sc, k, sc.slots_tried, m, best)
+        if s_found >= 0:
+            best = c
+            bs = s_found
+            bi = i
+            bj = j
         if bs >= 0:
             break
     if bs >= 0:
@@ -1061,7 +1090,7 @@ class RuinAndRecreate:
             best_vehicle=np.zeros(S, dtype=np.int64), order_key=np.zeros(max(1, n_trips), dtype=np.float64),
             slot_mark=np.zeros(S, dtype=np.uint8),
             cand_added=np.zeros(places, dtype=np.int64), cand_i=np.zeros(places, dtype=np.int64),
-            cand_j=np.zeros(places, dtype=np.int64),
+            cand_j=np.zeros(places, dtype=np.int64), slots_tried=np.zeros(S, dtype=np.int64),
         )
         # the starting routes, each on the first free vehicle of its type and duty in its layout
         st = self.st

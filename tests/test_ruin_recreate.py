@@ -25,6 +25,11 @@ from tests.instances import line_builder
 DARP = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "darp"
 
 
+def _least_duty(day, n, v, E, U, npairs, sc):
+    """The search's shortest duty for the route ``rr._propagate`` was last called on."""
+    return rr._least_duty(n, day.duty[v], sc.arc, E, U, sc.U2, npairs, sc.pair_p, sc.pair_d, sc.pair_limit)
+
+
 def _random_problem(seed: int, trips: int = 6, spread_min: int = 120, slack_min=(10, 20, 40)):
     rng = random.Random(seed)
     places = {"depot": (52.65, -0.70)}
@@ -122,7 +127,7 @@ def test_the_exact_schedule_test_agrees_with_an_all_pairs_oracle(seed):
         assert (npairs >= 0) == feasible, (seq, npairs)
         if feasible:
             feasible_seen += 1
-            duty = rr._least_duty(day, np.asarray(seq + [0] * 4, dtype=np.int64), len(seq), 0, E, U, npairs, sc)
+            duty = _least_duty(day, len(seq), 0, E, U, npairs, sc)
             assert duty == least, (seq, duty, least)
         agreed += 1
     # the sample must exercise both answers, or the test proves little
@@ -175,7 +180,7 @@ def test_the_cheapest_place_found_is_the_cheapest_place_the_oracle_allows(seed, 
                     if ok:
                         added = _route_cost(day, trial, 0, least) - before
                         cheapest = added if cheapest is None else min(cheapest, added)
-            found, i, j = rr._best_insertion(day, st, sc, k, 0, rr.INF)
+            found, _, i, j = rr._best_insertion(day, st, sc, k, np.zeros(1, dtype=np.int64), 1, rr.INF)
             if cheapest is None:
                 assert i < 0, (seq, k)
             else:
@@ -200,7 +205,7 @@ def test_a_ride_cap_that_only_a_later_pickup_meets_is_found_feasible():
     assert rr._propagate(search.day, seq, 2, 0, E, U, search.sc) >= 0
     # the shortest duty leaves the depot as late as the drop-off window allows, not at the start
     # of the shift: out at 08:20, pick up at 08:25, at the centre at 08:30, back at 08:40
-    duty = rr._least_duty(search.day, seq, 2, 0, E, U, 1, search.sc)
+    duty = _least_duty(search.day, 2, 0, E, U, 1, search.sc)
     assert duty == 20 * 60 * S.TIME_UNITS_PER_SECOND
     # and with the pickup window closing at 08:16 the cap binds: out at 08:11, back at 08:40
     b = line_builder({"home": 5, "centre": 10})
@@ -209,7 +214,7 @@ def test_a_ride_cap_that_only_a_later_pickup_meets_is_found_feasible():
                pickup_service_minutes=0, dropoff_service_minutes=0)
     _, _, search = _search_for(b.build())
     assert rr._propagate(search.day, seq, 2, 0, E, U, search.sc) >= 0
-    assert rr._least_duty(search.day, seq, 2, 0, E, U, 1, search.sc) == 29 * 60 * S.TIME_UNITS_PER_SECOND
+    assert _least_duty(search.day, 2, 0, E, U, 1, search.sc) == 29 * 60 * S.TIME_UNITS_PER_SECOND
     # closing at 08:14, no schedule meets the cap
     b = line_builder({"home": 5, "centre": 10})
     b.add_trip("t", "day_centre", "home", "centre", earliest_pickup="08:00", latest_pickup="08:14",
