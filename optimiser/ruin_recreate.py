@@ -73,6 +73,14 @@ BACK_TO_BEST_AFTER = 0.01
 #: on the 2,000-trip day's duty sides, 60 s of search alone, 0.7% and 1.9% cheaper (BENCHMARKS.md).
 EXCHANGE_ENDS = True
 
+#: The search's compiled functions run without numba's reference counting (``_nrt=False``), so
+#: they must not allocate arrays (numba refuses to compile one that does). With it, numba counted
+#: a reference to every array of the Day, Routes and Scratch tuples (some 70) on every call and
+#: most reads of a member, two atomic operations each: over half of a round's time. Without it, 6,000
+#: rounds on the 2,000-trip day's morning side take 2.7 s instead of 9.7 s, with the same routes
+#: (BENCHMARKS.md).
+search_jit = njit(cache=True, _nrt=False)
+
 Day = namedtuple("Day", [
     "T", "C", "TT", "CT", "lo", "hi", "n_depots", "ride", "demand", "capacity", "solo", "allowed", "depot",
     "shift_lo", "shift_hi", "duty", "fixed", "span_rate", "rate", "penalty", "slot_first",
@@ -86,16 +94,12 @@ Scratch = namedtuple("Scratch", [
     "seq", "arc", "E", "U", "U2", "pos_of", "pair_p", "pair_d", "pair_limit", "peak", "room", "removed",
     "flag", "touched", "saved_nodes", "saved_length", "saved_vehicle", "saved_cost", "saved_where",
     "group_seen", "best_nodes", "best_length", "best_vehicle", "order_key", "slot_mark", "cand_added", "cand_i", "cand_j",
-    "slots_tried",
+    "slots_tried", "order",
 ])
 
 
 # ------------------------------------------------------------------ exact schedule bounds
-# These run thousands of times per round, so they take the few arrays they read, never the
-# Day or Scratch tuples: numba counts a reference to every array of a tuple argument on each
-# call (two atomic operations per array, some 55 arrays for those two tuples), and that
-# counting took about half of a round's time on the 2,000-trip day's duty sides.
-@njit(cache=True)
+@search_jit
 def _propagate(day, seq, n, v, E, U, sc):
     """Tightest earliest (E) and latest (U) service starts of the stops ``seq[:n]`` on vehicle v,
     positions 0 (leaving the depot) to n + 1 (back at the depot). Returns the number of ride
@@ -115,7 +119,7 @@ def _propagate(day, seq, n, v, E, U, sc):
                            day.duty[v], arc, sc.pos_of, sc.pair_p, sc.pair_d, sc.pair_limit, E, U)
 
 
-@njit(cache=True)
+@search_jit
 def _bounds_on_arcs(seq, n, nd, lo, hi, ride, shift_lo, shift_hi, duty, arc, pos_of, pair_p, pair_d, pair_limit,
                     E, U):
     """``_propagate`` with the route's travel times already in ``arc`` and the vehicle's shift
@@ -163,7 +167,7 @@ def _bounds_on_arcs(seq, n, nd, lo, hi, ride, shift_lo, shift_hi, duty, arc, pos
     return -1
 
 
-@njit(cache=True)
+@search_jit
 def _least_duty(n, duty, arc, E, U, U2, npairs, pair_p, pair_d, pair_limit):
     """The shortest time from leaving the depot to returning that any schedule achieves, given the
     bounds ``_bounds_on_arcs`` left in E and U: end at the earliest end, leave as late as that allows."""
@@ -176,7 +180,7 @@ def _least_duty(n, duty, arc, E, U, U2, npairs, pair_p, pair_d, pair_limit):
     return E[n + 1] - U2[0]
 
 
-@njit(cache=True)
+@search_jit
 def _tighten_latest(n, duty, arc, U, npairs, pair_p, pair_d, pair_limit):
     """One pass of the latest-start bounds: each stop early enough for the next, each drop-off
     within its ride cap of its pickup, the return within the duty limit. True if any moved.
@@ -199,7 +203,7 @@ def _tighten_latest(n, duty, arc, U, npairs, pair_p, pair_d, pair_limit):
 
 
 # ------------------------------------------------------------------ routes
-@njit(cache=True)
+@search_jit
 def _refresh(day, st, sc, s):
     """Recompute what insertion tests read for slot s from its stops; False if the route broke."""
     n = st.length[s]
@@ -294,13 +298,12 @@ def _refresh(day, st, sc, s):
     return True
 
 
-@njit(cache=True)
+@search_jit
 def _best_insertion(day, st, sc, k, slots, m, bound):
     """The cheapest feasible place for trip k in the slots ``slots[:m]`` costing less than
     ``bound``: (added cost, slot, pickup gap, drop-off gap), slot and gaps -1 if none. Gap g lies
     between position g and g + 1 (position 0 is the depot at the start); the drop-off gap is never
-    before the pickup's. One call tries every slot: a call per slot would count references to
-    every array of the three tuples each time (see ``_bounds_on_arcs``)."""
+    before the pickup's."""
     best = bound
     bs = -1
     bi = -1
@@ -530,7 +533,7 @@ def _best_insertion(day, st, sc, k, slots, m, bound):
     return best, bs, bi, bj
 
 
-@njit(cache=True)
+@search_jit
 def _insert(day, st, s, k, i, j):
     n = st.length[s]
     seq = st.nodes[s]
@@ -545,7 +548,7 @@ def _insert(day, st, s, k, i, j):
     st.where[k] = s
 
 
-@njit(cache=True)
+@search_jit
 def _place(day, st, sc, k, forced):
     """Put trip k where it costs least, if that is less than its contract price (``forced``: at
     any price): the slot or -1. Empty vehicles of one type and duty are alike, so only the
@@ -600,7 +603,7 @@ def _place(day, st, sc, k, forced):
     return bs
 
 
-@njit(cache=True)
+@search_jit
 def _take_out(day, st, s, k):
     n = st.length[s]
     seq = st.nodes[s]
@@ -613,7 +616,7 @@ def _take_out(day, st, s, k):
     st.length[s] = w
 
 
-@njit(cache=True)
+@search_jit
 def _touch(st, sc, s):
     """Remember slot s as it was before this round changed it (once a round)."""
     count = sc.touched[0]
@@ -623,32 +626,35 @@ def _touch(st, sc, s):
     sc.touched[count + 1] = s
     sc.touched[0] = count + 1
     n = st.length[s]
-    sc.saved_nodes[count, :n] = st.nodes[s, :n]
+    for x in range(n):
+        sc.saved_nodes[count, x] = st.nodes[s, x]
     sc.saved_length[count] = n
     sc.saved_vehicle[count] = st.vehicle[s]
     sc.saved_cost[count] = st.cost[s]
 
 
-@njit(cache=True)
+@search_jit
 def _restore_routes(day, st, sc):
     """Put the touched slots' stops back as _touch saved them."""
     for t in range(sc.touched[0]):
         s = sc.touched[t + 1]
         n = sc.saved_length[t]
-        st.nodes[s, :n] = sc.saved_nodes[t, :n]
+        for x in range(n):
+            st.nodes[s, x] = sc.saved_nodes[t, x]
         st.length[s] = n
         st.vehicle[s] = sc.saved_vehicle[t]
         _refresh(day, st, sc, s)
 
 
-@njit(cache=True)
+@search_jit
 def _restore(day, st, sc):
     _restore_routes(day, st, sc)
-    st.where[:] = sc.saved_where
+    for k in range(st.where.shape[0]):
+        st.where[k] = sc.saved_where[k]
 
 
 # ------------------------------------------------------------------ exchanging route ends
-@njit(cache=True)
+@search_jit
 def _swap_ends(day, st, sc, s1, s2, i, j):
     """Give slot s1 the stops of s2 from position j on and s2 those of s1 from i on; keep the
     exchange if both routes still have a schedule and together cost less. Returns the change."""
@@ -683,7 +689,7 @@ def _swap_ends(day, st, sc, s1, s2, i, j):
     return 0
 
 
-@njit(cache=True)
+@search_jit
 def _exchange_pair(day, st, sc, s1, s2):
     """The first exchange of ends between slots s1 and s2 that pays, made: its change, or 0."""
     n1 = st.length[s1]
@@ -739,7 +745,7 @@ def _exchange_pair(day, st, sc, s1, s2):
     return 0
 
 
-@njit(cache=True)
+@search_jit
 def _exchange_ends(day, st, sc):
     """2-opt* for dial-a-ride: exchange the ends of two routes cut where both vehicles are empty
     (no trip is split, so only windows, ride caps and seats can stop it), or join two routes
@@ -766,7 +772,7 @@ def _exchange_ends(day, st, sc):
 
 
 # ------------------------------------------------------------------ ruin
-@njit(cache=True)
+@search_jit
 def _choose_removed(day, st, sc, q):
     """Up to q related trips, in sc.removed[:count]; returns count. Four ways, chosen at random:
     neighbours of a seed trip; strings of consecutive stops from the routes of those neighbours;
@@ -854,7 +860,7 @@ def _choose_removed(day, st, sc, q):
     return count
 
 
-@njit(cache=True)
+@search_jit
 def _ruin(day, st, sc, count):
     """Take the removed trips out of their routes. False if a shortened route has no schedule
     (travel times without the triangle inequality can do that): the round is then abandoned."""
@@ -883,7 +889,7 @@ def _ruin(day, st, sc, count):
 
 
 # ------------------------------------------------------------------ rounds
-@njit(cache=True)
+@search_jit
 def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
     """Run ``rounds`` rounds of ruin and recreate with simulated annealing at ``temperature``.
     Returns (current total, best total, rounds accepted); the best routes are kept in sc.best_*."""
@@ -896,7 +902,8 @@ def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
         if q > n_trips:
             q = n_trips
         sc.touched[0] = 0
-        sc.saved_where[:] = st.where
+        for k in range(n_trips):
+            sc.saved_where[k] = st.where[k]
         count = _choose_removed(day, st, sc, q)
         before = 0
         for x in range(count):
@@ -917,7 +924,14 @@ def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
                     sc.order_key[x] = -day.penalty[k]
                 else:
                     sc.order_key[x] = -(day.hi[nd + 2 * k + 1] - day.lo[nd + 2 * k])
-            order = np.argsort(sc.order_key[:count])
+            # by key, the fewest removed first (at most MOST_REMOVED): insertion sort, in place
+            order = sc.order
+            for x in range(count):
+                y = x
+                while y > 0 and sc.order_key[order[y - 1]] > sc.order_key[x]:
+                    order[y] = order[y - 1]
+                    y -= 1
+                order[y] = x
             # Now and then every trip goes in wherever it fits, dearer than its contract or not: one
             # trip alone never pays for opening a vehicle, several together may, and the round is
             # judged as a whole
@@ -944,15 +958,23 @@ def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
                 st.changed[sc.touched[t + 1]] = 1
             if current < best:
                 best = current
-                sc.best_nodes[:, :] = st.nodes
-                sc.best_length[:] = st.length
-                sc.best_vehicle[:] = st.vehicle
+                _keep_best(st, sc)
         else:
             _restore(day, st, sc)
     return current, best, accepted
 
 
-@njit(cache=True)
+@search_jit
+def _keep_best(st, sc):
+    """Keep the current routes as the best found."""
+    for s in range(st.length.shape[0]):
+        for x in range(st.length[s]):
+            sc.best_nodes[s, x] = st.nodes[s, x]
+        sc.best_length[s] = st.length[s]
+        sc.best_vehicle[s] = st.vehicle[s]
+
+
+@search_jit
 def _place_all(day, st, sc, order, forced):
     """Put the trips of ``order`` in, one by one, each where it costs least (first routes)."""
     for x in range(order.shape[0]):
@@ -963,7 +985,7 @@ def _place_all(day, st, sc, order, forced):
     sc.touched[0] = 0
 
 
-@njit(cache=True)
+@search_jit
 def _seed(value):
     np.random.seed(value)
 
@@ -1091,6 +1113,7 @@ class RuinAndRecreate:
             slot_mark=np.zeros(S, dtype=np.uint8),
             cand_added=np.zeros(places, dtype=np.int64), cand_i=np.zeros(places, dtype=np.int64),
             cand_j=np.zeros(places, dtype=np.int64), slots_tried=np.zeros(S, dtype=np.int64),
+            order=np.zeros(max(1, n_trips), dtype=np.int64),
         )
         # the starting routes, each on the first free vehicle of its type and duty in its layout
         st = self.st
@@ -1152,9 +1175,7 @@ class RuinAndRecreate:
         self.current = self.total()
 
     def _keep_best(self):
-        self.sc.best_nodes[:, :] = self.st.nodes
-        self.sc.best_length[:] = self.st.length
-        self.sc.best_vehicle[:] = self.st.vehicle
+        _keep_best(self.st, self.sc)
 
     def improve(self, until: float, stop: Callable[[], bool] = lambda: False,
                 on_better: Callable[[int], None] = lambda total: None, start_temperature: float | None = None,
