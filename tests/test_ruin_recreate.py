@@ -30,7 +30,12 @@ def _least_duty(day, n, v, E, U, npairs, sc):
     return rr._least_duty(n, day.duty[v], sc.arc, E, U, sc.U2, npairs, sc.pair_p, sc.pair_d, sc.pair_limit)
 
 
-def _random_problem(seed: int, trips: int = 6, spread_min: int = 120, slack_min=(10, 20, 40)):
+def _random_problem(seed: int, trips: int = 6, spread_min: int = 120, slack_min=(10, 20, 40),
+                    arrival_only: bool = False):
+    """Random trips near one depot. ``arrival_only``: every other trip gives an earliest pickup and
+    an arrival window but no latest pickup, as the generated pupils' trips to school do, so its
+    pickup's own window runs to the end of the day and only its arrival and ride cap bound it
+    (the implied windows)."""
     rng = random.Random(seed)
     places = {"depot": (52.65, -0.70)}
     for k in range(trips):
@@ -43,6 +48,10 @@ def _random_problem(seed: int, trips: int = 6, spread_min: int = 120, slack_min=
         start = 7 * 60 + rng.randrange(0, spread_min)
         hh, mm = divmod(start, 60)
         late = start + rng.choice(slack_min)
+        if arrival_only and k % 2:
+            b.add_trip(f"t{k}", "sen", f"p{k}", f"d{k}", earliest_pickup="07:00", earliest_arrival=f"{hh:02d}:{mm:02d}",
+                       latest_arrival=f"{late // 60:02d}:{late % 60:02d}", max_ride_factor=rng.choice([1.1, 1.5, 3.0]))
+            continue
         b.add_trip(f"t{k}", "sen", f"p{k}", f"d{k}", earliest_pickup=f"{hh:02d}:{mm:02d}",
                    latest_pickup=f"{late // 60:02d}:{late % 60:02d}", max_ride_factor=rng.choice([1.1, 1.5, 3.0]))
     return b.build()
@@ -110,9 +119,11 @@ def _random_order(k_list: list[int], n_depots: int, rng: random.Random) -> list[
     return seq
 
 
+@pytest.mark.parametrize("arrival_only", [False, True])
 @pytest.mark.parametrize("seed", range(6))
-def test_the_exact_schedule_test_agrees_with_an_all_pairs_oracle(seed):
-    problem = _random_problem(seed)
+def test_the_exact_schedule_test_agrees_with_an_all_pairs_oracle(seed, arrival_only):
+    # the oracle reads each stop's own window (day.lo, day.hi), the search the implied ones
+    problem = _random_problem(seed, arrival_only=arrival_only)
     m, _, search = _search_for(problem)
     day, sc = search.day, search.sc
     rng = random.Random(seed)
@@ -140,14 +151,17 @@ def _route_cost(day, seq: list[int], v: int, duty: float) -> float:
     return day.fixed[v] + day.span_rate[v] * duty + sum(C[a, b] for a, b in zip(nodes, nodes[1:]))
 
 
-@pytest.mark.parametrize("spread_min, one_way_costs", [(40, False), (180, False), (40, True)])
+@pytest.mark.parametrize("spread_min, one_way_costs, arrival_only",
+                         [(40, False, False), (180, False, False), (40, True, False), (180, False, True)])
 @pytest.mark.parametrize("seed", range(6))
-def test_the_cheapest_place_found_is_the_cheapest_place_the_oracle_allows(seed, spread_min, one_way_costs):
+def test_the_cheapest_place_found_is_the_cheapest_place_the_oracle_allows(seed, spread_min, one_way_costs,
+                                                                          arrival_only):
     """The quick tests that skip places before the exact test (and trying the cheapest first)
-    must never skip the cheapest feasible place: compared with trying every place by the oracle."""
+    must never skip the cheapest feasible place: compared with trying every place by the oracle,
+    which knows only each stop's own window, not the implied ones the search narrows them to."""
     # narrow windows: routes with little slack to spare; pickups within the same 40 minutes, or
     # over three hours, where a trip's window is far from most of a route's gaps
-    problem = _random_problem(seed, trips=8, spread_min=spread_min, slack_min=(2, 5, 10))
+    problem = _random_problem(seed, trips=8, spread_min=spread_min, slack_min=(2, 5, 10), arrival_only=arrival_only)
     m, _, search = _search_for(problem)
     day = search.day._replace(blink=0.0)  # no random skips, so the answer is exact
     if one_way_costs:
@@ -188,6 +202,31 @@ def test_the_cheapest_place_found_is_the_cheapest_place_the_oracle_allows(seed, 
                 placed += 1
             compared += 1
     assert placed  # the comparison saw places found, not only none
+
+
+def test_implied_windows_narrow_an_arrival_only_pickup_to_its_arrival_and_ride_cap():
+    places = {"depot": (52.65, -0.70), "home": (52.60, -0.70), "school": (52.62, -0.70)}
+    b = ProblemBuilder(crow_fly(places), name="school run")
+    b.add_vehicle_type("taxi", count=1, depot="depot", layouts=[Layout("4", seats=4)], cost_per_km=1.0,
+                       shift_start="06:00", shift_end="18:00")
+    b.add_trip("pupil", "sen", "home", "school", earliest_pickup="07:00", earliest_arrival="08:30",
+               latest_arrival="08:45", max_ride_minutes=30, pickup_service_minutes=2, dropoff_service_minutes=2)
+    m, _, search = _search_for(b.build())
+    day = search.day
+    p, d = day.n_depots, day.n_depots + 1
+    minute = S.TIME_UNITS_PER_SECOND * 60
+    # its own window: from 07:00 to the end of the day; implied: from the arrival less the ride
+    # cap, until the latest arrival less the shortest way out of the pickup (its two minutes of
+    # service and the travel to the nearest other stop)
+    assert day.hi[p] - day.lo[p] > 8 * 60 * minute
+    assert day.implied_lo[p] == day.lo[d] - day.ride[0]
+    least_out = min(day.T[p, x] for x in range(len(day.lo)) if x != p)
+    assert least_out >= 2 * minute
+    assert day.implied_hi[p] == day.hi[d] - least_out
+    assert (day.implied_lo[d], day.implied_hi[d]) == (day.lo[d], day.hi[d])
+    # and the search serves it in that window
+    plan = solve(b.build(), SolveOptions(time_limit_s=2, workers=1))
+    assert check_plan(b.build(), plan).feasible and plan.served_trip_ids == {"pupil"}
 
 
 def test_a_ride_cap_that_only_a_later_pickup_meets_is_found_feasible():
