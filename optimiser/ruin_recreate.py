@@ -81,6 +81,9 @@ EXCHANGE_ENDS = True
 #: (BENCHMARKS.md).
 search_jit = njit(cache=True, _nrt=False)
 
+# Day: lo and hi are each stop's own window (the order trips are put back in follows them);
+# implied_lo and implied_hi are those windows narrowed by the trip's other stop and ride cap
+# (_implied_windows), which every test of a place and every schedule reads
 Day = namedtuple("Day", [
     "T", "C", "TT", "CT", "lo", "hi", "implied_lo", "implied_hi", "n_depots", "ride", "demand", "capacity", "solo",
     "allowed", "depot", "shift_lo", "shift_hi", "duty", "fixed", "span_rate", "rate", "penalty", "slot_first",
@@ -1018,8 +1021,8 @@ def _implied_windows(lo: np.ndarray, hi: np.ndarray, time_units: np.ndarray, n_d
     But the places tried for a trip now stop at the first stop that starts after its latest
     pickup. A trip that gives an earliest pickup and an arrival but no latest pickup (most pupils'
     trips to school on a generated day) has a pickup window to the end of the day, and every later
-    stop of a route was tried: a whole-fleet scan for every trip took half the time with these
-    windows, and rounds on the 2,000-trip day's morning side 10% to 25%; a8-96 made 46% more
+    stop of a route was tried. With these windows a whole-fleet scan for every trip took half the
+    time, rounds on the 2,000-trip day's morning side 10% to 25% less, and a8-96 made 46% more
     rounds in 10 s (BENCHMARKS.md). The ordering of trips (by their own earliest pickup) is unchanged."""
     lo, hi = lo.copy(), hi.copy()
     n = len(ride)
