@@ -1031,21 +1031,14 @@ def _implied_windows(lo: np.ndarray, hi: np.ndarray, time_units: np.ndarray, n_d
     p = n_depots + 2 * np.arange(n)
     d = p + 1
     # the least transit out of a pickup: every arc out of it but the diagonal (service, then travel)
-    leave = np.asarray([_least_off_diagonal(time_units, x) for x in p], dtype=np.int64)
-    for _ in range(2):  # each bound may narrow another once; a second pass finds nothing new
-        hi[p] = np.minimum(hi[p], hi[d] - leave)
-        lo[d] = np.maximum(lo[d], lo[p] + leave)
-        lo[p] = np.maximum(lo[p], lo[d] - ride)
-        hi[d] = np.minimum(hi[d], hi[p] + ride)
+    leave = np.asarray([np.delete(time_units[x], x).min() for x in p], dtype=np.int64)
+    # one pass reaches the fixed point for every trip a vehicle could serve at all (its ride cap is
+    # at least the way out of the pickup); the schedule test rejects any other trip anyway
+    hi[p] = np.minimum(hi[p], hi[d] - leave)
+    lo[d] = np.maximum(lo[d], lo[p] + leave)
+    lo[p] = np.maximum(lo[p], lo[d] - ride)
+    hi[d] = np.minimum(hi[d], hi[p] + ride)
     return lo, hi
-
-
-def _least_off_diagonal(time_units: np.ndarray, row: int) -> int:
-    values = time_units[row]
-    least = values[:row].min() if row else INF
-    if row + 1 < len(values):
-        least = min(least, values[row + 1:].min())
-    return int(least)
 
 
 class RuinAndRecreate:

@@ -31,8 +31,8 @@ def _least_duty(day, n, v, E, U, npairs, sc):
 
 
 def _random_problem(seed: int, trips: int = 6, spread_min: int = 120, slack_min=(10, 20, 40),
-                    arrival_only: bool = False):
-    """Random trips near one depot. ``arrival_only``: every other trip gives an earliest pickup and
+                    open_pickup: bool = False):
+    """Random trips near one depot. ``open_pickup``: every other trip gives an earliest pickup and
     an arrival window but no latest pickup, as the generated pupils' trips to school do, so its
     pickup's own window runs to the end of the day and only its arrival and ride cap bound it
     (the implied windows)."""
@@ -48,7 +48,7 @@ def _random_problem(seed: int, trips: int = 6, spread_min: int = 120, slack_min=
         start = 7 * 60 + rng.randrange(0, spread_min)
         hh, mm = divmod(start, 60)
         late = start + rng.choice(slack_min)
-        if arrival_only and k % 2:
+        if open_pickup and k % 2:
             b.add_trip(f"t{k}", "sen", f"p{k}", f"d{k}", earliest_pickup="07:00", earliest_arrival=f"{hh:02d}:{mm:02d}",
                        latest_arrival=f"{late // 60:02d}:{late % 60:02d}", max_ride_factor=rng.choice([1.1, 1.5, 3.0]))
             continue
@@ -119,11 +119,11 @@ def _random_order(k_list: list[int], n_depots: int, rng: random.Random) -> list[
     return seq
 
 
-@pytest.mark.parametrize("arrival_only", [False, True])
+@pytest.mark.parametrize("open_pickup", [False, True])
 @pytest.mark.parametrize("seed", range(6))
-def test_the_exact_schedule_test_agrees_with_an_all_pairs_oracle(seed, arrival_only):
+def test_the_exact_schedule_test_agrees_with_an_all_pairs_oracle(seed, open_pickup):
     # the oracle reads each stop's own window (day.lo, day.hi), the search the implied ones
-    problem = _random_problem(seed, arrival_only=arrival_only)
+    problem = _random_problem(seed, open_pickup=open_pickup)
     m, _, search = _search_for(problem)
     day, sc = search.day, search.sc
     rng = random.Random(seed)
@@ -151,17 +151,17 @@ def _route_cost(day, seq: list[int], v: int, duty: float) -> float:
     return day.fixed[v] + day.span_rate[v] * duty + sum(C[a, b] for a, b in zip(nodes, nodes[1:]))
 
 
-@pytest.mark.parametrize("spread_min, one_way_costs, arrival_only",
+@pytest.mark.parametrize("spread_min, one_way_costs, open_pickup",
                          [(40, False, False), (180, False, False), (40, True, False), (180, False, True)])
 @pytest.mark.parametrize("seed", range(6))
 def test_the_cheapest_place_found_is_the_cheapest_place_the_oracle_allows(seed, spread_min, one_way_costs,
-                                                                          arrival_only):
+                                                                          open_pickup):
     """The quick tests that skip places before the exact test (and trying the cheapest first)
     must never skip the cheapest feasible place: compared with trying every place by the oracle,
     which knows only each stop's own window, not the implied ones the search narrows them to."""
     # narrow windows: routes with little slack to spare; pickups within the same 40 minutes, or
     # over three hours, where a trip's window is far from most of a route's gaps
-    problem = _random_problem(seed, trips=8, spread_min=spread_min, slack_min=(2, 5, 10), arrival_only=arrival_only)
+    problem = _random_problem(seed, trips=8, spread_min=spread_min, slack_min=(2, 5, 10), open_pickup=open_pickup)
     m, _, search = _search_for(problem)
     day = search.day._replace(blink=0.0)  # no random skips, so the answer is exact
     if one_way_costs:
@@ -204,7 +204,7 @@ def test_the_cheapest_place_found_is_the_cheapest_place_the_oracle_allows(seed, 
     assert placed  # the comparison saw places found, not only none
 
 
-def test_implied_windows_narrow_an_arrival_only_pickup_to_its_arrival_and_ride_cap():
+def test_implied_windows_narrow_an_open_pickup_to_its_arrival_and_ride_cap():
     places = {"depot": (52.65, -0.70), "home": (52.60, -0.70), "school": (52.62, -0.70)}
     b = ProblemBuilder(crow_fly(places), name="school run")
     b.add_vehicle_type("taxi", count=1, depot="depot", layouts=[Layout("4", seats=4)], cost_per_km=1.0,
