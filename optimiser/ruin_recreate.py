@@ -55,7 +55,9 @@ BLINK = 0.01
 #: NEAR_NEIGHBOURS most related trips (and in the empty vehicles); only if none takes it, in the
 #: rest. The ten nearest rather than all forty: on the generated 2,000-trip day, 120 s of search
 #: alone on each duty side, three seeds each, the morning ended 0.5% to 1.7% cheaper and the
-#: afternoon -2.0% to +0.6%, with 13% to 25% more rounds (BENCHMARKS.md).
+#: afternoon -2.0% to +0.6%, with 13% to 35% more rounds. In the whole five-minute solve, three
+#: seeds, the plans were 0.26% cheaper on average, which is within what seeds move them
+#: (BENCHMARKS.md).
 NEAR_ROUTES_FROM = 24
 NEAR_NEIGHBOURS = 10
 #: Share of rounds that put trips back at any price (see ``_rounds``).
