@@ -51,15 +51,8 @@ MOST_STOPS = 512
 #: A candidate place is skipped at random with this probability ("blinks", which vary the
 #: recreation between rounds, from Christiaens and Vanden Berghe).
 BLINK = 0.01
-#: With more routes than this, a trip is first tried only in routes that carry one of its
-#: NEAR_NEIGHBOURS most related trips (and in the empty vehicles); only if none takes it, in the
-#: rest. The ten nearest rather than all forty: on the generated 2,000-trip day, 120 s of search
-#: alone on each duty side, three seeds each, the morning ended 0.5% to 1.7% cheaper and the
-#: afternoon -2.0% to +0.6%, with 13% to 35% more rounds. In the whole five-minute solve, three
-#: seeds, the plans were 0.26% cheaper on average, which is within what seeds move them
-#: (BENCHMARKS.md).
+#: With more routes than this, a trip is first tried only in routes that carry a related trip.
 NEAR_ROUTES_FROM = 24
-NEAR_NEIGHBOURS = 10
 #: Share of rounds that put trips back at any price (see ``_rounds``).
 FORCED_ROUNDS = 0.2
 #: Share of rounds that take out one whole route (on the generated 2,000-trip day's two duty
@@ -94,7 +87,7 @@ search_jit = njit(cache=True, _nrt=False)
 Day = namedtuple("Day", [
     "T", "C", "TT", "CT", "lo", "hi", "implied_lo", "implied_hi", "n_depots", "ride", "demand", "capacity", "solo",
     "allowed", "depot", "shift_lo", "shift_hi", "duty", "fixed", "span_rate", "rate", "penalty", "slot_first",
-    "slot_count", "slot_vehicles", "slot_group", "n_groups", "neighbours", "near_neighbours", "blink",
+    "slot_count", "slot_vehicles", "slot_group", "n_groups", "neighbours", "blink",
 ])
 Routes = namedtuple("Routes", [
     "nodes", "length", "vehicle", "cost", "dur", "earliest", "latest", "load", "onboard",
@@ -560,13 +553,13 @@ def _place(day, st, sc, k, forced):
     bi = -1
     bj = -1
     S = st.length.shape[0]
-    # On a day with many vehicles, first only the routes that carry one of the nearest related
-    # trips (and the empty vehicles): the cheapest place is nearly always among them. If none
-    # takes it, a second pass tries the other routes. On a small day, one pass over every route.
+    # On a day with many vehicles, first only the routes that carry a related trip (and the empty
+    # vehicles): the cheapest place is nearly always among them. If none takes it, a second pass
+    # tries the other routes. On a small day, one pass over every route.
     near = S > NEAR_ROUTES_FROM
     if near:
         sc.slot_mark[:] = 0
-        for x in range(day.near_neighbours):
+        for x in range(day.neighbours.shape[1]):
             kk = day.neighbours[k, x]
             if kk >= 0 and st.where[kk] >= 0:
                 sc.slot_mark[st.where[kk]] = 1
@@ -1119,7 +1112,6 @@ class RuinAndRecreate:
             slot_group=np.asarray(slot_group, dtype=np.int64),
             n_groups=len(group_of),
             neighbours=_related_trips(m, time_units, n_depots, NEIGHBOURS),
-            near_neighbours=min(NEAR_NEIGHBOURS, NEIGHBOURS),
             blink=BLINK,
         )
         longest = max([MOST_STOPS] + [len(r) for r in routes])

@@ -31,7 +31,7 @@ def _least_duty(day, n, v, E, U, npairs, sc):
 
 
 def _random_problem(seed: int, trips: int = 6, spread_min: int = 120, slack_min=(10, 20, 40),
-                    open_pickup: bool = False, vehicles: int = 2):
+                    open_pickup: bool = False):
     """Random trips near one depot. ``open_pickup``: every other trip gives an earliest pickup and
     an arrival window but no latest pickup, as the generated pupils' trips to school do, so its
     pickup's own window runs to the end of the day and only its arrival and ride cap bound it
@@ -42,7 +42,7 @@ def _random_problem(seed: int, trips: int = 6, spread_min: int = 120, slack_min=
         places[f"p{k}"] = (52.6 + rng.random() * 0.1, -0.75 + rng.random() * 0.1)
         places[f"d{k}"] = (52.6 + rng.random() * 0.1, -0.75 + rng.random() * 0.1)
     b = ProblemBuilder(crow_fly(places), name=f"random{seed}")
-    b.add_vehicle_type("bus", count=vehicles, depot="depot", layouts=[Layout("8", seats=8)], cost_per_km=1.0,
+    b.add_vehicle_type("bus", count=2, depot="depot", layouts=[Layout("8", seats=8)], cost_per_km=1.0,
                        cost_per_hour=20.0, shift_start="07:00", shift_end="12:00", max_duty_hours=rng.choice([1.5, 4]))
     for k in range(trips):
         start = 7 * 60 + rng.randrange(0, spread_min)
@@ -227,57 +227,6 @@ def test_implied_windows_narrow_an_open_pickup_to_its_arrival_and_ride_cap():
     # and the search serves it in that window
     plan = solve(b.build(), SolveOptions(time_limit_s=2, workers=1))
     assert check_plan(b.build(), plan).feasible and plan.served_trip_ids == {"pupil"}
-
-
-def test_on_a_day_of_many_routes_a_trip_is_first_tried_in_the_routes_of_its_nearest_related_trips():
-    # 30 buses (more than NEAR_ROUTES_FROM): each trip, taken out, goes back where the search puts
-    # it; that must be the cheapest place among the routes holding one of its NEAR_NEIGHBOURS most
-    # related trips and the empty buses, or, if none of those takes it, among all the others
-    problem = _random_problem(5, trips=90, spread_min=240, vehicles=30)
-    m, _, search = _search_for(problem)
-    assert len(search.st.length) > rr.NEAR_ROUTES_FROM
-    search.day = day = search.day._replace(blink=0.0)
-    search.place_all(forced=True)
-    st, sc = search.st, search.sc
-    near = day.near_neighbours
-    assert near == rr.NEAR_NEIGHBOURS < day.neighbours.shape[1]
-    slots = np.zeros(len(st.length), dtype=np.int64)
-    differs = tried = 0
-    for k in range(len(m.trip_ids)):
-        s = int(st.where[k])
-        if s < 0:
-            continue
-        rr._take_out(day, st, s, k)
-        assert rr._refresh(day, st, sc, s)
-        st.where[k] = -1
-        marked = {int(st.where[x]) for x in day.neighbours[k, :near] if x >= 0 and st.where[x] >= 0}
-        widest = {int(st.where[x]) for x in day.neighbours[k] if x >= 0 and st.where[x] >= 0}
-        differs += marked != widest
-        empty = {}
-        for x in range(len(st.length)):
-            if st.length[x] == 0:
-                empty.setdefault(int(day.slot_group[x]), x)
-        first = sorted(marked | set(empty.values()))
-        rest = [x for x in range(len(st.length)) if st.length[x] and x not in marked]
-        expected = None
-        for group in (first, rest):
-            slots[:len(group)] = group
-            added, found, _, _ = rr._best_insertion(day, st, sc, k, slots, len(group), int(day.penalty[k]))
-            if found >= 0:
-                expected = added
-                break
-        before = int(st.cost.sum())
-        sc.touched[0] = 0
-        placed = rr._place(day, st, sc, k, False)
-        sc.touched[0] = 0
-        if expected is None:
-            assert placed < 0
-            rr._place(day, st, sc, k, True)  # back in, for the next trip's routes
-            sc.touched[0] = 0
-        else:
-            tried += 1
-            assert int(st.cost.sum()) - before == expected
-    assert tried > 30 and differs > 10  # the nearest ten mark fewer routes than all forty would
 
 
 def test_a_ride_cap_that_only_a_later_pickup_meets_is_found_feasible():
