@@ -44,7 +44,8 @@ from numba import njit
 INF = 1 << 60
 #: Related trips kept per trip for the removal moves.
 NEIGHBOURS = 40
-#: Most trips taken out in one round (fewer on small days: a quarter of the trips).
+#: Most trips taken out in one round (fewer on small days: a quarter of the trips; from
+#: WARM_END_FROM_TRIPS trips, LARGE_DAY_MOST_REMOVED).
 MOST_REMOVED = 20
 #: Longest route, in stops (a route this long would carry 256 trips in one duty).
 MOST_STOPS = 512
