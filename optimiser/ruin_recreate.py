@@ -68,6 +68,12 @@ WARM_END_FROM_TRIPS = 500
 #: alone, two seeds: 0.3% to 1.5% cheaper than 20 in all four pairs; 6 and 14 were between;
 #: BENCHMARKS.md). Small days keep MOST_REMOVED, as measured on the dial-a-ride instances.
 LARGE_DAY_MOST_REMOVED = 10
+#: From WARM_END_FROM_TRIPS trips the cooling starts at this share of the average cost of a placed
+#: trip, not an eighth: with at most LARGE_DAY_MOST_REMOVED trips a round, a round's change is
+#: smaller, and the 2,000-trip day's duty sides, 120 s of search alone, two seeds, were 0.45% to
+#: 1.5% cheaper at a fifth than at an eighth in all four pairs, and dearer at a sixteenth in all
+#: four; a third was no better than a fifth (BENCHMARKS.md).
+LARGE_DAY_START_TEMPERATURE = 1 / 5
 #: On days below WARM_END_FROM_TRIPS trips, once this share of the search's time passes without a
 #: new best, the search goes back to its best routes rather than wander on from worse ones (six
 #: hardest dial-a-ride instances, 20 s of search alone, three seeds: mean gap 0.85% against 1.06%
@@ -1219,16 +1225,20 @@ class RuinAndRecreate:
         """Search until the monotonic clock reaches ``until`` or ``stop()``; the temperature cools
         geometrically over that time from an eighth of the average cost of a placed trip to a
         three-hundredth of that (the best of the settings tried on six dial-a-ride instances,
-        BENCHMARKS.md), or to a third of it from ``WARM_END_FROM_TRIPS`` trips. ``cooled``: the
-        routes come from a search that has already cooled, so stay at that end temperature rather
-        than heat them again (which would spend a short search undoing and redoing). Returns counts of
-        rounds, accepted rounds, batches after which route ends were exchanged and returns to the
-        best routes (``BACK_TO_BEST_AFTER``), and the seconds the exchanges took."""
+        BENCHMARKS.md); from ``WARM_END_FROM_TRIPS`` trips, from LARGE_DAY_START_TEMPERATURE of
+        that cost to a third of it. ``cooled``: the routes come from a search that has already
+        cooled, so stay at that end temperature rather than heat them again (which would spend a
+        short search undoing and redoing). Returns counts of rounds, accepted rounds, batches after
+        which route ends were exchanged and returns to the best routes (``BACK_TO_BEST_AFTER``),
+        and the seconds the exchanges took."""
         n_trips = len(self.m.trip_ids)
         placed = int((self.st.where >= 0).sum())
         routed = int(self.st.cost.sum())
         scale = routed / max(1, placed)
-        hot = scale / 8.0 if start_temperature is None else start_temperature
+        if start_temperature is None:
+            hot = scale * (LARGE_DAY_START_TEMPERATURE if n_trips >= WARM_END_FROM_TRIPS else 1 / 8)
+        else:
+            hot = start_temperature
         if end_temperature is None:
             cold = hot / (3.0 if n_trips >= WARM_END_FROM_TRIPS else 300.0)
         else:
