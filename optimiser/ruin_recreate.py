@@ -69,10 +69,10 @@ WARM_END_FROM_TRIPS = 500
 #: BENCHMARKS.md). Small days keep MOST_REMOVED, as measured on the dial-a-ride instances.
 LARGE_DAY_MOST_REMOVED = 10
 #: From WARM_END_FROM_TRIPS trips the cooling starts at this share of the average cost of a placed
-#: trip, not an eighth: with at most LARGE_DAY_MOST_REMOVED trips a round, a round's change is
-#: smaller, and the 2,000-trip day's duty sides, 120 s of search alone, two seeds, were 0.45% to
-#: 1.5% cheaper at a fifth than at an eighth in all four pairs, and dearer at a sixteenth in all
-#: four; a third was no better than a fifth (BENCHMARKS.md).
+#: trip, not an eighth: with at most LARGE_DAY_MOST_REMOVED trips a round, the 2,000-trip day's
+#: duty sides, 120 s of search alone, two seeds, were 0.45% to 1.5% cheaper at a fifth than at an
+#: eighth in all four pairs, and dearer at a sixteenth in all four; a third was no better than a
+#: fifth (BENCHMARKS.md).
 LARGE_DAY_START_TEMPERATURE = 1 / 5
 #: On days below WARM_END_FROM_TRIPS trips, once this share of the search's time passes without a
 #: new best, the search goes back to its best routes rather than wander on from worse ones (six
