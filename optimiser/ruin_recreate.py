@@ -109,7 +109,7 @@ Scratch = namedtuple("Scratch", [
     "seq", "arc", "E", "U", "U2", "pos_of", "pair_p", "pair_d", "pair_limit", "peak", "room", "removed",
     "flag", "touched", "saved_nodes", "saved_length", "saved_vehicle", "saved_cost", "saved_where",
     "group_seen", "best_nodes", "best_length", "best_vehicle", "order_key", "slot_mark", "cand_added", "cand_i", "cand_j",
-    "slots_tried", "order",
+    "slots_tried", "order", "cand_bound",
 ])
 
 
@@ -385,6 +385,14 @@ def _best_insertion(day, st, sc, k, slots, m, bound):
         fixed = day.fixed[v] if n == 0 else 0
         span = day.span_rate[v]
         old_dur = st.dur[s]
+        # The duty lasts at least as long as its travel and service (any schedule's span does), so
+        # an insertion that adds ``detour`` to them lengthens it by at least detour - wait, where
+        # wait is the old duty's time beyond its travel and service: a lower bound on what a
+        # place costs in hours, known before its exact test
+        wait = old_dur
+        if span > 0:
+            for x in range(n + 1):
+                wait -= arc_time[x]
         seq = st.nodes[s]
         E = st.earliest[s]
         U = st.latest[s]
@@ -412,6 +420,7 @@ def _best_insertion(day, st, sc, k, slots, m, bound):
             if U[i + 1] - from_p[b] < latest_p:
                 latest_p = U[i + 1] - from_p[b]  # for a drop-off further on, b follows the pickup
             pickup_added = cost_to_p[a] + cost_from_p[b] - arc_cost[i]
+            pickup_detour = to_p[a] + from_p[b] - arc_time[i]
             pushed = tp
             for r in range(R):
                 peak[r] = st.load[s, i, r]
@@ -424,6 +433,7 @@ def _best_insertion(day, st, sc, k, slots, m, bound):
                     if td > hi_d or td + from_d[b] > U[i + 1]:
                         continue
                     added = cost_to_p[a] + cost_from_p[d] + cost_from_d[b] - arc_cost[i] + fixed
+                    detour = to_p[a] + from_p[d] + from_d[b] - arc_time[i]
                 else:
                     if solo or st.solo_gap[s, j]:
                         break
@@ -451,6 +461,7 @@ def _best_insertion(day, st, sc, k, slots, m, bound):
                     if td + from_d[c2] > U[j + 1]:
                         continue  # c2 could not be reached in time; a later drop-off may still fit
                     added = pickup_added + cost_to_d[c] + cost_from_d[c2] - arc_cost[j] + fixed
+                    detour = pickup_detour + to_d[c] + from_d[c2] - arc_time[j]
                 over = False
                 for r in range(R):
                     if peak[r] + day.demand[k, r] > room[r]:
@@ -460,6 +471,11 @@ def _best_insertion(day, st, sc, k, slots, m, bound):
                     break
                 if added >= best:
                     continue
+                bound = added
+                if span > 0 and detour > wait:
+                    bound += span * (detour - wait)
+                    if bound >= best:
+                        continue
                 fits = False
                 for bb in range(count):
                     if (layouts >> bb) & 1:
@@ -477,23 +493,25 @@ def _best_insertion(day, st, sc, k, slots, m, bound):
                 if day.blink > 0 and np.random.random() < day.blink:
                     continue
                 sc.cand_added[found] = added
+                sc.cand_bound[found] = bound
                 sc.cand_i[found] = i
                 sc.cand_j[found] = j
                 found += 1
-        # The exact tests, cheapest candidate first: without a span cost the first that passes wins
+        # The exact tests, lowest bound first: without a span cost the first that passes wins
         # (most candidates are never tested); with one, until no untested candidate can still win
         while found > 0:
             x = 0
             for y in range(1, found):
-                if sc.cand_added[y] < sc.cand_added[x]:
+                if sc.cand_bound[y] < sc.cand_bound[x]:
                     x = y
-            added = sc.cand_added[x]
-            if added >= best:
+            if sc.cand_bound[x] >= best:
                 break
+            added = sc.cand_added[x]
             i = sc.cand_i[x]
             j = sc.cand_j[x]
             found -= 1
             sc.cand_added[x] = sc.cand_added[found]
+            sc.cand_bound[x] = sc.cand_bound[found]
             sc.cand_i[x] = sc.cand_i[found]
             sc.cand_j[x] = sc.cand_j[found]
             for y in range(i):
@@ -1155,7 +1173,7 @@ class RuinAndRecreate:
             slot_mark=np.zeros(S, dtype=np.uint8),
             cand_added=np.zeros(places, dtype=np.int64), cand_i=np.zeros(places, dtype=np.int64),
             cand_j=np.zeros(places, dtype=np.int64), slots_tried=np.zeros(S, dtype=np.int64),
-            order=np.zeros(max(1, n_trips), dtype=np.int64),
+            order=np.zeros(max(1, n_trips), dtype=np.int64), cand_bound=np.zeros(places, dtype=np.int64),
         )
         # the starting routes, each on the first free vehicle of its type and duty in its layout
         st = self.st
