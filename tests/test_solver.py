@@ -270,6 +270,20 @@ def test_progress_reports_improving_costs():
     assert plan.solver["best_cost_over_time"][-1][1] == pytest.approx(costs[-1])
 
 
+def test_progress_counts_the_contracts_of_trips_no_vehicle_can_carry():
+    # the wheelchair user's contract (£5 + 5 km x £2 = £15) is part of every plan the search
+    # could give, so the last cost reported is the plan's, contracts and all
+    b = line_builder({"home": 5, "school": 10})
+    b.add_trip("walker", "school", "home", "school")
+    b.add_trip("chair", "sen", "home", "school", wheelchair_spaces=1)
+    b.add_tariff("wheelchair taxi", flag_fall=5.0, per_km=2.0, needs=["wheelchair"])
+    seen = []
+    plan = solve(b.build(), SolveOptions(time_limit_s=1), on_progress=seen.append)
+    assert [c.trip_id for c in plan.contracted] == ["chair"] and plan.cost.contracts == pytest.approx(15.0)
+    assert seen[-1].best_cost == pytest.approx(plan.cost.total)
+    assert plan.solver["best_cost_over_time"][-1][1] == pytest.approx(plan.cost.total)
+
+
 def test_cancel_stops_a_long_solve_early():
     problem = random_instance(4)
     cancel = threading.Event()
