@@ -65,6 +65,18 @@ def _search_for(problem, routes=None):
     return m, time_units, rr.RuinAndRecreate(m, routes, time_units, cost_units, seed=1)
 
 
+def _search_with_routes(problem, *trips_by_vehicle: list[str]):
+    """The model and a search started from routes given as trip ids, one list per vehicle in the
+    model's order, each trip picked up and dropped off before the next."""
+    m = S._prepare(problem, list(problem.trips))
+    nd = len(m.node_location) - 2 * len(m.trip_ids)
+    k = {tid: i for i, tid in enumerate(m.trip_ids)}
+    routes = [[] for _ in m.vehicles]
+    for v, trip_ids in enumerate(trips_by_vehicle):
+        routes[v] = [n for t in trip_ids for n in (nd + 2 * k[t], nd + 2 * k[t] + 1)]
+    return m, _search_for(problem, routes)[2]
+
+
 def _oracle(day, seq: list[int], v: int):
     """Floyd-Warshall on the route's difference constraints: (feasible, least duty or None).
     Variables: 0 = time zero, 1 = leaving the depot, 2.. = stops, last = back at the depot."""
@@ -216,18 +228,9 @@ def test_a_place_in_a_routes_waiting_time_is_found_though_its_detour_would_cost_
     b.add_trip("late", "sen", "a1", "a2", earliest_pickup="10:00", latest_pickup="10:05")
     b.add_trip("far", "sen", "m1", "m2", earliest_pickup="09:30", latest_pickup="09:35")
     b.add_trip("c", "sen", "c1", "c2", earliest_pickup="09:00", latest_pickup="09:02")
-    problem = b.build()
-    m = S._prepare(problem, list(problem.trips))
-    nd = len(m.node_location) - 2 * len(m.trip_ids)
-    k = {tid: i for i, tid in enumerate(m.trip_ids)}
-
-    def legs(*trip_ids):
-        return [n for t in trip_ids for n in (nd + 2 * k[t], nd + 2 * k[t] + 1)]
-
-    routes = [[] for _ in m.vehicles]
     # the routes are tried in turn, each against the best place found so far: car 0's first
-    routes[0], routes[1] = legs("far"), legs("early", "late")
-    _, _, search = _search_for(problem, routes)
+    m, search = _search_with_routes(b.build(), ["far"], ["early", "late"])
+    k = {tid: i for i, tid in enumerate(m.trip_ids)}
     day = search.day._replace(blink=0.0)
     st, sc = search.st, search.sc
     before = int(st.cost.sum())
@@ -375,17 +378,8 @@ def _crossed_routes_problem():
 
 
 def test_exchanging_the_ends_of_two_crossed_routes_pairs_near_with_near():
-    problem = _crossed_routes_problem()
-    m = S._prepare(problem, list(problem.trips))
-    nd = len(m.node_location) - 2 * len(m.trip_ids)
-    k = {tid: i for i, tid in enumerate(m.trip_ids)}
-
-    def legs(*trip_ids):
-        return [n for t in trip_ids for n in (nd + 2 * k[t], nd + 2 * k[t] + 1)]
-
-    routes = [[] for _ in m.vehicles]
-    routes[0], routes[1] = legs("near_early", "far_late"), legs("far_early", "near_late")
-    _, _, search = _search_for(problem, routes)
+    m, search = _search_with_routes(_crossed_routes_problem(), ["near_early", "far_late"], ["far_early", "near_late"])
+    nd = search.day.n_depots
     before = search.total()
     change = rr._exchange_ends(search.day, search.st, search.sc)
     # by hand, km at £1: 1+1+18+1+21 + 19+3+19+1+4 = 88 before; 1+1+1+1+4 + 19+3+2+1+21 = 54 after
