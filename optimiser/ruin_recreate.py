@@ -471,10 +471,10 @@ def _best_insertion(day, st, sc, k, slots, m, bound):
                     break
                 if added >= best:
                     continue
-                bound = added
+                least = added  # what the place adds at least, hours included (``bound`` is the caller's cap)
                 if span > 0 and detour > wait:
-                    bound += span * (detour - wait)
-                    if bound >= best:
+                    least += span * (detour - wait)
+                    if least >= best:
                         continue
                 fits = False
                 for bb in range(count):
@@ -493,7 +493,7 @@ def _best_insertion(day, st, sc, k, slots, m, bound):
                 if day.blink > 0 and np.random.random() < day.blink:
                     continue
                 sc.cand_added[found] = added
-                sc.cand_bound[found] = bound
+                sc.cand_bound[found] = least
                 sc.cand_i[found] = i
                 sc.cand_j[found] = j
                 found += 1
