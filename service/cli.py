@@ -4,6 +4,7 @@
     itu compare TRIPS [FLEET] [--roads PBF | --osrm URL] [--seconds S] [--seeds K] [--out DIR]
     itu scenario generate --trips N --seed S --out DIR [--pbf PBF]
     itu bench darp FILES... [--seconds S] [--workers W] [--json]
+    itu bench day [--trips N] [--seconds S] [--seeds N...] [--against POUNDS] --out DIR
 
 Errors the user can fix are printed as one line (what and where), exit code 2;
 never a traceback.
@@ -306,6 +307,107 @@ def cmd_bench_darp(args) -> int:
         print(f"\n{len(rows)} instances, {sum(r['feasible'] for r in rows)} feasible, "
               f"{sum(r['served'] == r['requests'] for r in rows)} fully served; gap to best known: mean "
               f"{statistics.fmean(gaps):.2f}%, median {statistics.median(gaps):.2f}%, worst {max(gaps):.2f}%")
+    return 0
+
+
+def cmd_bench_day(args) -> int:
+    """A generated day solved at several seeds, each in a process of its own as ``itu solve`` runs,
+    one after another: each seed's cost, vehicles, contracts, wall time and largest process, then
+    the median and mean, and with ``--against`` how far they are above that cost (issue 7's
+    protocol: the median of five seeds, because runs of one seed differ by up to 0.8% here).
+
+    The solves run the code this command was started from, whatever the working directory: Python
+    puts the working directory first on its path for ``-m``, so a copy of the code benchmarked from
+    the main checkout would otherwise quietly run the checkout's code."""
+    import os
+    import subprocess
+    import time
+
+    from optimiser.report import cost_curve_chart
+
+    if args.seconds <= 0:
+        raise InputFormatError("must be more than 0", where="--seconds")
+    if args.against is not None and args.against <= 0:
+        raise InputFormatError("must be a cost in pounds, more than 0", where="--against")
+    if args.workers < 1:
+        raise InputFormatError("must be at least 1", where="--workers")
+    out = Path(args.out).resolve()
+    day = out / "day"
+    if not (day / "trips.csv").exists():
+        cmd_scenario_generate(argparse.Namespace(trips=args.trips, seed=args.scenario_seed, out=str(day), pbf=None,
+                                                 area="rutland", roads=None, osrm=None))
+    code = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
+    print(f"code: {code}; day: {day}; {args.seconds:g} s, {args.workers} workers, seeds "
+          + " ".join(str(n) for n in args.seeds), flush=True)
+    print(f"{'seed':>4s} {'cost':>10s} {'at 60 s':>10s} {'vehicles':>8s} {'contracted':>10s} {'unserved':>8s} "
+          f"{'wall s':>7s} {'largest GB':>10s}", flush=True)
+    rows, curves = [], {}
+    bar, done_s = None, 0.0
+    if sys.stderr.isatty():  # one bar over every seed's time limit
+        from tqdm import tqdm
+
+        bar = tqdm(total=args.seconds * len(args.seeds), unit="s", leave=False, file=sys.stderr,
+                   bar_format="{desc} {bar} {n:.0f}/{total:.0f}s")
+    for seed in args.seeds:
+        folder = out / f"seed-{seed}"
+        command = [sys.executable, "-m", "service.cli", "solve", str(day / "trips.csv"), str(day / "fleet.json"),
+                   "--seconds", f"{args.seconds:g}", "--workers", str(args.workers), "--seed", str(seed), "--quiet",
+                   "--out", str(folder)]
+        started = time.monotonic()
+        with open(out / f"seed-{seed}.log", "w") as log:
+            child = subprocess.Popen(command, cwd=code, env=env, stdout=log, stderr=subprocess.STDOUT)
+            while True:
+                # the child's rusage: its own largest size, or its largest waited-for worker's (as
+                # /usr/bin/time reports it)
+                pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+                if pid:
+                    break
+                if bar is not None:
+                    bar.n = min(bar.total, round(done_s + time.monotonic() - started, 1))
+                    bar.set_description_str(f"seed {seed}")
+                    bar.refresh()
+                time.sleep(0.5)
+        wall = time.monotonic() - started
+        done_s += args.seconds
+        if os.waitstatus_to_exitcode(status) != 0:
+            if bar is not None:
+                bar.close()
+            raise ItuError(f"the solve of seed {seed} failed: see {out / f'seed-{seed}.log'}")
+        plan = json.loads((folder / "plan.json").read_text())
+        curve = [(float(t), float(c)) for t, c in plan["solver"].get("best_cost_over_time") or []]
+        at_60 = [c for t, c in curve if t <= 60.0]
+        vehicles = len({(r["vehicle_type"], r["vehicle_number"]) for r in plan["routes"]})
+        row = {"seed": seed, "cost": round(plan["cost"]["total"], 2), "at_60_s": at_60[-1] if at_60 else None,
+               "vehicles": vehicles, "contracted": len(plan["contracted"]), "unserved": len(plan["unserved"]),
+               "wall_s": round(wall, 1), "largest_process_gb": round(usage.ru_maxrss / 1024 ** 2, 2)}
+        rows.append(row)
+        curves[f"seed {seed}"] = curve
+        shown_60 = "" if row["at_60_s"] is None else f"{row['at_60_s']:.2f}"
+        print(f"{seed:4d} {row['cost']:10.2f} {shown_60:>10s} "
+              f"{vehicles:8d} {row['contracted']:10d} {row['unserved']:8d} {row['wall_s']:7.1f} "
+              f"{row['largest_process_gb']:10.2f}", flush=True)
+    if bar is not None:
+        bar.close()
+    costs = [r["cost"] for r in rows]
+    summary = {"code": str(code), "trips": args.trips, "scenario_seed": args.scenario_seed, "seconds": args.seconds,
+               "workers": args.workers, "runs": rows, "median": round(statistics.median(costs), 2),
+               "mean": round(statistics.fmean(costs), 2)}
+    line = f"median £{summary['median']:,.2f}, mean £{summary['mean']:,.2f} of {len(costs)} seeds"
+    lines = {}
+    if args.against is not None:
+        summary["against"] = args.against
+        summary["median_above_percent"] = round(100.0 * (summary["median"] / args.against - 1), 2)
+        summary["mean_above_percent"] = round(100.0 * (summary["mean"] / args.against - 1), 2)
+        line += (f"; above £{args.against:,.2f}: median {summary['median_above_percent']:.2f}%, "
+                 f"mean {summary['mean_above_percent']:.2f}%")
+        lines = {f"£{args.against:,.2f}": args.against}
+    print(line)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if any(len(c) >= 2 for c in curves.values()):
+        title = f"{args.trips} trips, {args.seconds:g} s: best cost found against time"
+        (out / "curves.svg").write_text(cost_curve_chart(title, curves, lines=lines))
+    print(f"wrote {out / 'summary.json'}")
     return 0
 
 
@@ -665,6 +767,17 @@ def build_parser() -> argparse.ArgumentParser:
     service_bench.add_argument("--poll-s", type=float, default=0.5)
     service_bench.add_argument("--database", help="SQLAlchemy URL (default: a fresh SQLite file)")
     service_bench.set_defaults(func=cmd_bench_service)
+    bench_day = bench_sub.add_parser("day", help="a generated day solved at several seeds: median, mean, gap")
+    bench_day.add_argument("--trips", type=int, default=2000, help="trips in the generated day (default 2000)")
+    bench_day.add_argument("--scenario-seed", type=int, default=1, help="the generator's seed (default 1)")
+    bench_day.add_argument("--seconds", type=float, default=300.0, help="time limit per solve (default 300)")
+    bench_day.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                           help="the solver's seeds, one solve each (default 0 1 2 3 4)")
+    bench_day.add_argument("--workers", type=int, default=2)
+    bench_day.add_argument("--against", type=float, help="a cost to compare with, in pounds (e.g. the best "
+                                                         "thirty-minute plan on record)")
+    bench_day.add_argument("--out", required=True, help="folder for the day, each seed's plan and the summary")
+    bench_day.set_defaults(func=cmd_bench_day)
     roads = bench_sub.add_parser("roads", help="road network build and travel matrix times on an extract")
     roads.add_argument("pbf", help="OpenStreetMap extract (.osm.pbf)")
     roads.add_argument("--points", type=int, default=2000, help="matrix size (default 2000)")

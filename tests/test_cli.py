@@ -61,6 +61,35 @@ def test_a_day_planned_in_regions_on_a_local_dask_cluster(tmp_path):
     assert both.count("<path") == 2 and ">first</text>" in both and f">{tmp_path.name}</text>" in both
 
 
+def test_bench_day_solves_each_seed_in_its_own_process_and_gives_the_median_and_the_gap(tmp_path):
+    """The five-seed protocol of issue 7 as one command: a generated day, one checked solve per
+    seed (``itu solve`` refuses a plan the checker rejects), the median, the mean and the gap."""
+    proc = itu("bench", "day", "--trips", "30", "--seconds", "2", "--seeds", "3", "0", "--workers", "1",
+               "--against", "100", "--out", str(tmp_path))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["code"] == str(ROOT)  # the folder whose code the solves are started with
+    assert [r["seed"] for r in summary["runs"]] == [3, 0]
+    trips = (tmp_path / "day" / "trips.csv").read_text().splitlines()[1:]
+    for run in summary["runs"]:
+        plan = json.loads((tmp_path / f"seed-{run['seed']}" / "plan.json").read_text())
+        assert plan["cost"]["total"] == pytest.approx(run["cost"], abs=0.005)
+        accounted = [s["trip_id"] for r in plan["routes"] for s in r["stops"] if s["kind"] == "pickup"]
+        accounted += [c["trip_id"] for c in plan["contracted"]] + [u["trip_id"] for u in plan["unserved"]]
+        assert len(accounted) == len(set(accounted)) == len(trips)
+        assert run["largest_process_gb"] > 0
+    costs = sorted(r["cost"] for r in summary["runs"])
+    assert summary["median"] == pytest.approx((costs[0] + costs[1]) / 2, abs=0.01)
+    assert summary["median_above_percent"] == pytest.approx(summary["median"] - 100, abs=0.01)
+    assert f"median £{summary['median']:,.2f}" in proc.stdout
+    assert (tmp_path / "curves.svg").read_text().count("<path") == 2
+
+
+def test_bench_day_refuses_no_time(tmp_path):
+    proc = itu("bench", "day", "--seconds", "0", "--out", str(tmp_path), check=False)
+    assert proc.returncode == 2 and "--seconds" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "day").exists()
+
+
 def test_curves_of_files_that_are_not_plans_are_one_clear_line(tmp_path):
     (tmp_path / "other.json").write_text('{"trips": []}')
     proc = itu("curves", str(tmp_path / "other.json"), "--out", str(tmp_path / "c.svg"), check=False)
