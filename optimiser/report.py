@@ -13,7 +13,13 @@ from .compare import Comparison
 from .io import ROUTE_COLUMNS, route_rows
 from .plan import Plan
 
-COLOURS = ("#8c8c8c", "#1b7837", "#2166ac", "#b2182b", "#e08214", "#762a83")
+#: Enough distinct colours for ten series (a benchmark of ten seeds), before any repeats.
+COLOURS = ("#8c8c8c", "#1b7837", "#2166ac", "#b2182b", "#e08214", "#762a83", "#35978f", "#c51b7d", "#543005",
+           "#4d4d4d")
+#: Width of one legend entry and height of one row of them: entries wrap onto new rows below the
+#: chart, which grows to hold them, rather than run off its right edge.
+LEGEND_ENTRY_W = 170
+LEGEND_ROW_H = 18
 COMPONENT_WORDS = {"vehicles_fixed": "vehicles (fixed)", "distance": "distance", "driver_time": "driver time",
                    "assistants": "passenger assistants", "contracts": "contracts"}
 
@@ -35,6 +41,8 @@ def bar_chart(title: str, categories: Sequence[str], series: Mapping[str, Sequen
               width: int = 640, height: int = 300) -> str:
     """Grouped bars, one group per category, one bar per series."""
     left, bottom, top = 70, 60, 40
+    height += _legend_extra_height(len(series), left, width)
+    bottom += _legend_extra_height(len(series), left, width)
     plot_w, plot_h = width - left - 20, height - bottom - top
     peak = max([v for values in series.values() for v in values] + [1e-9])
     group_w = plot_w / max(len(categories), 1)
@@ -57,7 +65,7 @@ def bar_chart(title: str, categories: Sequence[str], series: Mapping[str, Sequen
                        f'{unit}{value:,.2f}</title></rect>')
         out.append(f'<text x="{x0 + group_w * 0.4:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
                    f'font-size="12">{html.escape(category)}</text>')
-    out.append(_legend(list(series), left, height - 18))
+    out.append(_legend(list(series), left, height - bottom + 42, width))
     out.append("</svg>")
     return "".join(out)
 
@@ -65,6 +73,8 @@ def bar_chart(title: str, categories: Sequence[str], series: Mapping[str, Sequen
 def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]], unit: str = "",
                width: int = 640, height: int = 300) -> str:
     left, bottom, top = 50, 60, 40
+    height += _legend_extra_height(len(series), left, width)
+    bottom += _legend_extra_height(len(series), left, width)
     plot_w, plot_h = width - left - 20, height - bottom - top
     peak = max([v for values in series.values() for v in values] + [1])
     if all(float(v).is_integer() for values in series.values() for v in values):
@@ -86,7 +96,7 @@ def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[
                           for i, v in enumerate(values))
         out.append(f'<path fill="none" style="fill:none" stroke="{COLOURS[j % len(COLOURS)]}" stroke-width="2.5" d="M {path}">'
                    f'<title>{html.escape(name)}</title></path>')
-    out.append(_legend(list(series), left, height - 18))
+    out.append(_legend(list(series), left, height - bottom + 42, width))
     out.append("</svg>")
     return "".join(out)
 
@@ -100,6 +110,8 @@ def cost_curve_chart(title: str, curves: Mapping[str, Sequence[tuple[float, floa
     to compare against (a target, another run's best), drawn dashed across the chart and named."""
     lines = dict(lines or {})
     left, bottom, top, right = 70, 62, 40, 20
+    height += _legend_extra_height(len(curves), left, width)
+    bottom += _legend_extra_height(len(curves), left, width)
     plot_w, plot_h = width - left - right, height - bottom - top
     points = [(t, c) for curve in curves.values() for t, c in curve]
     if not points:
@@ -142,16 +154,28 @@ def cost_curve_chart(title: str, curves: Mapping[str, Sequence[tuple[float, floa
         if steps:
             out.append(f'<path fill="none" style="fill:none" stroke="{COLOURS[j % len(COLOURS)]}" stroke-width="2" '
                        f'd="M {" L ".join(steps)}"><title>{html.escape(name)}</title></path>')
-    out.append(_legend(list(curves), left, height - 14))
+    out.append(_legend(list(curves), left, height - bottom + 48, width))
     out.append("</svg>")
     return "".join(out)
 
 
-def _legend(names: Sequence[str], x: float, y: float) -> str:
+def _legend_per_row(x: float, width: int) -> int:
+    return max(1, int((width - x) // LEGEND_ENTRY_W))
+
+
+def _legend_extra_height(count: int, x: float, width: int) -> int:
+    """Height the legend's rows beyond the first add to a chart."""
+    return LEGEND_ROW_H * max(0, math.ceil(count / _legend_per_row(x, width)) - 1)
+
+
+def _legend(names: Sequence[str], x: float, y: float, width: int) -> str:
+    """One entry per series from (x, y), wrapping onto rows of LEGEND_ROW_H below within ``width``."""
+    per_row = _legend_per_row(x, width)
     parts = []
     for j, name in enumerate(names):
-        parts.append(f'<rect x="{x + j * 170}" y="{y - 10}" width="12" height="12" fill="{COLOURS[j % len(COLOURS)]}"/>'
-                     f'<text x="{x + j * 170 + 16}" y="{y}" font-size="12">{html.escape(name)}</text>')
+        ex, ey = x + (j % per_row) * LEGEND_ENTRY_W, y + (j // per_row) * LEGEND_ROW_H
+        parts.append(f'<rect x="{ex}" y="{ey - 10}" width="12" height="12" fill="{COLOURS[j % len(COLOURS)]}"/>'
+                     f'<text x="{ex + 16}" y="{ey}" font-size="12">{html.escape(name)}</text>')
     return "".join(parts)
 
 

@@ -137,3 +137,26 @@ def test_reports_are_written_and_say_what_they_must(tmp_path):
     assert (tmp_path / "routes-integrated.csv").read_text().startswith("plan,vehicle_type")
     assert len(paths) == 5
     all_plans_feasible(problem, result)
+
+
+def test_a_chart_of_ten_runs_keeps_its_legend_inside_the_chart_in_ten_colours():
+    import re
+
+    from optimiser.report import cost_curve_chart
+
+    curves = {f"seed {k}": [(5.0, 200.0 - k), (300.0, 150.0 - k)] for k in range(10)}
+    chart = cost_curve_chart("ten seeds", curves, width=720, height=340)
+    width, height = (int(v) for v in re.search(r'<svg [^>]*width="(\d+)" height="(\d+)"', chart).groups())
+    entries = re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="12" height="12" fill="(#[0-9a-f]{6})"/>'
+                         r'<text [^>]*>(seed \d)</text>', chart)
+    assert [name for *_, name in entries] == list(curves)
+    # every entry, with room for its name, inside the chart: the rows below grow it
+    assert all(float(x) + 150 <= width and float(y) + 12 <= height for x, y, _, _ in entries)
+    assert height > 340 and len({y for _, y, _, _ in entries}) == 4  # three to a row in 720 px
+    assert len({colour for *_, colour in entries}) == 10
+    # the curves keep the colours their entries show
+    drawn = re.findall(r'<path fill="none" style="fill:none" stroke="(#[0-9a-f]{6})"[^>]*><title>(seed \d)</title>',
+                       chart)
+    assert dict((name, colour) for colour, name in drawn) == {name: colour for *_, colour, name in entries}
+    # a chart of few series is as it was: one row at its own height
+    assert 'height="340"' in cost_curve_chart("two", dict(list(curves.items())[:2]), width=720, height=340)
