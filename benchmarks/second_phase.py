@@ -20,10 +20,10 @@ import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from functools import partial
 
 import optimiser.regions as regions
-from optimiser.plan import route_order
-from optimiser.regions import _join, _priced_as_joined, _solve_region, split_by_duty
+from optimiser.regions import _join, _priced_as_joined, _solve_region, place_on_side, split_by_duty
 from optimiser.solver import SolveOptions
 from service.cli import _load, build_parser
 
@@ -37,8 +37,9 @@ def _apply(settings: list[str]) -> None:
     """``module.NAME=value`` settings, applied in each searching process as it starts."""
     for setting in settings:
         target, value = setting.split("=", 1)
-        module, name = target.rsplit(".", 1)
-        setattr(importlib.import_module(module), name, type(getattr(importlib.import_module(module), name))(value))
+        module_name, name = target.rsplit(".", 1)
+        module = importlib.import_module(module_name)
+        setattr(module, name, type(getattr(module, name))(value))  # as the constant's own type
 
 
 def main() -> None:
@@ -49,6 +50,9 @@ def main() -> None:
     parser.add_argument("--plans", required=True, help="the first phase's plans (written by first, read by second)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=300.0, help="the whole solve's time limit it stands for")
+    parser.add_argument("--second-search-s", type=float, default=40.0,
+                        help="each side's search in the second phase, in seconds (a five-minute solve records it in "
+                             "plan.json as solver.regions.second_phase.search_s: 43 s, then 40 s, in BENCHMARKS.md)")
     parser.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE")
     args = parser.parse_args()
     _apply(args.set)
@@ -59,20 +63,17 @@ def main() -> None:
         raise SystemExit("this day's fleet has no break to split it at")
     largest = max(len(s.problem.trips) for s in sides)
     options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=2, ruin_and_recreate=True)
-    second_s = args.seconds * regions.SECOND_PHASE_SHARE
     executor = ProcessPoolExecutor(len(sides), mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_apply, initargs=(args.set,))
     with executor:
         if args.phase == "first":
-            search_s = args.seconds - second_s - regions.OVERHEAD_S_PER_TRIP * largest
+            search_s = args.seconds * (1 - regions.SECOND_PHASE_SHARE) - regions.OVERHEAD_S_PER_TRIP * largest
             side_options = replace(options, time_limit_s=search_s, workers=1, part_workers=1, regions=1)
             futures = [executor.submit(_solve_region, s.problem, side_options, _NeverStop(), part=r)
                        for r, s in enumerate(sides)]
             plans = {r: f.result() for r, f in enumerate(futures)}
 
-            def place(r, route):
-                return replace(route_order(problem, route), duty=sides[r].duties[route.vehicle_type][route.duty])
-
+            place = partial(place_on_side, problem, sides)
             parts = [s.problem for s in sides]
             with open(args.plans, "wb") as out:
                 pickle.dump(plans, out)
@@ -81,9 +82,7 @@ def main() -> None:
                 first = pickle.load(saved)
             parts, starts, place_again, _, info = _priced_as_joined(problem, sides, first)
             print("vehicles each side:", info["vehicles_each_side"], "free:", info["already_paid_for"])
-            # the solve's own overhead before the second phase is about two seconds on this day
-            search_s = second_s - 2 - regions.OVERHEAD_S_PER_TRIP * largest
-            side_options = replace(options, time_limit_s=search_s, workers=1, part_workers=1, regions=1)
+            side_options = replace(options, time_limit_s=args.second_search_s, workers=1, part_workers=1, regions=1)
             futures = [executor.submit(_solve_region, parts[r], side_options, _NeverStop(), start_routes=starts[r],
                                        part=r, cooled=True) for r in range(len(parts))]
             plans = {r: f.result() for r, f in enumerate(futures)}

@@ -43,6 +43,7 @@ import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Callable, Sequence
 
 import numpy as np
@@ -371,14 +372,17 @@ def solve_by_duty(problem: Problem, options, sides: Sequence[DutySide], *,
     vehicle that works both sides pays its day rate once. Then, in a second phase, each side is
     searched again priced as the joined plan prices it (``_priced_as_joined``)."""
     started = time.monotonic()
-
-    def place(r: int, route) -> RouteOrder:
-        return replace(route_order(problem, route), duty=sides[r].duties[route.vehicle_type][route.duty])
-
     split_info = {"asked": None, "split": "duty", "cut": format_clock(sides[0].cut_s)}
-    return _plan_parts(problem, options, [s.problem for s in sides], place, split_info, started, mend=False,
+    return _plan_parts(problem, options, [s.problem for s in sides], partial(place_on_side, problem, sides),
+                       split_info, started, mend=False,
                        on_progress=on_progress, cancel=cancel, executor=executor, slots=slots,
                        second_phase=lambda plans: _priced_as_joined(problem, sides, plans))
+
+
+def place_on_side(problem: Problem, sides: Sequence[DutySide], r: int, route) -> RouteOrder:
+    """A route of side ``r``'s plan in the whole day: side #k of a type is the day's vehicle #k, in
+    the day's duty that the side's duty is."""
+    return replace(route_order(problem, route), duty=sides[r].duties[route.vehicle_type][route.duty])
 
 
 def _priced_as_joined(problem: Problem, sides: Sequence[DutySide], plans: dict[int, Plan]):
@@ -393,7 +397,7 @@ def _priced_as_joined(problem: Problem, sides: Sequence[DutySide], plans: dict[i
     carry contracted trips, or to shorten long routes); the side that used more gains nothing by
     giving one up, which it could not count on anyway while the other side searches at the same
     time. On the generated 2,000-trip day, three first-phase plans each searched again twice this
-    way ended £19 cheaper on average than with only the fewer side's vehicles free (£13 to £42
+    way ended £19 cheaper on average than with only the fewer side's vehicles free (£3 to £42
     cheaper in five pairs of six, £3 dearer in one; BENCHMARKS.md). Each side's search is never
     dearer than its start, and the joined plan never dearer than the first phase's: a type's day
     rates are at most the free vehicles' plus the rest's.

@@ -41,8 +41,8 @@ def bar_chart(title: str, categories: Sequence[str], series: Mapping[str, Sequen
               width: int = 640, height: int = 300) -> str:
     """Grouped bars, one group per category, one bar per series."""
     left, bottom, top = 70, 60, 40
-    height += _legend_extra_height(len(series), left, width)
-    bottom += _legend_extra_height(len(series), left, width)
+    extra = _legend_extra_height(len(series), left, width)
+    height, bottom = height + extra, bottom + extra
     plot_w, plot_h = width - left - 20, height - bottom - top
     peak = max([v for values in series.values() for v in values] + [1e-9])
     group_w = plot_w / max(len(categories), 1)
@@ -73,8 +73,8 @@ def bar_chart(title: str, categories: Sequence[str], series: Mapping[str, Sequen
 def line_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]], unit: str = "",
                width: int = 640, height: int = 300) -> str:
     left, bottom, top = 50, 60, 40
-    height += _legend_extra_height(len(series), left, width)
-    bottom += _legend_extra_height(len(series), left, width)
+    extra = _legend_extra_height(len(series), left, width)
+    height, bottom = height + extra, bottom + extra
     plot_w, plot_h = width - left - 20, height - bottom - top
     peak = max([v for values in series.values() for v in values] + [1])
     if all(float(v).is_integer() for values in series.values() for v in values):
@@ -110,8 +110,8 @@ def cost_curve_chart(title: str, curves: Mapping[str, Sequence[tuple[float, floa
     to compare against (a target, another run's best), drawn dashed across the chart and named."""
     lines = dict(lines or {})
     left, bottom, top, right = 70, 62, 40, 20
-    height += _legend_extra_height(len(curves), left, width)
-    bottom += _legend_extra_height(len(curves), left, width)
+    extra = _legend_extra_height(len(curves), left, width)
+    height, bottom = height + extra, bottom + extra
     plot_w, plot_h = width - left - right, height - bottom - top
     points = [(t, c) for curve in curves.values() for t, c in curve]
     if not points:

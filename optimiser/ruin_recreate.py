@@ -87,7 +87,7 @@ EXCHANGE_ENDS = True
 #: A search from routes that have already cooled (``improve(cooled=True)``: the second phase of a
 #: day split by duty, the last search before the plan is given) starts at its end temperature and
 #: cools on to this share of it, ending all but greedy. The same three first-phase plans of the
-#: 2,000-trip day, each side searched again for 43 s at two seeds: £9.87 cheaper on average than
+#: 2,000-trip day, each side searched again for 37 s at two seeds: £9.87 cheaper on average than
 #: staying at the end temperature, cheaper in five pairs of six; a tenth gave £6 (BENCHMARKS.md).
 COOLED_END = 0.01
 
