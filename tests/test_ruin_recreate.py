@@ -446,6 +446,34 @@ def test_after_rounds_of_search_no_pair_of_routes_left_untried_has_an_exchange_t
     assert gained_after_rounds >= 2
 
 
+def test_a_search_from_cooled_routes_starts_at_their_end_temperature_and_cools_on_to_a_hundredth(monkeypatch):
+    # The second phase of a day split by duty searches routes that have already cooled: heating
+    # them again would spend its short time undoing them, and it is the last search before the plan
+    # is given, so it ends all but greedy (COOLED_END). Without ``cooled`` a search starts hot.
+    import time as clock
+
+    problem = _random_problem(21, trips=12)
+    search = _search_for(problem)[2]
+    search.place_all()
+    temperatures: list[float] = []
+    rounds = rr._rounds
+
+    def recording(day, st, sc, count, temperature, current, best, most_removed):
+        temperatures.append(temperature)
+        return rounds(day, st, sc, count, temperature, current, best, most_removed)
+
+    monkeypatch.setattr(rr, "_rounds", recording)
+    end = 1000.0
+    search.improve(clock.monotonic() + 1.0, start_temperature=50 * end, end_temperature=end, cooled=True)
+    assert len(temperatures) > 10
+    assert temperatures[0] == pytest.approx(end, rel=0.05)
+    assert all(a >= b for a, b in zip(temperatures, temperatures[1:]))
+    assert temperatures[-1] < 3 * end * rr.COOLED_END
+    temperatures.clear()
+    search.improve(clock.monotonic() + 0.3, start_temperature=50 * end, end_temperature=end)
+    assert temperatures[0] == pytest.approx(50 * end, rel=0.1) and temperatures[-1] >= end
+
+
 def test_going_back_to_the_best_routes_restores_them_exactly(monkeypatch):
     import time as clock
 
