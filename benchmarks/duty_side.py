@@ -3,7 +3,7 @@ measured on one core, side by side with the code before on the other, without th
 join and second-phase repricing in the way.
 
 The side is planned by ``solve`` as the whole day's solve plans it (one worker, our own first
-routes, ruin and recreate). The search's time is split as the solve splits it: the first
+routes, ruin and recreate). The search's time is split in the solve's proportions: the first
 ``1 - SECOND_PHASE_SHARE`` of it searched as the first phase, then, from its best routes, the rest
 cooled as the second phase cools (``improve(cooled=True)``), priced the same (the whole day's second
 phase also prices the sides again; this does not).
