@@ -15,7 +15,7 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/python -c 'from optimiser.ruin_recreate import compile_now; print(f"search compiled in {compile_now():.0f} s")'
+	$(BIN)/python -c 'from optimiser.engine.ruin_recreate import compile_now; print(f"search compiled in {compile_now():.0f} s")'
 	touch $(STAMP)
 
 install: $(STAMP)

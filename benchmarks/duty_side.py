@@ -24,7 +24,7 @@ import argparse
 import json
 import time
 
-import optimiser.ruin_recreate as ruin_recreate
+import optimiser.engine.ruin_recreate as ruin_recreate
 from optimiser.regions import SECOND_PHASE_SHARE, split_by_duty
 from optimiser.solver import SolveOptions, solve
 from service.cli import _load, build_parser

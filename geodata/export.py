@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Mapping
 
-from optimiser.model import Problem, format_clock
-from optimiser.plan import Plan
+from optimiser.domain.model import Problem, format_clock
+from optimiser.domain.plan import Plan
 
 #: Distinct colours for up to twelve vehicles, then repeated (ColorBrewer Paired, reordered).
 VEHICLE_COLOURS = ("#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#fb9a99",

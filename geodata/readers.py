@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from optimiser.errors import InputFormatError, ItuError, ProblemError
-from optimiser.io import LAYOUT_FIELDS, TARIFF_FIELDS, VEHICLE_FIELDS
-from optimiser.model import (Layout, Problem, ProblemBuilder, format_clock, great_circle_m, parse_clock, parse_duties,
+from optimiser.domain.documents import LAYOUT_FIELDS, TARIFF_FIELDS, VEHICLE_FIELDS
+from optimiser.domain.model import (Layout, Problem, ProblemBuilder, format_clock, great_circle_m, parse_clock, parse_duties,
                              problem_faults)
 
 from .travel import TravelProvider, TravelTable, travel_provider

@@ -26,7 +26,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from optimiser.errors import InputFormatError
-from optimiser.model import EARTH_RADIUS_M
+from optimiser.domain.model import EARTH_RADIUS_M
 
 MPH_TO_KPH = 1.609344
 

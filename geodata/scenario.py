@@ -25,7 +25,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from optimiser.errors import InputFormatError
-from optimiser.model import format_clock
+from optimiser.domain.model import format_clock
 
 from .readers import TRIP_COLUMNS
 from .travel import CrowFlyProvider, TravelProvider

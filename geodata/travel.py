@@ -25,7 +25,7 @@ from typing import Mapping, Protocol
 import numpy as np
 
 from optimiser.errors import InputFormatError
-from optimiser.model import DEFAULT_CIRCUITY, TravelMatrix, great_circle_m
+from optimiser.domain.model import DEFAULT_CIRCUITY, TravelMatrix, great_circle_m
 
 Points = Mapping[str, "tuple[float, float]"]
 

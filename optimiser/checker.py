@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from optimiser.errors import PlanCheckError
+
 #: Floating-point slack when comparing times (seconds) and distances (km).
 TOLERANCE_S = 1e-5
 TOLERANCE_KM = 1e-6
@@ -123,6 +125,18 @@ def check_plan(problem, plan) -> CheckReport:
             continue
         _check_route(problem, trips, vt, route, report)
     return report
+
+
+
+def checked_plan(problem, plan, check: bool = True):
+    """The plan, once the checker has passed it (``check``); PlanCheckError naming the first
+    violations if not. Every solve returns its plan through this."""
+    if check:
+        report = check_plan(problem, plan)
+        if not report.feasible:
+            raise PlanCheckError("the solver returned a plan the independent checker rejects: "
+                                 + "; ".join(report.violations[:5]))
+    return plan
 
 
 def _duty_windows(vt) -> list[tuple[float, float]]:

@@ -43,11 +43,11 @@ class _ProgressBar:
             self.bar.close()
 
 
-def _solve_with_bar(problem, options, label: str, show: bool, part_executor=None):
+def _solve_with_bar(problem, options, label: str, show: bool, executor=None):
     import threading
     import time
 
-    from optimiser.solver import Progress, solve
+    from optimiser import Progress, solve
 
     bar = _ProgressBar(options.time_limit_s, label, show)
     latest: list = [None]
@@ -69,7 +69,7 @@ def _solve_with_bar(problem, options, label: str, show: bool, part_executor=None
         bar(p)
 
     try:
-        return solve(problem, options, on_progress=on_progress, part_executor=part_executor)
+        return solve(problem, options, on_progress=on_progress, executor=executor)
     finally:
         done.set()
         bar.close()
@@ -96,7 +96,7 @@ def _load(args):
     Returns (problem, settings, locations, extras) where extras feed the geodata exports."""
     import json as _json
 
-    from optimiser.io import comparison_settings, read_trips_and_fleet
+    from optimiser.domain.documents import comparison_settings, read_trips_and_fleet
 
     trips_path = Path(args.trips)
     if trips_path.suffix.lower() in GEODATA_SUFFIXES:
@@ -124,7 +124,7 @@ def _load(args):
 
 
 def _export(plan, problem, locations, extras, out: str) -> list[Path]:
-    from optimiser.io import write_plan
+    from optimiser.domain.documents import write_plan
 
     extras = {k: v for k, v in extras.items() if k != "snap_m"}
     written = list(write_plan(plan, out))
@@ -140,9 +140,9 @@ def _export(plan, problem, locations, extras, out: str) -> list[Path]:
 
 def _write_search_chart(plan, out: str) -> list[Path]:
     """``search.svg``: the search's best cost against time, when it found more than one plan."""
-    from optimiser.report import cost_curve_chart
+    from optimiser.reporting.report import cost_curve_chart
 
-    curve = plan.solver.get("best_cost_over_time") or []
+    curve = plan.solver.best_cost_over_time or []
     if len(curve) < 2:
         return []
     path = Path(out) / "search.svg"
@@ -153,7 +153,7 @@ def _write_search_chart(plan, out: str) -> list[Path]:
 
 def cmd_curves(args) -> int:
     """Draw the searches of several saved plans on one chart (e.g. runs of different lengths or seeds)."""
-    from optimiser.report import cost_curve_chart
+    from optimiser.reporting.report import cost_curve_chart
 
     curves = {}
     for k, name in enumerate(args.plans):
@@ -204,17 +204,17 @@ IMPROVEMENTS = {
 def cmd_solve(args) -> int:
     from dataclasses import replace
 
-    from optimiser.regions import region_count
-    from optimiser.solver import SolveOptions
+    from optimiser import SolveOptions, choose_strategy
 
     problem, _, locations, extras = _load(args)
     _report_snapping(extras)
     extras.pop("snap_m", None)
     options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers, regions=args.regions,
                            **IMPROVEMENTS[args.improvement])
-    regions = region_count(len(problem.trips), args.regions)
+    strategy = choose_strategy(problem, options)
+    regions = strategy.parts if strategy.split == "regions" else 1
     if regions > 1 and not args.quiet:
-        print(f"planning {len(problem.trips)} trips as {regions} regions")
+        print(strategy.describe(len(problem.trips)))
     client = cluster = None
     if args.dask_scheduler:
         import logging
@@ -235,7 +235,7 @@ def cmd_solve(args) -> int:
               f"{len(client.nthreads())} workers, {threads} threads")
     try:
         plan = _solve_with_bar(problem, options, problem.name, sys.stderr.isatty() and not args.quiet,
-                               part_executor=client.get_executor() if client else None)
+                               executor=client.get_executor() if client else None)
     finally:
         if client is not None:
             client.close()
@@ -269,8 +269,8 @@ def cmd_scenario_generate(args) -> int:
 
 
 def cmd_bench_darp(args) -> int:
-    from optimiser.darp import read_best_known, read_instance, routes_as_node_ids
-    from optimiser.solver import SolveOptions
+    from optimiser.domain.darp import read_best_known, read_instance, routes_as_node_ids
+    from optimiser import SolveOptions
 
     bks = {}
     bks_path = Path(args.bks) if args.bks else DEFAULT_BKS
@@ -291,7 +291,7 @@ def cmd_bench_darp(args) -> int:
         cost = plan.cost.total
         best = bks.get(instance.name)
         gap = None if best is None or served < instance.requests else 100.0 * (cost - best) / best
-        row = {"instance": instance.name, "seconds": plan.solver["seconds"], "time_limit_s": args.seconds,
+        row = {"instance": instance.name, "seconds": plan.solver.seconds, "time_limit_s": args.seconds,
                "cost": round(cost, 4), "feasible": feasible, "served": served, "requests": instance.requests,
                "best_known": best, "gap_percent": None if gap is None else round(gap, 4),
                "routes": routes_as_node_ids(instance, plan)}
@@ -301,7 +301,7 @@ def cmd_bench_darp(args) -> int:
         else:
             print(f"{instance.name:14s} {instance.requests:8d} {served:6d} {str(feasible):>8s} {cost:10.2f} "
                   f"{'' if best is None else f'{best:10.2f}':>10s} {'' if gap is None else f'{gap:7.2f}':>7s} "
-                  f"{plan.solver['seconds']:7.1f}", flush=True)
+                  f"{plan.solver.seconds:7.1f}", flush=True)
     gaps = [r["gap_percent"] for r in rows if r["gap_percent"] is not None]
     if gaps and not args.json:
         print(f"\n{len(rows)} instances, {sum(r['feasible'] for r in rows)} feasible, "
@@ -323,7 +323,7 @@ def cmd_bench_day(args) -> int:
     import subprocess
     import time
 
-    from optimiser.report import cost_curve_chart
+    from optimiser.reporting.report import cost_curve_chart
 
     if args.seconds <= 0:
         raise InputFormatError("must be more than 0", where="--seconds")
@@ -574,11 +574,11 @@ def cmd_bench_service(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from optimiser.compare import CompareOptions, compare
-    from optimiser.report import markdown, write_comparison
+    from optimiser.analysis.compare import CompareOptions, compare
+    from optimiser.reporting.report import markdown, write_comparison
 
     problem, settings, locations, extras = _load(args)
-    options = CompareOptions(time_limit_s=args.seconds, seeds=args.seeds, parallel=args.parallel, **settings)
+    options = CompareOptions(time_limit_s=args.seconds, seeds=args.seeds, workers=args.parallel, **settings)
     bar = None
     if sys.stderr.isatty() and not args.quiet:
         from tqdm import tqdm

@@ -89,6 +89,11 @@ class _JobControl:
             if s.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)):
                 self._cancelled.set()
 
+    @property
+    def cancelled(self) -> bool:
+        """Whether a cancel was seen while the job ran (without asking the database again)."""
+        return self._cancelled.is_set()
+
     def is_set(self) -> bool:  # the solver's cancel token
         if not self._cancelled.is_set() and time.monotonic() - self.last_write >= PROGRESS_INTERVAL_S:
             self.update()
@@ -132,7 +137,7 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
     with store.session() as s, s.begin():
         for name, (media_type, content) in results.items():
             s.merge(JobResult(job_id=job_id, name=name, media_type=media_type, content=content))
-    if control._cancelled.is_set():  # cancelled mid-search: the best plan found so far is kept as its result
+    if control.cancelled:  # cancelled mid-search: the best plan found so far is kept as its result
         summary["stopped_early"] = True
         return _end(store, job_id, "cancelled", summary=summary, progress=control.progress,
                     error={"code": "cancelled", "message": "cancelled while running; the best plan found so far "
@@ -156,7 +161,7 @@ def _end(store: Store, job_id: str, state: str, **fields) -> str:
 
 def _plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
     from geodata.export import plan_headline, plan_layers, plan_map
-    from optimiser.io import ROUTE_COLUMNS, route_rows
+    from optimiser.domain.documents import ROUTE_COLUMNS, route_rows
 
     layers = plan_layers(plan, loaded.problem, loaded.locations, trip_text=loaded.trip_text,
                          place_names=loaded.place_names)
@@ -186,7 +191,7 @@ def plan_summary(plan) -> dict:
     return {"cost": round(plan.cost.total, 2), "vehicles": plan.vehicles_used, "km": round(plan.km, 1),
             "co2_kg": round(plan.co2_kg, 1), "served_by_fleet": len(plan.served_trip_ids),
             "contracted": len(plan.contracted), "unserved": len(plan.unserved),
-            "construction_complete": plan.solver.get("construction_complete", True)}
+            "construction_complete": plan.solver.construction_complete}
 
 
 def _on_dask_worker() -> bool:
@@ -201,14 +206,15 @@ def _on_dask_worker() -> bool:
 
 
 def _solve(loaded, options: dict, control: _JobControl, settings: dict):
-    from optimiser.regions import DUTY_SPLIT_FROM_TRIPS, region_count
-    from optimiser.solver import SolveOptions, solve
+    from optimiser import SolveOptions, choose_strategy, solve
 
     regions = options.get("regions")
     solve_options = SolveOptions(time_limit_s=float(options.get("time_limit_s", settings["DEFAULT_SOLVE_SECONDS"])),
                                  seed=int(options.get("seed", 0)), workers=1,
                                  regions=None if regions is None else int(regions))
-    split = region_count(len(loaded.problem.trips), solve_options.regions)
+    # how the solver would plan the day with the cluster's slots to run parts side by side
+    strategy = choose_strategy(loaded.problem, solve_options, slots=2)
+    split = strategy.parts if strategy.split == "regions" else 1
     control.update(force=True, phase="solving", best_cost=None, fraction=0.0, **({"regions": split} if split > 1 else {}))
     control.searching = (time.monotonic(), solve_options.time_limit_s)
 
@@ -218,30 +224,29 @@ def _solve(loaded, options: dict, control: _JobControl, settings: dict):
 
     from distributed import worker_client
 
-    # the regions, or the two sides of a county-sized day on split shifts (the solver decides),
-    # go to the whole cluster; this task steps aside meanwhile
-    side_by_side = split > 1 or (solve_options.regions is None and len(loaded.problem.trips) >= DUTY_SPLIT_FROM_TRIPS)
-    if side_by_side and _on_dask_worker():
+    # the regions, or the two sides of a county-sized day on split shifts, go to the whole
+    # cluster; this task steps aside meanwhile
+    if strategy.split != "whole" and _on_dask_worker():
         with worker_client() as client:
             threads = max(1, sum(client.nthreads().values()))
             plan = solve(loaded.problem, replace(solve_options, part_workers=threads), on_progress=on_progress,
-                         cancel=control, part_executor=client.get_executor(pure=False))
+                         cancel=control, executor=client.get_executor(pure=False))
     else:
         plan = solve(loaded.problem, solve_options, on_progress=on_progress, cancel=control)
     return _plan_files(plan, loaded), plan_summary(plan)
 
 
 def _compare(loaded, options: dict, control: _JobControl):
-    from optimiser.compare import CompareOptions, compare
-    from optimiser.io import comparison_settings
-    from optimiser.report import html_report, markdown
+    from optimiser.analysis.compare import CompareOptions, compare
+    from optimiser.domain.documents import comparison_settings
+    from optimiser.reporting.report import html_report, markdown
 
     compare_options = CompareOptions(time_limit_s=float(options.get("time_limit_s", 20)),
                                      seeds=int(options.get("seeds", 3)), **comparison_settings(loaded.settings))
     control.update(force=True, phase="solving", solves_done=0, fraction=0.0)
 
-    def on_progress(done: int, total: int) -> None:
-        control.update(solves_done=done, solves_total=total, fraction=round(done / total, 3), force=True)
+    def on_progress(p) -> None:
+        control.update(solves_done=p.done, solves_total=p.total, fraction=round(p.done / p.total, 3), force=True)
 
     from distributed import worker_client
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from optimiser import Layout, SolveOptions, check_plan, solve
-from optimiser.plan import ContractedTrip, Route, Stop, UnservedTrip, build_plan, RouteOrder
+from optimiser.domain.plan import ContractedTrip, Route, Stop, UnservedTrip, build_plan, RouteOrder
 from tests.instances import line_builder
 
 

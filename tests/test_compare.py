@@ -6,13 +6,13 @@ import json
 import pytest
 
 from optimiser import Layout, ProblemBuilder
-from optimiser.apportion import apportion, shapley
-from optimiser.compare import CompareOptions, coalition_problem, compare
-from optimiser.report import write_comparison
+from optimiser.analysis.apportion import apportion, shapley
+from optimiser.analysis.compare import CompareOptions, coalition_problem, compare
+from optimiser.reporting.report import write_comparison
 from tests.conftest import assert_feasible
 from tests.instances import line_matrix
 
-FAST = dict(time_limit_s=1, seeds=2, parallel=1)
+FAST = dict(time_limit_s=1, seeds=2, workers=1)
 
 
 def all_plans_feasible(problem, result):
@@ -125,7 +125,7 @@ def test_core_violation_is_reported_and_a_core_split_recommended():
 # ---------------------------------------------------------------- output
 def test_reports_are_written_and_say_what_they_must(tmp_path):
     problem = chained_services()
-    result = compare(problem, CompareOptions(time_limit_s=1, seeds=2, parallel=2))
+    result = compare(problem, CompareOptions(time_limit_s=1, seeds=2, workers=2))
     paths = write_comparison(result, tmp_path)
     doc = json.loads((tmp_path / "comparison.json").read_text())
     assert {"today", "separate", "integrated", "savings", "passenger_experience", "targets", "apportionment",
@@ -142,7 +142,7 @@ def test_reports_are_written_and_say_what_they_must(tmp_path):
 def test_a_chart_of_ten_runs_keeps_its_legend_inside_the_chart_in_ten_colours():
     import re
 
-    from optimiser.report import cost_curve_chart
+    from optimiser.reporting.report import cost_curve_chart
 
     curves = {f"seed {k}": [(5.0, 200.0 - k), (300.0, 150.0 - k)] for k in range(10)}
     chart = cost_curve_chart("ten seeds", curves, width=720, height=340)

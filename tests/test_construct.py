@@ -19,8 +19,8 @@ CONSTRUCTION_ONLY = SolveOptions(time_limit_s=20, first_solution="TIME_ORDERED_I
 def constructed(problem):
     plan = solve(problem, CONSTRUCTION_ONLY)
     assert_feasible(problem, plan)
-    assert plan.solver["first_solution"] == "TIME_ORDERED_INSERTION"
-    assert plan.solver["construction_complete"] is True
+    assert plan.solver.first_solution == "TIME_ORDERED_INSERTION"
+    assert plan.solver.construction_complete is True
     accounted = len(plan.served_trip_ids) + len(plan.contracted) + len(plan.unserved)
     assert accounted == len(problem.trips)
     return plan
@@ -92,8 +92,8 @@ def test_by_size_uses_our_construction_for_county_sized_days(tmp_path):
     problem = load_problem(tmp_path / "trips.csv", tmp_path / "fleet.json").problem
     plan = solve(problem, SolveOptions(time_limit_s=8))
     assert_feasible(problem, plan)
-    assert plan.solver["first_solution"] == "TIME_ORDERED_INSERTION"
-    assert plan.solver["construction_complete"] is True
+    assert plan.solver.first_solution == "TIME_ORDERED_INSERTION"
+    assert plan.solver.construction_complete is True
 
 
 # ---------------------------------------------------------------- improving part by part (lns.py)
@@ -107,14 +107,16 @@ def test_a_part_priced_alone_costs_what_it_costs_in_the_whole_day(tmp_path):
     on the part alone and the day without the part adds up to the whole day."""
     import random
 
-    from optimiser import solver as S
-    from optimiser.construct import construct_routes
-    from optimiser.lns import choose_part, part_model
+    from optimiser.engine import ortools_search
+    from optimiser.engine.screening import screen_trip
+    from optimiser.engine.search_model import build_search_model, node_matrices
+    from optimiser.engine.construct import construct_routes
+    from optimiser.engine.parts import choose_part, part_model
 
     problem = _generated(tmp_path, 320, 13)
-    trips = [t for t in problem.trips if S.screen_trip(problem, t) is None]
-    m = S._prepare(problem, trips)
-    time_units, cost_units = S._node_matrices(m)
+    trips = [t for t in problem.trips if screen_trip(problem, t) is None]
+    m = build_search_model(problem, trips)
+    time_units, cost_units = node_matrices(m)
     routes, cut, _ = construct_routes(m, time_units, cost_units)
     assert not cut
     freed, offered = choose_part(m, routes, random.Random(1))
@@ -124,7 +126,7 @@ def test_a_part_priced_alone_costs_what_it_costs_in_the_whole_day(tmp_path):
     def price(model, start_routes):
         values = []
         options = SolveOptions(time_limit_s=5, first_solution="PARALLEL_CHEAPEST_INSERTION", max_solutions=1)
-        assert S._search(model, options, values.append, lambda: False, initial_routes=start_routes) is not None
+        assert ortools_search.solve_model(model, options, values.append, lambda: False, initial_routes=start_routes) is not None
         return values[0]
 
     rest = [[] if v in freed else r for v, r in enumerate(routes)]
@@ -145,7 +147,7 @@ def test_improving_by_parts_gives_a_cheaper_feasible_day(tmp_path, workers):
                                        improve_by_parts=True, workers=workers))
     assert_feasible(problem, plan)
     assert len(plan.served_trip_ids) + len(plan.contracted) + len(plan.unserved) == len(problem.trips)
-    assert plan.solver["objective"] < base.solver["objective"]
+    assert plan.solver.objective < base.solver.objective
 
 
 def test_parts_searched_on_a_dask_cluster(tmp_path):
@@ -159,9 +161,9 @@ def test_parts_searched_on_a_dask_cluster(tmp_path):
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
         plan = solve(problem, SolveOptions(time_limit_s=15, first_solution="TIME_ORDERED_INSERTION",
                                            improve_by_parts=True, part_workers=2),
-                     part_executor=client.get_executor())
+                     executor=client.get_executor())
     assert_feasible(problem, plan)
-    assert plan.solver["objective"] < base.solver["objective"]
+    assert plan.solver.objective < base.solver.objective
 
 
 def test_a_broken_pool_of_part_workers_falls_back_to_this_process(tmp_path):
@@ -171,23 +173,25 @@ def test_a_broken_pool_of_part_workers_falls_back_to_this_process(tmp_path):
     import time as clock
     from concurrent.futures import ProcessPoolExecutor
 
-    from optimiser import solver as S
-    from optimiser.construct import construct_routes
-    from optimiser.lns import improve_by_parts
+    from optimiser.engine import ortools_search
+    from optimiser.engine.screening import screen_trip
+    from optimiser.engine.search_model import build_search_model, node_matrices
+    from optimiser.engine.construct import construct_routes
+    from optimiser.engine.parts import improve_by_parts
 
     problem = _generated(tmp_path, 320, 16)
-    m = S._prepare(problem, [t for t in problem.trips if S.screen_trip(problem, t) is None])
-    routes, _, _ = construct_routes(m, *S._node_matrices(m))
+    m = build_search_model(problem, [t for t in problem.trips if screen_trip(problem, t) is None])
+    routes, _, _ = construct_routes(m, *node_matrices(m))
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     with pytest.raises(Exception):
         pool.submit(os._exit, 1).result()  # the worker dies: the pool is broken from now on
     savings = []
     deadline = clock.monotonic() + 8
-    improved = improve_by_parts(m, routes, S._solve_part, lambda: clock.monotonic() > deadline, savings.append,
+    improved = improve_by_parts(m, routes, ortools_search.solve_part_model, lambda: clock.monotonic() > deadline, savings.append,
                                 executor=pool, in_flight=2)
     pool.shutdown()
     assert sum(savings) > 0
     # and the improved routes are a day the whole model accepts
     values = []
     options = SolveOptions(time_limit_s=5, first_solution="PARALLEL_CHEAPEST_INSERTION", max_solutions=1)
-    assert S._search(m, options, values.append, lambda: False, initial_routes=improved) is not None
+    assert ortools_search.solve_model(m, options, values.append, lambda: False, initial_routes=improved) is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from optimiser import InputFormatError, SolveOptions, solve
-from optimiser.darp import read_best_known, read_instance, routes_as_node_ids
+from optimiser.domain.darp import read_best_known, read_instance, routes_as_node_ids
 from tests.conftest import assert_feasible
 
 pytestmark = pytest.mark.shared

@@ -13,8 +13,8 @@ from geodata.export import export_plan, plan_layers
 from geodata.readers import load_problem, parse_layouts, read_fleet, read_trips
 from geodata.travel import RoadNetworkProvider
 from optimiser.errors import InputFormatError
-from optimiser.model import format_clock
-from optimiser.solver import SolveOptions, solve
+from optimiser.domain.model import format_clock
+from optimiser import SolveOptions, solve
 from tests.conftest import assert_feasible
 
 OAKHAM_DEPOT = (52.6712, -0.7234)

@@ -2,7 +2,7 @@
 import pytest
 
 from optimiser import Layout, ProblemError, crow_fly, parse_clock
-from optimiser.model import format_clock
+from optimiser.domain.model import format_clock
 from tests.instances import line_builder, line_matrix
 
 

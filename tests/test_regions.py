@@ -1,4 +1,4 @@
-"""Very large days in regions (optimiser/regions.py): how a day is split, that the joined plan is
+"""Very large days in regions (optimiser/decompose/): how a day is split, that the joined plan is
 one feasible plan of the whole day, locally and on a Dask cluster, and what a cancel leaves."""
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 
 from geodata.readers import load_problem
 from geodata.scenario import generate_scenario, synthetic_area, write_scenario
-from optimiser.regions import (DUTY_SPLIT_LEAST_SHARE, REGION_TRIPS, REGIONS_FROM_TRIPS, region_count, split_by_duty,
-                               split_into_regions)
-from optimiser.solver import SolveOptions, screen_trip, solve
+from optimiser import DecompositionParameters, SearchParameters, SolveOptions, solve
+from optimiser.decompose.duty_split import split_by_duty
+from optimiser.decompose.regions import region_count, split_into_regions
+from optimiser.engine.screening import screen_trip
 from tests.conftest import assert_feasible
 
 
@@ -24,8 +25,9 @@ def day(tmp_path_factory):
 
 
 def test_days_are_split_by_size_unless_told():
-    assert region_count(REGIONS_FROM_TRIPS - 1, None) == 1
-    assert region_count(10_000, None) == 10_000 // REGION_TRIPS
+    defaults = DecompositionParameters()
+    assert region_count(defaults.regions_from_trips - 1, None) == 1
+    assert region_count(10_000, None) == 10_000 // defaults.region_trips
     assert region_count(10_000, 3) == 3
     assert region_count(2, 5) == 2  # never more regions than trips
 
@@ -81,44 +83,39 @@ def _one_plan_of_the_whole_day(problem, plan):
 def test_regions_planned_in_local_processes_join_into_one_feasible_plan(day):
     plan = solve(day, SolveOptions(time_limit_s=16, workers=2, regions=2))
     _one_plan_of_the_whole_day(day, plan)
-    info = plan.solver["regions"]
+    info = plan.solver.regions
     assert info["count"] == 2 and info["at_once"] == 2
     assert all(r["planned"] for r in info["each"])
     assert sum(r["trips"] for r in info["each"]) == len(day.trips)
     # the joined plan costs what its regions' plans cost together
     assert plan.cost.total == pytest.approx(sum(r["cost"] for r in info["each"]), abs=0.05)
-    assert plan.solver["best_cost_over_time"][-1][1] == pytest.approx(plan.cost.total, abs=0.05)
+    assert plan.solver.best_cost_over_time[-1][1] == pytest.approx(plan.cost.total, abs=0.05)
     assert len(plan.served_trip_ids) > len(day.trips) / 3  # the fleet carries a good part of the day
 
 
-def test_regions_and_the_sides_of_a_split_shift_day_planned_on_a_dask_cluster(day, monkeypatch):
+def test_regions_and_the_sides_of_a_split_shift_day_planned_on_a_dask_cluster(day):
     from distributed import Client, LocalCluster
 
-    import optimiser.solver as solver_module
-
-    monkeypatch.setattr(solver_module, "DUTY_SPLIT_FROM_TRIPS", 100)  # the test day has 240 trips
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
-        plan = solve(day, SolveOptions(time_limit_s=24, regions=3, part_workers=2),
-                     part_executor=client.get_executor())
-        _second_phase_within(monkeypatch, 12)
-        sides = solve(day, SolveOptions(time_limit_s=12, part_workers=2), part_executor=client.get_executor())
+        plan = solve(day, SolveOptions(time_limit_s=24, regions=3, part_workers=2), executor=client.get_executor())
+        sides = solve(day, SolveOptions(time_limit_s=12, part_workers=2, parameters=_split_by_duty_within(12)),
+                      executor=client.get_executor())
     _one_plan_of_the_whole_day(day, plan)
-    assert plan.solver["regions"]["count"] == 3
-    assert all(r["planned"] for r in plan.solver["regions"]["each"])
+    assert plan.solver.regions["count"] == 3
+    assert all(r["planned"] for r in plan.solver.regions["each"])
     # a cluster's slots search the two sides of the day as local processes would
     _one_plan_of_the_whole_day(day, sides)
-    info = sides.solver["regions"]
+    info = sides.solver.regions
     assert info["split"] == "duty" and info["count"] == 2 and info["at_once"] == 2
     assert info["second_phase"]["planned_again"] == [1, 2]
 
 
-def _second_phase_within(monkeypatch, seconds: float) -> None:
-    """Keep enough of a short test solve for the second phase of a day split by duty to run."""
-    import optimiser.regions as regions_module
-
-    monkeypatch.setattr(regions_module, "SECOND_PHASE_SHARE", 0.4)
-    monkeypatch.setattr(regions_module, "SECOND_PHASE_LEAST_S", 0.1 * seconds)
+def _split_by_duty_within(seconds: float) -> SearchParameters:
+    """Parameters that split the test day (240 trips) by duty and keep enough of a short test
+    solve for the second phase to run."""
+    return SearchParameters(decomposition=DecompositionParameters(
+        duty_split_from_trips=100, second_phase_share=0.4, second_phase_least_s=0.1 * seconds))
 
 
 def test_a_cancel_leaves_regions_not_yet_started_to_contracts_with_the_reason(day):
@@ -132,9 +129,9 @@ def test_a_cancel_leaves_regions_not_yet_started_to_contracts_with_the_reason(da
     plan = solve(day, SolveOptions(time_limit_s=20, workers=1, regions=2), on_progress=on_progress, cancel=cancel)
     assert_feasible(day, plan)
     _accounted_once(day, plan)
-    each = plan.solver["regions"]["each"]
+    each = plan.solver.regions["each"]
     assert [r["planned"] for r in each].count(True) == 1
-    assert plan.solver["cancelled"]
+    assert plan.solver.cancelled
     unplanned = next(r for r in each if not r["planned"])
     reasons = [c.reason for c in plan.contracted if "was not planned" in c.reason]
     assert len(reasons) + sum("was not planned" in u.reason for u in plan.unserved) == unplanned["trips"]
@@ -151,12 +148,12 @@ def test_a_cancel_reaches_the_regions_being_planned_and_each_keeps_its_best_plan
         timer.cancel()
     assert_feasible(day, plan)
     _accounted_once(day, plan)
-    each = plan.solver["regions"]["each"]
+    each = plan.solver.regions["each"]
     assert all(r["planned"] and r["cancelled"] for r in each)  # stopped by the cancel, not by the clock
 
 
 def test_a_solve_started_from_routes_starts_from_them(day):
-    from optimiser.plan import route_order
+    from optimiser.domain.plan import route_order
 
     first = solve(day, SolveOptions(time_limit_s=6, workers=1))
     start = [route_order(day, r) for r in first.routes]
@@ -170,13 +167,13 @@ def test_a_solve_started_from_routes_starts_from_them(day):
     # priced plan charges a split-shift vehicle's day rate once, the search each duty its share)
     better = solve(day, SolveOptions(time_limit_s=4, workers=1, seed=3), start_routes=start)
     assert_feasible(day, better)
-    assert better.solver["objective"] <= again.solver["objective"] + 0.01
+    assert better.solver.objective <= again.solver.objective + 0.01
 
 
 def test_the_seam_between_regions_is_searched_again_and_kept_only_if_cheaper(day):
     plan = solve(day, SolveOptions(time_limit_s=40, workers=2, regions=2))
     _one_plan_of_the_whole_day(day, plan)
-    info = plan.solver["regions"]
+    info = plan.solver.regions
     seam = info["seam"]
     assert seam["from_regions"] == [1, 2]  # it straddles the boundary
     assert 0 < seam["trips"] <= len(day.trips) // 2
@@ -184,7 +181,7 @@ def test_the_seam_between_regions_is_searched_again_and_kept_only_if_cheaper(day
     if seam["kept"]:
         assert seam["saving"] > 0
         assert plan.cost.total == pytest.approx(joined - seam["saving"], abs=0.05)
-        assert plan.solver["best_cost_over_time"][-1][1] == pytest.approx(plan.cost.total, abs=0.05)
+        assert plan.solver.best_cost_over_time[-1][1] == pytest.approx(plan.cost.total, abs=0.05)
     else:
         assert plan.cost.total == pytest.approx(joined, abs=0.05)
 
@@ -193,7 +190,7 @@ def test_start_routes_that_do_not_fit_the_problem_are_refused_with_where(day):
     from dataclasses import replace as changed
 
     from optimiser.errors import ProblemError
-    from optimiser.plan import RouteOrder
+    from optimiser.domain.plan import RouteOrder
 
     vt = day.vehicle_types[0]
     trip = day.trips[0]
@@ -220,7 +217,7 @@ def test_a_day_on_split_shifts_splits_at_the_break_between_duties(day):
     before, after = sides
     ids = [t.id for s in sides for t in s.problem.trips]
     assert sorted(ids) == sorted(t.id for t in day.trips)  # each trip on exactly one side
-    assert min(len(s.problem.trips) for s in sides) >= DUTY_SPLIT_LEAST_SHARE * len(day.trips)
+    assert min(len(s.problem.trips) for s in sides) >= DecompositionParameters().duty_split_least_share * len(day.trips)
     for vt in day.vehicle_types:
         if not vt.count:
             continue
@@ -251,8 +248,8 @@ def test_a_fleet_without_a_break_between_duties_is_not_split_by_duty(day):
 
 
 def test_the_second_phase_prices_each_side_as_the_joined_plan_does(day):
-    from optimiser.plan import ContractedTrip, UnservedTrip, build_plan, route_order
-    from optimiser.regions import _priced_as_joined
+    from optimiser.domain.plan import ContractedTrip, UnservedTrip, build_plan, route_order
+    from optimiser.decompose.duty_split import priced_as_joined
 
     sides = split_by_duty(day)
     plans = {s: solve(side.problem, SolveOptions(time_limit_s=10, max_solutions=1)) for s, side in enumerate(sides)}
@@ -277,7 +274,7 @@ def test_the_second_phase_prices_each_side_as_the_joined_plan_does(day):
                         [c for p in plans.values() for c in p.contracted],
                         [u for p in plans.values() for u in p.unserved])
     assert_feasible(day, joined)
-    parts, starts, place, already_paid, info = _priced_as_joined(day, sides, plans)
+    parts, starts, place, already_paid, info = priced_as_joined(day, sides, plans)
     rate = {vt.name: vt.cost_per_day for vt in day.vehicle_types}
     on_both = {vt.name for vt in day.vehicle_types if all(vt.name in side.duties for side in sides)}
     used = [Counter(name for name, _ in {(r.vehicle_type, r.vehicle_number) for r in p.routes}) for p in plans.values()]
@@ -306,15 +303,12 @@ def test_the_second_phase_prices_each_side_as_the_joined_plan_does(day):
     assert Counter(r.vehicle_type for r in placed.routes) == Counter(r.vehicle_type for r in joined.routes)
 
 
-def test_a_day_split_by_duty_is_searched_side_by_side_and_joined_into_one_plan(day, monkeypatch):
-    import optimiser.solver as solver_module
-
-    monkeypatch.setattr(solver_module, "DUTY_SPLIT_FROM_TRIPS", 100)  # the test day has 240 trips
-    _second_phase_within(monkeypatch, 14)
+def test_a_day_split_by_duty_is_searched_side_by_side_and_joined_into_one_plan(day):
     seen = []
-    plan = solve(day, SolveOptions(time_limit_s=14, workers=2), on_progress=seen.append)
+    plan = solve(day, SolveOptions(time_limit_s=14, workers=2, parameters=_split_by_duty_within(14)),
+                 on_progress=seen.append)
     _one_plan_of_the_whole_day(day, plan)
-    info = plan.solver["regions"]
+    info = plan.solver.regions
     assert info["split"] == "duty" and info["count"] == 2 and info["at_once"] == 2
     assert all(r["planned"] for r in info["each"])
     # the second phase searched both sides again and the plan is the cheaper of the two joined plans
@@ -331,11 +325,11 @@ def test_a_day_split_by_duty_is_searched_side_by_side_and_joined_into_one_plan(d
         by_duty = Counter(r.duty for r in plan.routes if r.vehicle_type == vt.name)
         assert len({n for name, n in vehicles if name == vt.name}) == max(by_duty.values(), default=0)
     # the sides' best costs come back while they search, not only when they are done
-    history = plan.solver["best_cost_over_time"]
+    history = plan.solver.best_cost_over_time
     assert sum(1 for elapsed, _ in history if elapsed < 10) >= 2
     assert history[-1][1] == pytest.approx(plan.cost.total, abs=0.05)
     assert seen and seen[-1].best_cost == pytest.approx(plan.cost.total, abs=0.05)
     # one region asked for: the whole day in one search
     whole = solve(day, SolveOptions(time_limit_s=4, workers=2, regions=1))
     assert_feasible(day, whole)
-    assert "regions" not in whole.solver
+    assert whole.solver.regions is None

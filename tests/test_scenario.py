@@ -11,8 +11,8 @@ import pytest
 from geodata.readers import load_problem
 from geodata.scenario import DEFAULT_SERVICE_MIX, area_from_osm, generate_scenario, synthetic_area, write_scenario
 from geodata.travel import RoadNetworkProvider
-from optimiser.model import parse_clock
-from optimiser.solver import SolveOptions, solve
+from optimiser.domain.model import parse_clock
+from optimiser import SolveOptions, solve
 from tests.conftest import ROOT, assert_feasible
 
 
@@ -123,7 +123,7 @@ def test_a_time_limit_that_cuts_construction_short_is_said_so(tmp_path):
     loaded = load_problem(ROOT / "examples" / "rutland" / "trips.csv", ROOT / "examples" / "rutland" / "fleet.json")
     rushed = solve(loaded.problem, SolveOptions(time_limit_s=0.05, workers=1))
     assert_feasible(loaded.problem, rushed)
-    assert rushed.solver["construction_complete"] is False
+    assert rushed.solver.construction_complete is False
     assert all("time limit ran out" in c.reason for c in rushed.contracted
                if "cannot serve" not in c.reason)
     assert "warning: the time limit ran out" in rushed.summary()
@@ -131,4 +131,4 @@ def test_a_time_limit_that_cuts_construction_short_is_said_so(tmp_path):
     write_scenario(small, tmp_path)
     calm = solve(load_problem(tmp_path / "trips.csv", tmp_path / "fleet.json").problem,
                  SolveOptions(time_limit_s=3, workers=1))
-    assert calm.solver["construction_complete"] is True
+    assert calm.solver.construction_complete is True

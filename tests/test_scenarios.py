@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from optimiser.errors import ProblemError
-from optimiser.model import DAY_END_S
-from optimiser.scenarios import (ChangeTariff, ScaleRideCaps, SetFleetCount, ShiftWindows, Variant, fleet_grid,
+from optimiser.domain.model import DAY_END_S
+from optimiser.analysis.scenarios import (ChangeTariff, ScaleRideCaps, SetFleetCount, ShiftWindows, Variant, fleet_grid,
                                  run_variants, shift_grid)
 from tests.conftest import assert_feasible
 from tests.instances import line_builder
@@ -56,7 +56,7 @@ def test_a_sweep_tabulates_every_variant_against_the_base():
                 Variant("no cars", [SetFleetCount("car", 0)]),
                 Variant("school an hour early", [ShiftWindows("school", -600)]),  # before midnight: impossible
                 Variant("cheap taxis", [ChangeTariff("taxi", flag_fall=0.0, per_km=0.1)])]
-    study = run_variants(base, variants, time_limit_s=1, progress=False)
+    study = run_variants(base, variants, time_limit_s=1)
     table = study.table
     assert list(table["variant"]) == ["base", "one car", "no cars", "school an hour early", "cheap taxis"]
     assert table.loc["base", "saving"] == 0
@@ -74,6 +74,6 @@ def test_a_sweep_on_a_dask_cluster():
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
-        study = run_variants(day(), fleet_grid("car", [0, 1, 2]), time_limit_s=1, executor=client, progress=False)
+        study = run_variants(day(), fleet_grid("car", [0, 1, 2]), time_limit_s=1, executor=client)
     assert list(study.table["vehicles"]) [1] == 0 and study.table["error"].isna().all()
     assert set(study.plans) == {"base", "0 car", "1 car", "2 car"}

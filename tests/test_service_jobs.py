@@ -78,7 +78,9 @@ def test_a_solve_job_runs_reports_progress_and_returns_results(database_url, clu
 
 def test_a_county_sized_solve_job_on_split_shifts_searches_both_sides_of_the_day_on_the_cluster(tmp_path, cluster):
     from geodata.scenario import generate_scenario, synthetic_area, write_scenario
-    from optimiser.regions import DUTY_SPLIT_FROM_TRIPS
+    from optimiser import DecompositionParameters
+
+    DUTY_SPLIT_FROM_TRIPS = DecompositionParameters().duty_split_from_trips
 
     write_scenario(generate_scenario(synthetic_area(), trips=DUTY_SPLIT_FROM_TRIPS, seed=3), tmp_path)
     app = make_app(f"sqlite:///{tmp_path / 'd.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address)

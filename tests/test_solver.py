@@ -9,7 +9,7 @@ import time
 import pytest
 
 from optimiser import Layout, ProblemBuilder, ProblemError, SolveOptions, solve
-from optimiser.plan import ContractedTrip, RouteOrder, build_plan
+from optimiser.domain.plan import ContractedTrip, RouteOrder, build_plan
 from tests.conftest import assert_feasible
 from tests.instances import line_builder, line_matrix
 
@@ -267,7 +267,7 @@ def test_progress_reports_improving_costs():
     assert seen, "no progress reported"
     costs = [p.best_cost for p in seen]
     assert costs == sorted(costs, reverse=True)
-    assert plan.solver["best_cost_over_time"][-1][1] == pytest.approx(costs[-1])
+    assert plan.solver.best_cost_over_time[-1][1] == pytest.approx(costs[-1])
 
 
 def test_progress_counts_the_contracts_of_trips_no_vehicle_can_carry():
@@ -281,7 +281,7 @@ def test_progress_counts_the_contracts_of_trips_no_vehicle_can_carry():
     plan = solve(b.build(), SolveOptions(time_limit_s=1), on_progress=seen.append)
     assert [c.trip_id for c in plan.contracted] == ["chair"] and plan.cost.contracts == pytest.approx(15.0)
     assert seen[-1].best_cost == pytest.approx(plan.cost.total)
-    assert plan.solver["best_cost_over_time"][-1][1] == pytest.approx(plan.cost.total)
+    assert plan.solver.best_cost_over_time[-1][1] == pytest.approx(plan.cost.total)
 
 
 def test_cancel_stops_a_long_solve_early():
@@ -292,7 +292,7 @@ def test_cancel_stops_a_long_solve_early():
     started = time.monotonic()
     plan = solve(problem, SolveOptions(time_limit_s=60), cancel=cancel)
     assert time.monotonic() - started < 30
-    assert plan.solver["cancelled"] is True
+    assert plan.solver.cancelled is True
     assert_feasible(problem, plan)
 
 

@@ -9,7 +9,7 @@ of seconds. The part's objective is exactly its share of the whole day's (the ro
 vehicles' day rates and the penalties or contract prices of its trips), so a cheaper part is a
 cheaper day.
 
-Works on the solver's integer model (``solver._Model``) through plain lists; the OR-Tools search
+Works on the search model (``SearchModel``) through plain lists; the OR-Tools search
 of a part is passed in (``solve_part``) so this module stays independent of how it is run.
 """
 from __future__ import annotations

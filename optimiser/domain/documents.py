@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .errors import InputFormatError, ProblemError
-from .model import Layout, Problem, ProblemBuilder, TravelMatrix, crow_fly, format_clock
-from .plan import Plan
+from optimiser.errors import InputFormatError, ProblemError
+from optimiser.domain.model import Layout, Problem, ProblemBuilder, TravelMatrix, crow_fly, format_clock
+from optimiser.domain.plan import Plan
 
 TRIP_FIELDS = {"id", "service", "pickup", "dropoff", "earliest_pickup", "latest_pickup", "earliest_arrival",
                "latest_arrival", "seats", "wheelchair_spaces", "stretchers", "staff_seats", "escorts",

@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .errors import ProblemError
+from optimiser.errors import ProblemError
 
 #: Resources a vehicle layout offers and a trip occupies. Escorts take ordinary seats;
 #: ``staff_seats`` exist for fleets that keep seats for accompanying staff only.

@@ -11,9 +11,9 @@ import statistics
 from dataclasses import asdict, dataclass, field, replace
 from typing import Mapping, Sequence
 
-from .errors import ProblemError
-from .model import DAY_END_S, RESOURCES, Layout, Problem, Trip, VehicleType, format_clock
-from .schedule import route_stops, schedule_route, service_time_s
+from optimiser.errors import ProblemError
+from optimiser.domain.model import DAY_END_S, RESOURCES, Layout, Problem, Trip, VehicleType, format_clock
+from optimiser.domain.schedule import route_stops, schedule_route, service_time_s
 
 #: Ride-time thresholds reported per service (minutes): the DfE 45/75-minute norms and NEPT's 60.
 RIDE_THRESHOLDS_MIN = (45, 60, 75)
@@ -121,6 +121,39 @@ class ServiceFigures:
 
 
 @dataclass(frozen=True)
+class SolveRecord:
+    """What produced a plan: the search's settings, what it did and how its best cost fell.
+
+    ``plan.json`` holds it as the ``solver`` object (``as_dict``); keys whose value is None are
+    left out there."""
+
+    engine: str = "ortools"
+    time_limit_s: float = 0.0
+    seed: int = 0
+    workers: int = 1
+    #: Wall seconds from the start of the solve to the checked plan.
+    seconds: float = 0.0
+    #: The search's own objective in pounds (contract prices and penalties of dropped trips included).
+    objective: float = 0.0
+    #: (elapsed seconds, best cost in pounds) each time the best cost fell. A list, not a tuple: a
+    #: day solved in parts appends to it as the phases after a part's plan improve the whole.
+    best_cost_over_time: list = field(default_factory=list)
+    cancelled: bool = False
+    #: False when the time limit ran out while first routes were still being built.
+    construction_complete: bool = True
+    first_solution: str | None = None
+    #: "ruin_and_recreate", "parts" or "ortools_local_search".
+    improvement: str | None = None
+    #: What ruin and recreate did (rounds, accepted rounds, ...), when it ran.
+    ruin_and_recreate: Mapping | None = None
+    #: How a day planned in parts was split and how each part went, when it was.
+    regions: Mapping | None = None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
 class Plan:
     problem_name: str
     routes: tuple[Route, ...]
@@ -128,8 +161,8 @@ class Plan:
     unserved: tuple[UnservedTrip, ...]
     cost: CostBreakdown
     by_service: Mapping[str, ServiceFigures]
-    #: What produced it: solver, seconds, objective, best cost over time, ...
-    solver: Mapping = field(default_factory=dict)
+    #: What produced it: the search's settings, seconds, objective, best cost over time, ...
+    solver: SolveRecord = field(default_factory=SolveRecord)
 
     @property
     def vehicles_used(self) -> int:
@@ -167,7 +200,7 @@ class Plan:
                 for r in self.routes],
             "contracted": [asdict(c) for c in self.contracted],
             "unserved": [asdict(u) for u in self.unserved],
-            "solver": dict(self.solver),
+            "solver": self.solver.as_dict(),
         }
 
     def summary(self) -> str:
@@ -181,7 +214,7 @@ class Plan:
                          f"{f.km:8,.1f} km{ride}")
         for u in self.unserved:
             lines.append(f"  unserved {u.trip_id}: {u.reason}")
-        regions = self.solver.get("regions")
+        regions = self.solver.regions
         if regions:
             if regions.get("split") == "duty":
                 line = (f"  planned as {regions['count']} parts of the day side by side: the duties before and "
@@ -203,7 +236,7 @@ class Plan:
                 line += ("; searching each side again, a vehicle paying one day rate whichever duties it "
                          f"drives, {outcome}")
             lines.append(line)
-        if self.solver.get("construction_complete") is False:
+        if not self.solver.construction_complete:
             lines.append("  warning: the time limit ran out while routes were still being built, so trips not "
                          "reached yet went to contracts untried; allow more time for a fair plan")
         return "\n".join(lines)
@@ -269,7 +302,7 @@ def time_route(problem: Problem, order: RouteOrder) -> Route:
 
 
 def build_plan(problem: Problem, orders: Sequence[RouteOrder], contracted: Sequence[ContractedTrip],
-               unserved: Sequence[UnservedTrip], solver: Mapping | None = None) -> Plan:
+               unserved: Sequence[UnservedTrip], solver: SolveRecord | None = None) -> Plan:
     orders = sorted((o for o in orders if o.events), key=lambda o: (o.vehicle_type.name, o.vehicle_number, o.duty))
     routes, seen = [], set()
     for o in orders:
@@ -286,7 +319,7 @@ def build_plan(problem: Problem, orders: Sequence[RouteOrder], contracted: Seque
         driver_time=sum(r.cost_time for r in routes), assistants=sum(r.cost_assistant for r in routes),
         contracts=sum(c.price for c in contracted))
     return Plan(problem.name, routes, contracted, unserved, cost,
-                service_figures(problem, routes, contracted, unserved), dict(solver or {}))
+                service_figures(problem, routes, contracted, unserved), solver or SolveRecord())
 
 
 def service_figures(problem: Problem, routes: Sequence[Route], contracted: Sequence[ContractedTrip],

@@ -10,7 +10,7 @@ least, and accept the new plan by simulated annealing. Between batches of rounds
 two routes are exchanged where both vehicles are empty and that pays (2-opt* for dial-a-ride:
 one move that ruin and recreate would need a whole route's worth of trips to make). Thousands
 of such rounds a second need insertion tests that cost microseconds, so the whole loop runs in
-compiled code on the solver's integer model (``solver._Model`` and its node matrices); Python
+compiled code on the search model (``SearchModel`` and its node matrices); Python
 only starts batches, cools the temperature, reports progress and stops on time.
 
 The feasibility test is exact for a given stop order. Windows, ride caps (drop-off start minus
@@ -40,56 +40,16 @@ from typing import Callable
 import numpy as np
 from numba import njit
 
+from optimiser.options import RuinRecreateParameters
+
+from .construct import construct_routes
+from .search_model import SearchModel, build_search_model, node_matrices
+
 #: Larger than any cost or time in the model.
 INF = 1 << 60
-#: Related trips kept per trip for the removal moves.
-NEIGHBOURS = 40
-#: Most trips taken out in one round (fewer on small days: a quarter of the trips; from
-#: WARM_END_FROM_TRIPS trips, LARGE_DAY_MOST_REMOVED).
-MOST_REMOVED = 20
-#: Longest route, in stops (a route this long would carry 256 trips in one duty).
+#: Longest route, in stops (a route this long would carry 256 trips in one duty); routes are
+#: held in arrays this wide.
 MOST_STOPS = 512
-#: A candidate place is skipped at random with this probability ("blinks", which vary the
-#: recreation between rounds, from Christiaens and Vanden Berghe).
-BLINK = 0.01
-#: With more routes than this, a trip is first tried only in routes that carry a related trip.
-NEAR_ROUTES_FROM = 24
-#: Share of rounds that put trips back at any price (see ``_rounds``).
-FORCED_ROUNDS = 0.2
-#: Share of rounds that take out one whole route (on the generated 2,000-trip day's two duty
-#: sides, 60 s of search alone, four seeds: 0.2% to 1.6% cheaper, 0.9% on average; BENCHMARKS.md).
-WHOLE_ROUTE_ROUNDS = 0.05
-#: From this many trips the cooling ends at a third of the start temperature, not a three-hundredth:
-#: a few minutes are too few rounds per trip for a large day to profit from the cold end (60 s of
-#: search alone on the 2,000-trip day's duty sides: 1.0% to 1.8% cheaper; BENCHMARKS.md).
-WARM_END_FROM_TRIPS = 500
-#: Most trips taken out in one round from WARM_END_FROM_TRIPS trips: smaller rounds, nearly twice
-#: as many in the time, and more of them accepted (the 2,000-trip day's duty sides, 120 s of search
-#: alone, two seeds: 0.3% to 1.5% cheaper than 20 in all four pairs; 6 and 14 were between;
-#: BENCHMARKS.md). Small days keep MOST_REMOVED, as measured on the dial-a-ride instances.
-LARGE_DAY_MOST_REMOVED = 10
-#: From WARM_END_FROM_TRIPS trips the cooling starts at this share of the average cost of a placed
-#: trip, not an eighth: with at most LARGE_DAY_MOST_REMOVED trips a round, the 2,000-trip day's
-#: duty sides, 120 s of search alone, two seeds, were 0.45% to 1.5% cheaper at a fifth than at an
-#: eighth in all four pairs, and dearer at a sixteenth in all four; a third was no better than a
-#: fifth (BENCHMARKS.md).
-LARGE_DAY_START_TEMPERATURE = 1 / 5
-#: On days below WARM_END_FROM_TRIPS trips, once this share of the search's time passes without a
-#: new best, the search goes back to its best routes rather than wander on from worse ones (six
-#: hardest dial-a-ride instances, 20 s of search alone, three seeds: mean gap 0.85% against 1.06%
-#: without, better at every seed; 0.02 to 0.1 gave 0.92% to 1.01%; BENCHMARKS.md). Large days'
-#: warm end is meant to keep them moving, so they never go back.
-BACK_TO_BEST_AFTER = 0.01
-#: After every batch of rounds, exchange route ends where that pays (``_exchange_ends``): on the
-#: six hardest dial-a-ride instances, 20 s, three seeds, mean gap 1.06% against 1.23% without;
-#: on the 2,000-trip day's duty sides, 60 s of search alone, 0.7% and 1.9% cheaper (BENCHMARKS.md).
-EXCHANGE_ENDS = True
-#: A search from routes that have already cooled (``improve(cooled=True)``: the second phase of a
-#: day split by duty, the last search before the plan is given) starts at its end temperature and
-#: cools on to this share of it, ending all but greedy. The same three first-phase plans of the
-#: 2,000-trip day, each side searched again for 37 s at two seeds: £9.87 cheaper on average than
-#: staying at the end temperature, cheaper in five pairs of six; a tenth gave £6 (BENCHMARKS.md).
-COOLED_END = 0.01
 
 #: The search's compiled functions run without numba's reference counting (``_nrt=False``), so
 #: they must not allocate arrays (numba refuses to compile one that does). With it, numba counted
@@ -105,7 +65,8 @@ search_jit = njit(cache=True, _nrt=False)
 Day = namedtuple("Day", [
     "T", "C", "TT", "CT", "lo", "hi", "implied_lo", "implied_hi", "n_depots", "ride", "demand", "capacity", "solo",
     "allowed", "depot", "shift_lo", "shift_hi", "duty", "fixed", "span_rate", "rate", "penalty", "slot_first",
-    "slot_count", "slot_vehicles", "slot_group", "n_groups", "neighbours", "blink",
+    "slot_count", "slot_vehicles", "slot_group", "n_groups", "neighbours", "blink", "near_routes_from", "forced_rounds",
+    "whole_route_rounds",
 ])
 Routes = namedtuple("Routes", [
     "nodes", "length", "vehicle", "cost", "dur", "earliest", "latest", "load", "onboard",
@@ -121,7 +82,7 @@ Scratch = namedtuple("Scratch", [
 
 # ------------------------------------------------------------------ exact schedule bounds
 @search_jit
-def _propagate(day, seq, n, v, E, U, sc):
+def propagate(day, seq, n, v, E, U, sc):
     """Tightest earliest (E) and latest (U) service starts of the stops ``seq[:n]`` on vehicle v,
     positions 0 (leaving the depot) to n + 1 (back at the depot). Returns the number of ride
     caps on the route, or -1 if no schedule meets every window, ride cap, shift and duty."""
@@ -143,7 +104,7 @@ def _propagate(day, seq, n, v, E, U, sc):
 @search_jit
 def _bounds_on_arcs(seq, n, nd, lo, hi, ride, shift_lo, shift_hi, duty, arc, pos_of, pair_p, pair_d, pair_limit,
                     E, U):
-    """``_propagate`` with the route's travel times already in ``arc`` and the vehicle's shift
+    """``propagate`` with the route's travel times already in ``arc`` and the vehicle's shift
     and duty limit given; the ride caps found are left in pair_p, pair_d and pair_limit."""
     npairs = 0
     for x in range(n):
@@ -189,7 +150,7 @@ def _bounds_on_arcs(seq, n, nd, lo, hi, ride, shift_lo, shift_hi, duty, arc, pos
 
 
 @search_jit
-def _least_duty(n, duty, arc, E, U, U2, npairs, pair_p, pair_d, pair_limit):
+def least_duty(n, duty, arc, E, U, U2, npairs, pair_p, pair_d, pair_limit):
     """The shortest time from leaving the depot to returning that any schedule achieves, given the
     bounds ``_bounds_on_arcs`` left in E and U: end at the earliest end, leave as late as that allows."""
     for x in range(n + 2):
@@ -205,7 +166,7 @@ def _least_duty(n, duty, arc, E, U, U2, npairs, pair_p, pair_d, pair_limit):
 def _tighten_latest(n, duty, arc, U, npairs, pair_p, pair_d, pair_limit):
     """One pass of the latest-start bounds: each stop early enough for the next, each drop-off
     within its ride cap of its pickup, the return within the duty limit. True if any moved.
-    Reads the route's travel times from ``arc``, as ``_propagate`` left them for this route."""
+    Reads the route's travel times from ``arc``, as ``propagate`` left them for this route."""
     changed = False
     for x in range(n, -1, -1):
         a = U[x + 1] - arc[x + 1]
@@ -225,7 +186,7 @@ def _tighten_latest(n, duty, arc, U, npairs, pair_p, pair_d, pair_limit):
 
 # ------------------------------------------------------------------ routes
 @search_jit
-def _refresh(day, st, sc, s):
+def refresh(day, st, sc, s):
     """Recompute what insertion tests read for slot s from its stops; False if the route broke."""
     n = st.length[s]
     first = day.slot_first[s]
@@ -294,18 +255,18 @@ def _refresh(day, st, sc, s):
     st.layouts[s] = mask
     st.vehicle[s] = chosen
     v = chosen
-    npairs = _propagate(day, seq, n, v, st.earliest[s], st.latest[s], sc)
+    npairs = propagate(day, seq, n, v, st.earliest[s], st.latest[s], sc)
     if npairs < 0:
         return False
     dur = 0
     if day.span_rate[v] > 0:
-        dur = _least_duty(n, day.duty[v], sc.arc, st.earliest[s], st.latest[s], sc.U2, npairs, sc.pair_p, sc.pair_d,
+        dur = least_duty(n, day.duty[v], sc.arc, st.earliest[s], st.latest[s], sc.U2, npairs, sc.pair_p, sc.pair_d,
                           sc.pair_limit)
     st.dur[s] = dur
     C = day.C[day.rate[v]]
     dep = day.depot[v]
     total = day.fixed[v] + day.span_rate[v] * dur
-    # each gap's arc, as _best_insertion reads them: gap x runs from position x to x + 1
+    # each gap's arc, as best_insertion reads them: gap x runs from position x to x + 1
     for x in range(n + 1):
         st.arc_time[s, x] = sc.arc[x + 1]
     prev = dep
@@ -320,7 +281,7 @@ def _refresh(day, st, sc, s):
 
 
 @search_jit
-def _best_insertion(day, st, sc, k, slots, m, bound):
+def best_insertion(day, st, sc, k, slots, m, bound):
     """The cheapest feasible place for trip k in the slots ``slots[:m]`` costing less than
     ``bound``: (added cost, slot, pickup gap, drop-off gap), slot and gaps -1 if none. Gap g lies
     between position g and g + 1 (position 0 is the depot at the start); the drop-off gap is never
@@ -551,7 +512,7 @@ def _best_insertion(day, st, sc, k, slots, m, bound):
             if npairs < 0:
                 continue
             if span > 0:
-                added += span * (_least_duty(n + 2, duty, arc, sc.E, sc.U, sc.U2, npairs, sc.pair_p, sc.pair_d,
+                added += span * (least_duty(n + 2, duty, arc, sc.E, sc.U, sc.U2, npairs, sc.pair_p, sc.pair_d,
                                              sc.pair_limit) - old_dur)
                 if added >= best:
                     continue
@@ -580,7 +541,7 @@ def _insert(day, st, s, k, i, j):
 
 
 @search_jit
-def _place(day, st, sc, k, forced):
+def place(day, st, sc, k, forced):
     """Put trip k where it costs least, if that is less than its contract price (``forced``: at
     any price): the slot or -1. Empty vehicles of one type and duty are alike, so only the
     first of each is tried."""
@@ -592,7 +553,7 @@ def _place(day, st, sc, k, forced):
     # On a day with many vehicles, first only the routes that carry a related trip (and the empty
     # vehicles): the cheapest place is nearly always among them. If none takes it, a second pass
     # tries the other routes. On a small day, one pass over every route.
-    near = S > NEAR_ROUTES_FROM
+    near = S > day.near_routes_from
     if near:
         sc.slot_mark[:] = 0
         for x in range(day.neighbours.shape[1]):
@@ -614,7 +575,7 @@ def _place(day, st, sc, k, forced):
                 continue  # first pass: routes with a related trip; second: the others
             sc.slots_tried[m] = s
             m += 1
-        c, s_found, i, j = _best_insertion(day, st, sc, k, sc.slots_tried, m, best)
+        c, s_found, i, j = best_insertion(day, st, sc, k, sc.slots_tried, m, best)
         if s_found >= 0:
             best = c
             bs = s_found
@@ -625,10 +586,10 @@ def _place(day, st, sc, k, forced):
     if bs >= 0:
         _touch(st, sc, bs)
         _insert(day, st, bs, k, bi, bj)
-        if not _refresh(day, st, sc, bs):
+        if not refresh(day, st, sc, bs):
             # cannot happen with exact tests; undo rather than keep a broken route
             _take_out(day, st, bs, k)
-            _refresh(day, st, sc, bs)
+            refresh(day, st, sc, bs)
             st.where[k] = -1
             return -1
     return bs
@@ -674,7 +635,7 @@ def _restore_routes(day, st, sc):
             st.nodes[s, x] = sc.saved_nodes[t, x]
         st.length[s] = n
         st.vehicle[s] = sc.saved_vehicle[t]
-        _refresh(day, st, sc, s)
+        refresh(day, st, sc, s)
 
 
 @search_jit
@@ -704,8 +665,8 @@ def _swap_ends(day, st, sc, s1, s2, i, j):
     for x in range(end1):
         st.nodes[s2, j + x] = sc.seq[x]
     st.length[s2] = j + end1
-    ok = _refresh(day, st, sc, s1)
-    ok = _refresh(day, st, sc, s2) and ok
+    ok = refresh(day, st, sc, s1)
+    ok = refresh(day, st, sc, s2) and ok
     if ok and st.cost[s1] + st.cost[s2] < before:
         st.changed[s1] = 1
         st.changed[s2] = 1
@@ -777,7 +738,7 @@ def _exchange_pair(day, st, sc, s1, s2):
 
 
 @search_jit
-def _exchange_ends(day, st, sc):
+def exchange_ends(day, st, sc):
     """2-opt* for dial-a-ride: exchange the ends of two routes cut where both vehicles are empty
     (no trip is split, so only windows, ride caps and seats can stop it), or join two routes
     into one. Ruin and recreate rarely finds these: it would have to take out and put back every
@@ -821,7 +782,7 @@ def _choose_removed(day, st, sc, q):
                 sc.removed[count] = k
                 count += 1
         return count
-    if how < 0.1 + WHOLE_ROUTE_ROUNDS:
+    if how < 0.1 + day.whole_route_rounds:
         # the seed's whole route: no other way takes every trip out of one vehicle at once, and
         # a vehicle that can be emptied saves its share of the day rate and its driver's hours
         s = st.where[seed]
@@ -837,7 +798,7 @@ def _choose_removed(day, st, sc, q):
     sc.removed[0] = seed
     count = 1
     K = day.neighbours.shape[1]
-    if how < 0.55 + WHOLE_ROUTE_ROUNDS:
+    if how < 0.55 + day.whole_route_rounds:
         for x in range(K):
             if count >= q:
                 break
@@ -912,7 +873,7 @@ def _ruin(day, st, sc, count):
                 st.nodes[s, w] = node
                 w += 1
         st.length[s] = w
-        if not _refresh(day, st, sc, s):
+        if not refresh(day, st, sc, s):
             ok = False
     for x in range(count):
         st.where[sc.removed[x]] = -1
@@ -921,7 +882,7 @@ def _ruin(day, st, sc, count):
 
 # ------------------------------------------------------------------ rounds
 @search_jit
-def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
+def run_rounds(day, st, sc, rounds, temperature, current, best, most_removed):
     """Run ``rounds`` rounds of ruin and recreate with simulated annealing at ``temperature``.
     Returns (current total, best total, rounds accepted); the best routes are kept in sc.best_*."""
     n_trips = day.penalty.shape[0]
@@ -955,7 +916,7 @@ def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
                     sc.order_key[x] = -day.penalty[k]
                 else:
                     sc.order_key[x] = -(day.hi[nd + 2 * k + 1] - day.lo[nd + 2 * k])
-            # by key, the fewest removed first (at most MOST_REMOVED): insertion sort, in place
+            # by key (a round takes out a few trips): insertion sort, in place
             order = sc.order
             for x in range(count):
                 y = x
@@ -966,11 +927,11 @@ def _rounds(day, st, sc, rounds, temperature, current, best, most_removed):
             # Now and then every trip goes in wherever it fits, dearer than its contract or not: one
             # trip alone never pays for opening a vehicle, several together may, and the round is
             # judged as a whole
-            forced = np.random.random() < FORCED_ROUNDS
+            forced = np.random.random() < day.forced_rounds
             after = 0
             for x in range(count):
                 k = sc.removed[order[x]]
-                if _place(day, st, sc, k, forced) < 0:
+                if place(day, st, sc, k, forced) < 0:
                     after += day.penalty[k]
         for x in range(count):
             sc.flag[sc.removed[x]] = 0
@@ -1010,7 +971,7 @@ def _place_all(day, st, sc, order, forced):
     """Put the trips of ``order`` in, one by one, each where it costs least (first routes)."""
     for x in range(order.shape[0]):
         sc.touched[0] = 0
-        s = _place(day, st, sc, order[x], forced)
+        s = place(day, st, sc, order[x], forced)
         if s >= 0:
             st.changed[s] = 1
     sc.touched[0] = 0
@@ -1080,8 +1041,10 @@ def _implied_windows(lo: np.ndarray, hi: np.ndarray, time_units: np.ndarray, n_d
 class RuinAndRecreate:
     """The search's state on one model: build it, ``improve`` for a while, read the routes."""
 
-    def __init__(self, m, routes: list[list[int]], time_units: np.ndarray, cost_units: dict, seed: int = 0):
+    def __init__(self, m: SearchModel, routes: list[list[int]], time_units: np.ndarray, cost_units: dict, seed: int = 0,
+                 parameters: RuinRecreateParameters | None = None):
         self.m = m
+        self.parameters = parameters = parameters or RuinRecreateParameters()
         n_trips = len(m.trip_ids)
         n_vehicles = len(m.vehicles)
         n_depots = len(m.node_location) - 2 * n_trips
@@ -1125,7 +1088,7 @@ class RuinAndRecreate:
         self.day = Day(
             T=times,
             C=costs,
-            # the arcs into each node as rows (see _best_insertion); crow-fly costs are symmetric,
+            # the arcs into each node as rows (see best_insertion); crow-fly costs are symmetric,
             # and then the matrix is its own transpose (a 2,000-trip region holds 128 MB a rate)
             TT=np.ascontiguousarray(times.T), CT=costs_in,
             lo=lo, hi=hi, implied_lo=implied_lo, implied_hi=implied_hi,
@@ -1147,8 +1110,11 @@ class RuinAndRecreate:
             slot_vehicles=np.asarray([v for x in slot_vehicles for v in x], dtype=np.int64),
             slot_group=np.asarray(slot_group, dtype=np.int64),
             n_groups=len(group_of),
-            neighbours=_related_trips(m, time_units, n_depots, NEIGHBOURS),
-            blink=BLINK,
+            neighbours=_related_trips(m, time_units, n_depots, parameters.neighbours),
+            blink=parameters.blink,
+            near_routes_from=parameters.near_routes_from,
+            forced_rounds=parameters.forced_rounds,
+            whole_route_rounds=parameters.whole_route_rounds,
         )
         longest = max([MOST_STOPS] + [len(r) for r in routes])
         width = min(longest, 2 * n_trips) + 2
@@ -1202,7 +1168,7 @@ class RuinAndRecreate:
             for node in route:
                 st.where[(node - n_depots) // 2] = s
         for s in range(S):
-            if not _refresh(self.day, st, self.sc, s):
+            if not refresh(self.day, st, self.sc, s):
                 raise ValueError(f"starting route on vehicle {int(st.vehicle[s])} has no feasible schedule")
         self.current = self.total()
         self.best = self.current
@@ -1236,7 +1202,7 @@ class RuinAndRecreate:
         for s in range(st.nodes.shape[0]):
             for node in st.nodes[s, :st.length[s]]:
                 st.where[(node - nd) // 2] = s
-            if not _refresh(self.day, st, sc, s):  # it was feasible when kept: a defect if not
+            if not refresh(self.day, st, sc, s):  # it was feasible when kept: a defect if not
                 raise RuntimeError(f"the best route of slot {s} no longer has a schedule")
         self.current = self.total()
 
@@ -1245,57 +1211,64 @@ class RuinAndRecreate:
 
     def improve(self, until: float, stop: Callable[[], bool] = lambda: False,
                 on_better: Callable[[int], None] = lambda total: None, start_temperature: float | None = None,
-                end_temperature: float | None = None, cooled: bool = False) -> dict:
-        """Search until the monotonic clock reaches ``until`` or ``stop()``; the temperature cools
-        geometrically over that time from an eighth of the average cost of a placed trip to a
-        three-hundredth of that (the best of the settings tried on six dial-a-ride instances,
-        BENCHMARKS.md); from ``WARM_END_FROM_TRIPS`` trips, from LARGE_DAY_START_TEMPERATURE of
-        that cost to a third of it. ``cooled``: the routes come from a search that has already
-        cooled, so start at that end temperature rather than heat them again (which would spend a
-        short search undoing and redoing) and cool on to COOLED_END of it. Returns counts of
-        rounds, accepted rounds, batches after which route ends were exchanged and returns to the
-        best routes (``BACK_TO_BEST_AFTER``), and the seconds the exchanges took."""
+                end_temperature: float | None = None, cooled: bool = False, max_rounds: int | None = None) -> dict:
+        """Search until the monotonic clock reaches ``until``, ``stop()``, or ``max_rounds`` rounds.
+
+        The temperature cools geometrically over the time (or over the round budget, when there is
+        one: the search is then the same for a seed whatever the machine's speed) from
+        ``start_temperature`` of the average cost of a placed trip to ``cooling_ratio`` times less
+        (the parameters' large-day values from ``large_day_from_trips`` trips). ``cooled``: the
+        routes come from a search that has already cooled, so start at that end temperature rather
+        than heat them again (which would spend a short search undoing and redoing) and cool on to
+        ``cooled_end`` of it. Returns counts of rounds, accepted rounds, batches after which route
+        ends were exchanged and returns to the best routes, and the seconds the exchanges took."""
+        p = self.parameters
         n_trips = len(self.m.trip_ids)
+        large = n_trips >= p.large_day_from_trips
         placed = int((self.st.where >= 0).sum())
         routed = int(self.st.cost.sum())
         scale = routed / max(1, placed)
         if start_temperature is None:
-            hot = scale * (LARGE_DAY_START_TEMPERATURE if n_trips >= WARM_END_FROM_TRIPS else 1 / 8)
+            hot = scale * (p.large_day_start_temperature if large else p.start_temperature)
         else:
             hot = start_temperature
         if end_temperature is None:
-            cold = hot / (3.0 if n_trips >= WARM_END_FROM_TRIPS else 300.0)
+            cold = hot / (p.large_day_cooling_ratio if large else p.cooling_ratio)
         else:
             cold = end_temperature
         if cooled:
             hot = cold
-            cold = cold * COOLED_END
-        most_removed = max(2, min(MOST_REMOVED if n_trips < WARM_END_FROM_TRIPS else LARGE_DAY_MOST_REMOVED,
-                                  n_trips // 4))
+            cold = cold * p.cooled_end
+        most_removed = max(2, min(p.large_day_most_removed if large else p.most_removed, n_trips // 4))
         started = time.monotonic()
         span = max(1e-3, until - started)
-        batch, rounds, accepted = 8, 0, 0
+        budget = max_rounds is not None
+        batch, rounds, accepted = (p.budget_batch if budget else 8), 0, 0
         exchanges, exchange_s = 0, 0.0
-        back_after = BACK_TO_BEST_AFTER * span if n_trips < WARM_END_FROM_TRIPS else math.inf
-        last_best_at, returns = started, 0
+        # large days' warm end is meant to keep them moving, so they never go back to the best
+        back_after = math.inf if large else p.back_to_best_after * (max_rounds if budget else span)
+        last_best_at, returns = (0 if budget else started), 0
         while n_trips and not stop():
             now = time.monotonic()
-            if now >= until:
+            if now >= until or (budget and rounds >= max_rounds):
                 break
-            if now - last_best_at > back_after and self.current > self.best:
+            progress = rounds if budget else now
+            if progress - last_best_at > back_after and self.current > self.best:
                 self.return_to_best()
-                last_best_at = now
+                last_best_at = progress
                 returns += 1
-            share = min(1.0, (now - started) / span)
+            share = min(1.0, rounds / max_rounds if budget else (now - started) / span)
             temperature = hot * (cold / hot) ** share if hot > 0 else 0.0
+            if budget:
+                batch = min(batch, max_rounds - rounds)
             before = self.best
-            self.current, self.best, took = _rounds(self.day, self.st, self.sc, batch, temperature,
+            self.current, self.best, took = run_rounds(self.day, self.st, self.sc, batch, temperature,
                                                     self.current, self.best, most_removed)
             rounds += batch
             accepted += took
-            if EXCHANGE_ENDS:
+            if p.exchange_ends:
                 began = time.monotonic()
-                change = _exchange_ends(self.day, self.st, self.sc)
+                change = exchange_ends(self.day, self.st, self.sc)
                 exchange_s += time.monotonic() - began
                 if change < 0:
                     exchanges += 1
@@ -1305,10 +1278,11 @@ class RuinAndRecreate:
                         self._keep_best()
             if self.best < before:
                 on_better(self.best)
-                last_best_at = time.monotonic()
-            spent = time.monotonic() - now
-            # batches of about a tenth of a second: cheap to stop, little Python per round
-            batch = int(min(max(1, batch * 2 if spent < 0.05 else batch // 2 if spent > 0.2 else batch), 10_000))
+                last_best_at = rounds if budget else time.monotonic()
+            if not budget:
+                spent = time.monotonic() - now
+                # batches of about a tenth of a second: cheap to stop, little Python per round
+                batch = int(min(max(1, batch * 2 if spent < 0.05 else batch // 2 if spent > 0.2 else batch), 10_000))
         return {"rounds": rounds, "accepted": accepted, "batches_with_exchanges": exchanges,
                 "exchange_seconds": round(exchange_s, 3), "returns_to_best": returns}
 
@@ -1326,14 +1300,10 @@ def compile_now() -> float:
     """Compile the search (numba keeps the machine code in __pycache__) by running it briefly on a
     tiny made-up day, so that the first real solve does not spend its time limit compiling;
     returns the seconds it took. ``make`` runs it once after installing."""
-    from . import solver
-
     started = time.monotonic()
     problem = _tiny_day()
-    m = solver._prepare(problem, list(problem.trips))
-    time_units, cost_units = solver._node_matrices(m)
-    from .construct import construct_routes
-
+    m = build_search_model(problem, list(problem.trips))
+    time_units, cost_units = node_matrices(m)
     routes, _, _ = construct_routes(m, time_units, cost_units)
     search = RuinAndRecreate(m, routes, time_units, cost_units, 0)
     search.improve(time.monotonic() + 0.2)
@@ -1344,7 +1314,7 @@ def compile_now() -> float:
 
 def _tiny_day():
     """Four trips, two layouts, a span cost and a taxi tariff: every path the search compiles."""
-    from .model import Layout, ProblemBuilder, crow_fly
+    from optimiser.domain.model import Layout, ProblemBuilder, crow_fly
 
     places = {"depot": (52.67, -0.73), "home_a": (52.66, -0.70), "home_b": (52.64, -0.69),
               "school": (52.65, -0.72), "centre": (52.68, -0.66)}

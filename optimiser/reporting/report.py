@@ -9,9 +9,9 @@ import math
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .compare import Comparison
-from .io import ROUTE_COLUMNS, route_rows
-from .plan import Plan
+from optimiser.analysis.compare import Comparison
+from optimiser.domain.documents import ROUTE_COLUMNS, route_rows
+from optimiser.domain.plan import Plan
 
 #: Enough distinct colours for ten series (a benchmark of ten seeds), before any repeats.
 COLOURS = ("#8c8c8c", "#1b7837", "#2166ac", "#b2182b", "#e08214", "#762a83", "#35978f", "#c51b7d", "#543005",

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping, Sequence
 
-from .errors import ItuError, ProblemError
-from .model import DAY_END_S, Problem, Trip
-from .plan import Plan
-from .solver import SolveOptions, solve
+from optimiser.errors import ItuError, ProblemError
+from optimiser.domain.model import DAY_END_S, Problem, Trip
+from optimiser.domain.plan import Plan
+from optimiser.options import Progress, ProgressCallback, SolveOptions
+from optimiser.solving import solve
 
 BASE = "base"
 
@@ -192,10 +194,12 @@ def plan_row(name: str, description: str, plan: Plan) -> dict:
 
 
 def run_variants(base: Problem, variants: Iterable[Variant], *, time_limit_s: float = 10.0, seed: int = 0,
-                 executor: Executor | object | None = None, progress: bool = True,
+                 executor: Executor | object | None = None, on_progress: ProgressCallback | None = None,
                  include_base: bool = True) -> ScenarioStudy:
-    """Solve the base and every variant with the same time limit and seed, in parallel, and
-    tabulate them with the saving of each against the base."""
+    """Solve the base and every variant with the same time limit and seed, side by side on
+    ``executor`` (local processes by default, or a Dask client or its executor), and tabulate them
+    with the saving of each against the base. ``on_progress`` gets a ``Progress`` with the solves
+    finished (``done`` of ``total``); ``optimiser.reporting.progress_bar()`` draws it as a bar."""
     import pandas as pd
 
     variants = list(variants)
@@ -223,11 +227,7 @@ def run_variants(base: Problem, variants: Iterable[Variant], *, time_limit_s: fl
         executor = ProcessPoolExecutor(max_workers=min(len(problems), os.cpu_count() or 1) or 1,
                                        mp_context=multiprocessing.get_context("spawn"))
     plans: dict[str, Plan] = {}
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(problems), desc="variants", unit="variant")
+    started, finished = time.monotonic(), 0
     try:
         futures = {executor.submit(solve, problem, options): name for name, problem in problems.items()}
         for future in as_completed(futures):
@@ -237,11 +237,11 @@ def run_variants(base: Problem, variants: Iterable[Variant], *, time_limit_s: fl
                 rows[name] = plan_row(name, descriptions[name], plans[name])
             except ItuError as exc:
                 rows[name] = {"variant": name, "changes": descriptions[name], "error": str(exc)}
-            if bar is not None:
-                bar.update(1)
+            finished += 1
+            if on_progress:
+                on_progress(Progress(time.monotonic() - started, None, time_limit_s, done=finished,
+                                     total=len(problems)))
     finally:
-        if bar is not None:
-            bar.close()
         if own:
             executor.shutdown(wait=True)
     order = ([BASE] if include_base else []) + names

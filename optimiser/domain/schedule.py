@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .model import TIME_TOLERANCE_S, Problem, Trip, VehicleType
+from optimiser.domain.model import TIME_TOLERANCE_S, Problem, Trip, VehicleType
 
 INFINITY = float("inf")
 

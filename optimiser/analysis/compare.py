@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
-from .apportion import Apportionment, apportion
-from .errors import ProblemError, SolveCancelled
-from .model import Problem, Trip
-from .plan import Plan, RouteOrder, route_order, time_route
-from .solver import CancelToken, SolveOptions, solve
+from optimiser.analysis.apportion import Apportionment, apportion
+from optimiser.errors import ProblemError, SolveCancelled
+from optimiser.domain.model import Problem, Trip
+from optimiser.domain.plan import Plan, RouteOrder, route_order, time_route
+from optimiser.options import CancelToken, Progress, ProgressCallback, SolveOptions
+from optimiser.solving import solve
 
 #: The 2006 efficiency programme's target (Gershon, 7.5%) and what it expected from integrated
 #: transport units (7 to 10%); ../shared/docs/domain.md.
@@ -37,8 +39,9 @@ RIDE_THRESHOLDS_MIN = (45, 60, 75)
 class CompareOptions:
     time_limit_s: float = 20.0
     seeds: int = 3
-    #: solves run side by side in separate processes; default: one per core
-    parallel: int = 0
+    #: solves run side by side in separate processes (or at once on an executor's slots);
+    #: 0: one per core
+    workers: int = 0
     #: vehicles each service may use when planned on its own: {service: {vehicle type: count}};
     #: None lets each service hire any vehicle type at the same rates.
     fleet_by_service: Mapping[str, Mapping[str, int]] | None = None
@@ -53,6 +56,8 @@ class CompareOptions:
             raise ProblemError("at least one seed", where="options.seeds")
         if self.time_limit_s <= 0:
             raise ProblemError("time limit must be positive", where="options.time_limit_s")
+        if self.workers < 0:
+            raise ProblemError("workers must be 0 (one per core) or more", where="options.workers")
 
 
 # ----------------------------------------------------------------------------- sub-problems
@@ -72,23 +77,28 @@ def coalition_problem(problem: Problem, services: frozenset, fleet_by_service=No
     return Problem(trips, tuple(vehicle_types), problem.matrix, problem.tariffs, name)
 
 
-def _run_solves(jobs: dict, options: CompareOptions, on_progress: Callable[[int, int], None] | None,
+def _run_solves(jobs: dict, options: CompareOptions, on_progress: ProgressCallback | None,
                 executor: Executor | None = None, cancel: CancelToken | None = None) -> dict:
     """Solve every (key -> problem, seed) job; returns key -> plan.
 
     On ``executor`` when given (a Dask client's executor spreads the solves over a cluster),
-    else in local processes, or one after another when ``options.parallel`` is 1."""
-    parallel = options.parallel or os.cpu_count() or 1
+    else in local processes, or one after another when ``options.workers`` is 1."""
+    parallel = options.workers or os.cpu_count() or 1
     results = {}
     done = 0
+    started = time.monotonic()
+
+    def report() -> None:
+        if on_progress:
+            on_progress(Progress(time.monotonic() - started, None, options.time_limit_s, done=done, total=len(jobs)))
+
     if executor is None and (parallel == 1 or len(jobs) == 1):
         for key, (problem, seed) in jobs.items():
             if cancel is not None and cancel.is_set():
                 raise SolveCancelled("comparison cancelled")
             results[key] = solve(problem, SolveOptions(time_limit_s=options.time_limit_s, seed=seed), cancel=cancel)
             done += 1
-            if on_progress:
-                on_progress(done, len(jobs))
+            report()
         return results
     import multiprocessing
 
@@ -108,8 +118,7 @@ def _run_solves(jobs: dict, options: CompareOptions, on_progress: Callable[[int,
             for future in finished:
                 results[futures[future]] = future.result()
                 done += 1
-                if on_progress:
-                    on_progress(done, len(jobs))
+                report()
     finally:
         if own_pool:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -210,7 +219,7 @@ def _vehicles_in_use(plans: Sequence[Plan], slot_minutes: int = 15) -> list[tupl
     slot = slot_minutes * 60
     first = int(min(s for s, _ in spans) // slot) * slot
     last = int(max(e for _, e in spans) // slot + 1) * slot
-    from .model import format_clock
+    from optimiser.domain.model import format_clock
 
     return [(format_clock(t), sum(1 for s, e in spans if s < t + slot and e > t)) for t in range(first, last, slot)]
 
@@ -357,10 +366,10 @@ def _saving(before: float, after: float) -> dict:
 
 
 def compare(problem: Problem, options: CompareOptions | None = None, *,
-            on_progress: Callable[[int, int], None] | None = None, executor: Executor | None = None,
+            on_progress: ProgressCallback | None = None, executor: Executor | None = None,
             cancel: CancelToken | None = None) -> Comparison:
     """Plan each service alone and all together, over ``options.seeds`` seeds, and work out the
-    savings and the cost split. ``on_progress(done, total)`` counts finished solves; solves run on
+    savings and the cost split. ``on_progress`` gets a ``Progress`` with the finished solves (``done`` of ``total``); solves run on
     ``executor`` when given (e.g. a Dask client's, to use a cluster); ``cancel`` stops early with
     ``SolveCancelled``."""
     options = options or CompareOptions()
@@ -380,7 +389,7 @@ def compare(problem: Problem, options: CompareOptions | None = None, *,
             jobs[(frozenset([s]), seed)] = (coalition_problem(problem, frozenset([s]), fleet), seed)
         jobs[(grand, seed)] = (coalition_problem(problem, grand, None), seed)
     # the cost game for the split: each intermediate coalition solved once (exact Shapley up to 6)
-    from .apportion import EXACT_SHAPLEY_MAX_SERVICES
+    from optimiser.analysis.apportion import EXACT_SHAPLEY_MAX_SERVICES
 
     exact = len(services) <= EXACT_SHAPLEY_MAX_SERVICES and options.shapley_samples is None
     if exact:

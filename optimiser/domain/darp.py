@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputFormatError
-from .model import Layout, Problem, TravelMatrix, Trip, VehicleType
+from optimiser.errors import InputFormatError
+from optimiser.domain.model import Layout, Problem, TravelMatrix, Trip, VehicleType
 
 BENCHMARK_SERVICE = "darp"
 

@@ -3,7 +3,7 @@
 OR-Tools' own first-solution strategies evaluate each insertion by propagating its whole
 constraint model; on a county-sized day (2,000 trips) neither of its insertion strategies
 finishes in five minutes (BENCHMARKS.md). This module builds first routes in seconds on the
-same integer data the OR-Tools model is made of (``solver._Model``), so that every route it
+same integer data the OR-Tools model is made of (``SearchModel``), so that every route it
 returns is one OR-Tools accepts as it stands; the solver then hands them to OR-Tools' local
 search as its starting point.
 

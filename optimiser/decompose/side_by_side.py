@@ -1,0 +1,310 @@
+"""Parts of one day planned side by side and joined: what regions and duty sides share.
+
+A part is a smaller day (``part_of``): some trips, some vehicles, the piece of the travel matrix
+they use. ``plan_parts`` plans the parts on an executor's slots (local processes by default, or
+a Dask cluster's workers), each with the whole-day engine (``solve_part``), reports their
+summed best cost as they search, and joins their plans into one checked plan (``join_parts``);
+then, as the caller asks, searches each part again (``second_phase``) or the seams between them
+(``mend``).
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import queue
+import time
+import warnings
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import replace
+from typing import Callable, Sequence
+
+import numpy as np
+
+from optimiser.checker import checked_plan
+from optimiser.domain.model import Problem, TravelMatrix, Trip, VehicleType
+from optimiser.domain.plan import ContractedTrip, Plan, RouteOrder, SolveRecord, UnservedTrip, build_plan
+from optimiser.engine.single import solve_single
+from optimiser.errors import ItuError, SolveCancelled, SolveFailed
+from optimiser.options import Progress, ProgressCallback, SolveOptions
+
+
+def part_of(problem: Problem, trips: Sequence[Trip], fleet_counts: Sequence[int], name: str,
+             fleet: Sequence[VehicleType] | None = None) -> Problem:
+    """A smaller day of ``problem``: these trips, this many vehicles of each type (of ``fleet``,
+    the problem's own types if None), and the part of the travel matrix they use."""
+    index = problem.matrix.index
+    used = {vt.depot for vt in problem.vehicle_types} | {t.pickup for t in trips} | {t.dropoff for t in trips}
+    ids = [loc for loc in problem.matrix.location_ids if loc in used]
+    rows = np.asarray([index[loc] for loc in ids], dtype=np.intp)
+    matrix = TravelMatrix(ids, problem.matrix.seconds[np.ix_(rows, rows)], problem.matrix.metres[np.ix_(rows, rows)])
+    fleet = tuple(replace(vt, count=fleet_counts[ti]) for ti, vt in enumerate(fleet or problem.vehicle_types))
+    return Problem(tuple(trips), fleet, matrix, problem.tariffs, name)
+
+def solve_part(region: Problem, options: SolveOptions, stop, start_routes=None, progress=None, part: int = 0,
+                  cooled: bool = False) -> Plan:
+    """One region's plan (runs in a worker process or on a Dask worker); ``stop`` is the whole
+    solve's cancel, shared across processes; ``start_routes``: improve these rather than plan anew
+    (``cooled``: they are this solve's own search's, so the search does not heat them again);
+    ``progress``: a shared queue taking (part, best cost) at most every ``progress_every_s``."""
+    parent = os.getppid()
+
+    class Stop:  # a local worker whose parent was killed outright stops too, rather than plan for nobody
+        @staticmethod
+        def is_set() -> bool:
+            return stop.is_set() or os.getppid() != parent
+
+    sent = [-math.inf]
+    every_s = options.parameters.decomposition.progress_every_s
+
+    def on_progress(p) -> None:
+        now = time.monotonic()
+        if progress is not None and now - sent[0] >= every_s:
+            sent[0] = now
+            progress.put((part, p.best_cost))
+
+    return solve_single(region, options, cancel=Stop(), start_routes=start_routes, on_progress=on_progress,
+                        cooled_start=cooled)
+
+class SharedStop:
+    """What every region's process shares with the solve: a cancel (a Dask Event on a cluster, a
+    manager's Event locally) and, locally, a queue for their best costs while they search."""
+
+    def __init__(self, executor):
+        self._manager = None
+        client = getattr(executor, "_client", None)
+        if client is not None:  # a Dask client's executor
+            from uuid import uuid4
+
+            from distributed import Event
+
+            self.event = Event(f"itu-regions-{uuid4().hex}", client=client)
+            # a distributed.Queue here hung a job planning regions from inside a Dask worker (the
+            # service's case), so on a cluster the regions report only when they are done
+            self.progress = None
+        else:
+            self._manager = multiprocessing.get_context("spawn").Manager()
+            self.event = self._manager.Event()
+            self.progress = self._manager.Queue()
+
+    def set(self) -> None:
+        self.event.set()
+
+    def reports(self) -> list[tuple[int, float]]:
+        """The (part, best cost) reports waiting, oldest first."""
+        if self.progress is None:
+            return []
+        out = []
+        while True:
+            try:
+                out.append(self.progress.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self) -> None:
+        if self._manager is not None:
+            self._manager.shutdown()
+
+def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], place: Callable, split_info: dict,
+               started: float, *, mend: Callable | None, on_progress: ProgressCallback | None, cancel, executor,
+               slots: int, second_phase: Callable | None = None) -> Plan:
+    """Plan ``parts`` (smaller days that share nothing: no trip, and no vehicle in the same duty),
+    ``slots`` at a time, and join their plans, ``place(part, route)`` giving each route its vehicle
+    and duty in the whole day; with ``mend`` (regions.py's seam search), then search the seams
+    between the parts again. With
+    ``second_phase`` (a function of the parts' plans giving parts priced again, their start routes
+    and how to place their routes, or None), the last ``second_phase_share`` of the time searches
+    those parts again from their plans; the cheaper joined plan is kept."""
+    decomposition = options.parameters.decomposition
+
+    own = executor is None
+    if own:
+        slots = max(1, options.workers)
+        executor = ProcessPoolExecutor(max_workers=min(slots, len(parts)),
+                                       mp_context=multiprocessing.get_context("spawn"))
+    slots = max(1, min(slots, len(parts)))
+    waves = math.ceil(len(parts) / slots)
+    largest = max(len(p.trips) for p in parts)
+    mending = (mend is not None and len(parts) > 1
+               and options.time_limit_s * decomposition.seam_share >= decomposition.seam_least_s)
+    second_s = 0.0
+    if second_phase is not None and waves == 1:
+        second_s = options.time_limit_s * decomposition.second_phase_share
+        if second_s - decomposition.overhead_s_per_trip * largest < decomposition.second_phase_least_s:
+            second_s = 0.0
+    share = (options.time_limit_s * (1 - decomposition.seam_share if mending else 1) - second_s) / waves
+    search_s = max(5.0, share - decomposition.overhead_s_per_trip * largest)
+    region_options = replace(options, time_limit_s=search_s, workers=1, part_workers=1, regions=1)
+    history: list[tuple[float, float]] = []
+    plans: dict[int, Plan] = {}
+    failures: dict[int, str] = {}
+    # until a region is planned, its trips count at their contract prices: the cost of the plan
+    # that could be given now
+    unplanned = [sum((problem.contract_price(t) or (None, 0.0))[1] for t in p.trips) for p in parts]
+
+    def record(cost: float) -> None:
+        if history and round(cost, 2) == history[-1][1]:
+            return
+        elapsed = time.monotonic() - started
+        history.append((round(elapsed, 3), round(cost, 2)))
+        if on_progress:
+            on_progress(Progress(elapsed, cost, options.time_limit_s))
+
+    stop = SharedStop(executor)
+    stopped = False
+
+    def run(parts_now: list[Problem], part_options, done_plans: dict[int, Plan], failed: dict[int, str],
+            starts=None, offset: float = 0.0) -> None:
+        """Plan every part of ``parts_now`` into ``done_plans`` (or its failure into ``failed``),
+        reporting the sum of their costs so far plus ``offset``; parts started from ``starts``
+        report only once each has sent a cost of its own."""
+        nonlocal stopped
+        searching: dict[int, float] = {}  # the best cost each part still searching has sent
+        if starts is None:
+            searching.update(enumerate(unplanned))
+
+        def report():
+            if all(r in done_plans or r in searching for r in range(len(parts_now))):
+                record(offset + sum(done_plans[r].cost.total if r in done_plans else searching[r]
+                                    for r in range(len(parts_now))))
+
+        waiting = list(range(len(parts_now)))  # submitted only as slots free up, so a cancel starts no more
+        running: dict = {}
+        while waiting or running:
+            while waiting and len(running) < slots and not stopped:
+                r = waiting.pop(0)
+                with warnings.catch_warnings():  # Dask warns of any task over 10 MB: a region is sent once
+                    warnings.filterwarnings("ignore", message="Sending large graph")
+                    running[executor.submit(solve_part, parts_now[r], part_options, stop.event,
+                                            start_routes=None if starts is None else starts[r],
+                                            progress=stop.progress, part=r, cooled=starts is not None)] = r
+            done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
+            reports = stop.reports()
+            for r, cost in reports:  # oldest first, each a new best
+                if r not in done_plans:
+                    searching[r] = cost
+            if reports:
+                report()
+            for future in done:
+                r = running.pop(future)
+                try:
+                    done_plans[r] = future.result()
+                except ItuError as exc:
+                    failed[r] = str(exc)
+                report()
+            if not stopped and cancel is not None and cancel.is_set():
+                stopped = True
+                stop.set()
+                for r in waiting:
+                    failed[r] = "the solve was cancelled before this region was planned"
+                waiting = []
+
+    try:
+        run(parts, region_options, plans, failures)
+        if not plans:
+            if stopped:
+                raise SolveCancelled("the solve was cancelled before any region was planned")
+            raise SolveFailed("no region could be planned: " + "; ".join(failures.values()), where="regions")
+        joined = join_parts(problem, parts, plans, failures, options, place, split_info, started, history, slots, stopped)
+        # the parts were priced apart: a vehicle working duties on both sides of a break pays its
+        # day rate once in the whole day, however the two parts shared it
+        record(joined.cost.total)
+        if second_s and not stopped and len(plans) == len(parts):
+            joined = _second_phase(problem, options, parts, plans, joined, place, split_info, started, history,
+                                   slots, second_phase, run, record, region_options)
+        seconds = options.time_limit_s - (time.monotonic() - started)
+        if mending and not stopped and not (cancel is not None and cancel.is_set()):
+            # in local processes the seam's search may use every slot (a portfolio of its own);
+            # a Dask worker's process may not start processes of its own
+            seam_options = replace(region_options, time_limit_s=seconds, workers=slots if own else 1)
+            joined = mend(problem, parts, joined, seam_options, executor, stop, history, started,
+                         on_progress, cancel)
+        return joined
+    finally:
+        stop.close()
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+def _second_phase(problem: Problem, options, parts: list[Problem], plans: dict[int, Plan], joined: Plan,
+                  place: Callable, split_info: dict, started: float, history, slots: int, second_phase: Callable,
+                  run: Callable, record: Callable, region_options) -> Plan:
+    """The parts searched again from their plans, priced as ``second_phase`` says, in the time
+    left; the joined plan of whichever parts' plans is cheaper, the first phase's or the second's."""
+    again = second_phase(plans)
+    if again is None:
+        return joined
+    parts2, starts, place2, offset, phase_info = again
+    seconds = options.time_limit_s - (time.monotonic() - started)
+    decomposition = options.parameters.decomposition
+    search_s = seconds - decomposition.overhead_s_per_trip * max(len(p.trips) for p in parts2)
+    if search_s < decomposition.second_phase_least_s / 2:
+        return joined
+    phase_started = time.monotonic()
+    plans2: dict[int, Plan] = {}
+    failures2: dict[int, str] = {}
+    run(parts2, replace(region_options, time_limit_s=search_s), plans2, failures2, starts, offset)
+    # a part the second phase could not plan keeps its first plan (vehicle numbers cannot clash:
+    # the parts share no duty)
+    final_parts = [parts2[r] if r in plans2 else parts[r] for r in range(len(parts))]
+    final_plans = {r: plans2.get(r, plans[r]) for r in range(len(parts))}
+
+    def final_place(r: int, route) -> RouteOrder:
+        return place2(r, route, plans2[r]) if r in plans2 else place(r, route)
+
+    info = {**phase_info, "search_s": round(search_s, 3), "planned_again": sorted(r + 1 for r in plans2),
+            **({"failures": {str(r + 1): f for r, f in failures2.items()}} if failures2 else {}),
+            "before": round(joined.cost.total, 2)}
+    candidate = join_parts(problem, final_parts, final_plans, {}, options, final_place, split_info, started, history,
+                      slots, bool(any(p.solver.cancelled for p in plans2.values())))
+    info.update(after=round(candidate.cost.total, 2), seconds=round(time.monotonic() - phase_started, 3))
+    kept = candidate.cost.total < joined.cost.total - 0.005
+    info["kept"] = kept
+    best = candidate if kept else joined
+    record(best.cost.total)
+    record = best.solver
+    if kept:  # the sides' objectives leave out the day rates of the vehicles already paid for
+        record = replace(record, objective=round(record.objective + offset, 2))
+    record = replace(record, seconds=round(time.monotonic() - started, 3),
+                     regions={**record.regions, "second_phase": info})
+    return replace(best, solver=record)
+
+def join_parts(problem: Problem, parts: list[Problem], plans: dict[int, Plan], failures: dict[int, str], options,
+          place: Callable, split_info: dict, started: float, history, slots: int, cancelled: bool) -> Plan:
+    """One plan of the parts' plans, ``place`` giving each route its vehicle and duty in the whole day."""
+    orders, contracted, unserved = [], [], []
+    regions_info = []
+    for r, part in enumerate(parts):
+        plan = plans.get(r)
+        if plan is None:
+            # the part's own name: "... region 2 of 5", or "... after 11:30" for a day split by duty
+            reason = f"{part.name} was not planned: {failures.get(r, 'unknown')}"
+            for trip in part.trips:
+                offer = problem.contract_price(trip)
+                if offer:
+                    contracted.append(ContractedTrip(trip.id, trip.service, offer[0].name, offer[1], reason))
+                else:
+                    unserved.append(UnservedTrip(trip.id, trip.service, reason))
+        else:
+            for route in plan.routes:
+                orders.append(place(r, route))
+            contracted.extend(plan.contracted)
+            unserved.extend(plan.unserved)
+        regions_info.append({
+            "region": r + 1, "trips": len(part.trips), "vehicles": sum(vt.count for vt in part.vehicle_types),
+            "planned": plan is not None, "cost": round(plan.cost.total, 2) if plan else None,
+            "seconds": plan.solver.seconds if plan else None,
+            "search_s": plan.solver.time_limit_s if plan else None,
+            "cancelled": plan.solver.cancelled if plan else True,
+            **({"failure": failures[r]} if r in failures else {}),
+        })
+    planned = [plans[r] for r in sorted(plans)]
+    record = SolveRecord(
+        time_limit_s=options.time_limit_s, seed=options.seed, workers=options.workers,
+        seconds=round(time.monotonic() - started, 3),
+        objective=round(sum(p.solver.objective for p in planned), 2),
+        best_cost_over_time=history, cancelled=cancelled,
+        construction_complete=all(p.solver.construction_complete for p in planned) and len(planned) == len(parts),
+        first_solution=planned[0].solver.first_solution, improvement=planned[0].solver.improvement,
+        regions={**split_info, "count": len(parts), "at_once": slots, "each": regions_info},
+    )
+    return checked_plan(problem, build_plan(problem, orders, contracted, unserved, record), options.check)

@@ -1,0 +1,302 @@
+"""One day planned as a whole: screening, the search (one, or a portfolio side by side), the plan.
+
+Every plan goes through the independent checker before it is returned.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue as queue_module
+import random
+import time
+from dataclasses import replace
+from typing import Sequence
+
+from optimiser.checker import checked_plan
+from optimiser.domain.model import Problem, Trip
+from optimiser.domain.plan import ContractedTrip, Plan, RouteOrder, SolveRecord, UnservedTrip, build_plan
+from optimiser.errors import ProblemError, SolveCancelled, SolveFailed
+from optimiser.options import CancelToken, Progress, ProgressCallback, SolveOptions
+
+from .ortools_search import solve_model
+from .screening import screen_trip, why_dropped
+from .search_model import COST_UNITS_PER_POUND, build_search_model, vehicle_list
+
+#: A first plan found this late in the time limit means construction was still running at the end.
+CONSTRUCTION_CUT_SHARE = 0.97
+
+
+def resolve_whole_day_options(options: SolveOptions, searchable_trips: int, *, start_routes: bool = False
+                              ) -> SolveOptions:
+    """The options with what they leave open decided, for a day searched whole with
+    ``searchable_trips`` trips a vehicle could serve: which first routes, which improvement, and
+    whether a county-sized day's cores search parts of one plan together."""
+    if start_routes:
+        options = replace(options, regions=1, ruin_and_recreate=True, first_solution="TIME_ORDERED_INSERTION",
+                          improve_by_parts=False)
+    sizes = options.parameters.strategy
+    if options.ruin_and_recreate is None:
+        # by default our own search improves our own first routes, unless parts were asked for, or
+        # a number of solutions (which makes OR-Tools' search deterministic; ours runs on the clock)
+        options = replace(options, ruin_and_recreate=not options.improve_by_parts and options.max_solutions is None
+                          and options.first_solution in ("BY_SIZE", "TIME_ORDERED_INSERTION"))
+    if options.first_solution == "BY_SIZE":
+        size = searchable_trips
+        options = replace(options, first_solution=(
+            "TIME_ORDERED_INSERTION" if size >= sizes.county_day_trips or options.ruin_and_recreate
+            else "LOCAL_CHEAPEST_INSERTION" if size >= sizes.large_day_trips else "PARALLEL_CHEAPEST_INSERTION"))
+    if options.first_solution != "TIME_ORDERED_INSERTION":
+        options = replace(options, ruin_and_recreate=False)  # it improves our own first routes only
+
+    if options.improve_by_parts is None:
+        options = replace(options, improve_by_parts=not options.ruin_and_recreate
+                          and searchable_trips >= sizes.parts_day_trips)
+    if (options.first_solution == "TIME_ORDERED_INSERTION" and options.improve_by_parts and options.workers > 1
+            and options.part_workers == 1):
+        # a county-sized day: the cores search parts of one plan together rather than each a plan
+        options = replace(options, part_workers=options.workers)
+    return options
+
+
+def improvement_of(options: SolveOptions) -> str:
+    """The name of the improvement resolved options run, as the plan's solve record gives it."""
+    return ("ruin_and_recreate" if options.ruin_and_recreate else "parts" if options.improve_by_parts
+            else "ortools_local_search")
+
+
+def solve_single(problem: Problem, options: SolveOptions, *, on_progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None, executor=None, start_routes: Sequence[RouteOrder] | None = None,
+                 cooled_start: bool = False) -> Plan:
+    """Plan ``problem`` as one day (never split): screen the trips no vehicle can serve, search the
+    rest (``options.workers`` searches side by side, the cheapest wins; or parts on ``executor``),
+    and give the checked plan. ``optimiser.solve`` documents the arguments; the decomposition of
+    large days calls this for each part."""
+    started = time.monotonic()
+    history: list[tuple[float, float]] = []
+
+    screened: dict[str, str] = {}
+    for trip in problem.trips:
+        reason = screen_trip(problem, trip)
+        if reason:
+            screened[trip.id] = reason
+    model_trips = [t for t in problem.trips if t.id not in screened]
+    start = None
+    if start_routes is not None:
+        start = start_of(problem, start_routes)
+        if any(tid in screened for *_, events in start for _, tid in events):
+            raise ProblemError("a start route carries a trip the fleet cannot serve", where="start_routes")
+    fleet_size = sum(vt.count for vt in problem.vehicle_types)
+    options = resolve_whole_day_options(options, len(model_trips), start_routes=start_routes is not None)
+
+    best_units: float | None = None
+    # the trips no vehicle can carry go to their contracts whatever the search does: the progress
+    # and the curve report what the plan given now would cost, so they count those contracts too
+    screened_contracts = sum((problem.contract_price(t) or (None, 0.0))[1] for t in problem.trips if t.id in screened)
+
+    def relay(worker: int, elapsed: float, value: int):
+        nonlocal best_units
+        if best_units is None or value < best_units:
+            best_units = value
+            cost = value / COST_UNITS_PER_POUND + screened_contracts
+            history.append((round(elapsed, 3), cost))
+            if on_progress:
+                on_progress(Progress(elapsed, cost, options.time_limit_s, worker))
+
+    result = None
+    if model_trips and fleet_size:
+        if options.workers == 1 or options.part_workers > 1 or executor is not None:
+            trips = _ordered_trips(model_trips, options.seed)
+            model = build_search_model(problem, trips)
+            result = solve_model(model, options, lambda v: relay(0, time.monotonic() - started, v),
+                                 (cancel.is_set if cancel else (lambda: False)), executor=executor, start=start,
+                                 cooled=cooled_start)
+        else:
+            result = _run_portfolio(problem, model_trips, options, relay, cancel, start, cooled_start)
+        if result is None and not (cancel and cancel.is_set()):
+            raise SolveFailed(f"no first plan for {len(model_trips)} trips within the time limit of "
+                              f"{options.time_limit_s:g} s; allow more time", where="options.time_limit_s")
+        if result is None:
+            raise SolveCancelled("the solve was cancelled before a first plan was found")
+
+    # The first plan arrives when construction ends. If it only arrives as the time limit
+    # expires, construction was cut short: trips not reached yet went to contracts untried.
+    # No first plan reported at all means OR-Tools gave up construction and dropped every trip.
+    cancelled_early = bool(cancel and cancel.is_set())
+    searched = bool(model_trips and fleet_size) and not cancelled_early
+    construction_complete = not searched or bool(result and not result.construction_cut) and bool(
+        history and history[0][0] < CONSTRUCTION_CUT_SHARE * options.time_limit_s)
+
+    vts = problem.vehicle_types
+    orders, served = [], set()
+    vehicles = vehicle_list(problem)
+    next_number: dict[tuple[int, int], int] = {}
+    for v, events in (result.routes if result else []):
+        ti, _, duty, li = vehicles[v]
+        # OR-Tools has one vehicle per (vehicle, duty, layout); within each duty, number the vehicles
+        # actually used from 0 (a type's vehicles are alike, so duty 1's #0 and duty 2's #0 are one vehicle).
+        number = next_number.get((ti, duty), 0)
+        next_number[(ti, duty)] = number + 1
+        orders.append(RouteOrder(vts[ti], number, vts[ti].layouts[li],
+                                 tuple((kind, problem.trip(tid)) for kind, tid in events), duty))
+        served.update(tid for _, tid in events)
+
+    contracted, unserved = [], []
+    for trip in problem.trips:
+        if trip.id in served:
+            continue
+        offer = problem.contract_price(trip)
+        if trip.id in screened:
+            reason = screened[trip.id]
+            if offer:
+                contracted.append(ContractedTrip(trip.id, trip.service, offer[0].name, offer[1],
+                                                 f"the fleet cannot serve it: {reason}"))
+            else:
+                unserved.append(UnservedTrip(trip.id, trip.service, reason))
+        elif offer and not construction_complete:
+            contracted.append(ContractedTrip(trip.id, trip.service, offer[0].name, offer[1],
+                                             f"not placed in a route before the time limit ran out (routes were "
+                                             f"still being built); contracted at £{offer[1]:.2f}: a longer solve "
+                                             "may fit it into the fleet"))
+        elif offer:
+            contracted.append(ContractedTrip(trip.id, trip.service, offer[0].name, offer[1],
+                                             f"contract at £{offer[1]:.2f} is cheaper than any place found for it "
+                                             "in the fleet's routes"))
+        else:
+            unserved.append(UnservedTrip(trip.id, trip.service, why_dropped(problem, trip)))
+
+    record = SolveRecord(
+        time_limit_s=options.time_limit_s, seed=options.seed, workers=options.workers,
+        seconds=round(time.monotonic() - started, 3),
+        objective=(result.objective_units / COST_UNITS_PER_POUND) if result else 0.0,
+        best_cost_over_time=history, cancelled=bool(cancel and cancel.is_set()),
+        construction_complete=construction_complete, first_solution=options.first_solution,
+        improvement=improvement_of(options),
+        ruin_and_recreate=(result.improvement_counts.get("ruin_and_recreate") if result else None),
+    )
+    return checked_plan(problem, build_plan(problem, orders, contracted, unserved, record), options.check)
+
+
+def start_of(problem: Problem, orders: Sequence[RouteOrder]) -> list[tuple]:
+    """Routes to start a solve from, as plain data a worker process can take: (type index, vehicle
+    number, duty, layout index, ((kind, trip id), ...)) per route."""
+    type_index = {vt.name: ti for ti, vt in enumerate(problem.vehicle_types)}
+    known = {t.id for t in problem.trips}
+    seen: set[str] = set()
+    used: set[tuple[str, int, int]] = set()
+    out = []
+    for r, order in enumerate(orders):
+        vt = order.vehicle_type
+        where = f"start_routes[{r}]"
+        if vt.name not in type_index:
+            raise ProblemError(f"vehicle type {vt.name!r} is not in the fleet", where=where)
+        vt = problem.vehicle_types[type_index[vt.name]]
+        if not 0 <= order.vehicle_number < vt.count or not 0 <= order.duty < len(vt.duty_windows):
+            raise ProblemError(f"{vt.name} #{order.vehicle_number} in duty {order.duty} is not in the fleet "
+                               f"({vt.count} vehicles, {len(vt.duty_windows)} duties)", where=where)
+        if order.layout not in vt.layouts:
+            raise ProblemError(f"{vt.name} has no layout {order.layout.name!r}", where=where)
+        key = (vt.name, order.vehicle_number, order.duty)
+        if key in used:
+            raise ProblemError(f"{vt.name} #{order.vehicle_number} has two routes in duty {order.duty}", where=where)
+        used.add(key)
+        on_board: set[str] = set()
+        for kind, trip in order.events:
+            if trip.id not in known:
+                raise ProblemError(f"trip {trip.id!r} is not in the problem", where=where)
+            if kind == "pickup" and trip.id not in seen:
+                seen.add(trip.id)
+                on_board.add(trip.id)
+            elif kind == "dropoff" and trip.id in on_board:
+                on_board.remove(trip.id)
+            else:
+                raise ProblemError(f"trip {trip.id!r}: each trip is picked up once, then dropped off on the "
+                                   "same route", where=where)
+        if on_board:
+            raise ProblemError(f"trip {sorted(on_board)[0]!r} is picked up but never dropped off", where=where)
+        out.append((type_index[vt.name], order.vehicle_number, order.duty, vt.layouts.index(order.layout),
+                    tuple((kind, trip.id) for kind, trip in order.events)))
+    return out
+
+
+
+
+def _portfolio_configs(options: SolveOptions) -> list[tuple[SolveOptions, int]]:
+    """Each worker searches differently: its own trip order (from the seed) and, for the
+    second worker on, another first-solution strategy."""
+    alternatives = ["PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_COST_INSERTION"]
+    if options.first_solution == "TIME_ORDERED_INSERTION":
+        # on a day this size OR-Tools' own constructions do not finish: every worker starts from ours
+        return [(options, options.seed + 1000 * w) for w in range(options.workers)]
+    others = [a for a in alternatives if a != options.first_solution]
+    configs = [(options, options.seed)]
+    for w in range(1, options.workers):
+        first = others[(w - 1) % len(others)] if options.first_solution in alternatives else options.first_solution
+        configs.append((replace(options, first_solution=first), options.seed + 1000 * w))
+    return configs
+
+
+
+
+def _ordered_trips(trips: Sequence[Trip], seed: int) -> list[Trip]:
+    """OR-Tools has no seed of its own; the order of the trips steers its insertion heuristics."""
+    order = list(trips)
+    if seed:
+        random.Random(seed).shuffle(order)
+    return order
+
+
+def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int,
+                 out, cancel_event, start=None, cooled: bool = False):
+    started = time.monotonic()
+    parent = os.getppid()
+    options = replace(options, seed=seed)  # each worker's own search (ruin and recreate draws from it)
+    trips = _ordered_trips([problem.trip(t) for t in trips_ids], seed)
+    model = build_search_model(problem, trips)
+
+    def stop() -> bool:
+        # a parent killed outright (SIGKILL, or SIGTERM to it alone) cannot stop its daemonic
+        # workers; they stop themselves once they are orphaned rather than search on for nobody
+        return cancel_event.is_set() or os.getppid() != parent
+
+    result = solve_model(model, options,
+                         lambda value: out.put(("progress", worker, time.monotonic() - started, value)), stop,
+                         start=start, cooled=cooled)
+    out.put(("result", worker, result))
+
+
+
+
+def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOptions, relay, cancel, start=None,
+                   cooled: bool = False):
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    cancel_event = context.Event()
+    processes = []
+    ids = [t.id for t in trips]
+    for worker, (worker_options, seed) in enumerate(_portfolio_configs(options)):
+        proc = context.Process(target=_worker_main,
+                               args=(problem, ids, worker_options, seed, worker, out, cancel_event, start, cooled),
+                               daemon=True)
+        proc.start()
+        processes.append(proc)
+    results = {}
+    while len(results) < len(processes):
+        if cancel is not None and cancel.is_set():
+            cancel_event.set()
+        try:
+            message = out.get(timeout=0.2)
+        except queue_module.Empty:
+            if all(not p.is_alive() for p in processes) and out.empty():
+                break
+            continue
+        if message[0] == "progress":
+            _, worker, elapsed, value = message
+            relay(worker, elapsed, value)
+        else:
+            results[message[1]] = message[2]
+    for proc in processes:
+        proc.join(timeout=5)
+    found = [r for r in results.values() if r is not None]
+    if not found:
+        return None
+    return min(found, key=lambda r: r.objective_units)
