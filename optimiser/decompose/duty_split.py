@@ -3,7 +3,7 @@
 duties after it are two days that share only the vehicles' numbers. From ``duty_split_from_trips``
 trips, with two or more workers, each worker searches one side instead of every worker the whole
 day: on the generated 2,000-trip day that took the five-minute plan from £16,170 to £15,644 (the
-median of three seeds; BENCHMARKS.md). A vehicle pays one day rate however many duties it drives,
+median of three seeds; docs/lab/). A vehicle pays one day rate however many duties it drives,
 which neither side's search can see on its own: the last ``second_phase_share`` of the time searches
 each side again from its plan, priced as the joined plan prices it (``priced_as_joined``).
 """
@@ -42,7 +42,7 @@ def split_by_duty(problem: Problem, decomposition: DecompositionParameters | Non
     With split shifts the search already prices each duty on its own (a duty's share of the day
     rate, its own hours), so the morning and the afternoon are separate searches that only share
     the vehicles' numbers: searched side by side, one worker each, each gets a whole core for half
-    the day instead of every worker searching the whole day (BENCHMARKS.md). What is lost is only
+    the day instead of every worker searching the whole day (docs/lab/). What is lost is only
     where a side is chosen: a duty that reaches across the break (an all-day ambulance, say) goes
     wholly to one side, and a trip either side could carry goes to the side with more vehicles
     that could carry it, so it cannot move to the other later."""
@@ -125,7 +125,7 @@ def priced_as_joined(problem: Problem, sides: Sequence[DutySide], plans: dict[in
 
     Each side's search charges a vehicle its duties' share of the day rate, but the joined plan
     pays a whole day rate for every vehicle either side uses: half a rate more for each vehicle one
-    side uses beyond the other (£60 to £150 on the generated 2,000-trip day, BENCHMARKS.md). Here
+    side uses beyond the other (£60 to £150 on the generated 2,000-trip day, docs/lab/). Here
     a type working on both sides is split in two: as many vehicles as the side using more of them
     used come free on both sides (their day rates are paid already), the rest at the whole day
     rate. The side that used fewer may so take up the vehicles the other side pays for anyway (to
@@ -133,7 +133,7 @@ def priced_as_joined(problem: Problem, sides: Sequence[DutySide], plans: dict[in
     giving one up, which it could not count on anyway while the other side searches at the same
     time. On the generated 2,000-trip day, three first-phase plans each searched again twice this
     way ended £19 cheaper on average than with only the fewer side's vehicles free (£3 to £42
-    cheaper in five pairs of six, £3 dearer in one; BENCHMARKS.md). Each side's search is never
+    cheaper in five pairs of six, £3 dearer in one; docs/lab/). Each side's search is never
     dearer than its start, and the joined plan never dearer than the first phase's: a type's day
     rates are at most the free vehicles' plus the rest's.
 

@@ -2,7 +2,7 @@
 
 One search over a whole 10,000-trip day would need node matrices of 20,000 x 20,000 stops (3.2 GB
 each, one for time and one per distance rate). Split into regions of about ``region_trips`` trips (DecompositionParameters), each region is a
-day of the size the search handles well (BENCHMARKS.md), and the regions are planned side by side:
+day of the size the search handles well (docs/lab/), and the regions are planned side by side:
 in local processes, or on the workers of a Dask cluster, where adding workers shortens the wall
 time until there is one worker per region.
 
@@ -17,7 +17,7 @@ where it has such passengers.
 
 What is lost: no region's route crosses its boundary and a vehicle works in one region all day,
 so the joined plan is dearer than one search over the whole day would find with unlimited time
-(BENCHMARKS.md measures by how much on the 2,000-trip day). To win some of that back, the last
+(docs/lab/ measures by how much on the 2,000-trip day). To win some of that back, the last
 ``seam_share`` of the time searches the seams again: the vehicles whose routes run nearest another
 region's, with their trips, the contracted trips near them and the vehicles no region used, as
 one more day started from those routes as they are (``_mend_seams``). Every region's plan, the

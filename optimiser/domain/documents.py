@@ -112,10 +112,6 @@ def _load_json(path: str | Path) -> Any:
                                where=str(path)) from None
 
 
-def read_problem_json(path: str | Path) -> Problem:
-    return problem_from_dict(_load_json(path))
-
-
 FLEET_DOCUMENT_FIELDS = {"vehicle_types", "tariffs", "fleet_by_service", "today_trip_prices", "today_route_prices"}
 
 

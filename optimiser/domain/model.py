@@ -25,7 +25,6 @@ from optimiser.errors import ProblemError
 #: ``staff_seats`` exist for fleets that keep seats for accompanying staff only.
 RESOURCES = ("seats", "wheelchair_spaces", "stretchers", "staff_seats")
 
-SECONDS_PER_MINUTE = 60
 SECONDS_PER_HOUR = 3600
 DAY_END_S = 48 * SECONDS_PER_HOUR  # windows may run past midnight; two days is plenty
 
@@ -268,11 +267,6 @@ class VehicleType:
         return length if self.max_duty_s is None else min(length, self.max_duty_s)
 
     @property
-    def duty_limit_s(self) -> float:
-        """The longest any one route of this vehicle may last."""
-        return max(self.duty_limit_within(w) for w in self.duty_windows)
-
-    @property
     def staff_cost_per_hour(self) -> float:
         return self.cost_per_hour + (self.assistant_cost_per_hour if self.passenger_assistant else 0.0)
 
@@ -301,10 +295,6 @@ class ContractTariff:
 
     def price(self, direct_km: float) -> float:
         return self.flag_fall + self.per_km * direct_km
-
-
-def _direct(trip: Trip, matrix: TravelMatrix) -> tuple[float, float]:
-    return matrix.travel_s(trip.pickup, trip.dropoff), matrix.distance_m(trip.pickup, trip.dropoff)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 OR-Tools' own first-solution strategies evaluate each insertion by propagating its whole
 constraint model; on a county-sized day (2,000 trips) neither of its insertion strategies
-finishes in five minutes (BENCHMARKS.md). This module builds first routes in seconds on the
+finishes in five minutes (docs/lab/). This module builds first routes in seconds on the
 same integer data the OR-Tools model is made of (``SearchModel``), so that every route it
 returns is one OR-Tools accepts as it stands; the solver then hands them to OR-Tools' local
 search as its starting point.
@@ -23,7 +23,7 @@ between fleet and contract is made on whole routes. ``select_routes`` then keeps
 type and duty, the routes that save most against contracting their trips, as many as there are
 vehicles; the trips of the others go back in where they cost less than their contract price.
 Which vehicle to open is chosen by cost per place, since the first trip alone always favours
-the smallest vehicle. Orders and choices were measured (BENCHMARKS.md).
+the smallest vehicle. Orders and choices were measured (docs/lab/).
 """
 from __future__ import annotations
 
@@ -459,7 +459,7 @@ def construct_routes(m, time_units: np.ndarray, cost_units: dict,
     c = _Constructor(m, time_units, cost_units)
     n_depots = c.n_depots
     window = m.node_window
-    # by the earliest pickup: measured best of the orders tried (BENCHMARKS.md)
+    # by the earliest pickup: measured best of the orders tried (docs/lab/)
     order = sorted(range(len(m.trip_ids)), key=lambda k: (window[n_depots + 2 * k][0], k))
     cut = False
     for count, k in enumerate(order):

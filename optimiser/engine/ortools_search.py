@@ -174,7 +174,7 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
             first_routes = routes_on_model(m, start)
         elif len(m.trip_ids) < options.parameters.strategy.county_day_trips:
             # below county size construct.py takes well under a second; the benchmark figures for
-            # these days were measured starting from its routes (BENCHMARKS.md)
+            # these days were measured starting from its routes (docs/lab/)
             first_routes, construction_cut, _ = construct_routes(
                 m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
         if construction_cut:
@@ -260,7 +260,7 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
     to read into the whole model and what the search did. Without first routes the search makes
     its own, inserting every trip in order of earliest pickup at any price: on the generated
     2,000-trip day that took 5 s where construct.py took 27 s (0.4 s since the quick time tests),
-    and 30 s of search from it ended 2.8% cheaper than from construct.py's routes (BENCHMARKS.md)."""
+    and 30 s of search from it ended 2.8% cheaper than from construct.py's routes (docs/lab/)."""
     # keep back time to read the routes into the whole model and restore them
     reserve = 0.3 + 0.001 * len(m.trip_ids)
     parameters = options.parameters.ruin_recreate

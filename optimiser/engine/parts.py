@@ -3,7 +3,7 @@ contracts around them, and re-solve that part alone with OR-Tools, starting from
 
 On a county-sized day OR-Tools' local search over the whole model barely moves: the model has
 thousands of nodes and hundreds of vehicles, and one pass of its neighbourhoods outlasts a
-short time limit (BENCHMARKS.md: nothing found in the 5 s left after construction on 2,000
+short time limit (docs/lab/: nothing found in the 5 s left after construction on 2,000
 trips). A part of six routes and their neighbours is a model OR-Tools searches well in a couple
 of seconds. The part's objective is exactly its share of the whole day's (the routes' costs, the
 vehicles' day rates and the penalties or contract prices of its trips), so a cheaper part is a

@@ -1,7 +1,7 @@
 """Ruin and recreate: our own improvement search, compiled with numba.
 
 OR-Tools' local search stalls after its first descent on the harder dial-a-ride instances and
-barely moves on a county-sized day (BENCHMARKS.md). This search follows the large-neighbourhood
+barely moves on a county-sized day (docs/lab/). This search follows the large-neighbourhood
 methods that hold the published records for pickup-and-delivery problems (Ropke and Pisinger
 2006; Christiaens and Vanden Berghe 2020, "slack induction by string removals"): take out a
 handful of related trips (neighbours in place and time, strings of consecutive stops from
@@ -56,7 +56,7 @@ MOST_STOPS = 512
 #: a reference to every array of the Day, Routes and Scratch tuples (some 70) on every call and
 #: most reads of a member, two atomic operations each: over half of a round's time. Without it, 6,000
 #: rounds on the 2,000-trip day's morning side took 3.3 s instead of 10.2 s, with the same routes
-#: (BENCHMARKS.md).
+#: (docs/lab/).
 search_jit = njit(cache=True, _nrt=False)
 
 # Day: lo and hi are each stop's own window (the order trips are put back in follows them);
@@ -1020,7 +1020,7 @@ def _implied_windows(lo: np.ndarray, hi: np.ndarray, time_units: np.ndarray, n_d
     trips to school on a generated day) has a pickup window to the end of the day, and every later
     stop of a route was tried. With these windows a whole-fleet scan for every trip took half the
     time, rounds on the 2,000-trip day's morning side 10% to 25% less, and a8-96 made 46% more
-    rounds in 10 s (BENCHMARKS.md). The ordering of trips (by their own earliest pickup) is unchanged."""
+    rounds in 10 s (docs/lab/). The ordering of trips (by their own earliest pickup) is unchanged."""
     lo, hi = lo.copy(), hi.copy()
     n = len(ride)
     if n == 0:
