@@ -585,10 +585,10 @@ def cmd_compare(args) -> int:
 
         bar = tqdm(desc="solves", unit="solve", file=sys.stderr, leave=False)
 
-    def on_progress(done: int, total: int) -> None:
+    def on_progress(p) -> None:
         if bar is not None:
-            bar.total = total
-            bar.n = done
+            bar.total = p.total
+            bar.n = p.done
             bar.refresh()
 
     try:
