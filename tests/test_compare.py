@@ -160,3 +160,21 @@ def test_a_chart_of_ten_runs_keeps_its_legend_inside_the_chart_in_ten_colours():
     assert dict((name, colour) for colour, name in drawn) == {name: colour for *_, colour, name in entries}
     # a chart of few series is as it was: one row at its own height
     assert 'height="340"' in cost_curve_chart("two", dict(list(curves.items())[:2]), width=720, height=340)
+
+
+def test_compare_and_run_variants_report_progress_as_solves_done_of_the_total():
+    # one progress record across the public API: a comparison counts its finished solves
+    from optimiser import Progress, Variant, run_variants
+    from optimiser.analysis.scenarios import SetFleetCount
+
+    problem = chained_services()
+    seen: list[Progress] = []
+    compare(problem, CompareOptions(**FAST), on_progress=seen.append)
+    solves = 2 * (len(problem.services) + 1)  # each service alone and all together, at two seeds
+    assert [p.done for p in seen] == list(range(1, solves + 1))
+    assert {p.total for p in seen} == {solves} and all(isinstance(p, Progress) for p in seen)
+    assert all(a.elapsed_s <= b.elapsed_s for a, b in zip(seen, seen[1:]))
+    seen.clear()
+    run_variants(problem, [Variant("one minibus", [SetFleetCount("minibus", 1)])], time_limit_s=1,
+                 on_progress=seen.append)
+    assert [(p.done, p.total) for p in seen] == [(1, 2), (2, 2)]
