@@ -475,7 +475,7 @@ def compare(problem: Problem, options: CompareOptions | None = None, *,
     return Comparison(problem.name, options, today, separate, integrated, savings,
                       {"by_service": experience, "note": experience_note}, targets, share, contracted,
                       {s: separate_by_seed[sep_index][i] for i, s in enumerate(services)}, integrated_plan,
-                      sum(1 for p in plans.values() if p.solver.get("construction_complete") is False))
+                      sum(1 for p in plans.values() if not p.solver.construction_complete))
 
 
 def _target_statement(percent: float, distinguishable: bool) -> str:

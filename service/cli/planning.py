@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from geodata.files import GEODATA_SUFFIXES, LoadedDay, load_day, snapping_summary, travel_config, write_plan_files
-from optimiser import Plan
+from optimiser import Plan, Progress
 from optimiser.errors import InputFormatError, ItuError
 
 from .progress import solve_with_bar
@@ -154,10 +154,10 @@ def cmd_compare(args) -> int:
 
         bar = tqdm(desc="solves", unit="solve", file=sys.stderr, leave=False)
 
-    def on_progress(done: int, total: int) -> None:
+    def on_progress(progress: Progress) -> None:  # each finished solve: done of total
         if bar is not None:
-            bar.total = total
-            bar.n = done
+            bar.total = progress.total
+            bar.n = progress.done
             bar.refresh()
 
     try:
