@@ -214,3 +214,37 @@ def test_compare_fleet_document_with_unknown_field(tmp_path):
     (tmp_path / "fleet.json").write_text(json.dumps({"vehicle_types": [], "buses": 3}))
     proc = itu("compare", str(EXAMPLE), str(tmp_path / "fleet.json"), check=False)
     assert proc.returncode == 2 and "unknown field(s) ['buses']" in proc.stderr
+
+
+def test_the_console_script_entry_point_is_main(tmp_path, capsys):
+    """setup.cfg's ``itu = service.cli:main``: a trip file without its fleet is one line, exit 2."""
+    from service.cli import main
+
+    trips = tmp_path / "trips.csv"
+    trips.write_text("id,service\n")
+    assert main(["solve", str(trips)]) == 2
+    err = capsys.readouterr().err
+    assert err == "itu: error: fleet: a trip file needs a fleet file beside it (CSV or JSON)\n"
+
+
+def test_roads_or_osrm_not_both(tmp_path):
+    day = ROOT / "examples" / "rutland"
+    proc = itu("solve", str(day / "trips.csv"), str(day / "fleet.json"), "--roads", "x.osm.pbf", "--osrm",
+               "http://localhost:5000", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "travel: give --roads or --osrm, not both" in proc.stderr
+
+
+def test_bench_roads_names_the_flag_it_refuses():
+    proc = itu("bench", "roads", "nowhere.osm.pbf", "--repeats", "0", check=False)
+    assert proc.returncode == 2 and proc.stderr == "itu: error: --repeats: must be at least 1\n"
+
+
+@pytest.mark.shared
+def test_bench_darp_table_ends_with_the_gaps(darp_dir):
+    proc = itu("bench", "darp", str(darp_dir / "cordeau2006" / "a2-16.txt"), "--seconds", "2", "--workers", "1")
+    header, row, blank, summary = proc.stdout.splitlines()
+    assert header.split() == ["instance", "requests", "served", "feasible", "cost", "best", "known", "gap", "%",
+                              "seconds"]
+    assert row.split()[:4] == ["a2-16", "16", "16", "True"] and blank == ""
+    assert summary.startswith("1 instances, 1 feasible, 1 fully served; gap to best known: mean ")

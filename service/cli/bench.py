@@ -1,0 +1,138 @@
+"""``itu bench ...``: the harnesses in benchmarks/, their figures printed as they come."""
+from __future__ import annotations
+
+import json
+import sys
+
+from benchmarks.darp import DEFAULT_BKS
+from optimiser.errors import InputFormatError
+
+
+def flag_error(exc: InputFormatError) -> InputFormatError:
+    """A harness's error about one of its arguments, named as the command line's flag."""
+    where = f"--{exc.where.replace('_', '-')}" if exc.where else None
+    return InputFormatError(exc.message, where=where)
+
+
+def cmd_bench_darp(args) -> int:
+    from benchmarks.darp import HEADER, best_known_costs, run_darp, summary_line
+
+    from .progress import solve_with_bar
+
+    show = sys.stderr.isatty() and not args.json
+    rows = run_darp(args.files, args.seconds, args.workers, seed=args.seed, best_known=best_known_costs(args.bks),
+                    solver=lambda problem, options, name: solve_with_bar(problem, options, name, show))
+    if not args.json:
+        print(HEADER)
+    done = []
+    for row in rows:
+        done.append(row)
+        print(json.dumps(row.as_dict()) if args.json else row.line(), flush=True)
+    summary = summary_line(done)
+    if summary and not args.json:
+        print(f"\n{summary}")
+    return 0
+
+
+def cmd_bench_day(args) -> int:
+    from benchmarks.day import CODE, HEADER, DayBenchmark, row_line, run_day, summary_line, write_day
+
+    from .planning import print_scenario
+
+    try:
+        bench = DayBenchmark(args.out, trips=args.trips, scenario_seed=args.scenario_seed, seconds=args.seconds,
+                             seeds=tuple(args.seeds), workers=args.workers, against=args.against)
+    except InputFormatError as exc:
+        raise flag_error(exc) from None
+    written = write_day(bench)
+    if written is not None:
+        print_scenario(*written)
+    print(f"code: {CODE}; day: {bench.day}; {bench.seconds:g} s, {bench.workers} workers, seeds "
+          + " ".join(str(n) for n in bench.seeds), flush=True)
+    print(HEADER, flush=True)
+    bar = None
+    if sys.stderr.isatty():  # one bar over every seed's time limit
+        from tqdm import tqdm
+
+        bar = tqdm(total=bench.seconds * len(bench.seeds), unit="s", leave=False, file=sys.stderr,
+                   bar_format="{desc} {bar} {n:.0f}/{total:.0f}s")
+
+    def on_wait(seed: int, done_s: float) -> None:
+        if bar is not None:
+            bar.n = min(bar.total, round(done_s, 1))
+            bar.set_description_str(f"seed {seed}")
+            bar.refresh()
+
+    try:
+        summary = run_day(bench, on_row=lambda row: print(row_line(row), flush=True), on_wait=on_wait)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(summary_line(summary))
+    print(f"wrote {bench.out / 'summary.json'}")
+    return 0
+
+
+def cmd_bench_roads(args) -> int:
+    """Road network build and many-to-many matrix times on an extract: medians of repeats."""
+    from benchmarks.roads import run_roads
+
+    try:
+        timings = run_roads(args.pbf, points=args.points, repeats=args.repeats, workers=args.workers, seed=args.seed)
+    except InputFormatError as exc:
+        raise flag_error(exc) from None
+    for line in timings.report():
+        print(line)
+    return 0
+
+
+def cmd_bench_service(args) -> int:
+    """Many clients at once against a real service process: submit small solve jobs, poll them to
+    the end, and time every request."""
+    from benchmarks.service_load import run_service_load
+
+    load = run_service_load(clients=args.clients, jobs_per_client=args.jobs_per_client, trips=args.trips,
+                            seconds=args.seconds, poll_s=args.poll_s, database=args.database)
+    for line in load.report():
+        print(line)
+    return 0 if load.ok else 1
+
+
+def add_commands(sub) -> None:
+    """``bench`` and its suites."""
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench_sub = bench.add_subparsers(dest="suite", required=True)
+    darp = bench_sub.add_parser("darp", help="standard dial-a-ride instances against their best-known costs")
+    darp.add_argument("files", nargs="+")
+    darp.add_argument("--seconds", type=float, default=10.0)
+    darp.add_argument("--seed", type=int, default=0)
+    darp.add_argument("--workers", type=int, default=2, help="parallel searches per instance (default 2)")
+    darp.add_argument("--json", action="store_true", help="one JSON object per instance")
+    darp.add_argument("--bks", help=f"best-known values CSV (default {DEFAULT_BKS})")
+    darp.set_defaults(func=cmd_bench_darp)
+    service_bench = bench_sub.add_parser("service", help="concurrent clients against a real service process")
+    service_bench.add_argument("--clients", type=int, default=50)
+    service_bench.add_argument("--jobs-per-client", type=int, default=1)
+    service_bench.add_argument("--trips", type=int, default=20, help="trips per job (default 20)")
+    service_bench.add_argument("--seconds", type=float, default=1.0, help="time limit per job (default 1)")
+    service_bench.add_argument("--poll-s", type=float, default=0.5)
+    service_bench.add_argument("--database", help="SQLAlchemy URL (default: a fresh SQLite file)")
+    service_bench.set_defaults(func=cmd_bench_service)
+    bench_day = bench_sub.add_parser("day", help="a generated day solved at several seeds: median, mean, gap")
+    bench_day.add_argument("--trips", type=int, default=2000, help="trips in the generated day (default 2000)")
+    bench_day.add_argument("--scenario-seed", type=int, default=1, help="the generator's seed (default 1)")
+    bench_day.add_argument("--seconds", type=float, default=300.0, help="time limit per solve (default 300)")
+    bench_day.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                           help="the solver's seeds, one solve each (default 0 1 2 3 4)")
+    bench_day.add_argument("--workers", type=int, default=2)
+    bench_day.add_argument("--against", type=float, help="a cost to compare with, in pounds (e.g. the best "
+                                                         "thirty-minute plan on record)")
+    bench_day.add_argument("--out", required=True, help="folder for the day, each seed's plan and the summary")
+    bench_day.set_defaults(func=cmd_bench_day)
+    roads = bench_sub.add_parser("roads", help="road network build and travel matrix times on an extract")
+    roads.add_argument("pbf", help="OpenStreetMap extract (.osm.pbf)")
+    roads.add_argument("--points", type=int, default=2000, help="matrix size (default 2000)")
+    roads.add_argument("--repeats", type=int, default=5)
+    roads.add_argument("--workers", type=int, default=2, help="processes for the matrix (default 2)")
+    roads.add_argument("--seed", type=int, default=0)
+    roads.set_defaults(func=cmd_bench_roads)

@@ -1,0 +1,160 @@
+"""The harnesses behind ``itu bench`` and the benchmark scripts' ``--set``, as functions."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.darp import DarpRow, best_known_costs, run_darp, summary_line
+from benchmarks.day import DayBenchmark, row_line, summarise, write_day
+from benchmarks.day import summary_line as day_summary_line
+from benchmarks.parameters import search_parameters
+from benchmarks.roads import run_roads
+from benchmarks.service_load import ServiceLoad
+from optimiser import SearchParameters, SolveOptions
+from optimiser.errors import InputFormatError, ProblemError
+
+
+# -- search parameters from --set ----------------------------------------------------------------------
+def test_settings_change_only_the_parameters_named_each_read_as_its_own_type():
+    parameters = search_parameters(["ruin_recreate.most_removed=14", "decomposition.second_phase_share=0.2",
+                                    "ruin_recreate.exchange_ends=false"])
+    assert parameters.ruin_recreate.most_removed == 14 and isinstance(parameters.ruin_recreate.most_removed, int)
+    assert parameters.decomposition.second_phase_share == 0.2
+    assert parameters.ruin_recreate.exchange_ends is False
+    defaults = SearchParameters()
+    assert parameters.ruin_recreate.neighbours == defaults.ruin_recreate.neighbours
+    assert parameters.strategy == defaults.strategy
+    # they are options like any other: a solve takes them as they are
+    assert SolveOptions(parameters=parameters).parameters.ruin_recreate.most_removed == 14
+
+
+def test_settings_apply_on_top_of_given_parameters():
+    base = search_parameters(["ruin_recreate.most_removed=14"])
+    both = search_parameters(["ruin_recreate.blink=0.05"], base)
+    assert (both.ruin_recreate.most_removed, both.ruin_recreate.blink) == (14, 0.05)
+
+
+@pytest.mark.parametrize("setting, expected", [
+    ("most_removed=14", "is not GROUP.NAME=VALUE"),
+    ("ruin_recreate.most_removed", "is not GROUP.NAME=VALUE"),
+    ("search.most_removed=14", "no group 'search'"),
+    ("ruin_recreate.most_remove=14", "ruin_recreate has no parameter 'most_remove'"),
+    ("ruin_recreate.most_removed=many", "expected a whole number"),
+    ("ruin_recreate.most_removed=1.5", "expected a whole number"),
+    ("ruin_recreate.blink=often", "expected a number"),
+    ("ruin_recreate.exchange_ends=maybe", "expected true or false"),
+])
+def test_a_setting_that_cannot_be_read_is_named(setting, expected):
+    with pytest.raises(InputFormatError) as caught:
+        search_parameters([setting])
+    assert caught.value.where == "--set" and expected in caught.value.message and setting in caught.value.message
+
+
+def test_a_value_the_parameters_refuse_names_the_parameter():
+    with pytest.raises(ProblemError) as caught:
+        search_parameters(["ruin_recreate.most_removed=0"])
+    assert caught.value.where == "parameters.ruin_recreate.most_removed"
+
+
+# -- itu bench darp ------------------------------------------------------------------------------------
+def row(name, cost, best, served=16, requests=16, feasible=True):
+    gap = None if best is None or served < requests else 100.0 * (cost - best) / best
+    return DarpRow(name, requests, served, feasible, cost, best, gap, 2.0, 2.0, [])
+
+
+def test_the_darp_summary_counts_only_instances_with_a_gap():
+    rows = [row("a", 110.0, 100.0), row("b", 204.0, 200.0), row("c", 90.0, 80.0, served=15),
+            row("d", 50.0, None, feasible=False)]
+    assert [r.gap_percent for r in rows] == [pytest.approx(10.0), pytest.approx(2.0), None, None]
+    assert summary_line(rows) == ("4 instances, 3 feasible, 3 fully served; gap to best known: mean 6.00%, "
+                                  "median 6.00%, worst 10.00%")
+    assert summary_line([row("d", 50.0, None)]) is None
+    assert rows[2].as_dict()["gap_percent"] is None and rows[0].as_dict()["gap_percent"] == 10.0
+
+
+def test_darp_options_are_checked_before_any_instance_is_read(tmp_path):
+    with pytest.raises(ProblemError):
+        run_darp([tmp_path / "missing.txt"], seconds=0)
+    rows = run_darp([tmp_path / "missing.txt"], seconds=1, workers=1)  # nothing read until asked
+    with pytest.raises(InputFormatError) as caught:
+        next(iter(rows))
+    assert caught.value.where.endswith("missing.txt") and "cannot read" in caught.value.message
+
+
+def test_no_best_known_file_means_no_gaps(tmp_path):
+    assert best_known_costs(tmp_path / "missing.csv") == {}
+
+
+@pytest.mark.shared
+def test_a_darp_instance_is_solved_checked_and_compared_with_its_best_known(darp_dir):
+    best = best_known_costs(darp_dir / "bks.csv")
+    (result,) = run_darp([darp_dir / "cordeau2006" / "a2-16.txt"], seconds=2, workers=1, best_known=best)
+    assert result.instance == "a2-16" and result.feasible and result.served == result.requests == 16
+    assert result.best_known == best["a2-16"]
+    assert result.gap_percent == pytest.approx(100.0 * (result.cost - best["a2-16"]) / best["a2-16"])
+    assert result.cost >= best["a2-16"] - 0.01  # a proven optimum cannot be beaten
+    assert sorted(n for r in result.routes for n in r) == list(range(1, 33))
+    assert json.loads(json.dumps(result.as_dict()))["instance"] == "a2-16"
+
+
+# -- itu bench day -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("changes, field", [({"seconds": 0}, "seconds"), ({"against": -5.0}, "against"),
+                                            ({"workers": 0}, "workers"), ({"seeds": ()}, "seeds")])
+def test_a_day_benchmark_refuses_what_cannot_run(tmp_path, changes, field):
+    with pytest.raises(InputFormatError) as caught:
+        DayBenchmark(tmp_path, **changes)
+    assert caught.value.where == field
+
+
+def test_the_day_is_generated_once_and_then_reused(tmp_path):
+    bench = DayBenchmark(tmp_path / "out", trips=30, scenario_seed=2, seconds=1)
+    scenario, written = write_day(bench)
+    assert [p.name for p in written] == ["trips.csv", "fleet.json", "scenario.json"]
+    assert all(p.parent == bench.day for p in written)
+    assert len((bench.day / "trips.csv").read_text().splitlines()) == len(scenario.trips) + 1
+    before = (bench.day / "trips.csv").read_text()
+    assert write_day(bench) is None  # a day already there is the day benchmarked
+    assert (bench.day / "trips.csv").read_text() == before
+
+
+def test_the_summary_gives_the_median_the_mean_and_how_far_above_the_reference(tmp_path):
+    bench = DayBenchmark(tmp_path, trips=30, seconds=1, seeds=(0, 1, 2), against=100.0)
+    runs = [{"seed": s, "cost": c, "at_60_s": None, "vehicles": 3, "contracted": 1, "unserved": 0, "wall_s": 2.0,
+             "largest_process_gb": 0.2} for s, c in ((0, 110.0), (1, 100.0), (2, 130.0))]
+    summary = summarise(bench, runs)
+    assert (summary["median"], summary["mean"]) == (110.0, pytest.approx(113.33))
+    assert (summary["median_above_percent"], summary["mean_above_percent"]) == (10.0, 13.33)
+    assert day_summary_line(summary) == ("median £110.00, mean £113.33 of 3 seeds; above £100.00: median 10.00%, "
+                                         "mean 13.33%")
+    assert "against" not in summarise(DayBenchmark(tmp_path, seeds=(0, 1, 2)), runs)
+    assert row_line(runs[0]).split() == ["0", "110.00", "3", "1", "0", "2.0", "0.20"]
+
+
+# -- itu bench roads -----------------------------------------------------------------------------------
+def test_road_timings_cover_every_repeat_and_worker_count(small_pbf):
+    timings = run_roads(small_pbf, points=40, repeats=1, workers=2)
+    assert len(timings.builds) == len(timings.loads) == len(timings.plain) == 1
+    assert sorted(timings.matrices) == [1, 2] and all(len(t) == 1 for t in timings.matrices.values())
+    lines = timings.report()
+    assert lines[0].startswith(f"{small_pbf.name}: {timings.node_count:,} nodes")
+    assert [line.split(",")[0] for line in lines[-2:]] == ["40 x 40 times and distances"] * 2
+
+
+def test_road_timings_need_a_repeat(small_pbf):
+    with pytest.raises(InputFormatError) as caught:
+        run_roads(small_pbf, repeats=0)
+    assert caught.value.where == "repeats"
+
+
+# -- itu bench service ---------------------------------------------------------------------------------
+def test_a_service_load_fails_when_a_job_is_lost_or_a_client_saw_an_error():
+    load = ServiceLoad(clients=3, jobs_per_client=2, trips=20, seconds=1.0, poll_s=0.5, wall_s=4.0,
+                       submit_s=[0.01] * 6, status_s=[0.02] * 20,
+                       final={f"j{k}": "succeeded" for k in range(5)} | {"j5": "failed"}, stored={"j0": "succeeded"})
+    assert load.submitted == 6 and load.lost == 0 and load.ok
+    assert load.report()[-1] == "jobs: 6 submitted, 5 succeeded, 1 ended otherwise, 0 lost; 1 in the store (succeeded)"
+    load.final.pop("j5")
+    assert load.lost == 1 and not load.ok
+    load.errors.append("client 2: timed out")
+    assert load.lost == 0 and not load.ok and load.report()[-1] == "error: client 2: timed out"
