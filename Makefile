@@ -9,7 +9,7 @@ BENCH_SECONDS ?= 10
 BENCH_WORKERS ?= 2
 PORT ?= 8000
 
-.PHONY: run test chromium notebooks bench bench-day bench-het bench-roads bench-service install clean
+.PHONY: run test chromium notebooks bench bench-ab bench-day bench-het bench-roads bench-service install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,12 +40,23 @@ chromium:
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
-# The dial-a-ride benchmark: all 48 Cordeau/Ropke instances, then the heterogeneous set.
-# Figures go to bench-results/ and, by hand with the command and machine, to BENCHMARKS.md.
+# The dial-a-ride benchmark, every published family, one table each: the 48 Cordeau/Ropke a/b
+# instances, the Cordeau-Laporte 2003 pr instances and the heterogeneous set; then a summary per
+# family and size band. BENCH_HALF=tuning or validation runs one half of each family
+# (benchmarks/families.py). Figures go to bench-results/ and, by hand, to BENCHMARKS.md.
+DARP := $(SHARED)/benchmarks/darp
+BENCH_HALF ?=
 bench: $(STAMP)
 	mkdir -p bench-results
-	$(BIN)/itu bench darp $(SHARED)/benchmarks/darp/cordeau2006/*.txt $(SHARED)/benchmarks/darp/ropke2007/*.txt \
-	  --seconds $(BENCH_SECONDS) --workers $(BENCH_WORKERS) | tee bench-results/darp-$(BENCH_SECONDS)s.txt
+	$(BIN)/itu bench darp $(DARP)/cordeau2006/*.txt $(DARP)/ropke2007/*.txt $(DARP)/cordeau-laporte2003/*.txt \
+	  $(DARP)/mdhdarp-malheiros2021/*.txt --seconds $(BENCH_SECONDS) --workers $(BENCH_WORKERS) \
+	  $(if $(BENCH_HALF),--half $(BENCH_HALF)) | tee bench-results/darp-$(BENCH_SECONDS)s$(if $(BENCH_HALF),-$(BENCH_HALF)).txt
+
+# The 48 a/b instances alone (the table issue 7 and BENCHMARKS.md's first suite use).
+bench-ab: $(STAMP)
+	mkdir -p bench-results
+	$(BIN)/itu bench darp $(DARP)/cordeau2006/*.txt $(DARP)/ropke2007/*.txt \
+	  --seconds $(BENCH_SECONDS) --workers $(BENCH_WORKERS) | tee bench-results/ab-$(BENCH_SECONDS)s.txt
 
 bench-het: $(STAMP)
 	mkdir -p bench-results

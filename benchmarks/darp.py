@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from optimiser import Plan, Problem, SolveOptions, check_plan, solve
+from optimiser import Plan, Problem, SearchParameters, SolveOptions, check_plan, solve
 from optimiser.domain.darp import read_best_known, read_instance, routes_as_node_ids
+
+from .families import family_of, size_band
 
 #: Where the best-known costs are when ../shared sits beside the checkout.
 DEFAULT_BKS = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "darp" / "bks.csv"
@@ -50,11 +52,13 @@ class DarpRow:
     time_limit_s: float
     #: The routes as the instance's node numbers, one list per vehicle.
     routes: list[list[int]]
+    #: The published family the instance belongs to (``benchmarks.families``).
+    family: str = ""
 
     def as_dict(self) -> dict:
         return {"instance": self.instance, "seconds": self.seconds, "time_limit_s": self.time_limit_s,
                 "cost": round(self.cost, 4), "feasible": self.feasible, "served": self.served,
-                "requests": self.requests, "best_known": self.best_known,
+                "requests": self.requests, "best_known": self.best_known, "family": self.family,
                 "gap_percent": None if self.gap_percent is None else round(self.gap_percent, 4),
                 "routes": self.routes}
 
@@ -67,12 +71,15 @@ class DarpRow:
 
 
 def run_darp(files: Iterable[str | Path], seconds: float = 10.0, workers: int = 2, *, seed: int = 0,
-             best_known: dict[str, float] | None = None, solver: InstanceSolver | None = None) -> Iterator[DarpRow]:
+             best_known: dict[str, float] | None = None, solver: InstanceSolver | None = None,
+             parameters: SearchParameters | None = None) -> Iterator[DarpRow]:
     """Solve each instance file in turn, ``seconds`` each with ``workers`` parallel searches, and
     give its row as soon as it is solved (``list(run_darp(...))`` for all of them). The options
     are checked here, before any instance is read. ``solver`` solves one instance (e.g. with a
-    progress bar); ``best_known`` maps instance names to costs (``best_known_costs()``)."""
-    options = SolveOptions(time_limit_s=seconds, seed=seed, workers=workers)
+    progress bar); ``best_known`` maps instance names to costs (``best_known_costs()``);
+    ``parameters``: the search's parameters (the defaults if None)."""
+    options = SolveOptions(time_limit_s=seconds, seed=seed, workers=workers,
+                           parameters=parameters or SearchParameters())
     return _rows(list(files), options, best_known or {}, solver or (lambda problem, o, name: solve(problem, o)))
 
 
@@ -80,13 +87,15 @@ def _rows(files: list, options: SolveOptions, best_known: dict[str, float], solv
           ) -> Iterator[DarpRow]:
     for file in files:
         instance = read_instance(file)
+        family = family_of(file)
         plan = solver(instance.problem, options, instance.name)
         served = len(plan.served_trip_ids)
         cost = plan.cost.total
         best = best_known.get(instance.name)
         gap = None if best is None or served < instance.requests else 100.0 * (cost - best) / best
         yield DarpRow(instance.name, instance.requests, served, check_plan(instance.problem, plan).feasible, cost,
-                      best, gap, plan.solver.seconds, options.time_limit_s, routes_as_node_ids(instance, plan))
+                      best, gap, plan.solver.seconds, options.time_limit_s, routes_as_node_ids(instance, plan),
+                      family)
 
 
 def summary_line(rows: list[DarpRow]) -> str | None:
@@ -98,3 +107,19 @@ def summary_line(rows: list[DarpRow]) -> str | None:
     return (f"{len(rows)} instances, {sum(r.feasible for r in rows)} feasible, "
             f"{sum(r.served == r.requests for r in rows)} fully served; gap to best known: mean "
             f"{statistics.fmean(gaps):.2f}%, median {statistics.median(gaps):.2f}%, worst {max(gaps):.2f}%")
+
+
+def summaries_by_group(rows: list[DarpRow]) -> list[str]:
+    """One summary line per family and per size band (``benchmarks.families.SIZE_BANDS``), for a
+    run over more than one of either: a figure on one family is not a property of the search."""
+    lines = []
+    for title, key in (("family", lambda r: r.family), ("size", lambda r: size_band(r.requests))):
+        groups: dict[str, list[DarpRow]] = {}
+        for row in rows:
+            groups.setdefault(key(row), []).append(row)
+        if len(groups) > 1:
+            for name, members in groups.items():
+                summary = summary_line(members)
+                if summary:
+                    lines.append(f"{title} {name}: {summary}")
+    return lines

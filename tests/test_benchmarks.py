@@ -158,3 +158,34 @@ def test_a_service_load_fails_when_a_job_is_lost_or_a_client_saw_an_error():
     assert load.lost == 1 and not load.ok
     load.errors.append("client 2: timed out")
     assert load.lost == 0 and not load.ok and load.report()[-1] == "error: client 2: timed out"
+
+
+# -- families, halves and size bands --------------------------------------------------------------------
+def test_each_family_is_split_once_alternately_into_tuning_and_validation(tmp_path):
+    from benchmarks.families import family_of, split
+
+    files = []
+    for folder, names in (("cordeau2006", ["a2-16", "a2-20", "b2-16"]), ("ropke2007", ["a5-40"]),
+                          ("cordeau-laporte2003", ["pr01", "pr02", "pr03", "pr11"])):
+        (tmp_path / folder).mkdir()
+        files += [tmp_path / folder / f"{n}.txt" for n in names]
+    assert {family_of(f) for f in files} == {"a/b", "pr"}
+    tuning, validation = split(list(reversed(files)))  # the order given does not matter
+    # within a family, in name order (the a/b family spans two folders), tuning first
+    assert [f.stem for f in tuning] == ["pr01", "pr03", "a2-16", "a5-40"]
+    assert [f.stem for f in validation] == ["pr02", "pr11", "a2-20", "b2-16"]
+    assert not set(tuning) & set(validation) and set(tuning) | set(validation) == set(files)
+
+
+def test_a_run_over_several_families_is_summarised_by_family_and_by_size_band():
+    from benchmarks.darp import summaries_by_group
+
+    def member(name, family, requests, gap):
+        return DarpRow(name, requests, requests, True, 100.0 + gap, 100.0, gap, 1.0, 1.0, [], family)
+
+    rows = [member("a2-16", "a/b", 16, 0.0), member("a8-96", "a/b", 96, 1.0), member("pr05", "pr", 120, 4.0)]
+    lines = summaries_by_group(rows)
+    assert lines[0].startswith("family a/b: 2 instances") and "mean 0.50%" in lines[0]
+    assert lines[1].startswith("family pr: 1 instances") and "worst 4.00%" in lines[1]
+    assert [line.split(":")[0] for line in lines[2:]] == ["size up to 48 requests", "size 49 to 96", "size over 96"]
+    assert summaries_by_group(rows[:1]) == []  # one family, one band: nothing more to say

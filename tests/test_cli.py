@@ -248,3 +248,18 @@ def test_bench_darp_table_ends_with_the_gaps(darp_dir):
                               "seconds"]
     assert row.split()[:4] == ["a2-16", "16", "16", "True"] and blank == ""
     assert summary.startswith("1 instances, 1 feasible, 1 fully served; gap to best known: mean ")
+
+
+@pytest.mark.shared
+def test_bench_darp_prints_a_table_per_family_and_takes_search_parameters(darp_dir):
+    proc = itu("bench", "darp", str(darp_dir / "cordeau2006" / "a2-16.txt"),
+               str(darp_dir / "cordeau-laporte2003" / "pr01.txt"), "--seconds", "2", "--workers", "1",
+               "--set", "ruin_recreate.most_removed=8")
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "family a/b" and lines[1].startswith("instance") and lines[2].startswith("a2-16 ")
+    assert lines[4].startswith("1 instances") and lines[6] == "family pr" and lines[8].startswith("pr01 ")
+    assert any(line.startswith("family a/b: ") for line in lines)
+    assert lines[-1].startswith("all: 2 instances, 2 feasible, 2 fully served")
+    refused = itu("bench", "darp", str(darp_dir / "cordeau2006" / "a2-16.txt"), "--set", "ruin_recreate.nope=1",
+                  check=False)
+    assert refused.returncode == 2 and "ruin_recreate has no parameter 'nope'" in refused.stderr

@@ -15,22 +15,40 @@ def flag_error(exc: InputFormatError) -> InputFormatError:
 
 
 def cmd_bench_darp(args) -> int:
-    from benchmarks.darp import HEADER, best_known_costs, run_darp, summary_line
+    from benchmarks.darp import HEADER, best_known_costs, run_darp, summaries_by_group, summary_line
+    from benchmarks.families import family_of, split
+    from benchmarks.parameters import search_parameters
 
     from .progress import solve_with_bar
 
     show = sys.stderr.isatty() and not args.json
-    rows = run_darp(args.files, args.seconds, args.workers, seed=args.seed, best_known=best_known_costs(args.bks),
-                    solver=lambda problem, options, name: solve_with_bar(problem, options, name, show))
-    if not args.json:
-        print(HEADER)
-    done = []
+    files = args.files
+    if args.half:  # the tuning or the validation half of each family (benchmarks/families.py)
+        files = split(files)[0 if args.half == "tuning" else 1]
+    rows = run_darp(files, args.seconds, args.workers, seed=args.seed, best_known=best_known_costs(args.bks),
+                    solver=lambda problem, options, name: solve_with_bar(problem, options, name, show),
+                    parameters=search_parameters(args.set))
+    several = len({family_of(f) for f in files}) > 1
+    done: list = []
+    family = None
     for row in rows:
+        if not args.json and row.family != family:
+            if family is not None:  # the family before: its own table ends with its own summary
+                print(f"\n{summary_line([r for r in done if r.family == family])}\n")
+            family = row.family
+            if several:
+                print(f"family {family}")
+            print(HEADER)
         done.append(row)
         print(json.dumps(row.as_dict()) if args.json else row.line(), flush=True)
-    summary = summary_line(done)
-    if summary and not args.json:
-        print(f"\n{summary}")
+    if not args.json:
+        if several and done:
+            print(f"\n{summary_line([r for r in done if r.family == family])}")
+        for line in summaries_by_group(done) if several else []:
+            print(line)
+        summary = summary_line(done)
+        if summary:
+            print(f"\n{'all: ' if several else ''}{summary}")
     return 0
 
 
@@ -109,6 +127,10 @@ def add_commands(sub) -> None:
     darp.add_argument("--workers", type=int, default=2, help="parallel searches per instance (default 2)")
     darp.add_argument("--json", action="store_true", help="one JSON object per instance")
     darp.add_argument("--bks", help=f"best-known values CSV (default {DEFAULT_BKS})")
+    darp.add_argument("--half", choices=("tuning", "validation"),
+                      help="only the tuning or the validation half of each family (benchmarks/families.py)")
+    darp.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
+                      help="a search parameter, e.g. ruin_recreate.most_removed=14 (repeatable)")
     darp.set_defaults(func=cmd_bench_darp)
     service_bench = bench_sub.add_parser("service", help="concurrent clients against a real service process")
     service_bench.add_argument("--clients", type=int, default=50)
