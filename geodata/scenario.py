@@ -55,6 +55,9 @@ class Area:
 #: Share of trips per service. A guess for a shire ITU: mainstream pupils are the largest
 #: group, SEN next (NAO 2025: SEND transport costs about five times more per pupil), then
 #: day-centre adults and NEPT patients. Changeable.
+#: The shapes of day ``generate_scenario`` makes, and the dial-a-ride shapes' window widths (minutes).
+SHAPES = ("council", "dial-a-ride", "dial-a-ride-wide")
+DIAL_A_RIDE_WINDOW_MIN = {"dial-a-ride": (15, 30), "dial-a-ride-wide": (30, 50)}
 DEFAULT_SERVICE_MIX = {"school": 0.45, "sen": 0.25, "social_care": 0.15, "nept": 0.15}
 #: Arrive 5 to 20 minutes before the bell (a guess; no national rule).
 ARRIVE_BEFORE_BELL_MIN = (20, 5)
@@ -212,12 +215,20 @@ def _clock(minutes: float) -> str:
 
 
 def generate_scenario(area: Area, *, trips: int, seed: int = 0, travel: TravelProvider | None = None,
-                      service_mix: Mapping[str, float] | None = None) -> Scenario:
+                      service_mix: Mapping[str, float] | None = None, shape: str = "council") -> Scenario:
     """A day of about ``trips`` trips (each passenger travels there and back, so the count is
     rounded to an even number) in ``area``. Windows and ride caps are set from the direct
-    journeys under ``travel`` (crow-fly by default), so every trip can be made on its own."""
+    journeys under ``travel`` (crow-fly by default), so every trip can be made on its own.
+
+    ``shape``: "council" (bells, day-centre hours and appointments, a fleet on split shifts), or
+    the shape of the Cordeau and Laporte (2003) dial-a-ride instances, which the council shape does
+    not exercise: requests spread over the whole day, each with a window on one end only (the
+    other bounded by its ride cap), on a fleet working all day: "dial-a-ride" with windows of 15
+    to 30 minutes (as their pr01-pr05), "dial-a-ride-wide" with 30 to 50 (as pr11-pr15)."""
     if not 2 <= trips <= 20_000:
         raise InputFormatError("trips must be between 2 and 20,000", where="trips")
+    if shape not in SHAPES:
+        raise InputFormatError(f"unknown shape {shape!r}; one of {', '.join(SHAPES)}", where="shape")
     mix = dict(service_mix or DEFAULT_SERVICE_MIX)
     rng = np.random.default_rng(seed)
     passengers = max(1, trips // 2)
@@ -253,9 +264,12 @@ def generate_scenario(area: Area, *, trips: int, seed: int = 0, travel: TravelPr
         counters[service] += 1
         number = counters[service]
         direct_min = table.matrix.travel_s(home_id, destination.name) / 60
-        rows.extend(_trips_for(service, kind, number, home_id, destination, direct_min, bells, rng, points))
-    fleet = _fleet_for(rows, area)
-    summary = {"area": area.name, "seed": seed, "trips": len(rows), "passengers": passengers,
+        pair = _trips_for(service, kind, number, home_id, destination, direct_min, bells, rng, points)
+        if shape != "council":
+            _spread_over_the_day(pair, rng, DIAL_A_RIDE_WINDOW_MIN[shape])
+        rows.extend(pair)
+    fleet = _fleet_for(rows, area, all_day=shape != "council")
+    summary = {"area": area.name, "seed": seed, "shape": shape, "trips": len(rows), "passengers": passengers,
                "by_service": {s: sum(1 for r in rows if r["service"] == s) for s in mix},
                "travel": provider.name, "attribution": area.attribution}
     return Scenario(f"{area.name.split()[0]}-{len(rows)}-seed{seed}", rows, fleet, summary)
@@ -338,6 +352,23 @@ def _trips_for(service, kind, number, home_id, destination, direct_min, bells, r
     return [out, back]
 
 
+def _spread_over_the_day(pair: list[dict], rng, widths_min: tuple[int, int]) -> None:
+    """Re-time a passenger's two trips in the dial-a-ride shape: there by a time anywhere from 08:00
+    to 17:00 (a window on the drop-off only), back from a time 30 minutes to 4 hours later (a
+    window on the pickup only), each window ``widths_min`` wide; the open ends are bounded by the
+    ride caps, which stay as the council shape sets them."""
+    out, back = pair
+    width = int(rng.integers(widths_min[0], widths_min[1] + 1))
+    there = 8 * 60 + 5 * int(rng.integers(0, 109))  # 08:00 to 17:00
+    ready = min(there + 30 + 5 * int(rng.integers(0, 43)), 18 * 60 + 30 - width)
+    for key in ("earliest_pickup", "latest_pickup"):
+        out.pop(key, None)
+    out.update(earliest_arrival=_clock(there - width), latest_arrival=_clock(there))
+    for key in ("earliest_arrival", "latest_arrival"):
+        back.pop(key, None)
+    back.update(earliest_pickup=_clock(ready), latest_pickup=_clock(ready + width))
+
+
 def _reverse(base: dict, trip_id: str, home_id: str, destination: Place, points) -> dict:
     home = points[home_id]
     return dict(base, id=trip_id, pickup_location=destination.name, pickup_latitude=round(destination.latitude, 6),
@@ -346,7 +377,7 @@ def _reverse(base: dict, trip_id: str, home_id: str, destination: Place, points)
                 dropoff_name=base["pickup_name"])
 
 
-def _fleet_for(rows: list[dict], area: Area) -> dict:
+def _fleet_for(rows: list[dict], area: Area, all_day: bool = False) -> dict:
     """An in-house fleet sized to the day, and the contract tariffs a council would hold.
     Costs from docs/domain.md: drivers at about the National Living Wage with on-costs
     (£14.50/h, a guess), CO2 from the UK conversion factors; sizes are guesses that leave
@@ -379,6 +410,10 @@ def _fleet_for(rows: list[dict], area: Area) -> dict:
     ]
     if not stretcher:
         vehicle_types[-1]["layouts"] = ["2 wheelchairs + 2 seats", "6 seats"]
+    if all_day:  # requests all day long: every vehicle on one shift, at most 8 hours driven (as Cordeau-Laporte)
+        for vt in vehicle_types:
+            vt.pop("duties", None)
+            vt.update(shift_start="07:00", shift_end="19:00", max_duty_hours=8)
     tariffs = [  # a taxi at about £3.06/mile (1.9/km) plus flag fall (2018 fare index range 2.2-3.1 per mile)
         {"name": "taxi", "flag_fall": 3.5, "per_km": 1.9, "needs": ["ambulant"], "provides_assistant": False},
         {"name": "taxi with escort", "flag_fall": 12.0, "per_km": 2.2, "needs": ["ambulant"], "services": ["sen"]},

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from geodata.files import GEODATA_SUFFIXES, LoadedDay, load_day, snapping_summary, travel_config, write_plan_files
+from geodata.scenario import SHAPES
 from optimiser import Plan, Progress
 from optimiser.errors import InputFormatError, ItuError
 
@@ -193,7 +194,7 @@ def cmd_scenario_generate(args) -> int:
     if args.pbf and not args.roads and not args.osrm:
         args.roads = args.pbf  # windows and ride caps from the same roads the plan will use
     scenario = generate_scenario(area, trips=args.trips, seed=args.seed,
-                                 travel=travel_provider(travel_from_arguments(args)))
+                                 travel=travel_provider(travel_from_arguments(args)), shape=args.shape)
     print_scenario(scenario, write_scenario(scenario, args.out))
     return 0
 
@@ -266,6 +267,9 @@ def add_commands(sub) -> None:
     gen = scenario_sub.add_parser("generate", help="a seeded day of school, SEN, day-centre and patient trips")
     gen.add_argument("--trips", type=int, default=200, help="about how many trips (default 200)")
     gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--shape", choices=SHAPES, default="council",
+                     help="council (bells, centres, appointments; split shifts) or the Cordeau-Laporte shape: "
+                          "requests all day, a window on one end (dial-a-ride: 15-30 min; dial-a-ride-wide: 30-50)")
     gen.add_argument("--out", required=True, help="folder for trips.csv, fleet.json and scenario.json")
     gen.add_argument("--pbf", help="OpenStreetMap extract: its real schools, hospitals and day centres, homes "
                                    "along its residential roads, times over its roads")
