@@ -97,7 +97,12 @@ def one_trip() -> Problem:
     """One pupil on the school road: the loop depot, home, school, depot.
 
     5 + 5 + 10 km = £20; at school by 08:45."""
-    b = school_road()
+    return one_trip_with()
+
+
+def one_trip_with(**fleet) -> Problem:
+    """``one_trip`` with the car's ``fleet`` arguments changed (a duty limit, say)."""
+    b = school_road(**fleet)
     b.add_trip("t1", "school", "home", "school", latest_arrival="08:45")
     return b.build()
 
