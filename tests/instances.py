@@ -499,6 +499,38 @@ def random_small_day(seed: int) -> Problem:
     return b.build()
 
 
+def random_day_near_a_depot(seed: int, trips: int = 6, spread_min: int = 120, slack_min=(10, 20, 40),
+                            open_pickup: bool = False) -> Problem:
+    """Random trips around Oakham (crow-fly distances) for two buses of 8 seats on 07:00-12:00 at
+    £1 a km and £20 an hour, with a duty limit of 1.5 or 4 hours: pickups within ``spread_min``
+    minutes of 07:00, pickup windows ``slack_min`` minutes wide, ride caps of 1.1 to 3 times the
+    direct ride. ``open_pickup``: every other trip gives an earliest pickup and an arrival window
+    but no latest pickup, as the generated pupils' trips to school do, so its pickup's own window
+    runs to the end of the day and only its arrival and ride cap bound it (the implied windows).
+    Used by test_ruin_recreate against its all-pairs oracle."""
+    import random
+
+    rng = random.Random(seed)
+    places = {"depot": (52.65, -0.70)}
+    for k in range(trips):
+        places[f"p{k}"] = (52.6 + rng.random() * 0.1, -0.75 + rng.random() * 0.1)
+        places[f"d{k}"] = (52.6 + rng.random() * 0.1, -0.75 + rng.random() * 0.1)
+    b = ProblemBuilder(crow_fly(places), name=f"random{seed}")
+    b.add_vehicle_type("bus", count=2, depot="depot", layouts=[Layout("8", seats=8)], cost_per_km=1.0,
+                       cost_per_hour=20.0, shift_start="07:00", shift_end="12:00", max_duty_hours=rng.choice([1.5, 4]))
+    for k in range(trips):
+        start = 7 * 60 + rng.randrange(0, spread_min)
+        hh, mm = divmod(start, 60)
+        late = start + rng.choice(slack_min)
+        if open_pickup and k % 2:
+            b.add_trip(f"t{k}", "sen", f"p{k}", f"d{k}", earliest_pickup="07:00", earliest_arrival=f"{hh:02d}:{mm:02d}",
+                       latest_arrival=f"{late // 60:02d}:{late % 60:02d}", max_ride_factor=rng.choice([1.1, 1.5, 3.0]))
+            continue
+        b.add_trip(f"t{k}", "sen", f"p{k}", f"d{k}", earliest_pickup=f"{hh:02d}:{mm:02d}",
+                   latest_pickup=f"{late // 60:02d}:{late % 60:02d}", max_ride_factor=rng.choice([1.1, 1.5, 3.0]))
+    return b.build()
+
+
 def small_rungs() -> list[Rung]:
     """The rungs with a known cost small enough for test_solver's exhaustive search: at most four
     trips and three vehicles, no trip left unserved and no split shifts."""
