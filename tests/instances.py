@@ -200,7 +200,7 @@ def passenger_assistant() -> Problem:
 def contract_cheaper_than_the_fleet() -> Problem:
     """A contract cheaper than the fleet: a taxi at £3 + £2 a km beats a car's £200 day rate.
 
-    Home at 50 km, clinic at 55: the taxi's 5 km cost £13; the car would cost £200 + 110 km."""
+    Home at 50 km, school at 55: the taxi's 5 km cost £13; the car would cost £200 + 110 km."""
     b = line_builder({"home": 50, "school": 55}, cost_per_day=200.0)
     b.add_trip("t1", "nept", "home", "school")
     b.add_tariff("taxi", flag_fall=3.0, per_km=2.0)
@@ -293,8 +293,8 @@ def school_run() -> Problem:
     """Two pupils due by 08:30 in a 2-seat car (1-minute stops, 20-minute cap), and a third at any time.
 
     The checker's hand-made plans break one rule of it each. Cheapest: one car, the pair's loop
-    then the third's, 20 + 10 = £30 (the third by taxi would cost £3 + 5 km x £2 = £13 more
-    than its 10 km)."""
+    then back for the third, 20 + 10 = £30 (the third's 10 km cost less than a taxi's £3 + 5 km
+    x £2 = £13)."""
     b = school_road(layouts=[Layout("2 seats", seats=2)])
     for tid in ("a", "b"):
         b.add_trip(tid, "school", "home", "school", earliest_pickup="08:00", latest_arrival="08:30",
@@ -425,14 +425,17 @@ def trip_between_duties() -> Problem:
     return b.build()
 
 
-@rung()
+@rung(cost=126.0, vehicles=2, contracted=(), unserved=())
 def trip_in_a_routes_waiting_time() -> Problem:
     """A trip fits in one car's waiting time though a lower bound ignoring the wait would rule it out.
 
     Car 1 does "early" (08:00) and "late" (10:00) near the depot and waits between them; car 0
     does "far" (09:30, at 20 km). Trip c (09:00, 5 to 6 km) fits in car 1's wait for 8 km more
     and no more duty; car 0 could take it on its way out but would then wait 13 minutes more
-    at £60 an hour. test_ruin_recreate starts the search from those routes."""
+    at £60 an hour. test_ruin_recreate starts the search from those routes. Cheapest of all (2
+    minutes at each stop): car 1 does "early" alone (4 km, 07:59-08:07); car 0 collects c at
+    09:02, then "far" and "late" (5+1+14+1+20+1+2 = 44 km, 08:57-10:07): 48 km and 78 minutes at
+    £60 an hour, £126."""
     b = line_builder({"a1": 1, "a2": 2, "c1": 5, "c2": 6, "m1": 20, "m2": 21}, count=2, cost_per_hour=60.0)
     b.add_trip("early", "sen", "a1", "a2", earliest_pickup="08:00", latest_pickup="08:05")
     b.add_trip("late", "sen", "a1", "a2", earliest_pickup="10:00", latest_pickup="10:05")
@@ -562,3 +565,11 @@ def generated_day(trips: int, seed: int) -> Problem:
     with tempfile.TemporaryDirectory(prefix="itu-day-") as folder:
         write_scenario(generate_scenario(synthetic_area(), trips=trips, seed=seed), folder)
         return load_problem(Path(folder) / "trips.csv", Path(folder) / "fleet.json").problem
+
+
+if __name__ == "__main__":  # python -m tests.instances: the ladder as a table
+    for r in LADDER.values():
+        answer = [f"£{r.cost:.2f}" if r.cost is not None else "", "" if r.vehicles is None else f"{r.vehicles} vehicles",
+                  f"contracted {', '.join(r.contracted)}" if r.contracted else "",
+                  f"unserved {', '.join(r.unserved)}" if r.unserved else ""]
+        print(f"{r.name:42} {len(r().trips)} trips  {'; '.join(a for a in answer if a) or '-':40} {r.exercises}")

@@ -1,4 +1,4 @@
-"""Our own first routes (optimiser/construct.py): every plan they make is feasible as it stands.
+"""Our own first routes (optimiser/engine/construct.py): every plan they make is feasible as it stands.
 
 ``max_solutions=1`` stops OR-Tools at the first plan, which with TIME_ORDERED_INSERTION is the
 construction itself, so these tests see our routes before any local search touches them."""
