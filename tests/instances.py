@@ -24,8 +24,7 @@ import numpy as np
 import pytest
 
 from optimiser import Layout, Problem, ProblemBuilder, TravelMatrix, crow_fly
-
-DARP = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "darp"
+from tests.conftest import DARP
 
 
 # ---------------------------------------------------------------- the road and its fleet
