@@ -1,11 +1,11 @@
-"""Shared fixtures: where ../shared is, and the rule that every plan passes the checker."""
+"""Shared fixtures: where ../shared is, the two engines, and the rule that every plan passes the checker."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from optimiser import check_plan
+from optimiser import SolveOptions, check_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -23,6 +23,38 @@ def assert_feasible(problem, plan) -> None:
     """Every plan any test produces must pass the independent checker."""
     report = check_plan(problem, plan)
     assert report.feasible, report.violations
+
+
+#: The two searches, each to a budget rather than the clock, so a test gets the same plan on a
+#: busy machine as on an idle one (the time limits only bound a broken search): our compiled ruin
+#: and recreate (the default) for a number of rounds, and OR-Tools' own search from its parallel
+#: cheapest insertion for a number of solutions. ``improvement`` is what the plan's solve record
+#: then names.
+ENGINES = {
+    "ruin-and-recreate": SolveOptions(time_limit_s=60, max_rounds=500),
+    "or-tools": SolveOptions(time_limit_s=60, ruin_and_recreate=False, first_solution="PARALLEL_CHEAPEST_INSERTION",
+                             max_solutions=50),
+}
+IMPROVEMENT = {"ruin-and-recreate": "ruin_and_recreate", "or-tools": "ortools_local_search"}
+
+
+@pytest.fixture(params=list(ENGINES))
+def engine(request) -> SolveOptions:
+    """A test that both searches must pass runs once with each: ``[ruin-and-recreate]``, ``[or-tools]``."""
+    return ENGINES[request.param]
+
+
+def solved_by(problem, options: SolveOptions, **kwargs):
+    """``solve`` with ``options``, the plan checked by the independent checker and, when the
+    options are one of ``ENGINES``, made by that engine."""
+    from optimiser import solve
+
+    plan = solve(problem, options, **kwargs)
+    assert_feasible(problem, plan)
+    for name, engine in ENGINES.items():
+        if options == engine:
+            assert plan.solver.improvement == IMPROVEMENT[name]
+    return plan
 
 
 RUTLAND_PBF = SHARED / "geodata" / "rutland-latest.osm.pbf"

@@ -5,9 +5,10 @@ from dataclasses import replace
 
 import pytest
 
-from optimiser import Layout, SolveOptions, check_plan, solve
+from optimiser import check_plan
 from optimiser.domain.plan import ContractedTrip, Route, Stop, UnservedTrip, build_plan, RouteOrder
-from tests.instances import line_builder
+from tests import instances as ladder
+from tests.conftest import solved_by
 
 
 def hand_route(problem, vehicle_type, layout, visits, number=0):
@@ -36,14 +37,9 @@ H = 3600.0
 
 @pytest.fixture
 def school_run():
-    """depot 0, home 5 km, school 10 km; 60 km/h; two pupils from the same home; service 1 minute."""
-    b = line_builder({"home": 5, "school": 10}, count=1, layouts=[Layout("2 seats", seats=2)])
-    for tid in ("a", "b"):
-        b.add_trip(tid, "school", "home", "school", earliest_pickup="08:00", latest_arrival="08:30",
-                   pickup_service_minutes=1, dropoff_service_minutes=1, max_ride_minutes=20)
-    b.add_trip("c", "school", "home", "school", pickup_service_minutes=1, dropoff_service_minutes=1, seats=1)
-    b.add_tariff("taxi", flag_fall=3.0, per_km=2.0)
-    return b.build()
+    """The ladder's school run: depot 0, home 5 km, school 10 km; 60 km/h; two pupils from the
+    same home due by 08:30 and a third at any time; service 1 minute; a 2-seat car."""
+    return ladder.school_run()
 
 
 def good_visits():
@@ -134,10 +130,7 @@ def test_ride_cap_broken_by_reported_times_but_order_is_fine(school_run):
 
 def test_order_that_no_schedule_can_serve():
     # a must be at school by 08:10, b cannot be collected before 08:20: doing b first is hopeless
-    b = line_builder({"home_a": 5, "home_b": 6, "school": 10})
-    b.add_trip("a", "school", "home_a", "school", latest_arrival="08:10")
-    b.add_trip("b", "school", "home_b", "school", earliest_pickup="08:20")
-    problem = b.build()
+    problem = ladder.order_with_no_schedule()
     t = 8 * H
     visits = [("start", None, t), ("pickup", "b", t + 1200), ("pickup", "a", t + 1380), ("dropoff", "a", t + 1800),
               ("dropoff", "b", t + 1920), ("end", None, t + 2700)]
@@ -146,30 +139,24 @@ def test_order_that_no_schedule_can_serve():
 
 
 def test_feasible_only_when_the_start_is_delayed():
-    """The earliest schedule breaks the ride cap (pick up at 07:00, school opens 08:00), but waiting at the
-    depot makes it feasible: the checker must look for the best schedule, not the earliest."""
-    b = line_builder({"home": 5, "school": 10})
-    b.add_trip("a", "school", "home", "school", earliest_pickup="07:00", earliest_arrival="08:00",
-               latest_arrival="08:10", max_ride_minutes=15, pickup_service_minutes=0, dropoff_service_minutes=0)
-    problem = b.build()
+    """The earliest schedule breaks the ride cap (pick up at 08:00, the centre opens 08:30), but waiting
+    at the depot makes it feasible: the checker must look for the best schedule, not the earliest."""
+    problem = ladder.the_bell()
     vt = problem.vehicle_types[0]
-    trip = problem.trip("a")
+    trip = problem.trip("t")
     plan = build_plan(problem, [RouteOrder(vt, 0, vt.layouts[0], (("pickup", trip), ("dropoff", trip)))], [], [])
     assert check_plan(problem, plan).feasible, violations(problem, plan)
     pickup = plan.routes[0].stops[1]
-    assert pickup.service_start_s >= 8 * H - 15 * 60  # it waited instead of riding early
+    assert pickup.service_start_s >= 8.5 * H - 15 * 60  # it waited instead of riding early
     # and the naive earliest schedule really would have broken the cap
-    naive_pickup = 7 * H
-    naive_dropoff = max(naive_pickup + 300, 8 * H)
+    naive_pickup = trip.earliest_pickup_s
+    assert naive_pickup == 8 * H
+    naive_dropoff = max(naive_pickup + 300, trip.earliest_arrival_s)
     assert naive_dropoff - naive_pickup > 15 * 60
 
 
-def test_solo_traveller_with_company(school_run):
-    b = line_builder({"home": 5, "school": 10}, layouts=[Layout("2 seats", seats=2)])
-    b.add_trip("a", "sen", "home", "school", travels_alone=True, pickup_service_minutes=1,
-               dropoff_service_minutes=1)
-    b.add_trip("b", "sen", "home", "school", pickup_service_minutes=1, dropoff_service_minutes=1)
-    problem = b.build()
+def test_solo_traveller_with_company():
+    problem = ladder.alone_with_company_at_home()
     t = 8 * H
     visits = [("start", None, t - 300), ("pickup", "b", t), ("pickup", "a", t + 60), ("dropoff", "a", t + 420),
               ("dropoff", "b", t + 480), ("end", None, t + 1140)]
@@ -178,12 +165,9 @@ def test_solo_traveller_with_company(school_run):
 
 
 def test_assistant_missing():
-    b = line_builder({"home": 5, "school": 10})
-    b.add_vehicle_type("sen minibus", count=1, depot="depot", layouts=[Layout("8", seats=8)], passenger_assistant=True)
-    b.add_trip("a", "sen", "home", "school", needs_assistant=True)
-    problem = b.build()
+    problem = ladder.passenger_assistant()
     t = 8 * H
-    visits = [("start", None, t), ("pickup", "a", t + 300), ("dropoff", "a", t + 720), ("end", None, t + 1440)]
+    visits = [("start", None, t), ("pickup", "t1", t + 300), ("dropoff", "t1", t + 720), ("end", None, t + 1440)]
     plan = plan_of(problem, [hand_route(problem, "car", "4 seats", visits)])
     assert "needs a passenger assistant and none rides along" in violations(problem, plan)
 
@@ -198,11 +182,9 @@ def test_one_vehicle_driving_two_routes_and_a_vehicle_that_does_not_exist(school
 
 
 def test_duty_limit_exceeded():
-    b = line_builder({"home": 5, "school": 10}, max_duty_hours=0.5)
-    b.add_trip("a", "school", "home", "school")
-    problem = b.build()
+    problem = ladder.one_trip_with(max_duty_hours=0.5)
     t = 8 * H
-    visits = [("start", None, t), ("pickup", "a", t + 300), ("dropoff", "a", t + 720), ("end", None, t + 2400)]
+    visits = [("start", None, t), ("pickup", "t1", t + 300), ("dropoff", "t1", t + 720), ("end", None, t + 2400)]
     plan = plan_of(problem, [hand_route(problem, "car", "4 seats", visits)])
     assert "duty 0.67 h exceeds 0.50 h" in violations(problem, plan)
 
@@ -213,6 +195,6 @@ def test_reported_km_must_match_the_stops(school_run):
     assert "the stops add up to 20.000 km" in violations(school_run, plan)
 
 
-def test_solver_plan_passes(school_run):
-    plan = solve(school_run, SolveOptions(time_limit_s=1))
+def test_solver_plan_passes(school_run, engine):
+    plan = solved_by(school_run, engine)
     assert check_plan(school_run, plan).feasible

@@ -1,4 +1,4 @@
-"""Our own first routes (optimiser/construct.py): every plan they make is feasible as it stands.
+"""Our own first routes (optimiser/engine/construct.py): every plan they make is feasible as it stands.
 
 ``max_solutions=1`` stops OR-Tools at the first plan, which with TIME_ORDERED_INSERTION is the
 construction itself, so these tests see our routes before any local search touches them."""
@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from geodata.readers import load_problem
-from geodata.scenario import generate_scenario, synthetic_area, write_scenario
-from optimiser import Layout, SolveOptions, solve
+from optimiser import SolveOptions, solve
+from tests import instances as ladder
 from tests.conftest import assert_feasible
-from tests.instances import line_builder
-from tests.test_solver import random_instance
+from tests.instances import LADDER, generated_day, random_small_day
 
 CONSTRUCTION_ONLY = SolveOptions(time_limit_s=20, first_solution="TIME_ORDERED_INSERTION", max_solutions=1)
 
@@ -27,54 +25,45 @@ def constructed(problem):
 
 
 def test_two_pupils_on_the_way_share_one_car():
-    b = line_builder({"near": 3, "far": 6, "school": 10}, count=2, cost_per_day=10.0)
-    b.add_trip("a", "school", "near", "school", latest_arrival="08:45")
-    b.add_trip("b", "school", "far", "school", latest_arrival="08:45")
-    plan = constructed(b.build())
+    plan = constructed(ladder.two_pupils_share_a_car())
     assert plan.vehicles_used == 1
-    assert plan.cost.total == pytest.approx(30.0)
+    assert plan.cost.total == pytest.approx(30.0)  # the optimum (LADDER["two_pupils_share_a_car"])
 
 
 def test_a_wheelchair_user_switches_the_route_to_a_layout_with_a_space():
-    b = line_builder({"home": 5, "chair_home": 7, "school": 10},
-                     layouts=[Layout("4 seats", seats=4), Layout("2 seats + 1 wheelchair", seats=2,
-                                                                 wheelchair_spaces=1)])
-    b.add_trip("walker", "sen", "home", "school", earliest_pickup="08:00", latest_arrival="08:45")
-    b.add_trip("chair", "sen", "chair_home", "school", wheelchair_spaces=1, earliest_pickup="08:05",
-               latest_arrival="08:45")
-    plan = constructed(b.build())
+    plan = constructed(ladder.wheelchair_user_on_the_way())
     assert plan.vehicles_used == 1 and set(plan.routes[0].trip_ids) == {"walker", "chair"}
     assert plan.routes[0].layout == "2 seats + 1 wheelchair"
 
 
 def test_a_pupil_travelling_alone_rides_alone_and_ride_caps_hold():
-    b = line_builder({"a_home": 10, "b_home": 30, "c_home": 12, "school": 15}, count=3)
-    b.add_trip("a", "school", "a_home", "school", max_ride_minutes=15)
-    b.add_trip("b", "school", "b_home", "school")
-    b.add_trip("solo", "sen", "c_home", "school", travels_alone=True)
-    plan = constructed(b.build())  # the checker rejects any shared solo ride or broken cap
+    plan = constructed(ladder.alone_and_capped())  # the checker rejects any shared solo ride or broken cap
     assert plan.served_trip_ids == {"a", "b", "solo"}
 
 
 def test_the_waiting_for_the_bell_does_not_count_against_the_ride_cap():
-    # the earliest pickup is an hour before the bell; the cap of 20 minutes forces a late pickup
-    b = line_builder({"home": 10, "school": 20})
-    b.add_trip("t", "school", "home", "school", earliest_pickup="07:30", earliest_arrival="08:30",
-               latest_arrival="08:45", max_ride_minutes=20)
-    plan = constructed(b.build())
+    # collected at the earliest pickup the client would ride 30 minutes; the cap of 15 forces a
+    # late pickup
+    problem = ladder.the_bell()
+    plan = constructed(problem)
     assert plan.served_trip_ids == {"t"}
     pickup, dropoff = [s for s in plan.routes[0].stops if s.trip_id]
-    assert dropoff.service_start_s - pickup.departure_s <= 20 * 60 + 1e-6
+    assert dropoff.service_start_s - pickup.departure_s <= 15 * 60 + 1e-6
+    assert problem.trip("t").earliest_arrival_s - problem.trip("t").earliest_pickup_s > 15 * 60
+
+
+@pytest.mark.parametrize("rung", [r for r in LADDER.values() if len(r().trips) > 1], ids=lambda r: r.name)
+def test_every_rung_of_the_ladder_is_constructed_feasibly(rung):
+    constructed(rung())
 
 
 @pytest.mark.parametrize("seed", range(1, 25))
 def test_random_small_days_are_feasible(seed):
-    constructed(random_instance(seed))
+    constructed(random_small_day(seed))
 
 
-def test_a_generated_day_of_400_trips_is_planned_feasibly(tmp_path):
-    write_scenario(generate_scenario(synthetic_area(), trips=400, seed=11), tmp_path)
-    problem = load_problem(tmp_path / "trips.csv", tmp_path / "fleet.json").problem
+def test_a_generated_day_of_400_trips_is_planned_feasibly():
+    problem = generated_day(400, 11)
     plan = constructed(problem)
     assert not plan.unserved
     # the fleet carries a good part of the day (a quarter is far below what it manages)
@@ -87,22 +76,16 @@ def test_a_generated_day_of_400_trips_is_planned_feasibly(tmp_path):
     assert plan.cost.vehicles_fixed == pytest.approx(sum(fixed[name] for name, _ in vehicles))
 
 
-def test_by_size_uses_our_construction_for_county_sized_days(tmp_path):
-    write_scenario(generate_scenario(synthetic_area(), trips=320, seed=12), tmp_path)
-    problem = load_problem(tmp_path / "trips.csv", tmp_path / "fleet.json").problem
-    plan = solve(problem, SolveOptions(time_limit_s=8))
+def test_by_size_uses_our_construction_for_county_sized_days():
+    problem = generated_day(320, 12)
+    plan = solve(problem, SolveOptions(time_limit_s=60, max_rounds=200))
     assert_feasible(problem, plan)
     assert plan.solver.first_solution == "TIME_ORDERED_INSERTION"
     assert plan.solver.construction_complete is True
 
 
-# ---------------------------------------------------------------- improving part by part (lns.py)
-def _generated(tmp_path, trips, seed):
-    write_scenario(generate_scenario(synthetic_area(), trips=trips, seed=seed), tmp_path)
-    return load_problem(tmp_path / "trips.csv", tmp_path / "fleet.json").problem
-
-
-def test_a_part_priced_alone_costs_what_it_costs_in_the_whole_day(tmp_path):
+# ---------------------------------------------------------------- improving part by part (engine/parts.py)
+def test_a_part_priced_alone_costs_what_it_costs_in_the_whole_day():
     """The part's objective is its exact share of the day's: re-pricing the part's start routes
     on the part alone and the day without the part adds up to the whole day."""
     import random
@@ -113,7 +96,7 @@ def test_a_part_priced_alone_costs_what_it_costs_in_the_whole_day(tmp_path):
     from optimiser.engine.construct import construct_routes
     from optimiser.engine.parts import choose_part, part_model
 
-    problem = _generated(tmp_path, 320, 13)
+    problem = generated_day(320, 13)
     trips = [t for t in problem.trips if screen_trip(problem, t) is None]
     m = build_search_model(problem, trips)
     time_units, cost_units = node_matrices(m)
@@ -139,8 +122,9 @@ def test_a_part_priced_alone_costs_what_it_costs_in_the_whole_day(tmp_path):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_improving_by_parts_gives_a_cheaper_feasible_day(tmp_path, workers):
-    problem = _generated(tmp_path, 320, 14)
+def test_improving_by_parts_gives_a_cheaper_feasible_day(workers):
+    # on the clock: the parts are OR-Tools searches of a few seconds each, with no budget of their own
+    problem = generated_day(320, 14)
     base = solve(problem, SolveOptions(time_limit_s=30, first_solution="TIME_ORDERED_INSERTION", max_solutions=1,
                                        improve_by_parts=False))
     plan = solve(problem, SolveOptions(time_limit_s=12, first_solution="TIME_ORDERED_INSERTION",
@@ -150,12 +134,12 @@ def test_improving_by_parts_gives_a_cheaper_feasible_day(tmp_path, workers):
     assert plan.solver.objective < base.solver.objective
 
 
-def test_parts_searched_on_a_dask_cluster(tmp_path):
+def test_parts_searched_on_a_dask_cluster():
     """The same code runs the parts on Dask workers (here a LocalCluster; a scheduler address
     in production: `itu solve --dask-scheduler`)."""
     from distributed import Client, LocalCluster
 
-    problem = _generated(tmp_path, 320, 15)
+    problem = generated_day(320, 15)
     base = solve(problem, SolveOptions(time_limit_s=30, first_solution="TIME_ORDERED_INSERTION", max_solutions=1,
                                        improve_by_parts=False))
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
@@ -166,7 +150,7 @@ def test_parts_searched_on_a_dask_cluster(tmp_path):
     assert plan.solver.objective < base.solver.objective
 
 
-def test_a_broken_pool_of_part_workers_falls_back_to_this_process(tmp_path):
+def test_a_broken_pool_of_part_workers_falls_back_to_this_process():
     """A part worker killed (say for memory) must not lose the day: parts go on here."""
     import multiprocessing
     import os
@@ -179,7 +163,7 @@ def test_a_broken_pool_of_part_workers_falls_back_to_this_process(tmp_path):
     from optimiser.engine.construct import construct_routes
     from optimiser.engine.parts import improve_by_parts
 
-    problem = _generated(tmp_path, 320, 16)
+    problem = generated_day(320, 16)
     m = build_search_model(problem, [t for t in problem.trips if screen_trip(problem, t) is None])
     routes, _, _ = construct_routes(m, *node_matrices(m))
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))

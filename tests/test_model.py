@@ -1,9 +1,8 @@
 """Broken inputs, each named after its fault: every one is refused with the trip/vehicle and field."""
 import pytest
 
-from optimiser import Layout, ProblemError, crow_fly, parse_clock
-from optimiser.domain.model import format_clock
-from tests.instances import line_builder, line_matrix
+from optimiser import Layout, ProblemError, crow_fly, format_clock, parse_clock
+from tests.instances import line_builder, line_matrix, one_trip_with, school_road
 
 
 def test_clock_strings_and_seconds():
@@ -15,14 +14,14 @@ def test_clock_strings_and_seconds():
 
 @pytest.mark.parametrize("bad", ["8.40", "25:61", "", "noon", None])
 def test_unreadable_clock_names_the_field(bad):
-    b = line_builder({"home": 5, "school": 10})
+    b = school_road()
     with pytest.raises(ProblemError) as err:
         b.add_trip("t1", "school", "home", "school", latest_arrival=bad if bad is not None else [])
     assert err.value.where == "trip t1.latest_arrival"
 
 
 def test_window_closes_before_it_opens():
-    b = line_builder({"home": 5, "school": 10})
+    b = school_road()
     b.add_trip("t1", "school", "home", "school", earliest_pickup="08:00", latest_pickup="07:50")
     with pytest.raises(ProblemError, match="pickup window closes") as err:
         b.build()
@@ -30,7 +29,7 @@ def test_window_closes_before_it_opens():
 
 
 def test_arrival_window_closes_before_it_opens():
-    b = line_builder({"home": 5, "school": 10})
+    b = school_road()
     b.add_trip("t1", "school", "home", "school", earliest_arrival="09:00", latest_arrival="08:50")
     with pytest.raises(ProblemError, match="arrival window closes"):
         b.build()
@@ -53,14 +52,14 @@ def test_ride_cap_shorter_than_direct_journey():
 
 
 def test_ride_factor_below_one():
-    b = line_builder({"home": 5, "school": 10})
+    b = school_road()
     b.add_trip("t1", "school", "home", "school", max_ride_factor=0.8)
     with pytest.raises(ProblemError, match="below 1"):
         b.build()
 
 
 def test_trip_no_vehicle_and_no_tariff_can_carry():
-    b = line_builder({"home": 5, "school": 10})
+    b = school_road()
     b.add_trip("t1", "sen", "home", "school", wheelchair_spaces=2)
     with pytest.raises(ProblemError, match="needs 2 wheelchair spaces; largest layout has 0") as err:
         b.build()
@@ -68,14 +67,14 @@ def test_trip_no_vehicle_and_no_tariff_can_carry():
 
 
 def test_trip_the_fleet_cannot_carry_is_fine_when_a_tariff_can():
-    b = line_builder({"home": 5, "school": 10})
+    b = school_road()
     b.add_trip("t1", "sen", "home", "school", wheelchair_spaces=2)
     b.add_tariff("wheelchair taxi", flag_fall=5, per_km=2, needs=["wheelchair"])
     assert len(b.build().trips) == 1
 
 
 def test_trip_needing_assistant_without_any():
-    b = line_builder({"home": 5, "school": 10})
+    b = school_road()
     b.add_trip("t1", "sen", "home", "school", needs_assistant=True)
     with pytest.raises(ProblemError, match="passenger assistant"):
         b.build()
@@ -83,7 +82,7 @@ def test_trip_needing_assistant_without_any():
 
 @pytest.mark.parametrize("field", ["cost_per_day", "cost_per_km", "cost_per_hour", "co2_kg_per_km"])
 def test_negative_vehicle_cost(field):
-    b = line_builder({"home": 5, "school": 10}, **{field: -1.0})
+    b = school_road(**{field: -1.0})
     b.add_trip("t1", "school", "home", "school")
     with pytest.raises(ProblemError, match="non-negative") as err:
         b.build()
@@ -91,7 +90,7 @@ def test_negative_vehicle_cost(field):
 
 
 def test_negative_tariff():
-    b = line_builder({"home": 5, "school": 10})
+    b = school_road()
     b.add_trip("t1", "school", "home", "school")
     b.add_tariff("taxi", flag_fall=-2, per_km=1)
     with pytest.raises(ProblemError, match="flag_fall"):
@@ -99,7 +98,7 @@ def test_negative_tariff():
 
 
 def test_unknown_location():
-    b = line_builder({"home": 5, "school": 10})
+    b = school_road()
     b.add_trip("t1", "school", "home", "nowhere")
     with pytest.raises(ProblemError, match="unknown location 'nowhere'") as err:
         b.build()
@@ -107,13 +106,13 @@ def test_unknown_location():
 
 
 def test_unknown_depot():
-    b = line_builder({"home": 5, "school": 10}, depot="garage")
+    b = school_road(depot="garage")
     with pytest.raises(ProblemError, match="unknown location 'garage'"):
         b.build()
 
 
 def test_duplicate_trip_id():
-    b = line_builder({"home": 5, "school": 10})
+    b = school_road()
     b.add_trip("t1", "school", "home", "school")
     b.add_trip("t1", "school", "home", "school")
     with pytest.raises(ProblemError, match="duplicate trip id"):
@@ -121,7 +120,7 @@ def test_duplicate_trip_id():
 
 
 def test_shift_ends_before_it_starts():
-    b = line_builder({"home": 5, "school": 10}, shift_start="10:00", shift_end="09:00")
+    b = school_road(shift_start="10:00", shift_end="09:00")
     with pytest.raises(ProblemError, match="shift ends before it starts"):
         b.build()
 
@@ -137,9 +136,7 @@ def test_matrix_with_missing_values():
 
 
 def test_problem_is_immutable():
-    b = line_builder({"home": 5, "school": 10})
-    b.add_trip("t1", "school", "home", "school")
-    problem = b.build()
+    problem = one_trip_with()  # a fresh one: the ladder's own rungs are shared
     with pytest.raises(AttributeError):
         problem.trips[0].seats = 3
     with pytest.raises(ValueError):
@@ -156,7 +153,7 @@ def test_ride_cap_is_the_tighter_of_minutes_and_factor():
 
 
 def test_defaults_by_need():
-    b = line_builder({"home": 5, "school": 10}, layouts=[Layout("wav", seats=2, wheelchair_spaces=1)])
+    b = school_road(layouts=[Layout("wav", seats=2, wheelchair_spaces=1)])
     walker = b.add_trip("a", "nept", "home", "school")
     chair = b.add_trip("b", "nept", "home", "school", wheelchair_spaces=1)
     assert (walker.seats, walker.pickup_service_s) == (1, 120.0)

@@ -8,20 +8,18 @@ from dataclasses import replace as changed
 
 import pytest
 
-from geodata.readers import load_problem
-from geodata.scenario import generate_scenario, synthetic_area, write_scenario
 from optimiser import DecompositionParameters, SearchParameters, SolveOptions, solve
 from optimiser.decompose.duty_split import split_by_duty
 from optimiser.decompose.regions import region_count, split_into_regions
 from optimiser.engine.screening import screen_trip
 from tests.conftest import assert_feasible
+from tests.instances import generated_day
 
 
 @pytest.fixture(scope="module")
-def day(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("regions")
-    write_scenario(generate_scenario(synthetic_area(), trips=240, seed=6), folder)
-    return load_problem(folder / "trips.csv", folder / "fleet.json").problem
+def day():
+    """The ladder's generated day of 240 trips (seed 6), on split shifts."""
+    return generated_day(240, 6)
 
 
 def test_days_are_split_by_size_unless_told():
@@ -155,7 +153,8 @@ def test_a_cancel_reaches_the_regions_being_planned_and_each_keeps_its_best_plan
 def test_a_solve_started_from_routes_starts_from_them(day):
     from optimiser.domain.plan import route_order
 
-    first = solve(day, SolveOptions(time_limit_s=6, workers=1))
+    # to round budgets: the same plans on a busy machine as on an idle one
+    first = solve(day, SolveOptions(time_limit_s=120, workers=1, max_rounds=3_000))
     start = [route_order(day, r) for r in first.routes]
     cancel = threading.Event()
     cancel.set()  # stopped before its first round: what comes back is the start itself
@@ -165,8 +164,9 @@ def test_a_solve_started_from_routes_starts_from_them(day):
     assert again.cost.total == pytest.approx(first.cost.total, abs=0.01)
     # and searching on from them never ends dearer than they are, by the search's objective (the
     # priced plan charges a split-shift vehicle's day rate once, the search each duty its share)
-    better = solve(day, SolveOptions(time_limit_s=4, workers=1, seed=3), start_routes=start)
+    better = solve(day, SolveOptions(time_limit_s=120, workers=1, seed=3, max_rounds=2_000), start_routes=start)
     assert_feasible(day, better)
+    assert better.solver.ruin_and_recreate["rounds"] == 2_000
     assert better.solver.objective <= again.solver.objective + 0.01
 
 
@@ -330,6 +330,6 @@ def test_a_day_split_by_duty_is_searched_side_by_side_and_joined_into_one_plan(d
     assert history[-1][1] == pytest.approx(plan.cost.total, abs=0.05)
     assert seen and seen[-1].best_cost == pytest.approx(plan.cost.total, abs=0.05)
     # one region asked for: the whole day in one search
-    whole = solve(day, SolveOptions(time_limit_s=4, workers=2, regions=1))
+    whole = solve(day, SolveOptions(time_limit_s=120, workers=2, regions=1, max_rounds=1_000))
     assert_feasible(day, whole)
     assert whole.solver.regions is None

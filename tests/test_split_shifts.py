@@ -8,32 +8,15 @@ from dataclasses import replace
 import pytest
 
 from geodata.readers import load_problem
-from optimiser import ProblemError, SolveOptions, check_plan, solve
+from optimiser import ProblemError, check_plan
 from optimiser.errors import InputFormatError
-from tests.conftest import assert_feasible
-from tests.instances import line_builder
-
-SPLIT = ["07:00-10:00", "14:00-18:00"]
-
-
-def school_day(**fleet):
-    b = line_builder({"home": 5, "school": 10}, shift_start="07:00", shift_end="18:00", cost_per_day=50.0,
-                     cost_per_hour=10.0, **fleet)
-    b.add_trip("am", "school", "home", "school", earliest_pickup="08:00", latest_arrival="08:45",
-               pickup_service_minutes=0, dropoff_service_minutes=0)
-    b.add_trip("pm", "school", "school", "home", earliest_pickup="15:30", latest_pickup="15:45",
-               pickup_service_minutes=0, dropoff_service_minutes=0)
-    return b.build()
+from tests import instances as ladder
+from tests.conftest import solved_by
+from tests.instances import school_day
 
 
-def solved(problem):
-    plan = solve(problem, SolveOptions(time_limit_s=2))
-    assert_feasible(problem, plan)
-    return plan
-
-
-def test_one_vehicle_drives_both_duties_pays_its_day_rate_once_and_no_idle_hours():
-    plan = solved(school_day(duties=SPLIT))
+def test_one_vehicle_drives_both_duties_pays_its_day_rate_once_and_no_idle_hours(engine):
+    plan = solved_by(ladder.split_shifts(), engine)
     assert plan.vehicles_used == 1 and len(plan.routes) == 2
     assert sorted(r.duty for r in plan.routes) == [0, 1]
     assert plan.cost.vehicles_fixed == pytest.approx(50.0)
@@ -43,22 +26,22 @@ def test_one_vehicle_drives_both_duties_pays_its_day_rate_once_and_no_idle_hours
     assert plan.cost.total == pytest.approx(50.0 + 40.0 + 2 * 10.0 * 20 / 60)
 
 
-def test_without_duties_the_driver_is_paid_from_the_morning_run_to_the_afternoon_run():
-    plan = solved(school_day())
+def test_without_duties_the_driver_is_paid_from_the_morning_run_to_the_afternoon_run(engine):
+    plan = solved_by(school_day(), engine)
     assert len(plan.routes) == 1
     assert plan.cost.driver_time > 10.0 * 7  # 08:25 to 15:50 at £10/h
 
 
-def test_each_route_keeps_to_its_duty():
-    plan = solved(school_day(duties=SPLIT))
+def test_each_route_keeps_to_its_duty(engine):
+    plan = solved_by(ladder.split_shifts(), engine)
     for route in plan.routes:
         start, end = [(7 * 3600, 10 * 3600), (14 * 3600, 18 * 3600)][route.duty]
         assert start <= route.stops[0].departure_s and route.stops[-1].arrival_s <= end
 
 
-def test_the_checker_rejects_routes_in_the_wrong_duty_twice_in_a_duty_or_in_no_duty():
-    problem = school_day(duties=SPLIT)
-    plan = solved(problem)
+def test_the_checker_rejects_routes_in_the_wrong_duty_twice_in_a_duty_or_in_no_duty(engine):
+    problem = ladder.split_shifts()
+    plan = solved_by(problem, engine)
     morning = next(r for r in plan.routes if r.duty == 0)
     wrong = replace(plan, routes=tuple(replace(r, duty=1 - r.duty) for r in plan.routes))
     assert any("no schedule" in v for v in check_plan(problem, wrong).violations)
@@ -68,11 +51,8 @@ def test_the_checker_rejects_routes_in_the_wrong_duty_twice_in_a_duty_or_in_no_d
     assert any("drives 2 routes in duty 1" in v for v in check_plan(problem, twice).violations)
 
 
-def test_a_trip_between_the_duties_is_contracted_with_the_reason():
-    b = line_builder({"home": 5, "clinic": 10}, duties=SPLIT, shift_start="07:00", shift_end="18:00")
-    b.add_trip("midday", "nept", "home", "clinic", earliest_pickup="11:30", latest_arrival="12:30")
-    b.add_tariff("taxi", flag_fall=3.0, per_km=2.0)
-    plan = solved(b.build())
+def test_a_trip_between_the_duties_is_contracted_with_the_reason(engine):
+    plan = solved_by(ladder.trip_between_duties(), engine)
     assert not plan.routes
     assert "fits in none of the duties of the vehicles that can carry it (07:00-10:00, 14:00-18:00)" \
         in plan.contracted[0].reason
