@@ -1284,7 +1284,7 @@ class RuinAndRecreate:
                 # batches of about a tenth of a second: cheap to stop, little Python per round
                 batch = int(min(max(1, batch * 2 if spent < 0.05 else batch // 2 if spent > 0.2 else batch), 10_000))
         return {"rounds": rounds, "accepted": accepted, "batches_with_exchanges": exchanges,
-                "exchange_seconds": round(exchange_s, 3), "returns_to_best": returns}
+                "exchange_seconds": round(exchange_s, 3), "returns_to_best": returns, "best_units": int(self.best)}
 
     def best_routes(self) -> list[list[int]]:
         """The best routes found, one list of nodes per OR-Tools vehicle (empty when unused)."""
