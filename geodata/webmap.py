@@ -135,11 +135,22 @@ def plan_map_html(layers: Mapping, *, title: str, summary: str, service_colours:
                    for s in {s["location"]: s for s in stop_records if s["kind"] == "start"}.values()],
     }
     script, style = leaflet_assets()
-    # "</" must not appear inside the inline script's data, or a place name could end the script early
-    payload = json.dumps(data, default=str).replace("</", "<\\/")
-    return PAGE % {"title": _html_escape(title), "leaflet_css": style, "leaflet_js": script, "data": payload,
-                   "tiles": json.dumps(OSM_TILES), "tile_attribution": json.dumps(OSM_TILE_ATTRIBUTION),
-                   "attribution": json.dumps(_html_escape(attribution or ""))}
+    return PAGE % {"title": _html_escape(title), "leaflet_css": style, "leaflet_js": script,
+                   "data": script_json(data), "tiles": script_json(OSM_TILES),
+                   "tile_attribution": script_json(OSM_TILE_ATTRIBUTION),
+                   "attribution": script_json(_html_escape(attribution or ""))}
+
+
+#: Written as JSON escapes inside an inline script: "<" and ">" because "</script" ends the script
+#: and "<!--" followed by "<script" makes the parser ignore the next "</script>" (the rest of the page
+#: is swallowed); "&" for pages read as XHTML; U+2028/U+2029 because older JavaScript ends a string there.
+_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def script_json(value) -> str:
+    """``value`` as JSON that is safe inside an HTML <script> element whatever its strings hold."""
+    text = json.dumps(value, default=str)
+    return "".join(_SCRIPT_ESCAPES.get(ch, ch) for ch in text)
 
 
 def _html_escape(text: str) -> str:

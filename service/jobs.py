@@ -154,7 +154,7 @@ def _end(store: Store, job_id: str, state: str, **fields) -> str:
     return state
 
 
-def _plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
+def plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
     from geodata.export import plan_headline, plan_layers, plan_map
     from optimiser.io import ROUTE_COLUMNS, route_rows
 
@@ -171,7 +171,7 @@ def _plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
 
     writer = csv.writer(csv_text)
     writer.writerow(ROUTE_COLUMNS)
-    writer.writerows(route_rows(plan))
+    writer.writerows([spreadsheet_cell(cell) for cell in row] for row in route_rows(plan))
     page = plan_map(layers, title=f"{plan.problem_name}: plan", summary=plan_headline(plan))
     return {
         f"{prefix}plan.json": ("application/json", json.dumps(plan.to_dict()).encode()),
@@ -180,6 +180,20 @@ def _plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
         f"{prefix}routes.csv": ("text/csv", csv_text.getvalue().encode()),
         f"{prefix}map.html": ("text/html", page.encode()),
     }
+
+
+#: What a spreadsheet reads as the start of a formula (or, for tab and carriage return, a cell
+#: it may shift into one): a trip id or place name starting with one is written with a quote first.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    """A CSV cell that a spreadsheet shows as text instead of running it (=HYPERLINK(...), =1+2):
+    a text cell starting with a formula character gets a leading apostrophe, as Excel itself
+    writes literal text. Numbers are left alone, so a negative number stays a number."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def plan_summary(plan) -> dict:
@@ -228,7 +242,7 @@ def _solve(loaded, options: dict, control: _JobControl, settings: dict):
                          cancel=control, part_executor=client.get_executor(pure=False))
     else:
         plan = solve(loaded.problem, solve_options, on_progress=on_progress, cancel=control)
-    return _plan_files(plan, loaded), plan_summary(plan)
+    return plan_files(plan, loaded), plan_summary(plan)
 
 
 def _compare(loaded, options: dict, control: _JobControl):
@@ -255,7 +269,7 @@ def _compare(loaded, options: dict, control: _JobControl):
         "comparison.json": ("application/json", json.dumps(result.to_dict()).encode()),
         "report.html": ("text/html", html_report(result).encode()),
         "report.md": ("text/markdown", markdown(result).encode()),
-        **_plan_files(result.integrated_plan, loaded, prefix="integrated-"),
+        **plan_files(result.integrated_plan, loaded, prefix="integrated-"),
     }
     summary = {"separate_cost": round(result.separate.cost, 2), "integrated_cost": round(result.integrated.cost, 2),
                "saving": round(result.separate.cost - result.integrated.cost, 2),

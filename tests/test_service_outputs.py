@@ -1,0 +1,92 @@
+"""What the service hands out carries users' strings (trip ids, place and depot names, the trip
+set's name): none of them may run as code in a browser or a spreadsheet, whatever they hold."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from optimiser import Layout, ProblemBuilder, SolveOptions, solve
+from service.jobs import plan_files
+from tests.conftest import ROOT
+from tests.instances import line_matrix
+
+TRIPS = (ROOT / "examples" / "rutland" / "trips.csv").read_text()
+FLEET = json.loads((ROOT / "examples" / "rutland" / "fleet.json").read_text())
+DEPOT = "<!--<script>"  # opens an HTML comment and a script: the rest of the page would be swallowed
+HYPERLINK = '=HYPERLINK("http://example.com/{}","click")'  # the trip's own id goes inside
+
+
+@pytest.fixture(scope="module")
+def hostile_plan_files(tmp_path_factory):
+    """The Rutland day with a depot, a trip id and places named to attack the outputs, planned for
+    a second and turned into the files a job stores."""
+    from geodata.readers import load_problem
+
+    folder = tmp_path_factory.mktemp("hostile")
+    # every trip id a formula, every home a formula of one kind or another (some trips go to contracts)
+    lines = TRIPS.splitlines()
+    trips = "\n".join(lines[:1] + ['"' + HYPERLINK.format(line.split(",", 1)[0]).replace('"', '""') + '",'
+                                    + line.split(",", 1)[1] for line in lines[1:]]) + "\n"
+    trips = re.sub(r"home_(\d+)", lambda m: "=+@-"[int(m.group(1)) % 4] + m.group(1), trips)
+    (folder / "trips.csv").write_text(trips)
+    fleet = json.loads(json.dumps(FLEET))
+    fleet["depots"] = {DEPOT: fleet["depots"]["depot"]}
+    for vehicle_type in fleet["vehicle_types"]:
+        vehicle_type["depot"] = DEPOT
+    (folder / "fleet.json").write_text(json.dumps(fleet))
+    loaded = load_problem(folder / "trips.csv", folder / "fleet.json", far_points="warn",
+                          name="</title><script>alert(1)</script>")
+    plan = solve(loaded.problem, SolveOptions(time_limit_s=1, seed=0, workers=1))
+    return {name: content for name, (_, content) in plan_files(plan, loaded).items()}
+
+
+def test_no_place_name_can_end_or_comment_out_the_maps_data_script(hostile_plan_files):
+    page = hostile_plan_files["map.html"].decode()
+    data = re.search(r"const data = (.*?);\n", page).group(1)
+    # no markup character at all inside the data: the HTML parser cannot leave the script or enter
+    # its escaped states ("<!--", "<script"), and nothing ends the JavaScript string early
+    assert not set(data) & {"<", ">", "&", "\u2028", "\u2029"}
+    decoded = json.loads(data)
+    assert DEPOT in {d["place"] for d in decoded["depots"]}  # shown as typed, once decoded
+    assert page.count("<script") == page.count("</script>")
+    assert "&lt;/title&gt;&lt;script&gt;" in page and "</title><script>alert" not in page
+
+
+def test_route_csv_cells_that_a_spreadsheet_would_run_are_neutralised(hostile_plan_files):
+    rows = list(csv.DictReader(io.StringIO(hostile_plan_files["routes.csv"].decode())))
+    cells = [value for row in rows for value in row.values()]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
+    trip_ids = {row["trip_id"] for row in rows if row["trip_id"]}
+    assert trip_ids and all(t.startswith("'=HYPERLINK(") for t in trip_ids)  # kept, readable, but text
+    homes = {row["location"][:2] for row in rows if re.fullmatch(r"'.\d+", row["location"])}
+    assert homes == {"'=", "'+", "'@", "'-"}
+
+
+def test_markdown_report_shows_users_strings_as_text():
+    from optimiser.compare import CompareOptions, compare
+    from optimiser.report import html_report, markdown
+
+    b = ProblemBuilder(line_matrix({"depot": 0, "a": 5, "b": 10}), "<script>alert('name')</script>")
+    b.add_vehicle_type("car", count=1, depot="depot", layouts=[Layout("4", seats=4)], shift_start="07:00",
+                       shift_end="09:00", cost_per_day=50.0, cost_per_km=0.5)
+    b.add_trip("morning", "school", "a", "b", earliest_pickup="07:30", latest_arrival="08:00")
+    # out of every shift: it can only go to a contract, so its id reaches the report's table
+    b.add_trip("<img src=x onerror=alert(1)>|[x](javascript:alert(2))", "school", "a", "b",
+               earliest_pickup="15:00", latest_arrival="15:30")
+    b.add_tariff("taxi <b>", flag_fall=5.0, per_km=2.0, services=["school"])
+    result = compare(b.build(), CompareOptions(time_limit_s=1, seeds=1, parallel=1))
+    assert result.contracted_in_integrated  # the case below is exercised
+    text = markdown(result)
+    assert "<script" not in text and "<img" not in text and "<b>" not in text
+    assert "](javascript:" not in text  # no link can be made of it
+    contracted = [line for line in text.splitlines() if "onerror" in line]
+    assert len(contracted) == 1 and contracted[0].count("|") == 7  # the id's "|" made no extra column
+    page = html_report(result)
+    assert "<img" not in page and "<script" not in page
+    # the HTML report still shows the strings as typed
+    assert "&lt;img src=x onerror=alert(1)&gt;|[x](javascript:alert(2))" in page
+    assert "&lt;script&gt;alert(&#x27;name&#x27;)&lt;/script&gt;" in page
