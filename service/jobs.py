@@ -48,6 +48,23 @@ def travel_config(options: dict, settings: dict) -> dict:
     return {"provider": "crow-fly"}
 
 
+#: The memory model behind ``estimated_memory_mb``, in bytes: the interpreter with the search
+#: compiled; two float64 matrices (seconds, metres) over the places; the search's int64 tables
+#: over its nodes (a pickup and a drop-off per trip, depots) for times and two cost rates; and
+#: per vehicle its slots. It reproduces the 0.72 GB measured for a 2,000-trip day (BENCHMARKS.md).
+MEMORY_BASE_BYTES = 250e6
+MEMORY_BYTES_PER_PLACE_PAIR = 16
+MEMORY_BYTES_PER_NODE_PAIR = 24
+MEMORY_BYTES_PER_VEHICLE = 2048
+
+
+def estimated_memory_mb(trips: int, places: int, vehicles: int) -> float:
+    """About how much memory (MB) a solve of this size needs at its peak."""
+    nodes = 2 * trips  # the depots are few beside them
+    return (MEMORY_BASE_BYTES + MEMORY_BYTES_PER_PLACE_PAIR * places ** 2 + MEMORY_BYTES_PER_NODE_PAIR * nodes ** 2
+            + MEMORY_BYTES_PER_VEHICLE * vehicles) / 1e6
+
+
 def load_job_problem(trip_set: TripSet, fleet: Fleet, options: dict, settings: dict):
     from geodata.readers import load_problem
 

@@ -88,8 +88,10 @@ iframe{width:100%;border:1px solid #dde1e6;border-radius:4px;background:#fff}
 </section>
 <section id="results" hidden><h2>3. Results</h2>
 <div class="figures" id="figures"></div>
-<h2 style="margin-top:16px">Integrated routes</h2><iframe id="map" title="Map of the integrated plan"></iframe>
-<h2 style="margin-top:16px">Savings, charts and the cost split</h2><iframe id="report" title="Comparison report"></iframe>
+<h2 style="margin-top:16px">Integrated routes</h2>
+<iframe id="map" title="Map of the integrated plan" sandbox="allow-scripts"></iframe>
+<h2 style="margin-top:16px">Savings, charts and the cost split</h2>
+<iframe id="report" title="Comparison report" sandbox="allow-scripts"></iframe>
 <h2 style="margin-top:16px">Downloads</h2><ul class="downloads" id="downloads"></ul>
 </section>
 </main>
@@ -97,11 +99,12 @@ iframe{width:100%;border:1px solid #dde1e6;border-radius:4px;background:#fff}
 const devMode = %DEV_MODE%;
 const $ = id => document.getElementById(id);
 let example = null, job = null, polling = null;
-if (!devMode) { $("key-row").hidden = false; $("api-key").value = localStorage.getItem("itu-api-key") || ""; }
+// the key is kept for this tab only (sessionStorage), never on the disk for good
+if (!devMode) { $("key-row").hidden = false; $("api-key").value = sessionStorage.getItem("itu-api-key") || ""; }
 function headers(extra) {
   const h = Object.assign({}, extra || {});
   const key = $("api-key").value.trim();
-  if (key) { h["Authorization"] = "Bearer " + key; localStorage.setItem("itu-api-key", key); }
+  if (key) { h["Authorization"] = "Bearer " + key; sessionStorage.setItem("itu-api-key", key); }
   return h;
 }
 function describe(error) {

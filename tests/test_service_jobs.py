@@ -146,6 +146,27 @@ def test_a_comparison_job_spreads_its_solves_over_the_cluster(tmp_path, cluster)
         stop_app(app)
 
 
+def test_a_key_has_no_more_jobs_in_the_cluster_at_once_than_its_limit(tmp_path, cluster):
+    app = make_app(f"sqlite:///{tmp_path / 'p.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address,
+                   MAX_RUNNING_JOBS_PER_KEY=1)
+    try:
+        client = app.test_client()
+        first, second = submit(client, time_limit_s=3), submit(client, time_limit_s=3)
+        seen_running = set()
+        for _ in range(1500):  # at most five minutes
+            states = {j["id"]: j["state"] for j in (client.get(x["url"]).get_json() for x in (first, second))}
+            seen_running.add(sum(s == "running" for s in states.values()))
+            if all(s in ("succeeded", "failed") for s in states.values()):
+                break
+            time.sleep(0.2)
+        first, second = (client.get(x["url"]).get_json() for x in (first, second))
+        assert first["state"] == second["state"] == "succeeded"
+        # the cluster has two workers, but the second job waited for the first
+        assert max(seen_running) == 1 and second["started_at"] >= first["finished_at"]
+    finally:
+        stop_app(app)
+
+
 def test_cancelling_a_running_solve_keeps_the_best_plan_so_far(tmp_path, cluster):
     app = make_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address)
     try:
