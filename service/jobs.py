@@ -77,8 +77,13 @@ def load_job_problem(trip_set: TripSet, fleet: Fleet, options: dict, settings: d
 class _JobControl:
     """Progress out, cancellation in: both through the job's row, at most once a second."""
 
-    def __init__(self, store: Store, job_id: str, time_limit_s: float):
+    def __init__(self, store: Store, job_id: str, time_limit_s: float, run_started_at=None):
         self.store, self.job_id, self.time_limit_s = store, job_id, time_limit_s
+        #: this run's token: the job's started_at as this run set it. When the job is handed back
+        #: (its service stopped) or taken over (its lease expired), the row no longer matches and
+        #: this run stops without writing anything more
+        self.run_started_at = run_started_at
+        self.handed_back = threading.Event()
         self.started = time.monotonic()
         self.last_write = 0.0
         self.progress: dict[str, Any] = {"time_limit_s": time_limit_s}
@@ -102,9 +107,17 @@ class _JobControl:
             self.last_write = now
             progress = dict(self.progress)
         with self.store.session() as s, s.begin():
-            s.execute(update(Job).where(Job.id == self.job_id).values(progress=progress, heartbeat_at=utcnow()))
-            if s.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)):
+            mine = self.owned(update(Job)).values(progress=progress, heartbeat_at=utcnow())
+            if not s.execute(mine).rowcount:
+                self.handed_back.set()
+                self._cancelled.set()  # the solver stops at its next check
+            elif s.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)):
                 self._cancelled.set()
+
+    def owned(self, statement):
+        """``statement`` limited to the job's row while this run still holds it."""
+        statement = statement.where(Job.id == self.job_id, Job.state == "running")
+        return statement if self.run_started_at is None else statement.where(Job.started_at == self.run_started_at)
 
     def is_set(self) -> bool:  # the solver's cancel token
         if not self._cancelled.is_set() and time.monotonic() - self.last_write >= PROGRESS_INTERVAL_S:
@@ -120,6 +133,8 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
         job = s.get(Job, job_id, with_for_update=True)
         if job is None or job.state in FINAL_STATES:
             return job.state if job else "missing"
+        if job.dispatched_by is None:  # handed back (its service stopped) after this task was sent
+            return HANDED_BACK
         if job.cancel_requested:
             _finish(job, "cancelled", error={"code": "cancelled", "message": "cancelled before it started"})
             return "cancelled"
@@ -129,10 +144,11 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
                 "code": "worker_lost", "message": f"started {job.attempts - 1} times and never finished: the "
                 "worker running it died each time (out of memory, killed, or the machine went away)"})
             return "failed"
-        job.state, job.started_at, job.heartbeat_at = "running", utcnow(), utcnow()
+        now = utcnow()
+        job.state, job.started_at, job.heartbeat_at = "running", now, now
         trip_set, fleet = s.get(TripSet, job.trip_set_id), s.get(Fleet, job.fleet_id)
         kind, options = job.kind, dict(job.options)
-    control = _JobControl(store, job_id, float(options.get("time_limit_s", 30)))
+    control = _JobControl(store, job_id, float(options.get("time_limit_s", 30)), run_started_at=now)
     try:
         loaded = load_job_problem(trip_set, fleet, options, settings)
         if kind == "solve":
@@ -140,21 +156,22 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
         else:
             results, summary = _compare(loaded, options, control)
     except SolveCancelled:
-        return _end(store, job_id, "cancelled", error={"code": "cancelled", "message": "cancelled while running"})
+        return _end(control, "cancelled", error={"code": "cancelled", "message": "cancelled while running"})
     except ItuError as exc:
-        return _end(store, job_id, "failed", error=exc.to_dict())
+        return _end(control, "failed", error=exc.to_dict())
     except Exception as exc:  # a bug must still end the job with a reason, not leave it running
-        return _end(store, job_id, "failed", error={"code": "internal_error",
-                                                     "message": f"{type(exc).__name__}: {exc}"})
+        return _end(control, "failed", error={"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"})
+    if control.handed_back.is_set():
+        return HANDED_BACK
     with store.session() as s, s.begin():
         for name, (media_type, content) in results.items():
             s.merge(JobResult(job_id=job_id, name=name, media_type=media_type, content=content))
     if control._cancelled.is_set():  # cancelled mid-search: the best plan found so far is kept as its result
         summary["stopped_early"] = True
-        return _end(store, job_id, "cancelled", summary=summary, progress=control.progress,
+        return _end(control, "cancelled", summary=summary, progress=control.progress,
                     error={"code": "cancelled", "message": "cancelled while running; the best plan found so far "
                                                            "is kept"})
-    return _end(store, job_id, "succeeded", summary=summary, progress={**control.progress, "fraction": 1.0})
+    return _end(control, "succeeded", summary=summary, progress={**control.progress, "fraction": 1.0})
 
 
 def _finish(job: Job, state: str, **fields) -> None:
@@ -163,12 +180,16 @@ def _finish(job: Job, state: str, **fields) -> None:
         setattr(job, key, value)
 
 
-def _end(store: Store, job_id: str, state: str, **fields) -> str:
-    with store.session() as s, s.begin():
-        job = s.get(Job, job_id, with_for_update=True)
-        if job is not None and job.state not in FINAL_STATES:
-            _finish(job, state, **fields)
-    return state
+#: What ``run_job`` returns for a run whose job was handed back or taken over while it ran.
+HANDED_BACK = "handed-back"
+
+
+def _end(control: _JobControl, state: str, **fields) -> str:
+    """End the job in ``state`` if this run still holds it; a run whose job was handed back
+    (its service stopped) or taken over leaves the row to the run that has it now."""
+    with control.store.session() as s, s.begin():
+        done = s.execute(control.owned(update(Job)).values(state=state, finished_at=utcnow(), **fields)).rowcount
+    return state if done else HANDED_BACK
 
 
 def plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:

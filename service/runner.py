@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -43,6 +44,7 @@ class JobRunner:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_recovery = 0.0
 
     # -- life cycle --------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -64,16 +66,24 @@ class JobRunner:
         self._thread.start()
 
     def stop(self, *, requeue: bool = True) -> None:
-        """Stop dispatching; hand this instance's unfinished jobs back to the queue so the next
-        start (or another instance) runs them at once, then close the cluster."""
+        """Stop dispatching; hand this instance's unfinished jobs back to the queue so that any
+        live instance (or the next start) runs them at once, then close the cluster. A running
+        job handed back does not count the attempt: it did not fail, its service stopped. Its
+        run, if it goes on (on a cluster that outlives this service), stops at its next progress
+        check, seeing the job is no longer its own."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         if requeue:
+            if self.client is not None and self.futures:  # tasks not started yet must not start
+                self.client.cancel(list(self.futures.values()))
+            mine = update(Job).where(Job.dispatched_by == self.instance)
             with self.store.session() as s, s.begin():
-                s.execute(update(Job).where(Job.dispatched_by == self.instance, Job.state.in_(("queued", "running")))
-                          .values(state="queued", dispatched_by=None, heartbeat_at=None))
+                s.execute(mine.where(Job.state == "running")
+                          .values(state="queued", dispatched_by=None, heartbeat_at=None,
+                                  attempts=Job.attempts - 1))
+                s.execute(mine.where(Job.state == "queued").values(dispatched_by=None, heartbeat_at=None))
         if self.client is not None:
             self.client.close(timeout=10)
         if self.cluster is not None:
@@ -102,19 +112,25 @@ class JobRunner:
 
     # -- the loop ------------------------------------------------------------------------------------------
     def recover(self) -> int:
-        """Take back live jobs whose heartbeat is stale: their service or worker stopped."""
+        """Take back live jobs whose lease expired (no heartbeat for ``JOB_LEASE_S``): the service
+        that dispatched them, or the worker running them, is gone. Any live instance does this,
+        on every pass of its loop, so a crashed peer's jobs do not wait for the next start."""
         stale = utcnow() - self.lease
         with self.store.session() as s, s.begin():
             done = s.execute(update(Job).where(
-                Job.state.in_(("queued", "running")), Job.dispatched_by.is_not(None),
+                or_(Job.state == "running", (Job.state == "queued") & Job.dispatched_by.is_not(None)),
                 or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale))
                 .values(state="queued", dispatched_by=None, heartbeat_at=None))
+            if done.rowcount:
+                log.warning("took back %d job(s) whose lease of %s expired", done.rowcount, self.lease)
             return done.rowcount or 0
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.recover()  # every pass, not only at start: a crashed peer's jobs come back here
+                if time.monotonic() >= self._next_recovery:  # not only at start: a crashed peer's jobs
+                    self.recover()
+                    self._next_recovery = time.monotonic() + self.lease.total_seconds() / 4
                 self._dispatch()
                 self._watch()
                 self.last_failure = None
