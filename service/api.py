@@ -15,12 +15,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 from sqlalchemy.exc import IntegrityError
 
 from optimiser.errors import InputFormatError
 
 from .config import Limits
-from .errors import AuthenticationRequired, Conflict, LimitExceeded, NotFound, NotReady, TooManyRequests
+from .errors import AuthenticationRequired, Conflict, LimitExceeded, NotFound, NotReady, TooManyRequests, relocated
 from .store import DEVELOPMENT_OWNER, FINAL_STATES, JOB_STATES, Fleet, Job, JobResult, Store, TripSet, new_id, utcnow
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
@@ -98,8 +99,10 @@ def _page(query, count_query, render, endpoint: str, **filters) -> Response:
 
 
 def _owned(model, item_id: str, where: str = "path.id"):
+    """The caller's record, without a file's content: no answer of the API needs it, and a
+    submission must not read a day's trips to queue a job."""
     with store().session() as s:
-        item = s.get(model, item_id)
+        item = s.get(model, item_id, options=[defer(model.content)] if model in (TripSet, Fleet) else [])
     if item is None or item.owner != g.owner:
         noun = {TripSet: "trip set", Fleet: "fleet", Job: "job"}[model]
         raise NotFound(f"no {noun} {item_id!r}", where=where)
@@ -142,10 +145,7 @@ def _with_file(content: bytes, name: str, suffix: str, read):
         try:
             return read(path)
         except InputFormatError as exc:
-            if exc.where is None or folder in exc.where:
-                exc.where = field
-            exc.message = exc.message.replace(f"{folder}/", "")
-            raise
+            raise relocated(exc, folder, field) from None
         except (UnicodeDecodeError, RecursionError) as exc:  # a reader's parser meeting a hostile file
             reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "nested too deeply"
             raise InputFormatError(f"cannot read the file: {reason}", where=field) from None
@@ -350,8 +350,6 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
 
 
 def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
-    from .jobs import load_job_problem
-
     options = _job_request(fields, kind)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
@@ -363,10 +361,11 @@ def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
             return replay
     trip_set = _owned(TripSet, options["trip_set_id"], "body.trip_set_id")
     fleet = _owned(Fleet, options["fleet_id"], "body.fleet_id")
+    # only what is cheap is checked here (fields, references, sizes, limits): building the problem
+    # (the travel matrix, windows that cannot be met) is the worker's, and a problem found there
+    # fails the job with the same field-level problems a 422 would list
     _check_job_size(trip_set, fleet)
     _check_key_pace()
-    # every problem with the inputs is reported now, with rows and columns, not later as a failed job
-    load_job_problem(trip_set, fleet, options, current_app.config)
     job = Job(id=new_id("job"), owner=g.owner, kind=kind, trip_set_id=trip_set.id, fleet_id=fleet.id,
               options={k: v for k, v in options.items() if k not in ("trip_set_id", "fleet_id")} | {
                   "fingerprint": fingerprint},
@@ -396,8 +395,11 @@ def _check_job_size(trip_set: TripSet, fleet: Fleet) -> None:
     if trip_set.location_count is None or fleet.vehicle_count is None:  # stored before these were counted
         from geodata.readers import read_fleet, read_trips
 
-        table = _with_file(trip_set.content, "trips", trip_set.file_format, lambda p: read_trips(p, services=None))
-        fleet_file = _with_file(fleet.content, "fleet", fleet.file_format, read_fleet)
+        with store().session() as s:
+            trips_file = s.scalar(select(TripSet.content).where(TripSet.id == trip_set.id))
+            fleet_content = s.scalar(select(Fleet.content).where(Fleet.id == fleet.id))
+        table = _with_file(trips_file, "trips", trip_set.file_format, lambda p: read_trips(p, services=None))
+        fleet_file = _with_file(fleet_content, "fleet", fleet.file_format, read_fleet)
         locations, vehicles = len(table.locations), sum(v["count"] for v in fleet_file.vehicle_types)
     else:
         locations, vehicles = trip_set.location_count, fleet.vehicle_count
@@ -433,7 +435,8 @@ def _check_key_pace() -> None:
     if unfinished >= most.queued_jobs_per_key:
         raise TooManyRequests(f"this key has {unfinished} jobs waiting or running (at most "
                               f"{most.queued_jobs_per_key}); submit more when some have finished",
-                              where="Authorization", retry_after_s=math.ceil(current_app.config["DEFAULT_SOLVE_SECONDS"]))
+                              where="Authorization",
+                              retry_after_s=math.ceil(current_app.config["DEFAULT_SOLVE_SECONDS"]))
 
 
 def _idempotent_replay(key: str, fingerprint: str):

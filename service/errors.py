@@ -88,6 +88,16 @@ HTTP_STATUS: dict[type[ItuError], int] = {
 }
 
 
+def relocated(error: ItuError, folder: str, where: str) -> ItuError:
+    """``error`` from reading a file the service wrote under ``folder``, told in the request's
+    terms: ``where`` names the request's field, and no message shows the server's folder."""
+    if error.where is None or folder in error.where:
+        error.where = where
+    error.message = error.message.replace(f"{folder}/", "")
+    error.args = (error.message,)
+    return error
+
+
 def headers_for(error: ItuError) -> dict[str, str]:
     """The headers an error's answer carries besides its JSON."""
     return {"Retry-After": str(error.retry_after_s)} if isinstance(error, TooManyRequests) else {}

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from optimiser.errors import ItuError, SolveCancelled
 
+from .errors import relocated
 from .store import FINAL_STATES, Fleet, Job, JobResult, Store, TripSet, utcnow
 
 #: How often progress and the heartbeat reach the database while a job runs (seconds).
@@ -66,12 +67,17 @@ def estimated_memory_mb(trips: int, places: int, vehicles: int) -> float:
 
 
 def load_job_problem(trip_set: TripSet, fleet: Fleet, options: dict, settings: dict):
+    """The job's problem, built and validated; a problem with the inputs is an ItuError listing
+    every row and column, naming the job's inputs rather than the worker's temporary files."""
     from geodata.readers import load_problem
 
     with tempfile.TemporaryDirectory(prefix="itu-job-") as folder:
         trips_path, fleet_path = materialise_inputs(trip_set, fleet, Path(folder))
-        return load_problem(trips_path, fleet_path, travel=travel_config(options, settings),
-                            far_points=options.get("far_points", "warn"), name=trip_set.name)
+        try:
+            return load_problem(trips_path, fleet_path, travel=travel_config(options, settings),
+                                far_points=options.get("far_points", "warn"), name=trip_set.name)
+        except ItuError as exc:
+            raise relocated(exc, folder, "inputs") from None
 
 
 class _JobControl:
@@ -150,13 +156,14 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
         kind, options = job.kind, dict(job.options)
     control = _JobControl(store, job_id, float(options.get("time_limit_s", 30)), run_started_at=now)
     try:
-        loaded = load_job_problem(trip_set, fleet, options, settings)
+        loaded = _build(trip_set, fleet, options, settings, control)
         if kind == "solve":
             results, summary = _solve(loaded, options, control, settings)
         else:
             results, summary = _compare(loaded, options, control)
-    except SolveCancelled:
-        return _end(control, "cancelled", error={"code": "cancelled", "message": "cancelled while running"})
+    except SolveCancelled as exc:
+        return _end(control, "cancelled",
+                    error={"code": "cancelled", "message": exc.message or "cancelled while running"})
     except ItuError as exc:
         return _end(control, "failed", error=exc.to_dict())
     except Exception as exc:  # a bug must still end the job with a reason, not leave it running
@@ -178,6 +185,32 @@ def _finish(job: Job, state: str, **fields) -> None:
     job.state, job.finished_at = state, utcnow()
     for key, value in fields.items():
         setattr(job, key, value)
+
+
+def _build(trip_set: TripSet, fleet: Fleet, options: dict, settings: dict, control: _JobControl):
+    """The job's problem, built in a thread while this run keeps the heartbeat and watches for
+    cancellation: building a big day (reading it, the travel matrix, a road network or an OSRM
+    server) takes seconds to minutes and has no checks of its own. A cancel ends the job within
+    about a second; the build runs on to its end in the background (bounded by the limits) and
+    is dropped."""
+    outcome: dict[str, Any] = {}
+
+    def build() -> None:
+        try:
+            outcome["loaded"] = load_job_problem(trip_set, fleet, options, settings)
+        except BaseException as exc:  # noqa: BLE001 - handed to the run, which reports it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=build, name=f"itu-build-{control.job_id}", daemon=True)
+    thread.start()
+    control.update(force=True, phase="building")
+    while thread.is_alive():
+        thread.join(PROGRESS_INTERVAL_S)
+        if thread.is_alive() and control.is_set():
+            raise SolveCancelled("cancelled while its problem was being built")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["loaded"]
 
 
 #: What ``run_job`` returns for a run whose job was handed back or taken over while it ran.

@@ -203,7 +203,8 @@ def document(limits: Limits | None = None) -> dict:
                         "trip_id": {"type": "string"}, "column": {"type": "string"}}}}}},
                 "Health": {"type": "object", "required": ["status"], "properties": {
                     "status": {"type": "string", "enum": ["ok", "degraded"]},
-                    "problems": {"type": "array", "items": {"type": "string"}}, "database": {"type": "string"}, "jobs_queued": {"type": "integer"},
+                    "problems": {"type": "array", "items": {"type": "string"}},
+                    "database": {"type": "string"}, "jobs_queued": {"type": "integer"},
                     "jobs_running": {"type": "integer"}, "workers": {"type": "integer"},
                     "development_mode": {"type": "boolean"}}},
                 "TripSet": {"type": "object", "required": ["id", "name", "format", "trip_count", "url"], "properties": {

@@ -162,16 +162,28 @@ def test_bad_job_requests_say_where(app, keys, body, where):
     assert response.get_json()["where"] == where
 
 
-def test_inputs_that_do_not_fit_together_are_refused_at_submission(app, keys):
+def test_inputs_that_do_not_fit_together_fail_the_job_with_the_problems(app, keys, database_url):
+    """Submission checks only what is cheap; building the problem is the worker's, and what it
+    finds is the job's error, listed as a 422 would list it."""
+    from service.jobs import run_job
+
     client = app.test_client()
     trips = TRIPS.decode().replace(",nept,", ",dialysis,", 1).encode()
     trip_set = upload(client, "/v1/trip-sets", trips, "t.csv", keys["county"]).get_json()["id"]  # any label uploads
     fleet = upload(client, "/v1/fleets", FLEET, "f.json", keys["county"]).get_json()["id"]
     response = submit(client, keys["county"], {"trip_set_id": trip_set, "fleet_id": fleet})
-    assert response.status_code == 422
-    (problem,) = response.get_json()["problems"]
-    assert problem["column"] == "service" and "dialysis" in problem["message"]
-    assert client.get("/v1/jobs", headers=keys["county"]).get_json()["total"] == 0
+    assert response.status_code == 202  # the request did not build the problem
+    job = response.get_json()
+    from service.store import Job
+
+    with app.extensions["itu.store"].session() as s, s.begin():  # claimed, as a job runner claims it
+        s.get(Job, job["id"]).dispatched_by = "this test"
+    assert run_job(job["id"], database_url, dict(app.config)) == "failed"  # what a worker does with it
+    failed = client.get(job["url"], headers=keys["county"]).get_json()
+    assert failed["state"] == "failed" and failed["error"]["code"] == "invalid_input"
+    (problem,) = failed["error"]["problems"]
+    assert problem["column"] == "service" and "dialysis" in problem["message"] and problem["row"] >= 2
+    assert "itu-job-" not in json.dumps(failed["error"])  # no path of the worker's
 
 
 def test_idempotent_submission(app, keys):

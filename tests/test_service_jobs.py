@@ -182,6 +182,45 @@ def test_cancelling_a_running_solve_keeps_the_best_plan_so_far(tmp_path, cluster
         stop_app(app)
 
 
+@pytest.fixture
+def slow_osrm():
+    """An OSRM server that takes its time (a minute a table): a job's build waits on it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    release = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the standard library's name
+            release.wait(60)
+            self.send_response(503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    release.set()
+    server.shutdown()
+
+
+def test_cancel_stops_a_job_while_its_problem_is_being_built(tmp_path, cluster, slow_osrm):
+    app = make_app(f"sqlite:///{tmp_path / 'b.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address,
+                   OSRM_URL=slow_osrm)
+    try:
+        client = app.test_client()
+        job = submit(client, time_limit_s=5, travel="osrm")
+        building = wait_for(client, job["url"], ("running",), condition=lambda j: j["progress"].get("phase"))
+        assert building["progress"]["phase"] == "building"  # waiting on the travel server
+        assert client.post(job["cancel_url"]).status_code == 202
+        done = wait_for(client, job["url"], ("cancelled", "failed", "succeeded"), timeout=40)  # not the minute
+        assert done["state"] == "cancelled" and "built" in done["error"]["message"]
+    finally:
+        stop_app(app)
+
+
 def _worker_running(cluster, client_app, key_prefix: str):
     from distributed import Client
 
