@@ -13,6 +13,7 @@ from optimiser import Layout, ProblemBuilder, SolveOptions, solve
 from service.jobs import plan_files
 from tests.conftest import ROOT
 from tests.instances import line_matrix
+from tests.test_service_web import browser  # noqa: F401 - the fixture, headless Chromium
 
 TRIPS = (ROOT / "examples" / "rutland" / "trips.csv").read_text()
 FLEET = json.loads((ROOT / "examples" / "rutland" / "fleet.json").read_text())
@@ -90,3 +91,16 @@ def test_markdown_report_shows_users_strings_as_text():
     # the HTML report still shows the strings as typed
     assert "&lt;img src=x onerror=alert(1)&gt;|[x](javascript:alert(2))" in page
     assert "&lt;script&gt;alert(&#x27;name&#x27;)&lt;/script&gt;" in page
+
+
+def test_the_map_renders_in_a_browser_whatever_its_place_names(hostile_plan_files, browser, tmp_path):
+    page_file = tmp_path / "map.html"
+    page_file.write_bytes(hostile_plan_files["map.html"])
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(page_file.as_uri())
+    page.locator(".leaflet-container").wait_for(timeout=30_000)
+    assert page.evaluate("() => data.depots.map(d => d.place)") == [DEPOT]  # the script read all of its data
+    assert page.locator(".legend").inner_text().count("trips") >= 1  # and went on to draw the legend
+    assert not errors
