@@ -414,8 +414,10 @@ def test_results_are_attachments_that_a_browser_may_not_sniff_or_let_run_free(ap
 
 
 def test_the_page_keeps_the_key_for_the_tab_only_and_sandboxes_results(app):
-    page = app.test_client().get("/").get_data(as_text=True)
-    assert "localStorage" not in page and "sessionStorage.setItem" in page
+    client = app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    script = client.get(re.search(r'<script src="([^"]+)"', page).group(1)).get_data(as_text=True)
+    assert "localStorage" not in script and "sessionStorage.setItem" in script
     assert page.count('sandbox="allow-scripts"') == 2  # map and report: an origin of their own
 
 

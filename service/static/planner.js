@@ -1,0 +1,86 @@
+const devMode = document.body.dataset.devMode === "true";
+const $ = id => document.getElementById(id);
+let example = null, job = null, polling = null;
+// the key is kept for this tab only (sessionStorage), never on the disk for good
+if (!devMode) { $("key-row").hidden = false; $("api-key").value = sessionStorage.getItem("itu-api-key") || ""; }
+function headers(extra) {
+  const h = Object.assign({}, extra || {});
+  const key = $("api-key").value.trim();
+  if (key) { h["Authorization"] = "Bearer " + key; sessionStorage.setItem("itu-api-key", key); }
+  return h;
+}
+function describe(error) {
+  let text = error.message || "failed";
+  if (error.where) text = error.where + ": " + text;
+  if (error.problems) text += "\n" + error.problems.map(p =>
+    [p.file, p.row && "row " + p.row, p.trip_id && "trip " + p.trip_id, p.column && "column " + p.column]
+      .filter(Boolean).join(", ") + ": " + p.message).join("\n");
+  return text;
+}
+async function api(method, url, body, extraHeaders) {
+  const response = await fetch(url, {method, body, headers: headers(extraHeaders)});
+  const data = await response.json().catch(() => ({message: response.statusText}));
+  if (!response.ok) throw new Error(describe(data));
+  return data;
+}
+$("use-example").onclick = async () => {
+  const [trips, fleet] = await Promise.all(["trips.csv", "fleet.json"].map(n =>
+    fetch("/examples/rutland/" + n).then(r => r.blob())));
+  example = {trips: new File([trips], "rutland-trips.csv"), fleet: new File([fleet], "rutland-fleet.json")};
+  $("chosen").textContent = "Rutland example chosen: 200 trips, 4 services.";
+};
+async function upload(url, file) {
+  const form = new FormData();
+  form.append("file", file);
+  return api("POST", url, form);
+}
+$("run").onclick = async () => {
+  $("error").textContent = "";
+  const trips = $("trips-file").files[0] || (example && example.trips);
+  const fleet = $("fleet-file").files[0] || (example && example.fleet);
+  if (!trips || !fleet) { $("error").textContent = "Choose a trip file and a fleet file, or the example."; return; }
+  $("run").disabled = true;
+  try {
+    const tripSet = await upload("/v1/trip-sets", trips);
+    const fleetRecord = await upload("/v1/fleets", fleet);
+    job = await api("POST", "/v1/comparison-jobs", JSON.stringify({trip_set_id: tripSet.id,
+      fleet_id: fleetRecord.id, time_limit_s: Number($("seconds").value), seeds: Number($("seeds").value)}),
+      {"Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID()});
+    $("status").hidden = false; $("results").hidden = true;
+    polling = setInterval(poll, 1000); poll();
+  } catch (e) { $("error").textContent = e.message; $("run").disabled = false; }
+};
+$("cancel").onclick = async () => { if (job) await api("POST", job.cancel_url).catch(e => $("error").textContent = e.message); };
+async function poll() {
+  try { job = await api("GET", job.url); } catch (e) { $("error").textContent = e.message; return; }
+  const p = job.progress || {};
+  $("bar").style.width = Math.round(100 * (p.fraction || 0)) + "%";
+  $("status-text").textContent = job.state + (p.solves_total ? " · " + p.solves_done + " of " + p.solves_total +
+    " solves" : "") + (p.elapsed_s ? " · " + p.elapsed_s.toFixed(0) + " s" : "");
+  if (["succeeded", "failed", "cancelled"].includes(job.state)) {
+    clearInterval(polling); $("run").disabled = false;
+    if (job.state === "succeeded") show(job); else $("error").textContent = describe(job.error || {message: job.state});
+  }
+}
+function money(x) { return (x < 0 ? "-£" : "£") + Math.abs(x).toLocaleString("en-GB", {maximumFractionDigits: 0}); }
+async function blobUrl(url) {  // results need the API key, which an iframe or a link cannot send
+  const response = await fetch(url, {headers: headers()});
+  return URL.createObjectURL(await response.blob());
+}
+async function show(job) {
+  const s = job.summary;
+  $("figures").innerHTML = [["Separate contracts", money(s.separate_cost) + " a day"],
+    ["Integrated", money(s.integrated_cost) + " a day"],
+    ["Saving", money(s.saving) + " (" + (s.saving_percent ?? 0).toFixed(1) + "%)"]]
+    .map(([k, v]) => '<div class="figure">' + k + "<b>" + v + "</b></div>").join("") +
+    (s.solves_cut_short ? '<p class="error">' + s.solves_cut_short + " solve(s) ran out of time while still " +
+      "building routes: trips they had not reached went to taxis untried, so this saving is not reliable. " +
+      "Run again with more seconds per solve.</p>" : "");
+  const urls = {};
+  for (const [name, url] of Object.entries(job.results)) urls[name] = await blobUrl(url);
+  $("map").src = urls["integrated-map.html"];
+  $("report").src = urls["report.html"];
+  $("downloads").innerHTML = Object.keys(job.results).map(name =>
+    '<li><a href="' + urls[name] + '" download="' + name + '">' + name + "</a></li>").join("");
+  $("results").hidden = false;
+}
