@@ -104,3 +104,18 @@ def test_the_map_renders_in_a_browser_whatever_its_place_names(hostile_plan_file
     assert page.evaluate("() => data.depots.map(d => d.place)") == [DEPOT]  # the script read all of its data
     assert page.locator(".legend").inner_text().count("trips") >= 1  # and went on to draw the legend
     assert not errors
+
+
+def test_run_sheets_show_passengers_and_places_as_text(tmp_path):
+    from geodata.export import run_sheet_html
+
+    stop = {"kind": "pickup", "departure": "08:00:00", "arrival": "08:00:00", "service_start": "08:05:30",
+            "place": "<img src=x onerror=alert(1)>", "passenger": "</td><script>alert(2)</script>",
+            "service": "school", "needs": "", "notes": "&amp; 'quoted'", "seats_on_board": 1,
+            "wheelchairs_on_board": 0}
+    page = run_sheet_html("<b>minibus 1</b>", [stop], {"layout": "16 seats", "leaves": "07:45:00",
+                                                        "returns": "09:10:00", "trips": 1, "km": 12.34},
+                          ["school"], None)
+    assert "<img" not in page and "<script" not in page and "<b>" not in page
+    assert "&lt;/td&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in page and "&amp;amp; &#39;quoted&#39;" in page
+    assert "08:05" in page and "08:05:30" not in page and "12.3 km" in page
