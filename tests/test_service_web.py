@@ -68,6 +68,15 @@ def test_run_a_comparison_from_the_page_and_see_the_map_and_summary(served, brow
     assert "comparison.json" in downloads and "integrated-plan.geojson" in downloads
     page.screenshot(path=str(tmp_path / "planner.png"), full_page=True)
     assert not errors
+    # the run is listed among the past comparisons, and reopens after the page is loaded again
+    page.reload()
+    page.wait_for_selector("#past-runs:not([hidden]) .open-past:not([disabled])")
+    assert page.locator("#past-runs tbody tr").count() == 1 and "succeeded" in page.inner_text("#past-runs")
+    assert page.is_hidden("#results")
+    page.click(".open-past")
+    page.wait_for_selector("#results:not([hidden])", timeout=60_000)
+    page.frame_locator("#map").locator(".leaflet-container").wait_for(timeout=30_000)
+    assert "Saving" in page.inner_text("#figures") and not errors
 
 
 def test_a_bad_file_is_explained_on_the_page(served, browser, tmp_path):

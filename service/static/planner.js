@@ -60,8 +60,32 @@ async function poll() {
   if (["succeeded", "failed", "cancelled"].includes(job.state)) {
     clearInterval(polling); $("run").disabled = false;
     if (job.state === "succeeded") show(job); else $("error").textContent = describe(job.error || {message: job.state});
+    listPast();
   }
 }
+// Past comparisons of this key (or of development mode's one owner), newest first: each can be
+// reopened, its map, report and downloads shown again. Text goes in as text, never as markup.
+async function listPast() {
+  let page;
+  try { page = await api("GET", "/v1/jobs?kind=comparison&limit=20"); } catch (e) { return; }
+  const body = $("past-runs").querySelector("tbody");
+  body.replaceChildren(...page.items.map(item => {
+    const row = document.createElement("tr");
+    const cells = [item.created_at.replace("T", " ").replace("Z", ""), item.state,
+      item.summary && item.summary.saving !== undefined ? money(item.summary.saving) + " a day" : ""];
+    for (const text of cells) { const cell = row.insertCell(); cell.textContent = text; }
+    const open = document.createElement("button");
+    open.type = "button"; open.className = "secondary open-past"; open.textContent = "Open";
+    open.disabled = item.state !== "succeeded";
+    open.onclick = async () => { $("error").textContent = ""; job = await api("GET", item.url); show(job); };
+    row.insertCell().append(open);
+    return row;
+  }));
+  $("past-runs").hidden = page.items.length === 0;
+  $("past-empty").hidden = page.items.length > 0;
+}
+$("refresh-past").onclick = listPast;
+if (devMode || $("api-key").value) listPast();
 function money(x) { return (x < 0 ? "-£" : "£") + Math.abs(x).toLocaleString("en-GB", {maximumFractionDigits: 0}); }
 async function blobUrl(url) {  // results need the API key, which an iframe or a link cannot send
   const response = await fetch(url, {headers: headers()});
