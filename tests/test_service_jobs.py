@@ -51,6 +51,29 @@ def wait_for(client, url, states, timeout=180, condition=None):
     raise AssertionError(f"job did not reach {states} in {timeout} s: {job}")
 
 
+def test_health_is_degraded_while_the_cluster_has_no_workers(tmp_path):
+    from distributed import LocalCluster
+
+    empty = LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=":0")
+    app = make_app(f"sqlite:///{tmp_path / 'h.sqlite3'}", DASK_SCHEDULER=empty.scheduler_address)
+    try:
+        client = app.test_client()
+        response = client.get("/v1/health")  # development mode: the details come with it
+        assert response.status_code == 503 and response.get_json()["status"] == "degraded"
+        assert response.get_json()["problems"] == ["the Dask cluster has no workers"]
+        empty.scale(1)
+        empty.wait_for_workers(1, timeout=120)
+        for _ in range(100):  # the client hears of the new worker within moments
+            if client.get("/v1/health").status_code == 200:
+                break
+            time.sleep(0.2)
+        healthy = client.get("/v1/health").get_json()
+        assert (healthy["status"], healthy["problems"], healthy["workers"]) == ("ok", [], 1)
+    finally:
+        stop_app(app)
+        empty.close()
+
+
 def test_a_solve_job_runs_reports_progress_and_returns_results(database_url, cluster):
     app = make_app(database_url, DASK_SCHEDULER=cluster.scheduler_address)
     try:
