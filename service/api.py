@@ -15,8 +15,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from sqlalchemy import func, select
-from sqlalchemy.orm import defer
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from optimiser.errors import InputFormatError
 
