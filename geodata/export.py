@@ -185,19 +185,38 @@ def write_vehicle_schedules(stop_frame, out_dir: Path) -> list[Path]:
 RUN_SHEET_ACTIONS = {"start": "Leave depot", "end": "Back at depot", "pickup": "Pick up", "dropoff": "Drop off"}
 
 
+def _run_sheet_stops(records: list[dict], services: list[str]) -> list[dict]:
+    """A vehicle's stops as its run sheet shows them (drivers read the time they act at)."""
+    return [{"depot": r["kind"] in ("start", "end"), "action": RUN_SHEET_ACTIONS[r["kind"]],
+             "when": r["departure"] if r["kind"] == "start" else r["arrival"] if r["kind"] == "end"
+             else r["service_start"],
+             "place": str(r["place"]), "passenger": r["passenger"], "service": r["service"], "needs": r["needs"],
+             "notes": r["notes"], "seats": r["seats_on_board"], "wheelchairs": r["wheelchairs_on_board"],
+             "colour": service_colour(r["service"], services) if r["service"] else None} for r in records]
+
+
 def run_sheet_html(vehicle: str, records: list[dict], route_summary: Mapping, services: list[str],
                    attribution: str | None) -> str:
     """One driver's run sheet, from the template ``templates/run_sheet.html``."""
     from .webmap import page_templates
 
-    stops = [{"depot": r["kind"] in ("start", "end"), "action": RUN_SHEET_ACTIONS[r["kind"]],
-              "when": r["departure"] if r["kind"] == "start" else r["arrival"] if r["kind"] == "end"
-              else r["service_start"],
-              "place": str(r["place"]), "passenger": r["passenger"], "service": r["service"], "needs": r["needs"],
-              "notes": r["notes"], "seats": r["seats_on_board"], "wheelchairs": r["wheelchairs_on_board"],
-              "colour": service_colour(r["service"], services) if r["service"] else None} for r in records]
     return page_templates().get_template("run_sheet.html").render(
-        vehicle=vehicle, stops=stops, summary=route_summary, attribution=attribution)
+        vehicle=vehicle, stops=_run_sheet_stops(records, services), summary=route_summary, attribution=attribution)
+
+
+def run_sheets_page(layers: Mapping, *, title: str, attribution: str | None = None) -> str:
+    """Every driver's run sheet of a plan in one printable page (a sheet a printed page)."""
+    from .webmap import page_templates
+
+    stops, routes = layers["stops"], layers["routes"]
+    services = sorted({s for s in stops["service"] if s}) if len(stops) else []
+    vehicles = []
+    for summary in routes.drop(columns="geometry").to_dict("records"):
+        records = stops[stops["vehicle"] == summary["vehicle"]].sort_values("stop_number").drop(columns="geometry")
+        vehicles.append({"name": summary["vehicle"], "summary": summary,
+                         "stops": _run_sheet_stops(records.to_dict("records"), services)})
+    return page_templates().get_template("run_sheets_print.html").render(title=title, vehicles=vehicles,
+                                                                         attribution=attribution)
 
 
 def write_run_sheets(layers: Mapping, out_dir: Path, *, attribution: str | None = None) -> list[Path]:

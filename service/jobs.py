@@ -226,7 +226,7 @@ def _end(control: _JobControl, state: str, **fields) -> str:
 
 
 def plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
-    from geodata.export import plan_headline, plan_layers, plan_map
+    from geodata.export import plan_headline, plan_layers, plan_map, run_sheets_page
     from optimiser.io import ROUTE_COLUMNS, route_rows
 
     layers = plan_layers(plan, loaded.problem, loaded.locations, trip_text=loaded.trip_text,
@@ -250,6 +250,7 @@ def plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
                                   json.dumps({"type": "FeatureCollection", "features": features}).encode()),
         f"{prefix}routes.csv": ("text/csv", csv_text.getvalue().encode()),
         f"{prefix}map.html": ("text/html", page.encode()),
+        f"{prefix}run-sheets.html": ("text/html", run_sheets_page(layers, title=plan.problem_name).encode()),
     }
 
 

@@ -45,4 +45,9 @@ def swagger_asset(name: str):
 
 @bp.get("/")
 def planner_page():
-    return render_template("planner.html", dev_mode=bool(current_app.config["DEV_MODE"]))
+    import json
+
+    from geodata.export import SERVICE_COLOURS
+
+    return render_template("planner.html", dev_mode=bool(current_app.config["DEV_MODE"]),
+                           service_colours=json.dumps(SERVICE_COLOURS))

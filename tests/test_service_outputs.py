@@ -106,6 +106,13 @@ def test_the_map_renders_in_a_browser_whatever_its_place_names(hostile_plan_file
     assert not errors
 
 
+def test_a_jobs_run_sheets_print_every_vehicle_with_names_as_text(hostile_plan_files):
+    plan = json.loads(hostile_plan_files["plan.json"])
+    page = hostile_plan_files["run-sheets.html"].decode()
+    assert page.count('<section class="sheet">') == len(plan["routes"]) > 0
+    assert "<!--<script>" not in page and "&lt;!--&lt;script&gt;" in page  # the depot, as text
+
+
 def test_run_sheets_show_passengers_and_places_as_text(tmp_path):
     from geodata.export import run_sheet_html
 

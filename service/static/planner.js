@@ -104,7 +104,73 @@ async function show(job) {
   for (const [name, url] of Object.entries(job.results)) urls[name] = await blobUrl(url);
   $("map").src = urls["integrated-map.html"];
   $("report").src = urls["report.html"];
+  $("run-sheets").src = urls["integrated-run-sheets.html"];
   $("downloads").innerHTML = Object.keys(job.results).map(name =>
     '<li><a href="' + urls[name] + '" download="' + name + '">' + name + "</a></li>").join("");
   $("results").hidden = false;
+  showPlan(await api("GET", job.results["integrated-plan.json"]));  // laid out once it can be measured
+}
+
+// The plan itself: a lane per vehicle across the day with its stops, the routes, and the trips
+// given to contracts with the reason. Every string goes in as text.
+const SERVICE_COLOURS = JSON.parse(document.body.dataset.serviceColours);  // the map's own
+function clock(seconds) {
+  const minutes = Math.round(seconds / 60);
+  return String(Math.floor(minutes / 60)).padStart(2, "0") + ":" + String(minutes % 60).padStart(2, "0");
+}
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+function tableRows(table, rows) {
+  table.querySelector("tbody").replaceChildren(...rows.map(cells => {
+    const row = document.createElement("tr");
+    for (const text of cells) row.insertCell().textContent = text;
+    return row;
+  }));
+}
+function vehicleName(route) {
+  // as the map names them: duties are counted from 0 in the plan, from 1 for people
+  return route.vehicle_type + " " + (route.vehicle_number + 1) + (route.duty > 0 ? ", duty " + (route.duty + 1) : "");
+}
+function showPlan(plan) {
+  const routes = plan.routes.filter(r => r.stops.length);
+  const first = Math.min(...routes.map(r => r.stops[0].departure_s));
+  const last = Math.max(...routes.map(r => r.stops[r.stops.length - 1].arrival_s));
+  const from = Math.floor(first / 3600) * 3600, to = Math.ceil(last / 3600) * 3600;
+  const at = s => (150 + (s - from) / Math.max(1, to - from) * ($("timeline").clientWidth - 160)) + "px";
+  const lanes = [];
+  const axis = element("div", "axis");
+  for (let hour = from; hour <= to; hour += 3600) {
+    const tick = element("span", "tick", clock(hour));
+    tick.style.left = at(hour);
+    axis.append(tick);
+  }
+  lanes.push(axis);
+  for (const route of routes) {
+    const lane = element("div", "lane");
+    lane.append(element("span", "name", vehicleName(route)));
+    const bar = element("div", "bar");
+    bar.style.left = at(route.stops[0].departure_s);
+    bar.style.width = "calc(" + at(route.stops[route.stops.length - 1].arrival_s) + " - " + at(route.stops[0].departure_s) + ")";
+    bar.title = vehicleName(route) + ": " + clock(route.stops[0].departure_s) + " to " +
+      clock(route.stops[route.stops.length - 1].arrival_s);
+    lane.append(bar);
+    for (const stop of route.stops.filter(s => s.trip_id)) {
+      const mark = element("div", "stop");
+      mark.style.left = at(stop.service_start_s);
+      mark.style.background = SERVICE_COLOURS[stop.service] || "#555";
+      mark.title = clock(stop.service_start_s) + " " + stop.kind + " " + stop.trip_id + " at " + stop.location;
+      lane.append(mark);
+    }
+    lanes.push(lane);
+  }
+  $("timeline").replaceChildren(...lanes);
+  tableRows($("routes"), routes.map(r => [vehicleName(r), r.layout, clock(r.stops[0].departure_s),
+    clock(r.stops[r.stops.length - 1].arrival_s), String(r.stops.length - 2), r.km.toFixed(1), money(r.cost)]));
+  tableRows($("contracted"), plan.contracted.map(c => [c.trip_id, c.service, c.tariff, money(c.price), c.reason]));
+  $("contracted").hidden = plan.contracted.length === 0;
+  $("contracted-none").hidden = plan.contracted.length > 0;
 }
