@@ -114,7 +114,7 @@ class JobRunner:
     def recover(self) -> int:
         """Take back live jobs whose lease expired (no heartbeat for ``JOB_LEASE_S``): the service
         that dispatched them, or the worker running them, is gone. Any live instance does this,
-        on every pass of its loop, so a crashed peer's jobs do not wait for the next start."""
+        a few times a lease from its loop, so a crashed peer's jobs do not wait for the next start."""
         stale = utcnow() - self.lease
         with self.store.session() as s, s.begin():
             done = s.execute(update(Job).where(
@@ -142,7 +142,8 @@ class JobRunner:
 
     def _dispatch(self) -> None:
         with self.store.session() as s:
-            queued = list(s.execute(select(Job.id, Job.owner).where(Job.state == "queued", Job.dispatched_by.is_(None))
+            queued = list(s.execute(select(Job.id, Job.owner)
+                                    .where(Job.state == "queued", Job.dispatched_by.is_(None))
                                     .order_by(Job.created_at).limit(50)))
             # a key's jobs in the cluster already (by any service process): the rest of its jobs wait
             busy = dict(s.execute(select(Job.owner, func.count()).where(
