@@ -91,8 +91,10 @@ def run_service_load(clients: int = 50, jobs_per_client: int = 1, trips: int = 2
         port = probe.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     folder = Path(tempfile.mkdtemp(prefix="itu-bench-"))
+    # every client submits as the one development owner: the per-key pace limits would measure themselves
     env = {**os.environ, "ITU_DATABASE_URL": database or f"sqlite:///{folder / 'bench.sqlite3'}",
-           "ITU_SEED_EXAMPLE": "false"}
+           "ITU_SEED_EXAMPLE": "false", "ITU_MAX_SUBMISSIONS_PER_MINUTE": str(10**6),
+           "ITU_MAX_QUEUED_JOBS_PER_KEY": str(10**6), "ITU_MAX_RUNNING_JOBS_PER_KEY": str(10**6)}
     server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--dev", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     load = ServiceLoad(clients, jobs_per_client, trips, seconds, poll_s)

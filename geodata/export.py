@@ -182,50 +182,41 @@ def write_vehicle_schedules(stop_frame, out_dir: Path) -> list[Path]:
     return paths
 
 
-RUN_SHEET_STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5cm;color:#222}
-h1{font-size:1.4em;margin:0 0 .2em}p.meta{margin:.2em 0 1em;color:#555}
-table{border-collapse:collapse;width:100%;font-size:.95em}
-th,td{border:1px solid #bbb;padding:.35em .5em;text-align:left;vertical-align:top}
-th{background:#eee}tr.depot td{background:#f6f6f6;color:#555}
-td.time{white-space:nowrap;font-variant-numeric:tabular-nums}
-.svc{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.3em;vertical-align:middle}
-footer{margin-top:1em;font-size:.8em;color:#666}
-@media print{body{margin:1cm}a{display:none}}
-"""
+RUN_SHEET_ACTIONS = {"start": "Leave depot", "end": "Back at depot", "pickup": "Pick up", "dropoff": "Drop off"}
 
 
-def _to_minute(clock: str) -> str:
-    """Drivers read minutes: "08:25:40" -> "08:25" (times in the schedule CSV keep seconds)."""
-    return clock[:5]
+def _run_sheet_stops(records: list[dict], services: list[str]) -> list[dict]:
+    """A vehicle's stops as its run sheet shows them (drivers read the time they act at)."""
+    return [{"depot": r["kind"] in ("start", "end"), "action": RUN_SHEET_ACTIONS[r["kind"]],
+             "when": r["departure"] if r["kind"] == "start" else r["arrival"] if r["kind"] == "end"
+             else r["service_start"],
+             "place": str(r["place"]), "passenger": r["passenger"], "service": r["service"], "needs": r["needs"],
+             "notes": r["notes"], "seats": r["seats_on_board"], "wheelchairs": r["wheelchairs_on_board"],
+             "colour": service_colour(r["service"], services) if r["service"] else None} for r in records]
 
 
 def run_sheet_html(vehicle: str, records: list[dict], route_summary: Mapping, services: list[str],
                    attribution: str | None) -> str:
-    e = html.escape
-    rows = []
-    for r in records:
-        depot = r["kind"] in ("start", "end")
-        action = {"start": "Leave depot", "end": "Back at depot", "pickup": "Pick up", "dropoff": "Drop off"}[r["kind"]]
-        dot = (f'<span class="svc" style="background:{service_colour(r["service"], services)}"></span>'
-               if r["service"] else "")
-        when = r["departure"] if r["kind"] == "start" else r["arrival"] if r["kind"] == "end" else r["service_start"]
-        rows.append(
-            f'<tr class="{"depot" if depot else ""}"><td class="time">{e(_to_minute(when))}</td>'
-            f'<td>{e(action)}</td><td>{e(str(r["place"]))}</td><td>{dot}{e(r["passenger"])}</td>'
-            f'<td>{e(r["service"])}</td><td>{e(r["needs"])}</td><td>{e(r["notes"])}</td>'
-            f'<td>{r["seats_on_board"]} seated, {r["wheelchairs_on_board"]} wheelchair</td></tr>')
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Run sheet: {e(vehicle)}</title><style>{RUN_SHEET_STYLE}</style></head><body>"
-        f"<h1>Run sheet: {e(vehicle)}</h1>"
-        f"<p class='meta'>Layout {e(route_summary['layout'])} · leaves {e(_to_minute(route_summary['leaves']))}, back "
-        f"{e(_to_minute(route_summary['returns']))} · {route_summary['trips']} passengers · {route_summary['km']:.1f} km</p>"
-        "<table><thead><tr><th>Time</th><th>Action</th><th>Where</th><th>Passenger</th><th>Service</th>"
-        "<th>Needs</th><th>Notes</th><th>On board after</th></tr></thead><tbody>"
-        + "".join(rows) + "</tbody></table>"
-        f"<footer>Times are the planned start of boarding or alighting. {e(attribution or '')}</footer>"
-        "</body></html>")
+    """One driver's run sheet, from the template ``templates/run_sheet.html``."""
+    from .webmap import page_templates
+
+    return page_templates().get_template("run_sheet.html").render(
+        vehicle=vehicle, stops=_run_sheet_stops(records, services), summary=route_summary, attribution=attribution)
+
+
+def run_sheets_page(layers: Mapping, *, title: str, attribution: str | None = None) -> str:
+    """Every driver's run sheet of a plan in one printable page (a sheet a printed page)."""
+    from .webmap import page_templates
+
+    stops, routes = layers["stops"], layers["routes"]
+    services = sorted({s for s in stops["service"] if s}) if len(stops) else []
+    vehicles = []
+    for summary in routes.drop(columns="geometry").to_dict("records"):
+        records = stops[stops["vehicle"] == summary["vehicle"]].sort_values("stop_number").drop(columns="geometry")
+        vehicles.append({"name": summary["vehicle"], "summary": summary,
+                         "stops": _run_sheet_stops(records.to_dict("records"), services)})
+    return page_templates().get_template("run_sheets_print.html").render(title=title, vehicles=vehicles,
+                                                                         attribution=attribution)
 
 
 def write_run_sheets(layers: Mapping, out_dir: Path, *, attribution: str | None = None) -> list[Path]:
@@ -233,19 +224,19 @@ def write_run_sheets(layers: Mapping, out_dir: Path, *, attribution: str | None 
     out_dir.mkdir(parents=True, exist_ok=True)
     stops, routes = layers["stops"], layers["routes"]
     services = sorted({s for s in stops["service"] if s}) if len(stops) else []
-    paths, links = [], []
+    from .webmap import page_templates
+
+    paths, sheets = [], []
     for summary in routes.drop(columns="geometry").to_dict("records"):
         vehicle = summary["vehicle"]
         records = stops[stops["vehicle"] == vehicle].sort_values("stop_number").drop(columns="geometry")
         path = out_dir / f"{_slug(vehicle)}.html"
-        path.write_text(run_sheet_html(vehicle, records.to_dict("records"), summary, services, attribution))
+        path.write_text(run_sheet_html(vehicle, records.to_dict("records"), summary, services, attribution),
+                        encoding="utf-8")
         paths.append(path)
-        links.append(f"<li><a href='{path.name}'>{html.escape(vehicle)}</a> — leaves {_to_minute(summary['leaves'])}, "
-                     f"{summary['trips']} passengers</li>")
+        sheets.append({"file": path.name, "vehicle": vehicle, "leaves": summary["leaves"], "trips": summary["trips"]})
     index = out_dir / "index.html"
-    index.write_text("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Run sheets</title>"
-                     f"<style>{RUN_SHEET_STYLE}</style></head><body><h1>Run sheets</h1><ul>"
-                     + "".join(links) + "</ul></body></html>")
+    index.write_text(page_templates().get_template("run_sheets_index.html").render(sheets=sheets), encoding="utf-8")
     return [index, *paths]
 
 

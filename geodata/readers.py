@@ -93,10 +93,17 @@ def _missing(value: Any) -> bool:
         isinstance(value, str) and not value.strip())
 
 
+def _csv_delimiter(header: str) -> str:
+    """Commas, or semicolons where the header has them and no commas: spreadsheets set to a
+    European locale (where the comma is the decimal mark) export semicolon-separated files."""
+    return ";" if ";" in header and "," not in header else ","
+
+
 def _read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:  # Excel writes a byte-order mark
-            reader = csv.DictReader(handle)
+            reader = csv.DictReader(handle, delimiter=_csv_delimiter(handle.readline()))
+            handle.seek(0)
             columns = [c.strip() for c in (reader.fieldnames or [])]
             rows = []
             for number, raw in enumerate(reader, start=2):  # row 1 is the header, as a spreadsheet shows it
@@ -492,12 +499,16 @@ def _fleet_from_csv(path: Path, problems: Problems) -> Fleet:
 
 def _fleet_from_json(path: Path, problems: Problems) -> Fleet:
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputFormatError(f"cannot read: {exc.strerror}", where=str(path)) from None
     except json.JSONDecodeError as exc:
         raise InputFormatError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
                                where=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputFormatError(f"not UTF-8 text: byte {exc.start} cannot be read", where=str(path)) from None
+    except RecursionError:
+        raise InputFormatError("nested too deeply to be a fleet", where=str(path)) from None
     if not isinstance(doc, dict):
         raise InputFormatError("expected an object", where=str(path))
     for key in sorted(set(doc) - FLEET_JSON_FIELDS):

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import InternalError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from optimiser.errors import ItuError
+from optimiser import ItuError
 
-from .config import load_config
-from .errors import PayloadTooLarge, status_for
+from .config import Limits, load_config
+from .errors import PayloadTooLarge, ServiceUnavailable, headers_for, status_for
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     migrate(config["DATABASE_URL"])
     store = Store(config["DATABASE_URL"])
     app.extensions["itu.store"] = store
+    app.extensions["itu.limits"] = Limits.from_config(config)
 
     from . import api, web
 
@@ -59,7 +61,7 @@ def stop_app(app: Flask) -> None:
 
 
 def _error_response(error: ItuError, status: int):
-    return jsonify(error.to_dict()), status
+    return jsonify(error.to_dict()), status, headers_for(error)
 
 
 def _register_error_handlers(app: Flask) -> None:
@@ -75,6 +77,13 @@ def _register_error_handlers(app: Flask) -> None:
         limit = app.config["MAX_CONTENT_LENGTH"]
         return _error_response(PayloadTooLarge(f"the body is larger than {limit // (1024 * 1024)} MB", where="body"),
                                413)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InternalError)
+    def database_unavailable(error):  # a disk that no longer takes writes, a read-only server, a lost connection
+        log.error("database error on %s %s: %s", request.method, request.path, error.orig or error)
+        return _error_response(ServiceUnavailable("the database cannot be used just now; try again later",
+                                                  where="database"), 503)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

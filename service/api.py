@@ -4,8 +4,10 @@ report. The contract is the OpenAPI document in ``openapi.py``, served at /v1/op
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import math
 import re
 import tempfile
 from pathlib import Path
@@ -14,10 +16,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from optimiser.errors import InputFormatError
 
-from .errors import AuthenticationRequired, Conflict, NotFound, NotReady
+from .config import Limits
+from .errors import AuthenticationRequired, Conflict, LimitExceeded, NotFound, NotReady, TooManyRequests, relocated
 from .store import DEVELOPMENT_OWNER, FINAL_STATES, JOB_STATES, Fleet, Job, JobResult, Store, TripSet, new_id, utcnow
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
@@ -27,22 +31,35 @@ FLEET_FORMATS = {"csv": "csv", "json": "json"}
 MEDIA_TYPES = {"text/csv": "csv", "application/geo+json": "geojson", "application/geopackage+sqlite3": "gpkg",
                "application/json": "json"}
 PAGE_LIMIT_MAX = 200
+#: Result files are the service's own output but carry users' strings: a browser must not guess
+#: their type, a page may run only its own inline script and load only map tiles, and it runs in a
+#: sandbox (an origin of its own), so that even a bug in escaping cannot reach the API key.
+RESULT_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                 "img-src data: https://tile.openstreetmap.org; sandbox allow-scripts")
 
 
 def store() -> Store:
     return current_app.extensions["itu.store"]
 
 
+def limits() -> Limits:
+    return current_app.extensions["itu.limits"]
+
+
+def _key_owner() -> tuple[str, str | None]:
+    """(the key sent, its owner or None); development mode's one owner needs no key."""
+    if current_app.config["DEV_MODE"]:
+        return "", DEVELOPMENT_OWNER
+    header = request.headers.get("Authorization", "")
+    key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("X-API-Key", "")
+    return key, store().owner_of_key(key) if key else None
+
+
 @bp.before_request
 def authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
-    if current_app.config["DEV_MODE"]:
-        g.owner = DEVELOPMENT_OWNER
-        return
-    header = request.headers.get("Authorization", "")
-    key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("X-API-Key", "")
-    owner = store().owner_of_key(key) if key else None
+    key, owner = _key_owner()
     if owner is None:
         raise AuthenticationRequired("send an API key as 'Authorization: Bearer <key>' (create one with "
                                      "'itu keys create NAME')" if not key else "unknown or revoked API key",
@@ -82,8 +99,10 @@ def _page(query, count_query, render, endpoint: str, **filters) -> Response:
 
 
 def _owned(model, item_id: str, where: str = "path.id"):
+    """The caller's record, without a file's content: no answer of the API needs it, and a
+    submission must not read a day's trips to queue a job."""
     with store().session() as s:
-        item = s.get(model, item_id)
+        item = s.get(model, item_id, options=[defer(model.content)] if model in (TripSet, Fleet) else [])
     if item is None or item.owner != g.owner:
         noun = {TripSet: "trip set", Fleet: "fleet", Job: "job"}[model]
         raise NotFound(f"no {noun} {item_id!r}", where=where)
@@ -116,30 +135,75 @@ def _uploaded_file(allowed: dict[str, str], noun: str) -> tuple[str, str, bytes]
 
 
 def _with_file(content: bytes, name: str, suffix: str, read):
+    """``read`` on the upload written to a temporary file. Its errors name the request's field
+    (``body.file``, or ``body`` for a raw body), never the server's temporary path."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")[:100] or "upload"
+    field = "body.file" if request.files else "body"
     with tempfile.TemporaryDirectory(prefix="itu-upload-") as folder:
         path = Path(folder) / f"{safe}.{suffix}"
         path.write_bytes(content)
-        return read(path)
+        try:
+            return read(path)
+        except InputFormatError as exc:
+            raise relocated(exc, folder, field) from None
+        except (UnicodeDecodeError, RecursionError) as exc:  # a reader's parser meeting a hostile file
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "nested too deeply"
+            raise InputFormatError(f"cannot read the file: {reason}", where=field) from None
+
+
+def _json_body() -> Any:
+    """The request's JSON, read strictly: a body that is not UTF-8, nests too deeply or holds a
+    string no database can store is a 422 naming the body, never a 500."""
+    if not request.is_json:
+        raise InputFormatError("expected a JSON object (Content-Type: application/json)", where="body")
+    try:
+        text = request.get_data(cache=True).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFormatError(f"not UTF-8: byte {exc.start} cannot be read", where="body") from None
+    try:
+        body = json.loads(text)
+    except RecursionError:
+        raise InputFormatError("nested too deeply", where="body") from None
+    except ValueError as exc:
+        raise InputFormatError(f"not valid JSON: {exc}", where="body") from None
+    try:  # "\ud800" is valid JSON but not text: refused here rather than by the database driver
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputFormatError("a string holds an unpaired surrogate (\\ud800-\\udfff)", where="body") from None
+    return body
 
 
 # -- health, document, docs --------------------------------------------------------------------------------
 @bp.get("/health")
 def health():
+    """ok or degraded for anyone (a load balancer needs no key); what is wrong, the database, the
+    workers and the caller's own jobs only with a key. Degraded (503) when the database does not
+    take a write or the job runner is not working."""
+    problems = []
+    write_failure = store().write_failure()
+    if write_failure:
+        problems.append(f"the database does not take writes ({write_failure})")
     runner = current_app.extensions.get("itu.runner")
-    with store().session() as s:
-        queued = s.scalar(select(func.count()).select_from(Job).where(Job.state == "queued"))
-        running = s.scalar(select(func.count()).select_from(Job).where(Job.state == "running"))
-    return jsonify({"status": "ok", "database": store().engine.dialect.name, "jobs_queued": queued,
-                    "jobs_running": running, "workers": len(runner.workers()) if runner else 0,
-                    "development_mode": bool(current_app.config["DEV_MODE"])})
+    if runner is not None:
+        problems.extend(runner.problems())
+    body: dict[str, Any] = {"status": "degraded" if problems else "ok"}
+    _, owner = _key_owner()
+    if owner is not None:
+        with store().session() as s:
+            mine = select(func.count()).select_from(Job).where(Job.owner == owner)
+            queued = s.scalar(mine.where(Job.state == "queued"))
+            running = s.scalar(mine.where(Job.state == "running"))
+        body.update({"problems": problems, "database": store().engine.dialect.name, "jobs_queued": queued,
+                     "jobs_running": running, "workers": len(runner.workers()) if runner else 0,
+                     "development_mode": bool(current_app.config["DEV_MODE"])})
+    return jsonify(body), 503 if problems else 200
 
 
 @bp.get("/openapi.json")
 def openapi_document():
     from .openapi import document
 
-    return jsonify(document())
+    return jsonify(document(limits()))
 
 
 @bp.get("/docs")
@@ -160,9 +224,23 @@ def create_trip_set():
     from geodata.readers import read_trips
 
     name, file_format, content = _uploaded_file(TRIP_FORMATS, "trip")
+    limit = limits()
+    field = "body.file" if request.files else "body"
+    # far too many lines (twice the limit, room for a cell broken over lines) is refused before the
+    # file is parsed, which for 100,000 rows takes seconds; the exact count is checked after
+    lines = content.count(b"\n") if file_format == "csv" else 0
+    if lines > 2 * limit.trips_per_set + 1:
+        raise LimitExceeded(f"{lines:,} lines; this service plans at most "
+                            f"{limit.trips_per_set:,} trips a set", where=field)
     table = _with_file(content, name, file_format, lambda path: read_trips(path, services=None))
+    if len(table.rows) > limit.trips_per_set:
+        raise LimitExceeded(f"{len(table.rows):,} trips; this service plans at most {limit.trips_per_set:,} a set",
+                            where=field)
+    if len(table.locations) > limit.locations:
+        raise LimitExceeded(f"{len(table.locations):,} distinct places; at most {limit.locations:,}", where=field)
     record = TripSet(id=new_id("trips"), owner=g.owner, name=name, file_format=file_format, content=content,
-                     trip_count=len(table.rows), services=sorted({r.service for r in table.rows}), created_at=utcnow())
+                     trip_count=len(table.rows), location_count=len(table.locations),
+                     services=sorted({r.service for r in table.rows}), created_at=utcnow())
     with store().session() as s, s.begin():
         s.add(record)
     body = {**trip_set_body(record), "warnings": table.warnings}
@@ -198,8 +276,16 @@ def create_fleet():
 
     name, file_format, content = _uploaded_file(FLEET_FORMATS, "fleet")
     fleet = _with_file(content, name, file_format, read_fleet)
+    limit, field = limits(), "body.file" if request.files else "body"
+    for vehicle_type in fleet.vehicle_types:
+        if vehicle_type["count"] > limit.vehicles_per_type:
+            raise LimitExceeded(f"{vehicle_type['count']:,} vehicles of type {vehicle_type['name']!r}; at most "
+                                f"{limit.vehicles_per_type:,} of one type", where=field)
+    vehicles = sum(v["count"] for v in fleet.vehicle_types)
+    if vehicles > limit.vehicles:
+        raise LimitExceeded(f"{vehicles:,} vehicles in all; at most {limit.vehicles:,}", where=field)
     record = Fleet(id=new_id("fleet"), owner=g.owner, name=name, file_format=file_format, content=content,
-                   vehicle_types=len(fleet.vehicle_types), created_at=utcnow())
+                   vehicle_types=len(fleet.vehicle_types), vehicle_count=vehicles, created_at=utcnow())
     with store().session() as s, s.begin():
         s.add(record)
     body = fleet_body(record)
@@ -224,7 +310,7 @@ COMPARISON_FIELDS = {"trip_set_id": str, "fleet_id": str, "time_limit_s": (int, 
 
 
 def _job_request(fields: dict[str, Any], kind: str) -> dict:
-    body = request.get_json(silent=True)
+    body = _json_body()
     if not isinstance(body, dict):
         raise InputFormatError("expected a JSON object (Content-Type: application/json)", where="body")
     unknown = sorted(set(body) - set(fields))
@@ -236,13 +322,17 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
     for name, kinds in fields.items():
         if name in body and (not isinstance(body[name], kinds) or isinstance(body[name], bool)):
             raise InputFormatError(f"wrong type: {type(body[name]).__name__}", where=f"body.{name}")
-    config = current_app.config
+    config, most = current_app.config, limits()
     limit = float(body.get("time_limit_s", config["DEFAULT_SOLVE_SECONDS"] if kind == "solve" else 20))
-    if not 0.5 <= limit <= config["MAX_SOLVE_SECONDS"]:
-        raise InputFormatError(f"must be between 0.5 and {config['MAX_SOLVE_SECONDS']} seconds",
-                               where="body.time_limit_s")
-    if kind == "comparison" and not 1 <= body.get("seeds", 3) <= 20:
-        raise InputFormatError("must be between 1 and 20", where="body.seeds")
+    if not 0.5 <= limit <= most.solve_seconds:
+        raise InputFormatError(f"must be between 0.5 and {most.solve_seconds:g} seconds", where="body.time_limit_s")
+    if kind == "comparison":
+        if not 1 <= body.get("seeds", 3) <= most.seeds:
+            raise InputFormatError(f"must be between 1 and {most.seeds}", where="body.seeds")
+        if body.get("seeds", 3) * limit > most.comparison_seconds:
+            raise LimitExceeded(f"{body.get('seeds', 3)} seeds of {limit:g} s is {body.get('seeds', 3) * limit:g} s "
+                                f"of solving a plan; at most {most.comparison_seconds:g} s a comparison",
+                                where="body.seeds")
     if "regions" in body and not 1 <= body["regions"] <= 1000:
         raise InputFormatError("must be between 1 and 1000 (1 never splits the day)", where="body.regions")
     if "seed" in body and not 0 <= body["seed"] < 2**31:
@@ -260,8 +350,6 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
 
 
 def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
-    from .jobs import load_job_problem
-
     options = _job_request(fields, kind)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
@@ -273,8 +361,11 @@ def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
             return replay
     trip_set = _owned(TripSet, options["trip_set_id"], "body.trip_set_id")
     fleet = _owned(Fleet, options["fleet_id"], "body.fleet_id")
-    # every problem with the inputs is reported now, with rows and columns, not later as a failed job
-    load_job_problem(trip_set, fleet, options, current_app.config)
+    # only what is cheap is checked here (fields, references, sizes, limits): building the problem
+    # (the travel matrix, windows that cannot be met) is the worker's, and a problem found there
+    # fails the job with the same field-level problems a 422 would list
+    _check_job_size(trip_set, fleet)
+    _check_key_pace()
     job = Job(id=new_id("job"), owner=g.owner, kind=kind, trip_set_id=trip_set.id, fleet_id=fleet.id,
               options={k: v for k, v in options.items() if k not in ("trip_set_id", "fleet_id")} | {
                   "fingerprint": fingerprint},
@@ -293,6 +384,59 @@ def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
         runner.wake()
     body = job_body(job)
     return jsonify(body), 202, {"Location": body["url"]}
+
+
+def _check_job_size(trip_set: TripSet, fleet: Fleet) -> None:
+    """Refuse a job whose problem would not fit, from the counts stored at upload: before the
+    travel matrix is built, which is where the memory goes."""
+    from .jobs import estimated_memory_mb
+
+    most = limits()
+    if trip_set.location_count is None or fleet.vehicle_count is None:  # stored before these were counted
+        from geodata.readers import read_fleet, read_trips
+
+        with store().session() as s:
+            trips_file = s.scalar(select(TripSet.content).where(TripSet.id == trip_set.id))
+            fleet_content = s.scalar(select(Fleet.content).where(Fleet.id == fleet.id))
+        table = _with_file(trips_file, "trips", trip_set.file_format, lambda p: read_trips(p, services=None))
+        fleet_file = _with_file(fleet_content, "fleet", fleet.file_format, read_fleet)
+        locations, vehicles = len(table.locations), sum(v["count"] for v in fleet_file.vehicle_types)
+    else:
+        locations, vehicles = trip_set.location_count, fleet.vehicle_count
+    places = locations + fleet.vehicle_types  # each vehicle type adds at most its depot
+    if trip_set.trip_count > most.trips_per_set:
+        raise LimitExceeded(f"{trip_set.trip_count:,} trips; at most {most.trips_per_set:,}", where="body.trip_set_id")
+    if places > most.locations:
+        raise LimitExceeded(f"{places:,} places with the fleet's depots; at most {most.locations:,}",
+                            where="body.trip_set_id")
+    if vehicles > most.vehicles:
+        raise LimitExceeded(f"{vehicles:,} vehicles; at most {most.vehicles:,}", where="body.fleet_id")
+    needed = estimated_memory_mb(trip_set.trip_count, places, vehicles)
+    if needed > most.job_memory_mb:
+        raise LimitExceeded(f"this job would need about {needed:,.0f} MB of memory ({trip_set.trip_count:,} trips, "
+                            f"{places:,} places, {vehicles:,} vehicles); at most {most.job_memory_mb:,.0f} MB a job",
+                            where="body")
+
+
+def _check_key_pace() -> None:
+    """At most so many submissions a minute and so many unfinished jobs per key, counted in the
+    database so that every service process sees the same figures."""
+    most, now = limits(), utcnow()
+    window = dt.timedelta(seconds=60)
+    with store().session() as s:
+        recent = list(s.scalars(select(Job.created_at).where(Job.owner == g.owner, Job.created_at > now - window)
+                                .order_by(Job.created_at).limit(most.submissions_per_minute)))
+        unfinished = s.scalar(select(func.count()).select_from(Job)
+                              .where(Job.owner == g.owner, Job.state.in_(("queued", "running"))))
+    if len(recent) >= most.submissions_per_minute:
+        wait = (recent[0] + window - now).total_seconds()
+        raise TooManyRequests(f"more than {most.submissions_per_minute} jobs submitted in a minute with this key",
+                              where="Authorization", retry_after_s=math.ceil(wait))
+    if unfinished >= most.queued_jobs_per_key:
+        raise TooManyRequests(f"this key has {unfinished} jobs waiting or running (at most "
+                              f"{most.queued_jobs_per_key}); submit more when some have finished",
+                              where="Authorization",
+                              retry_after_s=math.ceil(current_app.config["DEFAULT_SOLVE_SECONDS"]))
 
 
 def _idempotent_replay(key: str, fingerprint: str):
@@ -378,6 +522,13 @@ def get_job_result(job_id: str, name: str):
         raise NotReady(f"the job is {job.state}; results exist once it has succeeded", where="path.id")
     if result is None:
         raise NotFound(f"no result {name!r}", where="path.name")
-    disposition = "inline" if result.media_type == "text/html" else "attachment"
     return Response(result.content, mimetype=result.media_type,
-                    headers={"Content-Disposition": f'{disposition}; filename="{job_id}-{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{job_id}-{name}"',
+                             "Content-Security-Policy": RESULT_POLICY})
+
+
+@bp.after_request
+def no_type_guessing(response: Response) -> Response:
+    """Every answer of the API is what its Content-Type says; a browser must not sniff another."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -5,10 +5,51 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one API key may ask of the service, enforced at the edge before any heavy work (a
+    problem too big for the machine is refused with the figure, not discovered by a worker running
+    out of memory). Read from the ``MAX_*`` settings; documented in the OpenAPI document."""
+
+    #: seconds of one solve (a comparison: of each of its solves)
+    solve_seconds: float = 3600
+    #: seeds of one comparison
+    seeds: int = 20
+    #: a comparison's seeds times its seconds per solve
+    comparison_seconds: float = 7200
+    trips_per_set: int = 5000
+    #: distinct pickup, drop-off and depot places of one problem
+    locations: int = 10000
+    vehicles_per_type: int = 500
+    #: vehicles of one fleet, all types together
+    vehicles: int = 2000
+    #: the memory a job is estimated to need (see ``jobs.estimated_memory_mb``)
+    job_memory_mb: float = 4096
+    #: jobs of one key being solved at once; the rest wait in the queue
+    running_jobs_per_key: int = 2
+    #: jobs of one key waiting or running; more submissions get 429
+    queued_jobs_per_key: int = 20
+    #: submissions of one key in any 60 seconds; more get 429 with Retry-After
+    submissions_per_minute: int = 30
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Limits":
+        return cls(solve_seconds=float(config["MAX_SOLVE_SECONDS"]), seeds=int(config["MAX_SEEDS"]),
+                   comparison_seconds=float(config["MAX_COMPARISON_SECONDS"]),
+                   trips_per_set=int(config["MAX_TRIPS_PER_SET"]), locations=int(config["MAX_LOCATIONS"]),
+                   vehicles_per_type=int(config["MAX_VEHICLES_PER_TYPE"]), vehicles=int(config["MAX_VEHICLES"]),
+                   job_memory_mb=float(config["MAX_JOB_MEMORY_MB"]),
+                   running_jobs_per_key=int(config["MAX_RUNNING_JOBS_PER_KEY"]),
+                   queued_jobs_per_key=int(config["MAX_QUEUED_JOBS_PER_KEY"]),
+                   submissions_per_minute=int(config["MAX_SUBMISSIONS_PER_MINUTE"]))
+
 
 DEFAULTS: dict[str, Any] = {
     #: SQLAlchemy URL; default: a SQLite file in the instance folder.
@@ -29,7 +70,18 @@ DEFAULTS: dict[str, Any] = {
     #: A running job whose heartbeat is older than this is taken to be lost and is run again.
     "JOB_LEASE_S": 60,
     "DEFAULT_SOLVE_SECONDS": 30,
-    "MAX_SOLVE_SECONDS": 3600,
+    #: What one request may cost (see ``Limits``): checked before any heavy work is done.
+    "MAX_SOLVE_SECONDS": Limits.solve_seconds,
+    "MAX_SEEDS": Limits.seeds,
+    "MAX_COMPARISON_SECONDS": Limits.comparison_seconds,
+    "MAX_TRIPS_PER_SET": Limits.trips_per_set,
+    "MAX_LOCATIONS": Limits.locations,
+    "MAX_VEHICLES_PER_TYPE": Limits.vehicles_per_type,
+    "MAX_VEHICLES": Limits.vehicles,
+    "MAX_JOB_MEMORY_MB": Limits.job_memory_mb,
+    "MAX_RUNNING_JOBS_PER_KEY": Limits.running_jobs_per_key,
+    "MAX_QUEUED_JOBS_PER_KEY": Limits.queued_jobs_per_key,
+    "MAX_SUBMISSIONS_PER_MINUTE": Limits.submissions_per_minute,
     #: Server-side travel data: an .osm.pbf extract for "road", a server for "osrm".
     "ROADS_PBF": None,
     "OSRM_URL": None,
@@ -51,6 +103,11 @@ def _parse_env(name: str, raw: str, default: Any) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigurationError(f"expected a whole number, got {raw!r}", where=f"ITU_{name}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigurationError(f"expected a number, got {raw!r}", where=f"ITU_{name}") from None
     return raw
 
 

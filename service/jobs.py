@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from optimiser.errors import ItuError, SolveCancelled
 
+from .errors import relocated
 from .store import FINAL_STATES, Fleet, Job, JobResult, Store, TripSet, utcnow
 
 #: How often progress and the heartbeat reach the database while a job runs (seconds).
@@ -48,20 +49,47 @@ def travel_config(options: dict, settings: dict) -> dict:
     return {"provider": "crow-fly"}
 
 
+#: The memory model behind ``estimated_memory_mb``, in bytes: the interpreter with the search
+#: compiled; two float64 matrices (seconds, metres) over the places; the search's int64 tables
+#: over its nodes (a pickup and a drop-off per trip, depots) for times and two cost rates; and
+#: per vehicle its slots. It reproduces the 0.72 GB measured for a 2,000-trip day (BENCHMARKS.md).
+MEMORY_BASE_BYTES = 250e6
+MEMORY_BYTES_PER_PLACE_PAIR = 16
+MEMORY_BYTES_PER_NODE_PAIR = 24
+MEMORY_BYTES_PER_VEHICLE = 2048
+
+
+def estimated_memory_mb(trips: int, places: int, vehicles: int) -> float:
+    """About how much memory (MB) a solve of this size needs at its peak."""
+    nodes = 2 * trips  # the depots are few beside them
+    return (MEMORY_BASE_BYTES + MEMORY_BYTES_PER_PLACE_PAIR * places ** 2 + MEMORY_BYTES_PER_NODE_PAIR * nodes ** 2
+            + MEMORY_BYTES_PER_VEHICLE * vehicles) / 1e6
+
+
 def load_job_problem(trip_set: TripSet, fleet: Fleet, options: dict, settings: dict):
+    """The job's problem, built and validated; a problem with the inputs is an ItuError listing
+    every row and column, naming the job's inputs rather than the worker's temporary files."""
     from geodata.readers import load_problem
 
     with tempfile.TemporaryDirectory(prefix="itu-job-") as folder:
         trips_path, fleet_path = materialise_inputs(trip_set, fleet, Path(folder))
-        return load_problem(trips_path, fleet_path, travel=travel_config(options, settings),
-                            far_points=options.get("far_points", "warn"), name=trip_set.name)
+        try:
+            return load_problem(trips_path, fleet_path, travel=travel_config(options, settings),
+                                far_points=options.get("far_points", "warn"), name=trip_set.name)
+        except ItuError as exc:
+            raise relocated(exc, folder, "inputs") from None
 
 
 class _JobControl:
     """Progress out, cancellation in: both through the job's row, at most once a second."""
 
-    def __init__(self, store: Store, job_id: str, time_limit_s: float):
+    def __init__(self, store: Store, job_id: str, time_limit_s: float, run_started_at=None):
         self.store, self.job_id, self.time_limit_s = store, job_id, time_limit_s
+        #: this run's token: the job's started_at as this run set it. When the job is handed back
+        #: (its service stopped) or taken over (its lease expired), the row no longer matches and
+        #: this run stops without writing anything more
+        self.run_started_at = run_started_at
+        self.handed_back = threading.Event()
         self.started = time.monotonic()
         self.last_write = 0.0
         self.progress: dict[str, Any] = {"time_limit_s": time_limit_s}
@@ -85,14 +113,22 @@ class _JobControl:
             self.last_write = now
             progress = dict(self.progress)
         with self.store.session() as s, s.begin():
-            s.execute(update(Job).where(Job.id == self.job_id).values(progress=progress, heartbeat_at=utcnow()))
-            if s.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)):
+            mine = self.owned(update(Job)).values(progress=progress, heartbeat_at=utcnow())
+            if not s.execute(mine).rowcount:
+                self.handed_back.set()
+                self._cancelled.set()  # the solver stops at its next check
+            elif s.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)):
                 self._cancelled.set()
 
     @property
     def cancelled(self) -> bool:
         """Whether a cancel was seen while the job ran (without asking the database again)."""
         return self._cancelled.is_set()
+
+    def owned(self, statement):
+        """``statement`` limited to the job's row while this run still holds it."""
+        statement = statement.where(Job.id == self.job_id, Job.state == "running")
+        return statement if self.run_started_at is None else statement.where(Job.started_at == self.run_started_at)
 
     def is_set(self) -> bool:  # the solver's cancel token
         if not self._cancelled.is_set() and time.monotonic() - self.last_write >= PROGRESS_INTERVAL_S:
@@ -108,6 +144,8 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
         job = s.get(Job, job_id, with_for_update=True)
         if job is None or job.state in FINAL_STATES:
             return job.state if job else "missing"
+        if job.dispatched_by is None:  # handed back (its service stopped) after this task was sent
+            return HANDED_BACK
         if job.cancel_requested:
             _finish(job, "cancelled", error={"code": "cancelled", "message": "cancelled before it started"})
             return "cancelled"
@@ -117,32 +155,35 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
                 "code": "worker_lost", "message": f"started {job.attempts - 1} times and never finished: the "
                 "worker running it died each time (out of memory, killed, or the machine went away)"})
             return "failed"
-        job.state, job.started_at, job.heartbeat_at = "running", utcnow(), utcnow()
+        now = utcnow()
+        job.state, job.started_at, job.heartbeat_at = "running", now, now
         trip_set, fleet = s.get(TripSet, job.trip_set_id), s.get(Fleet, job.fleet_id)
         kind, options = job.kind, dict(job.options)
-    control = _JobControl(store, job_id, float(options.get("time_limit_s", 30)))
+    control = _JobControl(store, job_id, float(options.get("time_limit_s", 30)), run_started_at=now)
     try:
-        loaded = load_job_problem(trip_set, fleet, options, settings)
+        loaded = _build(trip_set, fleet, options, settings, control)
         if kind == "solve":
             results, summary = _solve(loaded, options, control, settings)
         else:
             results, summary = _compare(loaded, options, control)
-    except SolveCancelled:
-        return _end(store, job_id, "cancelled", error={"code": "cancelled", "message": "cancelled while running"})
+    except SolveCancelled as exc:
+        return _end(control, "cancelled",
+                    error={"code": "cancelled", "message": exc.message or "cancelled while running"})
     except ItuError as exc:
-        return _end(store, job_id, "failed", error=exc.to_dict())
+        return _end(control, "failed", error=exc.to_dict())
     except Exception as exc:  # a bug must still end the job with a reason, not leave it running
-        return _end(store, job_id, "failed", error={"code": "internal_error",
-                                                     "message": f"{type(exc).__name__}: {exc}"})
+        return _end(control, "failed", error={"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"})
+    if control.handed_back.is_set():
+        return HANDED_BACK
     with store.session() as s, s.begin():
         for name, (media_type, content) in results.items():
             s.merge(JobResult(job_id=job_id, name=name, media_type=media_type, content=content))
     if control.cancelled:  # cancelled mid-search: the best plan found so far is kept as its result
         summary["stopped_early"] = True
-        return _end(store, job_id, "cancelled", summary=summary, progress=control.progress,
+        return _end(control, "cancelled", summary=summary, progress=control.progress,
                     error={"code": "cancelled", "message": "cancelled while running; the best plan found so far "
                                                            "is kept"})
-    return _end(store, job_id, "succeeded", summary=summary, progress={**control.progress, "fraction": 1.0})
+    return _end(control, "succeeded", summary=summary, progress={**control.progress, "fraction": 1.0})
 
 
 def _finish(job: Job, state: str, **fields) -> None:
@@ -151,16 +192,46 @@ def _finish(job: Job, state: str, **fields) -> None:
         setattr(job, key, value)
 
 
-def _end(store: Store, job_id: str, state: str, **fields) -> str:
-    with store.session() as s, s.begin():
-        job = s.get(Job, job_id, with_for_update=True)
-        if job is not None and job.state not in FINAL_STATES:
-            _finish(job, state, **fields)
-    return state
+def _build(trip_set: TripSet, fleet: Fleet, options: dict, settings: dict, control: _JobControl):
+    """The job's problem, built in a thread while this run keeps the heartbeat and watches for
+    cancellation: building a big day (reading it, the travel matrix, a road network or an OSRM
+    server) takes seconds to minutes and has no checks of its own. A cancel ends the job within
+    about a second; the build runs on to its end in the background (bounded by the limits) and
+    is dropped."""
+    outcome: dict[str, Any] = {}
+
+    def build() -> None:
+        try:
+            outcome["loaded"] = load_job_problem(trip_set, fleet, options, settings)
+        except BaseException as exc:  # noqa: BLE001 - handed to the run, which reports it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=build, name=f"itu-build-{control.job_id}", daemon=True)
+    thread.start()
+    control.update(force=True, phase="building")
+    while thread.is_alive():
+        thread.join(PROGRESS_INTERVAL_S)
+        if thread.is_alive() and control.is_set():
+            raise SolveCancelled("cancelled while its problem was being built")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["loaded"]
 
 
-def _plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
-    from geodata.export import plan_headline, plan_layers, plan_map
+#: What ``run_job`` returns for a run whose job was handed back or taken over while it ran.
+HANDED_BACK = "handed-back"
+
+
+def _end(control: _JobControl, state: str, **fields) -> str:
+    """End the job in ``state`` if this run still holds it; a run whose job was handed back
+    (its service stopped) or taken over leaves the row to the run that has it now."""
+    with control.store.session() as s, s.begin():
+        done = s.execute(control.owned(update(Job)).values(state=state, finished_at=utcnow(), **fields)).rowcount
+    return state if done else HANDED_BACK
+
+
+def plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
+    from geodata.export import plan_headline, plan_layers, plan_map, run_sheets_page
     from optimiser.domain.documents import ROUTE_COLUMNS, route_rows
 
     layers = plan_layers(plan, loaded.problem, loaded.locations, trip_text=loaded.trip_text,
@@ -176,7 +247,7 @@ def _plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
 
     writer = csv.writer(csv_text)
     writer.writerow(ROUTE_COLUMNS)
-    writer.writerows(route_rows(plan))
+    writer.writerows([spreadsheet_cell(cell) for cell in row] for row in route_rows(plan))
     page = plan_map(layers, title=f"{plan.problem_name}: plan", summary=plan_headline(plan))
     return {
         f"{prefix}plan.json": ("application/json", json.dumps(plan.to_dict()).encode()),
@@ -184,7 +255,22 @@ def _plan_files(plan, loaded, prefix: str = "") -> dict[str, tuple[str, bytes]]:
                                   json.dumps({"type": "FeatureCollection", "features": features}).encode()),
         f"{prefix}routes.csv": ("text/csv", csv_text.getvalue().encode()),
         f"{prefix}map.html": ("text/html", page.encode()),
+        f"{prefix}run-sheets.html": ("text/html", run_sheets_page(layers, title=plan.problem_name).encode()),
     }
+
+
+#: What a spreadsheet reads as the start of a formula (or, for tab and carriage return, a cell
+#: it may shift into one): a trip id or place name starting with one is written with a quote first.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    """A CSV cell that a spreadsheet shows as text instead of running it (=HYPERLINK(...), =1+2):
+    a text cell starting with a formula character gets a leading apostrophe, as Excel itself
+    writes literal text. Numbers are left alone, so a negative number stays a number."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def plan_summary(plan) -> dict:
@@ -233,7 +319,7 @@ def _solve(loaded, options: dict, control: _JobControl, settings: dict):
                          cancel=control, executor=client.get_executor(pure=False))
     else:
         plan = solve(loaded.problem, solve_options, on_progress=on_progress, cancel=control)
-    return _plan_files(plan, loaded), plan_summary(plan)
+    return plan_files(plan, loaded), plan_summary(plan)
 
 
 def _compare(loaded, options: dict, control: _JobControl):
@@ -260,7 +346,7 @@ def _compare(loaded, options: dict, control: _JobControl):
         "comparison.json": ("application/json", json.dumps(result.to_dict()).encode()),
         "report.html": ("text/html", html_report(result).encode()),
         "report.md": ("text/markdown", markdown(result).encode()),
-        **_plan_files(result.integrated_plan, loaded, prefix="integrated-"),
+        **plan_files(result.integrated_plan, loaded, prefix="integrated-"),
     }
     summary = {"separate_cost": round(result.separate.cost, 2), "integrated_cost": round(result.integrated.cost, 2),
                "saving": round(result.separate.cost - result.integrated.cost, 2),

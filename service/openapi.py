@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 
+from .config import Limits
+
 API_VERSION = "1.0.0"
 
 
@@ -19,8 +21,15 @@ def _json(schema: dict, description: str) -> dict:
 def _errors(*statuses: int) -> dict:
     words = {400: "Malformed request", 401: "No API key, or an unknown or revoked one", 404: "No such resource",
              409: "Conflicts with the resource's state", 413: "Body larger than the limit",
-             422: "The input is invalid: every problem is listed with where it is"}
-    return {str(s): _json(_ref("Error"), words[s]) for s in statuses}
+             422: "The input is invalid (every problem is listed with where it is), or larger than this service's "
+                  "limits (code limit_exceeded, with the figure)",
+             429: "Too many submissions in a minute, or too many unfinished jobs, for this key: try again after "
+                  "Retry-After seconds",
+             503: "The database cannot be used just now"}
+    responses = {str(s): _json(_ref("Error"), words[s]) for s in statuses}
+    if 429 in statuses:
+        responses["429"]["headers"] = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+    return responses
 
 
 def _id_parameter(name: str, description: str) -> dict:
@@ -49,10 +58,11 @@ def _upload(kinds: dict[str, str], noun: str) -> dict:
     return {"required": True, "content": content}
 
 
-def _job_request(extra: dict) -> dict:
+def _job_request(extra: dict, limits: Limits) -> dict:
     properties = {
         "trip_set_id": {"type": "string"}, "fleet_id": {"type": "string"},
-        "time_limit_s": {"type": "number", "minimum": 0.5, "description": "time limit of each solve, seconds"},
+        "time_limit_s": {"type": "number", "minimum": 0.5, "maximum": limits.solve_seconds,
+                         "description": "time limit of each solve, seconds"},
         "travel": {"type": "string", "enum": ["crow-fly", "road", "osrm"], "default": "crow-fly"},
         "far_points": {"type": "string", "enum": ["error", "warn"], "default": "warn"},
         **extra}
@@ -61,25 +71,51 @@ def _job_request(extra: dict) -> dict:
         "properties": properties}}}}
 
 
-def document() -> dict:
+def limits_description(limits: Limits) -> str:
+    return (f"Limits of this service, checked before any work is done: at most {limits.trips_per_set:,} trips a "
+            f"trip set, {limits.locations:,} places a problem, {limits.vehicles_per_type:,} vehicles of one type "
+            f"and {limits.vehicles:,} in a fleet; {limits.solve_seconds:g} s a solve, {limits.seeds} seeds and "
+            f"{limits.comparison_seconds:g} s of solving (seeds x seconds) a comparison; a job whose estimated "
+            f"memory is over {limits.job_memory_mb:,.0f} MB is refused (422, code limit_exceeded, with the "
+            f"estimate). Per API key: {limits.submissions_per_minute} submissions a minute and "
+            f"{limits.queued_jobs_per_key} unfinished jobs (more get 429 with Retry-After); "
+            f"{limits.running_jobs_per_key} jobs solved at once, the rest wait in the queue.")
+
+
+def document(limits: Limits | None = None) -> dict:
+    limits = limits or Limits()
     page = lambda item: {"type": "object", "required": ["items", "total", "limit", "offset", "next"],  # noqa: E731
                          "properties": {"items": {"type": "array", "items": _ref(item)},
                                         "total": {"type": "integer"}, "limit": {"type": "integer"},
                                         "offset": {"type": "integer"}, "next": {"type": ["string", "null"]}}}
     job_submit = {"202": {**_json(_ref("Job"), "Accepted: the job is queued; poll its url"),
                           "headers": {"Location": {"schema": {"type": "string"}}}},
-                  **_errors(400, 401, 404, 409, 413, 422)}
+                  **_errors(400, 401, 404, 409, 413, 422, 429, 503)}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Integrated transport route optimiser", "version": API_VERSION,
                  "description": "Plan school, SEN, social-care and patient trips together; compare integrated "
                                 "planning against separate contracts. Times of day are HH:MM, money in pounds, "
-                                "distances in km. Jobs run asynchronously: submit, poll, fetch results."},
+                                "distances in km. Jobs run asynchronously: submit, poll, fetch results. "
+                                + limits_description(limits),
+                 "x-limits": {"trips_per_set": limits.trips_per_set, "locations": limits.locations,
+                              "vehicles_per_type": limits.vehicles_per_type, "vehicles": limits.vehicles,
+                              "solve_seconds": limits.solve_seconds, "seeds": limits.seeds,
+                              "comparison_seconds": limits.comparison_seconds,
+                              "job_memory_mb": limits.job_memory_mb,
+                              "running_jobs_per_key": limits.running_jobs_per_key,
+                              "queued_jobs_per_key": limits.queued_jobs_per_key,
+                              "submissions_per_minute": limits.submissions_per_minute}},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"apiKey": []}],
         "paths": {
-            "/v1/health": {"get": {"operationId": "health", "summary": "Service health", "security": [],
-                                   "responses": {"200": _json(_ref("Health"), "The service is up")}}},
+            "/v1/health": {"get": {
+                "operationId": "health", "security": [],
+                "summary": "ok or degraded for anyone; with an API key also what is wrong, the database, the "
+                           "workers and the key's own jobs",
+                "responses": {"200": _json(_ref("Health"), "The service is up and takes work"),
+                              "503": _json(_ref("Health"), "Degraded: the database refuses writes or the job "
+                                                           "runner is not working")}}},
             "/v1/openapi.json": {"get": {"operationId": "openapi_document", "summary": "This document", "security": [],
                                          "responses": {"200": _json({"type": "object"}, "OpenAPI 3 document")}}},
             "/v1/docs": {"get": {"operationId": "api_docs", "summary": "Interactive documentation", "security": [],
@@ -91,7 +127,8 @@ def document() -> dict:
                                          "schema": {"type": "string", "maxLength": 200}}],
                          "requestBody": _upload({"text/csv": "csv", "application/geo+json": "geojson",
                                                  "application/geopackage+sqlite3": "gpkg"}, "trip"),
-                         "responses": {"201": _json(_ref("TripSet"), "Stored"), **_errors(400, 401, 413, 422)}},
+                         "responses": {"201": _json(_ref("TripSet"), "Stored"),
+                                       **_errors(400, 401, 413, 422, 503)}},
                 "get": {"operationId": "list_trip_sets", "summary": "Your trip sets, newest first", "parameters": PAGING,
                         "responses": {"200": _json(page("TripSet"), "A page"), **_errors(401, 422)}}},
             "/v1/trip-sets/{trip_set_id}": {"get": {
@@ -102,7 +139,7 @@ def document() -> dict:
                          "parameters": [{"name": "name", "in": "query", "required": False,
                                          "schema": {"type": "string", "maxLength": 200}}],
                          "requestBody": _upload({"text/csv": "csv", "application/json": "json"}, "fleet"),
-                         "responses": {"201": _json(_ref("Fleet"), "Stored"), **_errors(400, 401, 413, 422)}},
+                         "responses": {"201": _json(_ref("Fleet"), "Stored"), **_errors(400, 401, 413, 422, 503)}},
                 "get": {"operationId": "list_fleets", "summary": "Your fleets, newest first", "parameters": PAGING,
                         "responses": {"200": _json(page("Fleet"), "A page"), **_errors(401, 422)}}},
             "/v1/fleets/{fleet_id}": {"get": {
@@ -114,13 +151,15 @@ def document() -> dict:
                     "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
                     "regions": {"type": "integer", "minimum": 1, "maximum": 1000,
                                 "description": "plan the day as this many regions side by side (1 never splits); "
-                                               "by default days from 4,000 trips are split, one region per 2,000"}}),
+                                               "by default days from 4,000 trips are split, one region per 2,000"}},
+                    limits),
                 "responses": job_submit}},
             "/v1/comparison-jobs": {"post": {
                 "operationId": "create_comparison_job",
                 "summary": "Separate contracts against integrated planning, with the cost split",
                 "parameters": [IDEMPOTENCY],
-                "requestBody": _job_request({"seeds": {"type": "integer", "minimum": 1, "maximum": 20}}),
+                "requestBody": _job_request({"seeds": {"type": "integer", "minimum": 1, "maximum": limits.seeds}},
+                                            limits),
                 "responses": job_submit}},
             "/v1/jobs": {"get": {
                 "operationId": "list_jobs", "summary": "Your jobs, newest first",
@@ -158,11 +197,14 @@ def document() -> dict:
                     "code": {"type": "string", "description": "stable, machine-readable"},
                     "message": {"type": "string"}, "where": {"type": ["string", "null"],
                                                              "description": "path of the offending field"},
+                    "retry_after_s": {"type": "integer", "description": "with 429: seconds to wait"},
                     "problems": {"type": "array", "items": {"type": "object", "properties": {
                         "message": {"type": "string"}, "file": {"type": "string"}, "row": {"type": "integer"},
                         "trip_id": {"type": "string"}, "column": {"type": "string"}}}}}},
                 "Health": {"type": "object", "required": ["status"], "properties": {
-                    "status": {"type": "string"}, "database": {"type": "string"}, "jobs_queued": {"type": "integer"},
+                    "status": {"type": "string", "enum": ["ok", "degraded"]},
+                    "problems": {"type": "array", "items": {"type": "string"}},
+                    "database": {"type": "string"}, "jobs_queued": {"type": "integer"},
                     "jobs_running": {"type": "integer"}, "workers": {"type": "integer"},
                     "development_mode": {"type": "boolean"}}},
                 "TripSet": {"type": "object", "required": ["id", "name", "format", "trip_count", "url"], "properties": {

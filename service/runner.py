@@ -13,11 +13,13 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
+from .config import Limits
 from .jobs import run_job
 from .store import Job, Store, utcnow
 
@@ -32,6 +34,9 @@ class JobRunner:
         self.scheduler = settings.get("DASK_SCHEDULER")
         self.n_workers = settings.get("DASK_WORKERS") or os.cpu_count() or 1
         self.lease = timedelta(seconds=settings["JOB_LEASE_S"])
+        self.limits = Limits.from_config(settings)
+        #: why the last pass of the loop failed (None when it worked): the health check reports it
+        self.last_failure: str | None = None
         self.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.client = None
         self.cluster = None
@@ -39,6 +44,7 @@ class JobRunner:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_recovery = 0.0
 
     # -- life cycle --------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -60,16 +66,24 @@ class JobRunner:
         self._thread.start()
 
     def stop(self, *, requeue: bool = True) -> None:
-        """Stop dispatching; hand this instance's unfinished jobs back to the queue so the next
-        start (or another instance) runs them at once, then close the cluster."""
+        """Stop dispatching; hand this instance's unfinished jobs back to the queue so that any
+        live instance (or the next start) runs them at once, then close the cluster. A running
+        job handed back does not count the attempt: it did not fail, its service stopped. Its
+        run, if it goes on (on a cluster that outlives this service), stops at its next progress
+        check, seeing the job is no longer its own."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         if requeue:
+            if self.client is not None and self.futures:  # tasks not started yet must not start
+                self.client.cancel(list(self.futures.values()))
+            mine = update(Job).where(Job.dispatched_by == self.instance)
             with self.store.session() as s, s.begin():
-                s.execute(update(Job).where(Job.dispatched_by == self.instance, Job.state.in_(("queued", "running")))
-                          .values(state="queued", dispatched_by=None, heartbeat_at=None))
+                s.execute(mine.where(Job.state == "running")
+                          .values(state="queued", dispatched_by=None, heartbeat_at=None,
+                                  attempts=Job.attempts - 1))
+                s.execute(mine.where(Job.state == "queued").values(dispatched_by=None, heartbeat_at=None))
         if self.client is not None:
             self.client.close(timeout=10)
         if self.cluster is not None:
@@ -82,36 +96,66 @@ class JobRunner:
     def workers(self) -> list[str]:
         return sorted(self.client.scheduler_info()["workers"]) if self.client else []
 
+    def problems(self) -> list[str]:
+        """What stops jobs from running now; empty when the runner is working."""
+        found = []
+        if self._thread is None or not self._thread.is_alive():
+            found.append("the job runner is not running")
+        if self.last_failure:
+            found.append(f"the job runner's last pass failed ({self.last_failure})")
+        try:
+            if not self.workers():
+                found.append("the Dask cluster has no workers")
+        except Exception as exc:  # noqa: BLE001 - a scheduler that went away is what is being reported
+            found.append(f"the Dask scheduler cannot be reached ({type(exc).__name__})")
+        return found
+
     # -- the loop ------------------------------------------------------------------------------------------
     def recover(self) -> int:
-        """Take back live jobs whose heartbeat is stale: their service or worker stopped."""
+        """Take back live jobs whose lease expired (no heartbeat for ``JOB_LEASE_S``): the service
+        that dispatched them, or the worker running them, is gone. Any live instance does this,
+        a few times a lease from its loop, so a crashed peer's jobs do not wait for the next start."""
         stale = utcnow() - self.lease
         with self.store.session() as s, s.begin():
             done = s.execute(update(Job).where(
-                Job.state.in_(("queued", "running")), Job.dispatched_by.is_not(None),
+                or_(Job.state == "running", (Job.state == "queued") & Job.dispatched_by.is_not(None)),
                 or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < stale))
                 .values(state="queued", dispatched_by=None, heartbeat_at=None))
+            if done.rowcount:
+                log.warning("took back %d job(s) whose lease of %s expired", done.rowcount, self.lease)
             return done.rowcount or 0
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= self._next_recovery:  # not only at start: a crashed peer's jobs
+                    self.recover()
+                    self._next_recovery = time.monotonic() + self.lease.total_seconds() / 4
                 self._dispatch()
                 self._watch()
-            except Exception:  # the loop must outlive a database hiccup
+                self.last_failure = None
+            except Exception as exc:  # the loop must outlive a database hiccup
                 log.exception("job runner iteration failed")
+                self.last_failure = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             self._wake.wait(POLL_S)
             self._wake.clear()
 
     def _dispatch(self) -> None:
         with self.store.session() as s:
-            queued = list(s.scalars(select(Job.id).where(Job.state == "queued", Job.dispatched_by.is_(None))
+            queued = list(s.execute(select(Job.id, Job.owner)
+                                    .where(Job.state == "queued", Job.dispatched_by.is_(None))
                                     .order_by(Job.created_at).limit(50)))
-        for job_id in queued:
+            # a key's jobs in the cluster already (by any service process): the rest of its jobs wait
+            busy = dict(s.execute(select(Job.owner, func.count()).where(
+                Job.state.in_(("queued", "running")), Job.dispatched_by.is_not(None)).group_by(Job.owner)).all())
+        for job_id, owner in queued:
+            if busy.get(owner, 0) >= self.limits.running_jobs_per_key:
+                continue
             with self.store.session() as s, s.begin():
                 claimed = s.execute(update(Job).where(Job.id == job_id, Job.dispatched_by.is_(None))
                                     .values(dispatched_by=self.instance, heartbeat_at=utcnow())).rowcount
             if claimed:
+                busy[owner] = busy.get(owner, 0) + 1
                 self.futures[job_id] = self.client.submit(run_job, job_id, self.store.url, self.settings,
                                                           key=f"job-{job_id}-{uuid.uuid4().hex[:6]}", pure=False)
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint,
                         create_engine, event, select, update)
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 #: What a job can be doing. ``queued`` and ``running`` are live; the rest are final.
@@ -56,6 +57,8 @@ class TripSet(Base):
     file_format: Mapped[str] = mapped_column(String(10))  # csv, geojson, gpkg
     content: Mapped[bytes] = mapped_column(LargeBinary)  # the file as uploaded
     trip_count: Mapped[int] = mapped_column(Integer)
+    #: distinct pickup and drop-off places (none for sets stored before limits were counted)
+    location_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     services: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
@@ -68,6 +71,8 @@ class Fleet(Base):
     file_format: Mapped[str] = mapped_column(String(10))  # csv, json
     content: Mapped[bytes] = mapped_column(LargeBinary)
     vehicle_types: Mapped[int] = mapped_column(Integer)
+    #: vehicles of all types together (none for fleets stored before limits were counted)
+    vehicle_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
@@ -105,6 +110,14 @@ class JobResult(Base):
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     media_type: Mapped[str] = mapped_column(String(80))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class HealthCheck(Base):
+    """One row the health check rewrites: the proof that the database still takes writes."""
+
+    __tablename__ = "health_checks"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    checked_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 # -- engines -------------------------------------------------------------------------------------------
@@ -145,6 +158,20 @@ class Store:
 
     def session(self) -> Session:
         return self.sessions()
+
+    def write_failure(self) -> str | None:
+        """Why the database does not take a write now (one small row is rewritten), or None."""
+        try:
+            with self.session() as s, s.begin():
+                if not s.execute(update(HealthCheck).where(HealthCheck.id == "probe")
+                                 .values(checked_at=utcnow())).rowcount:
+                    s.add(HealthCheck(id="probe", checked_at=utcnow()))
+        except IntegrityError:  # another process wrote the first row at the same moment: writes work
+            return None
+        except SQLAlchemyError as exc:
+            reason = getattr(exc, "orig", None) or exc
+            return f"{type(reason).__name__}: {str(reason).splitlines()[0] if str(reason) else ''}".rstrip(": ")
+        return None
 
     # -- API keys --------------------------------------------------------------------------------------
     @staticmethod

@@ -125,7 +125,7 @@ def database_url(request, tmp_path):
 
     engine = create_engine(url)  # a clean schema for every test
     with engine.begin() as connection:
-        for table in ("job_results", "jobs", "trip_sets", "fleets", "api_keys", "alembic_version"):
+        for table in ("job_results", "jobs", "trip_sets", "fleets", "api_keys", "health_checks", "alembic_version"):
             connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
     engine.dispose()
     return url

@@ -162,16 +162,28 @@ def test_bad_job_requests_say_where(app, keys, body, where):
     assert response.get_json()["where"] == where
 
 
-def test_inputs_that_do_not_fit_together_are_refused_at_submission(app, keys):
+def test_inputs_that_do_not_fit_together_fail_the_job_with_the_problems(app, keys, database_url):
+    """Submission checks only what is cheap; building the problem is the worker's, and what it
+    finds is the job's error, listed as a 422 would list it."""
+    from service.jobs import run_job
+
     client = app.test_client()
     trips = TRIPS.decode().replace(",nept,", ",dialysis,", 1).encode()
     trip_set = upload(client, "/v1/trip-sets", trips, "t.csv", keys["county"]).get_json()["id"]  # any label uploads
     fleet = upload(client, "/v1/fleets", FLEET, "f.json", keys["county"]).get_json()["id"]
     response = submit(client, keys["county"], {"trip_set_id": trip_set, "fleet_id": fleet})
-    assert response.status_code == 422
-    (problem,) = response.get_json()["problems"]
-    assert problem["column"] == "service" and "dialysis" in problem["message"]
-    assert client.get("/v1/jobs", headers=keys["county"]).get_json()["total"] == 0
+    assert response.status_code == 202  # the request did not build the problem
+    job = response.get_json()
+    from service.store import Job
+
+    with app.extensions["itu.store"].session() as s, s.begin():  # claimed, as a job runner claims it
+        s.get(Job, job["id"]).dispatched_by = "this test"
+    assert run_job(job["id"], database_url, dict(app.config)) == "failed"  # what a worker does with it
+    failed = client.get(job["url"], headers=keys["county"]).get_json()
+    assert failed["state"] == "failed" and failed["error"]["code"] == "invalid_input"
+    (problem,) = failed["error"]["problems"]
+    assert problem["column"] == "service" and "dialysis" in problem["message"] and problem["row"] >= 2
+    assert "itu-job-" not in json.dumps(failed["error"])  # no path of the worker's
 
 
 def test_idempotent_submission(app, keys):
@@ -300,3 +312,225 @@ def test_configuration_defaults_then_instance_file_then_environment(tmp_path):
     (tmp_path / "config.json").write_text('{"DATABASE": "x"}')
     with pytest.raises(ConfigurationError, match="unknown setting"):
         load_config(tmp_path, environ={})
+
+
+# -- malformed bodies, paths in errors, CSV dialects -------------------------------------------------------
+@pytest.mark.parametrize("url, data", [
+    ("/v1/fleets", b'{"vehicle_types": [{"name": "\xff\xfe minibus"}]}'),
+    ("/v1/fleets", b"[" * 100_000 + b"]" * 100_000),
+    ("/v1/solve-jobs", b'{"trip_set_id": "\xff\xfe", "fleet_id": "x"}'),
+    ("/v1/solve-jobs", b'{"trip_set_id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+    ("/v1/solve-jobs", b'{"trip_set_id": "\\ud800", "fleet_id": "x"}'),
+    ("/v1/comparison-jobs", b"{" * 100_000),
+], ids=["fleet-not-utf8", "fleet-deep", "job-not-utf8", "job-deep", "job-lone-surrogate", "job-deep-unclosed"])
+def test_malformed_json_is_a_422_naming_the_body_never_a_500(app, keys, url, data):
+    response = app.test_client().post(url, data=data, headers={**keys["county"], "Content-Type": "application/json"})
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()
+    assert error["code"] == "invalid_input" and error["where"] == "body"
+
+
+@pytest.mark.parametrize("multipart", [True, False], ids=["multipart", "raw"])
+def test_errors_name_the_field_never_a_server_path(app, keys, multipart):
+    client = app.test_client()
+    bad = b'{"vehicle_types": [}'
+    if multipart:
+        response = upload(client, "/v1/fleets", bad, "fleet.json", keys["county"])
+    else:
+        response = client.post("/v1/fleets", data=bad, headers={**keys["county"], "Content-Type": "application/json"})
+    assert response.status_code == 422
+    error = response.get_json()
+    assert error["where"] == ("body.file" if multipart else "body")
+    assert "itu-upload-" not in json.dumps(error) and "/tmp" not in json.dumps(error)
+
+
+def test_a_semicolon_separated_trip_file_is_read(app, keys):
+    import csv
+
+    rows = list(csv.reader(io.StringIO(TRIPS.decode())))
+    text = io.StringIO()
+    csv.writer(text, delimiter=";").writerows(rows)  # as a spreadsheet in a European locale exports it
+    response = upload(app.test_client(), "/v1/trip-sets", text.getvalue().encode(), "day.csv", keys["county"])
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["trip_count"] == 200
+
+
+# -- health ----------------------------------------------------------------------------------------------------
+def test_health_says_only_ok_without_a_key_and_the_keys_own_figures_with_one(app, keys):
+    client = app.test_client()
+    trip_set, fleet = inputs(client, keys["county"])
+    submit(client, keys["county"], {"trip_set_id": trip_set, "fleet_id": fleet})
+    anonymous = client.get("/v1/health")
+    assert anonymous.status_code == 200 and anonymous.get_json() == {"status": "ok"}
+    county = client.get("/v1/health", headers=keys["county"]).get_json()
+    assert county["status"] == "ok" and county["problems"] == [] and county["jobs_queued"] == 1
+    assert county["database"] in ("sqlite", "postgresql")
+    assert client.get("/v1/health", headers=keys["nhs"]).get_json()["jobs_queued"] == 0  # not another key's
+
+
+def read_only(database_url: str) -> str:
+    if database_url.startswith("sqlite"):
+        return database_url.replace("sqlite:///", "sqlite:///file:") + "?mode=ro&uri=true"
+    return database_url + "%20-cdefault_transaction_read_only%3Don"
+
+
+def test_health_is_degraded_and_writes_are_503_when_the_database_refuses_writes(database_url):
+    writable = make_app(database_url)
+    _, key = writable.extensions["itu.store"].create_key("county")
+    stop_app(writable)
+    app = make_app(read_only(database_url))  # the same database, now refusing every write
+    try:
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {key}"}
+        anonymous = client.get("/v1/health")
+        assert anonymous.status_code == 503 and anonymous.get_json() == {"status": "degraded"}
+        detailed = client.get("/v1/health", headers=headers).get_json()
+        assert detailed["status"] == "degraded" and "does not take writes" in detailed["problems"][0]
+        response = upload(client, "/v1/trip-sets", TRIPS, "day.csv", headers)
+        assert response.status_code == 503 and response.get_json()["code"] == "service_unavailable"
+    finally:
+        stop_app(app)
+
+
+# -- results: safe to open -------------------------------------------------------------------------------------
+def test_results_are_attachments_that_a_browser_may_not_sniff_or_let_run_free(app, keys):
+    from service.store import Job, JobResult
+
+    client = app.test_client()
+    trip_set, fleet = inputs(client, keys["county"])
+    job = submit(client, keys["county"], {"trip_set_id": trip_set, "fleet_id": fleet}).get_json()
+    with app.extensions["itu.store"].session() as s, s.begin():
+        s.get(Job, job["id"]).state = "succeeded"
+        s.add(JobResult(job_id=job["id"], name="map.html", media_type="text/html", content=b"<!doctype html>"))
+        s.add(JobResult(job_id=job["id"], name="routes.csv", media_type="text/csv", content=b"a,b\n"))
+    for name in ("map.html", "routes.csv"):
+        response = client.get(f"{job['url']}/results/{name}", headers=keys["county"])
+        assert response.status_code == 200
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+        policy = response.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy and "sandbox" in policy and "connect-src" not in policy
+    assert client.get("/v1/jobs", headers=keys["county"]).headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_page_keeps_the_key_for_the_tab_only_and_sandboxes_results(app):
+    client = app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    script = client.get(re.search(r'<script src="([^"]+)"', page).group(1)).get_data(as_text=True)
+    assert "localStorage" not in script and "sessionStorage.setItem" in script
+    assert page.count('sandbox="allow-scripts"') == 2  # map and report: an origin of their own
+
+
+# -- limits ------------------------------------------------------------------------------------------------------
+def limited_app(database_url, **limits):
+    app = make_app(database_url, **limits)
+    store = app.extensions["itu.store"]
+    return app, {name: {"Authorization": f"Bearer {store.create_key(name)[1]}"} for name in ("county", "nhs")}
+
+
+@pytest.mark.parametrize("limits, words", [
+    ({"MAX_TRIPS_PER_SET": 150}, "200 trips"),
+    ({"MAX_TRIPS_PER_SET": 50}, "lines"),  # refused by its line count, before the file is parsed
+    ({"MAX_LOCATIONS": 40}, "distinct places"),
+])
+def test_a_trip_set_over_the_limits_is_refused_and_not_stored(database_url, limits, words):
+    app, keys = limited_app(database_url, **limits)
+    try:
+        client = app.test_client()
+        response = upload(client, "/v1/trip-sets", TRIPS, "day.csv", keys["county"])
+        assert response.status_code == 422
+        error = response.get_json()
+        assert error["code"] == "limit_exceeded" and error["where"] == "body.file" and words in error["message"]
+        assert client.get("/v1/trip-sets", headers=keys["county"]).get_json()["total"] == 0
+    finally:
+        stop_app(app)
+
+
+@pytest.mark.parametrize("count, limits, words", [
+    (1_000_000_000_000, {}, "1,000,000,000,000 vehicles of type 'minibus'"),
+    (1_000_000, {}, "1,000,000 vehicles of type 'minibus'"),
+    (4, {"MAX_VEHICLES": 5}, "vehicles in all; at most 5"),
+])
+def test_a_fleet_over_the_limits_is_refused(database_url, count, limits, words):
+    app, keys = limited_app(database_url, **limits)
+    try:
+        fleet = json.loads(FLEET)
+        fleet["vehicle_types"][0]["count"] = count
+        response = upload(app.test_client(), "/v1/fleets", json.dumps(fleet).encode(), "f.json", keys["county"])
+        assert response.status_code == 422
+        assert response.get_json()["code"] == "limit_exceeded" and words in response.get_json()["message"]
+    finally:
+        stop_app(app)
+
+
+@pytest.mark.parametrize("kind, body, where", [
+    ("solve-jobs", {"time_limit_s": 3601}, "body.time_limit_s"),
+    ("comparison-jobs", {"seeds": 21}, "body.seeds"),
+    ("comparison-jobs", {"seeds": 20, "time_limit_s": 3600}, "body.seeds"),  # 20 hours of solving
+])
+def test_seconds_and_seeds_over_the_limits_are_refused(app, keys, kind, body, where):
+    client = app.test_client()
+    trip_set, fleet = inputs(client, keys["county"])
+    response = submit(client, keys["county"], {"trip_set_id": trip_set, "fleet_id": fleet, **body}, kind=kind)
+    assert response.status_code == 422 and response.get_json()["where"] == where
+
+
+def test_a_job_that_would_need_too_much_memory_is_refused_with_the_figure(database_url):
+    app, keys = limited_app(database_url, MAX_JOB_MEMORY_MB=200)
+    try:
+        client = app.test_client()
+        trip_set, fleet = inputs(client, keys["county"])
+        response = submit(client, keys["county"], {"trip_set_id": trip_set, "fleet_id": fleet})
+        assert response.status_code == 422
+        error = response.get_json()
+        assert error["code"] == "limit_exceeded"
+        needed = int(re.search(r"about ([\d,]+) MB", error["message"]).group(1).replace(",", ""))
+        assert needed > 200 and "at most 200 MB" in error["message"]
+        assert client.get("/v1/jobs", headers=keys["county"]).get_json()["total"] == 0
+    finally:
+        stop_app(app)
+
+
+def test_too_many_submissions_a_minute_get_429_with_retry_after(database_url):
+    app, keys = limited_app(database_url, MAX_SUBMISSIONS_PER_MINUTE=3)
+    try:
+        client = app.test_client()
+        trip_set, fleet = inputs(client, keys["county"])
+        body = {"trip_set_id": trip_set, "fleet_id": fleet}
+        assert [submit(client, keys["county"], body).status_code for _ in range(3)] == [202] * 3
+        refused = submit(client, keys["county"], body)
+        assert refused.status_code == 429 and refused.get_json()["code"] == "too_many_requests"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert client.get("/v1/jobs", headers=keys["county"]).get_json()["total"] == 3
+        # another key is not held back by this one
+        trip_b, fleet_b = inputs(client, keys["nhs"])
+        assert submit(client, keys["nhs"], {"trip_set_id": trip_b, "fleet_id": fleet_b}).status_code == 202
+    finally:
+        stop_app(app)
+
+
+def test_too_many_unfinished_jobs_get_429_until_one_ends(database_url):
+    app, keys = limited_app(database_url, MAX_QUEUED_JOBS_PER_KEY=2)
+    try:
+        client = app.test_client()
+        trip_set, fleet = inputs(client, keys["county"])
+        body = {"trip_set_id": trip_set, "fleet_id": fleet}
+        first, _ = (submit(client, keys["county"], body).get_json() for _ in range(2))
+        refused = submit(client, keys["county"], body)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        client.post(first["cancel_url"], headers=keys["county"])
+        assert submit(client, keys["county"], body).status_code == 202
+    finally:
+        stop_app(app)
+
+
+def test_the_openapi_document_states_this_services_limits(database_url):
+    app = make_app(database_url, MAX_SEEDS=7, MAX_TRIPS_PER_SET=1234)
+    try:
+        document = app.test_client().get("/v1/openapi.json").get_json()
+        assert document["info"]["x-limits"]["seeds"] == 7 and "1,234 trips" in document["info"]["description"]
+        seeds = document["paths"]["/v1/comparison-jobs"]["post"]["requestBody"]["content"]["application/json"]
+        assert seeds["schema"]["properties"]["seeds"]["maximum"] == 7
+        assert "429" in document["paths"]["/v1/solve-jobs"]["post"]["responses"]
+    finally:
+        stop_app(app)

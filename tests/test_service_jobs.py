@@ -51,6 +51,29 @@ def wait_for(client, url, states, timeout=180, condition=None):
     raise AssertionError(f"job did not reach {states} in {timeout} s: {job}")
 
 
+def test_health_is_degraded_while_the_cluster_has_no_workers(tmp_path):
+    from distributed import LocalCluster
+
+    empty = LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=":0")
+    app = make_app(f"sqlite:///{tmp_path / 'h.sqlite3'}", DASK_SCHEDULER=empty.scheduler_address)
+    try:
+        client = app.test_client()
+        response = client.get("/v1/health")  # development mode: the details come with it
+        assert response.status_code == 503 and response.get_json()["status"] == "degraded"
+        assert response.get_json()["problems"] == ["the Dask cluster has no workers"]
+        empty.scale(1)
+        empty.wait_for_workers(1, timeout=120)
+        for _ in range(100):  # the client hears of the new worker within moments
+            if client.get("/v1/health").status_code == 200:
+                break
+            time.sleep(0.2)
+        healthy = client.get("/v1/health").get_json()
+        assert (healthy["status"], healthy["problems"], healthy["workers"]) == ("ok", [], 1)
+    finally:
+        stop_app(app)
+        empty.close()
+
+
 def test_a_solve_job_runs_reports_progress_and_returns_results(database_url, cluster):
     app = make_app(database_url, DASK_SCHEDULER=cluster.scheduler_address)
     try:
@@ -63,7 +86,7 @@ def test_a_solve_job_runs_reports_progress_and_returns_results(database_url, clu
         assert done["progress"]["fraction"] == 1.0 and done["progress"]["best_cost"] > 0
         summary = done["summary"]
         assert summary["served_by_fleet"] + summary["contracted"] + summary["unserved"] == 200
-        assert set(done["results"]) == {"plan.json", "plan.geojson", "routes.csv", "map.html"}
+        assert set(done["results"]) == {"plan.json", "plan.geojson", "routes.csv", "map.html", "run-sheets.html"}
         plan = client.get(done["results"]["plan.json"]).get_json()
         assert plan["cost"]["total"] == pytest.approx(summary["cost"], abs=0.01)
         geojson = client.get(done["results"]["plan.geojson"]).get_json()
@@ -148,6 +171,27 @@ def test_a_comparison_job_spreads_its_solves_over_the_cluster(tmp_path, cluster)
         stop_app(app)
 
 
+def test_a_key_has_no_more_jobs_in_the_cluster_at_once_than_its_limit(tmp_path, cluster):
+    app = make_app(f"sqlite:///{tmp_path / 'p.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address,
+                   MAX_RUNNING_JOBS_PER_KEY=1)
+    try:
+        client = app.test_client()
+        first, second = submit(client, time_limit_s=3), submit(client, time_limit_s=3)
+        seen_running = set()
+        for _ in range(1500):  # at most five minutes
+            states = {j["id"]: j["state"] for j in (client.get(x["url"]).get_json() for x in (first, second))}
+            seen_running.add(sum(s == "running" for s in states.values()))
+            if all(s in ("succeeded", "failed") for s in states.values()):
+                break
+            time.sleep(0.2)
+        first, second = (client.get(x["url"]).get_json() for x in (first, second))
+        assert first["state"] == second["state"] == "succeeded"
+        # the cluster has two workers, but the second job waited for the first
+        assert max(seen_running) == 1 and second["started_at"] >= first["finished_at"]
+    finally:
+        stop_app(app)
+
+
 def test_cancelling_a_running_solve_keeps_the_best_plan_so_far(tmp_path, cluster):
     app = make_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address)
     try:
@@ -159,6 +203,46 @@ def test_cancelling_a_running_solve_keeps_the_best_plan_so_far(tmp_path, cluster
         done = wait_for(client, job["url"], ("cancelled",), timeout=60)
         assert time.monotonic() - started < 60  # long before the 120 s limit
         assert done["summary"]["stopped_early"] and "plan.json" in done["results"]
+    finally:
+        stop_app(app)
+
+
+@pytest.fixture
+def slow_osrm():
+    """An OSRM server that answers nothing until the test is over: a job's build waits on it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    release = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the standard library's name
+            release.wait()
+            self.send_response(503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    release.set()
+    server.shutdown()
+
+
+def test_cancel_stops_a_job_while_its_problem_is_being_built(tmp_path, cluster, slow_osrm):
+    app = make_app(f"sqlite:///{tmp_path / 'b.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address,
+                   OSRM_URL=slow_osrm)
+    try:
+        client = app.test_client()
+        job = submit(client, time_limit_s=5, travel="osrm")
+        building = wait_for(client, job["url"], ("running",), condition=lambda j: j["progress"].get("phase"))
+        assert building["progress"]["phase"] == "building"  # waiting on the travel server
+        assert client.post(job["cancel_url"]).status_code == 202
+        # the travel server has still not answered: only a cancel that does not wait for the build ends it
+        done = wait_for(client, job["url"], ("cancelled", "failed", "succeeded"), timeout=120)
+        assert done["state"] == "cancelled" and "built" in done["error"]["message"]
     finally:
         stop_app(app)
 
@@ -227,7 +311,8 @@ def test_a_restart_of_the_service_loses_nothing(tmp_path):
         for job in (running, queued):
             done = wait_for(client, job["url"], ("succeeded", "failed"), timeout=240)
             assert done["state"] == "succeeded", done["error"]
-        assert client.get(running["url"]).get_json()["attempts"] == 2
+        # handed back by a clean stop: run again from the start, and the stop is not counted
+        assert client.get(running["url"]).get_json()["attempts"] == 1
     finally:
         stop_app(second)
 

@@ -64,10 +64,43 @@ def test_run_a_comparison_from_the_page_and_see_the_map_and_summary(served, brow
     assert "OpenStreetMap" in frame.locator(".leaflet-control-attribution").inner_text()
     report = page.frame_locator("#report")
     report.locator("svg").first.wait_for(timeout=30_000)
+    # the plan: a lane per vehicle with its stops, the routes, run sheets to print, the contracted trips
+    page.wait_for_selector("#timeline .lane")
+    routes, contracted = page.evaluate("""async () => {
+        const plan = await (await fetch(job.results["integrated-plan.json"])).json();
+        return [plan.routes.filter(r => r.stops.length).length, plan.contracted.length]; }""")
+    assert page.locator("#timeline .lane").count() == page.locator("#routes tbody tr").count() == routes > 0
+    assert page.locator("#contracted tbody tr").count() == contracted
+    assert page.locator("#timeline .stop").count() >= routes
+    page.frame_locator("#run-sheets").locator("section.sheet").first.wait_for(timeout=30_000)
+    assert page.frame_locator("#run-sheets").locator("section.sheet").count() == routes
+    assert_drawn(page.locator("#timeline").screenshot(), "the timeline")
+    assert_drawn(page.locator("#map").screenshot(), "the map")
+    (tmp_path / "run-sheets.png").write_bytes(page.locator("#run-sheets").screenshot())
+    assert_drawn((tmp_path / "run-sheets.png").read_bytes(), "the run sheets")
     downloads = page.inner_text("#downloads")
     assert "comparison.json" in downloads and "integrated-plan.geojson" in downloads
     page.screenshot(path=str(tmp_path / "planner.png"), full_page=True)
     assert not errors
+    # the run is listed among the past comparisons, and reopens after the page is loaded again
+    page.reload()
+    page.wait_for_selector("#past-runs:not([hidden]) .open-past:not([disabled])")
+    assert page.locator("#past-runs tbody tr").count() == 1 and "succeeded" in page.inner_text("#past-runs")
+    assert page.is_hidden("#results")
+    page.click(".open-past")
+    page.wait_for_selector("#results:not([hidden])", timeout=60_000)
+    page.frame_locator("#map").locator(".leaflet-container").wait_for(timeout=30_000)
+    assert "Saving" in page.inner_text("#figures") and not errors
+
+
+def assert_drawn(png: bytes, what: str) -> None:
+    """A screenshot that shows something: many colours, not a blank or one-colour box."""
+    import io
+
+    from PIL import Image
+
+    colours = Image.open(io.BytesIO(png)).convert("RGB").getcolors(maxcolors=1 << 16)
+    assert colours is None or len(colours) >= 4, f"{what} looks blank: {len(colours)} colours"
 
 
 def test_a_bad_file_is_explained_on_the_page(served, browser, tmp_path):

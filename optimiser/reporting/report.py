@@ -217,10 +217,22 @@ def charts(c: Comparison) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------- text
+#: Characters that Markdown (or HTML inside it) would read as markup, written as entities so that a
+#: trip id, service or name shows as typed and can never become a tag, a link or a table column.
+_MARKDOWN_ENTITIES = {c: f"&#{ord(c)};" for c in "&<>|*_[]`\\#!()~"}
+
+
+def markdown_text(value) -> str:
+    """A user's string (trip id, service, tariff, name) as plain text inside Markdown."""
+    text = " ".join(str(value).split())  # a line break would end a table row or a heading
+    return "".join(_MARKDOWN_ENTITIES.get(ch, ch) for ch in text)
+
+
 def markdown(c: Comparison) -> str:
     s = c.savings["integrated_vs_separate"]
+    m = markdown_text
     money = s["money"]
-    lines = [f"# Integrated against separate planning: {c.problem_name}", "",
+    lines = [f"# Integrated against separate planning: {m(c.problem_name)}", "",
              f"Each plan solved with {c.options.seeds} seed(s), {c.options.time_limit_s:g} s per solve.", "",
              "## The answer", "",
              f"- Integrated planning {money['verdict']}.",
@@ -249,7 +261,7 @@ def markdown(c: Comparison) -> str:
     for service, e in c.passenger_experience["by_service"].items():
         a, b = e["separate"], e["integrated"]
         fmt = (lambda x: "–" if x is None else f"{x:.0f}")
-        lines.append(f"| {service} | {fmt(a['mean_minutes'])} → {fmt(b['mean_minutes'])} min | "
+        lines.append(f"| {m(service)} | {fmt(a['mean_minutes'])} → {fmt(b['mean_minutes'])} min | "
                      f"{fmt(a['max_minutes'])} → {fmt(b['max_minutes'])} min | "
                      f"{b['share_over_45']:.0%} / {b['share_over_60']:.0%} / {b['share_over_75']:.0%} | "
                      f"{fmt(a['wait_at_destination_mean_minutes'])} → {fmt(b['wait_at_destination_mean_minutes'])} "
@@ -260,7 +272,7 @@ def markdown(c: Comparison) -> str:
               "| service | " + " | ".join(sp.rule.replace("_", " ") for sp in ap.splits) + " |",
               "|---|" + "---:|" * len(ap.splits)]
     for service in ap.services:
-        lines.append(f"| {service} | " + " | ".join(_money(sp.shares[service]) for sp in ap.splits) + " |")
+        lines.append(f"| {m(service)} | " + " | ".join(_money(sp.shares[service]) for sp in ap.splits) + " |")
     lines.append("| no one pays more than alone | " + " | ".join(
         "yes" if sp.individually_rational else "no" for sp in ap.splits) + " |")
     lines.append("| in the core | " + " | ".join("yes" if sp.in_core else "no" for sp in ap.splits) + " |")
@@ -271,8 +283,8 @@ def markdown(c: Comparison) -> str:
                   "| trip | service | tariff | price | cheapest place in the fleet | why |", "|---|---|---|---:|---:|---|"]
         for t in c.contracted_in_integrated:
             fleet = "none" if t["cheapest_fleet_insertion"] is None else _money(t["cheapest_fleet_insertion"])
-            lines.append(f"| {t['trip_id']} | {t['service']} | {t['tariff']} | {_money(t['price'])} | {fleet} | "
-                         f"{t['why']} |")
+            lines.append(f"| {m(t['trip_id'])} | {m(t['service'])} | {m(t['tariff'])} | {_money(t['price'])} | "
+                         f"{fleet} | {m(t['why'])} |")
     if c.today.get("unpriced_trips"):
         lines += ["", f"Today's cost leaves out {len(c.today['unpriced_trips'])} trips with no price or tariff."]
     return "\n".join(lines) + "\n"
@@ -288,7 +300,8 @@ def html_report(c: Comparison) -> str:
     def flush():
         if table:
             rows = [r for r in table if not re.match(r"^\|[-:| ]+\|$", r)]
-            cells = [[html.escape(x.strip()) for x in r.strip("|").split("|")] for r in rows]
+            # cells come from Markdown: entities (a user's string, see markdown_text) are read, then escaped
+            cells = [[html.escape(html.unescape(x.strip())) for x in r.strip("|").split("|")] for r in rows]
             out.append("<table><thead><tr>" + "".join(f"<th>{x}</th>" for x in cells[0]) + "</tr></thead><tbody>"
                        + "".join("<tr>" + "".join(f"<td>{x}</td>" for x in r) + "</tr>" for r in cells[1:])
                        + "</tbody></table>")
@@ -299,7 +312,8 @@ def html_report(c: Comparison) -> str:
             table.append(line)
             continue
         flush()
-        text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(line))
+        text = html.escape(html.unescape(re.sub(r"\*\*(.+?)\*\*", "\x00\\1\x01", line)))
+        text = text.replace("\x00", "<b>").replace("\x01", "</b>")
         if line.startswith("# "):
             out.append(f"<h1>{text[2:]}</h1>")
         elif line.startswith("## "):

@@ -7,27 +7,10 @@ from optimiser.errors import ItuError
 
 
 def cmd_serve(args) -> int:
-    from werkzeug.serving import run_simple
+    from service.server import ServerOptions, serve
 
-    from service import create_app, stop_app
-
-    overrides = {"BIND_HOST": args.host}
-    if args.dev:
-        overrides["DEV_MODE"] = True
-    app = create_app(overrides)
-    url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
-    if app.config["DEV_MODE"]:
-        print("DEVELOPMENT MODE: no API keys are asked for; everything belongs to one 'development' owner. "
-              "Listening on a loopback address only.", file=sys.stderr)
-    runner = app.extensions.get("itu.runner")
-    where = app.config["DASK_SCHEDULER"] or f"a local Dask cluster of {runner.n_workers if runner else 0} workers"
-    print(f"Database: {app.config['DATABASE_URL']}; solves run on {where}.", file=sys.stderr)
-    print(f"The planner's page: {url}   API: {url}v1/   API documentation: {url}v1/docs", flush=True)
-    try:
-        run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
-    finally:
-        stop_app(app)
-    return 0
+    return serve(ServerOptions(host=args.host, port=args.port, dev=args.dev, debug=args.debug,
+                               workers=args.workers, threads=args.threads))
 
 
 def key_store():
@@ -62,6 +45,10 @@ def add_commands(sub) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--dev", action="store_true", help="development mode: no API keys (loopback only)")
+    serve.add_argument("--debug", action="store_true", help="Werkzeug's development server instead of gunicorn")
+    serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (default 1; more need "
+                                                             "ITU_DASK_SCHEDULER)")
+    serve.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (default 8)")
     serve.set_defaults(func=cmd_serve)
 
     keys = sub.add_parser("keys", help="API keys: create, list, revoke")

@@ -1,0 +1,190 @@
+"""The service as it runs in production: ``itu serve`` processes (gunicorn, each with its job
+runner and a local Dask cluster) on one database, killed with SIGKILL, stopped with SIGTERM,
+restarted at once, side by side on PostgreSQL. Nothing is lost and nothing waits for a start."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from service.store import Job, Store
+from tests.conftest import ROOT
+from tests.test_service_api import FLEET, TRIPS
+
+pytestmark = pytest.mark.slow
+#: Longer than a service takes to start, so that a restart comes before the crashed one's lease
+#: ends: the jobs must be taken back by a process that is already running, not by a start.
+LEASE_S = 20
+
+
+class Service:
+    """One ``itu serve --dev`` process group (gunicorn and its Dask workers) on ``database_url``."""
+
+    def __init__(self, database_url: str, workers: int = 2, args: tuple[str, ...] = (), **settings: str):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "ITU_DATABASE_URL": database_url,
+               "ITU_SEED_EXAMPLE": "false", "ITU_DASK_WORKERS": str(workers), "ITU_JOB_LEASE_S": str(LEASE_S),
+               **{f"ITU_{name}": value for name, value in settings.items()}}
+        self.process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--dev", "--port",
+                                         str(self.port), *args], cwd=ROOT, env=env, start_new_session=True,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(1200):
+            try:
+                if self.call("GET", "/v1/health")["status"] == "ok":
+                    return
+            except (OSError, ValueError):
+                pass
+            if self.process.poll() is not None:
+                raise AssertionError(f"itu serve exited: {self.process.stderr.read().decode()[-2000:]}")
+            time.sleep(0.1)
+        raise AssertionError("itu serve did not become healthy")
+
+    def call(self, method: str, path: str, body: bytes | None = None, media_type: str = "application/json"):
+        return json.loads(self.response(method, path, body, media_type)[1])
+
+    def response(self, method: str, path: str, body: bytes | None = None, media_type: str = "application/json"):
+        """(headers, body) of one request."""
+        request = urllib.request.Request(self.base + path, data=body, method=method,
+                                         headers={"Content-Type": media_type} if body is not None else {})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.headers, response.read()
+
+    def submit(self, time_limit_s: float) -> dict:
+        trips = self.call("POST", "/v1/trip-sets", TRIPS, "text/csv")
+        fleet = self.call("POST", "/v1/fleets", FLEET)
+        return self.call("POST", "/v1/solve-jobs", json.dumps({"trip_set_id": trips["id"], "fleet_id": fleet["id"],
+                                                                "time_limit_s": time_limit_s}).encode())
+
+    def job(self, job: dict) -> dict:
+        return self.call("GET", job["url"])
+
+    def wait(self, jobs: list[dict], condition, timeout_s: float = 300) -> list[dict]:
+        for _ in range(int(timeout_s / 0.5)):
+            now = [self.job(j) for j in jobs]
+            if condition(now):
+                return now
+            time.sleep(0.5)
+        raise AssertionError(f"not reached in {timeout_s} s: {[(j['id'], j['state']) for j in now]}")
+
+    def kill(self) -> None:
+        """SIGKILL to the whole group: the service and its cluster die at once, handing nothing back."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=60)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()  # whatever is left of the group
+
+
+@pytest.mark.parametrize("args, server", [((), "gunicorn"), (("--debug",), "Werkzeug")])
+def test_itu_serve_runs_gunicorn_unless_asked_for_the_development_server(tmp_path, args, server):
+    service = Service(f"sqlite:///{tmp_path / 's.sqlite3'}", args=args, RUNNER="false")
+    try:
+        assert service.response("GET", "/v1/health")[0]["Server"].startswith(server)
+        service.process.send_signal(signal.SIGTERM)  # a clean stop either way
+        assert service.process.wait(timeout=90) == 0
+    finally:
+        service.stop()
+
+
+def test_several_gunicorn_workers_need_a_shared_scheduler(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ITU_DATABASE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"}
+    refused = subprocess.run([sys.executable, "-m", "service.cli", "serve", "--workers", "2"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "ITU_DASK_SCHEDULER" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def running(count: int):
+    return lambda jobs: sum(j["state"] == "running" for j in jobs) >= count
+
+
+def finished(jobs):
+    return all(j["state"] in ("succeeded", "failed", "cancelled") for j in jobs)
+
+
+def test_a_killed_service_restarted_at_once_runs_its_jobs_to_the_end(database_url):
+    first = Service(database_url)
+    try:
+        jobs = [first.submit(time_limit_s=3) for _ in range(4)]
+        during = first.wait(jobs, running(2))  # two run, two wait
+        was_running = {j["id"] for j in during if j["state"] == "running"}
+        first.kill()
+    finally:
+        first.stop()
+    second = Service(database_url)  # at once: the dead service's leases have not run out yet
+    try:
+        done = second.wait(jobs, finished)
+        assert [j["state"] for j in done] == ["succeeded"] * 4, [j["error"] for j in done]
+        assert {j["id"] for j in done if j["attempts"] == 2} == was_running  # run again from the start
+    finally:
+        second.stop()
+
+
+def test_sigterm_hands_running_jobs_back_without_counting_the_attempt(database_url):
+    first = Service(database_url)
+    try:
+        job = first.submit(time_limit_s=120)
+        first.wait([job], lambda jobs: jobs[0]["state"] == "running" and jobs[0]["progress"].get("best_cost"))
+        first.process.send_signal(signal.SIGTERM)
+        assert first.process.wait(timeout=90) == 0
+    finally:
+        first.stop()
+    store = Store(database_url)
+    try:
+        with store.session() as s:
+            handed_back = s.get(Job, job["id"])
+        assert (handed_back.state, handed_back.dispatched_by, handed_back.attempts) == ("queued", None, 0)
+    finally:
+        store.engine.dispose()
+    second = Service(database_url)
+    try:  # the next service runs it at once, as its first attempt
+        again = second.wait([job], running(1))[0]
+        assert again["attempts"] == 1
+        second.call("POST", job["cancel_url"])
+        assert second.wait([job], finished)[0]["state"] == "cancelled"
+    finally:
+        second.stop()
+
+
+def test_two_services_on_one_postgresql_take_over_each_others_jobs(postgres_url):
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(postgres_url)
+    with engine.begin() as connection:  # a clean schema
+        for table in ("job_results", "jobs", "trip_sets", "fleets", "api_keys", "health_checks", "alembic_version"):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    engine.dispose()
+    first = Service(postgres_url, workers=1)
+    second = None
+    try:
+        jobs = [first.submit(time_limit_s=3) for _ in range(4)]
+        second = Service(postgres_url, workers=1)  # alive beside the first, on the same database
+        during = first.wait(jobs, running(1))
+        was_running = {j["id"] for j in during if j["state"] == "running"}
+        first.kill()  # the second, already running, takes back what the first had
+        done = second.wait(jobs, finished)
+        assert [j["state"] for j in done] == ["succeeded"] * 4, [j["error"] for j in done]
+        assert all(j["attempts"] == 2 for j in done if j["id"] in was_running)
+        assert sum(j["attempts"] for j in done) > 4  # something was run again
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
