@@ -79,7 +79,7 @@ def test_markdown_report_shows_users_strings_as_text():
     b.add_trip("<img src=x onerror=alert(1)>|[x](javascript:alert(2))", "school", "a", "b",
                earliest_pickup="15:00", latest_arrival="15:30")
     b.add_tariff("taxi <b>", flag_fall=5.0, per_km=2.0, services=["school"])
-    result = compare(b.build(), CompareOptions(time_limit_s=1, seeds=1, parallel=1))
+    result = compare(b.build(), CompareOptions(time_limit_s=1, seeds=1, workers=1))
     assert result.contracted_in_integrated  # the case below is exercised
     text = markdown(result)
     assert "<script" not in text and "<img" not in text and "<b>" not in text
