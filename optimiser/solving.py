@@ -49,24 +49,33 @@ def choose_strategy(problem: Problem, options: SolveOptions | None = None, *, sl
     at once (None: ``options.workers``); a day is split by duty only with two or more.
     ``start_routes``: the solve starts from given routes, so the day is never split."""
     options = options or SolveOptions()
-    decomposition = options.parameters.decomposition
-    slots = options.workers if slots is None else slots
-    if not start_routes:
-        regions = region_count(len(problem.trips), options.regions, decomposition)
-        if regions > 1:
-            return Strategy("regions", regions)
-        if (options.regions is None and slots > 1
-                and len(problem.trips) >= decomposition.duty_split_from_trips and options.max_solutions is None
-                and options.ruin_and_recreate is not False and not options.improve_by_parts
-                and options.first_solution in ("BY_SIZE", "TIME_ORDERED_INSERTION")):
-            # a county-sized day on split shifts: each worker searches one side of the break
-            # between duties rather than every worker the whole day
-            sides = split_by_duty(problem, decomposition)
-            if sides is not None:
-                return Strategy("duty", len(sides), sides=tuple(sides))
+    split = _split_strategy(problem, options, options.workers if slots is None else slots, start_routes)
+    if split is not None:
+        return split
     searchable = sum(1 for trip in problem.trips if screen_trip(problem, trip) is None)
     resolved = resolve_whole_day_options(options, searchable, start_routes=start_routes)
     return Strategy("whole", 1, improvement=improvement_of(resolved), first_solution=resolved.first_solution)
+
+
+def _split_strategy(problem: Problem, options: SolveOptions, slots: int, start_routes: bool) -> Strategy | None:
+    """The split ``choose_strategy`` chooses, or None for a day planned whole (whose search the
+    whole-day solve settles as it screens the trips: ``solve`` need not screen them twice)."""
+    if start_routes:
+        return None
+    decomposition = options.parameters.decomposition
+    regions = region_count(len(problem.trips), options.regions, decomposition)
+    if regions > 1:
+        return Strategy("regions", regions)
+    if (options.regions is None and slots > 1
+            and len(problem.trips) >= decomposition.duty_split_from_trips and options.max_solutions is None
+            and options.ruin_and_recreate is not False and not options.improve_by_parts
+            and options.first_solution in ("BY_SIZE", "TIME_ORDERED_INSERTION")):
+        # a county-sized day on split shifts: each worker searches one side of the break
+        # between duties rather than every worker the whole day
+        sides = split_by_duty(problem, decomposition)
+        if sides is not None:
+            return Strategy("duty", len(sides), sides=tuple(sides))
+    return None
 
 
 def solve(problem: Problem, options: SolveOptions | None = None, *,
@@ -91,14 +100,14 @@ def solve(problem: Problem, options: SolveOptions | None = None, *,
     """
     options = options or SolveOptions()
     slots = options.part_workers if executor is not None else options.workers
-    strategy = choose_strategy(problem, options, slots=slots, start_routes=start_routes is not None)
+    strategy = _split_strategy(problem, options, slots, start_routes is not None)
+    if strategy is None:
+        return solve_single(problem, options, on_progress=on_progress, cancel=cancel, executor=executor,
+                            start_routes=start_routes, cooled_start=cooled_start)
     if strategy.split == "regions":
         return solve_by_regions(problem, options, strategy.parts, on_progress=on_progress, cancel=cancel,
                                 executor=executor, slots=options.part_workers)
-    if strategy.split == "duty":
-        return solve_by_duty(problem, options, list(strategy.sides), on_progress=on_progress, cancel=cancel,
-                             executor=executor, slots=options.part_workers)
-    return solve_single(problem, options, on_progress=on_progress, cancel=cancel, executor=executor,
-                        start_routes=start_routes, cooled_start=cooled_start)
+    return solve_by_duty(problem, options, list(strategy.sides), on_progress=on_progress, cancel=cancel,
+                         executor=executor, slots=options.part_workers)
 
 

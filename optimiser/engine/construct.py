@@ -70,7 +70,7 @@ class _Route:
 class _Constructor:
     def __init__(self, m, time_units: np.ndarray, cost_units: dict):
         self.m = m
-        self.n_depots = len(m.node_location) - 2 * len(m.trip_ids)
+        self.n_depots = m.n_depots
         self.T = _rows(time_units)
         self.cost_rows = {rate: _rows(c) for rate, c in cost_units.items()}
         self.lo = [w[0] for w in m.node_window]

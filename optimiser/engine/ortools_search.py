@@ -244,7 +244,7 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
 
 def routes_on_model(m: SearchModel, start: Sequence[tuple]) -> list[list[int]]:
     """``start_of``'s routes as node lists per OR-Tools vehicle of the model ``m``."""
-    n_depots = len(m.node_location) - 2 * len(m.trip_ids)
+    n_depots = m.n_depots
     trip_index = {tid: k for k, tid in enumerate(m.trip_ids)}
     vehicle_index = {key: v for v, key in enumerate(m.vehicles)}
     routes: list[list[int]] = [[] for _ in m.vehicles]

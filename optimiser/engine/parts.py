@@ -53,7 +53,7 @@ def choose_part(m, routes: list[list[int]], rng: random.Random, busy_vehicles=fr
                 busy_trips=frozenset()) -> tuple[list[int], list[int]]:
     """(vehicles whose routes are freed, trips currently left out to offer them), avoiding the
     vehicles and trips of parts still being searched."""
-    n_depots = len(m.node_location) - 2 * len(m.trip_ids)
+    n_depots = m.n_depots
     active = [v for v, r in enumerate(routes) if r and v not in busy_vehicles]
     if not active:
         return [], []
@@ -75,7 +75,7 @@ def part_model(m, routes: list[list[int]], freed: list[int], offered: list[int],
     """The sub-model of a part, the full vehicle index of each of its vehicles, the full trip
     position of each of its trips, and its starting routes (in its own numbering). Vehicles in
     ``busy_vehicles`` (those of parts still being searched) count as in use."""
-    n_depots = len(m.node_location) - 2 * len(m.trip_ids)
+    n_depots = m.n_depots
     trips = sorted({(node - n_depots) // 2 for v in freed for node in routes[v]} | set(offered))
     active = {v for v, r in enumerate(routes) if r} | set(busy_vehicles)
     # vehicles: the freed routes' own, the other layouts of those vehicles if idle, and one idle
@@ -169,7 +169,7 @@ def improve_by_parts(m, routes: list[list[int]], solve_part: Callable, stop: Cal
 
     rng = random.Random(seed)
     routes = [list(r) for r in routes]
-    n_depots = len(m.node_location) - 2 * len(m.trip_ids)
+    n_depots = m.n_depots
     pending = {}  # future -> (vehicles, trips)
 
     def apply(vehicles, trips, result):
