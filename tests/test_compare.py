@@ -9,6 +9,7 @@ from optimiser import Layout, ProblemBuilder
 from optimiser.analysis.apportion import apportion, shapley
 from optimiser.analysis.compare import CompareOptions, coalition_problem, compare
 from optimiser.reporting.report import write_comparison
+from optimiser.errors import ProblemError
 from tests.conftest import assert_feasible
 from tests.instances import line_matrix
 
@@ -178,3 +179,28 @@ def test_compare_and_run_variants_report_progress_as_solves_done_of_the_total():
     run_variants(problem, [Variant("one minibus", [SetFleetCount("minibus", 1)])], time_limit_s=1,
                  on_progress=seen.append)
     assert [(p.done, p.total) for p in seen] == [(1, 2), (2, 2)]
+
+
+def test_each_solve_gets_the_integrated_solves_seconds_per_trip():
+    """The integrated problem is larger than each service alone; with one time limit for every solve
+    it would get less search per trip and the saving would be biased downwards."""
+    b = ProblemBuilder(line_matrix({"depot": 0, "homes_a": 5, "school": 10, "homes_b": 6, "centre": 12}), "shares")
+    b.add_vehicle_type("minibus", count=3, depot="depot", layouts=[Layout("8 seats", seats=8)], cost_per_day=100.0,
+                       cost_per_km=0.5)
+    for i in range(6):
+        b.add_trip(f"s{i}", "school", "homes_a", "school", earliest_pickup="08:00", latest_arrival="08:30")
+    for i in range(2):
+        b.add_trip(f"c{i}", "social_care", "homes_b", "centre", earliest_pickup="09:00", latest_arrival="09:40")
+    problem = b.build()
+    options = CompareOptions(time_limit_s=4, seeds=1, workers=1, least_time_s=0.5)
+    result = compare(problem, options)
+    assert result.integrated_plan.solver.time_limit_s == 4
+    assert result.separate_plans["school"].solver.time_limit_s == pytest.approx(3.0)  # 6 of 8 trips
+    assert result.separate_plans["social_care"].solver.time_limit_s == pytest.approx(1.0)
+    all_plans_feasible(problem, result)
+    # never below the least time, nor above the time limit; and the old behaviour on request
+    assert CompareOptions(time_limit_s=4, least_time_s=2).seconds_for(1, 100) == 2
+    assert CompareOptions(time_limit_s=1, least_time_s=2).seconds_for(1, 100) == 1
+    assert CompareOptions(time_limit_s=4, search_by_size=False).seconds_for(1, 100) == 4
+    with pytest.raises(ProblemError, match="least time"):
+        CompareOptions(least_time_s=0)

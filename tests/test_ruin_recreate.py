@@ -482,3 +482,25 @@ def test_search_parameters_out_of_range_are_refused_naming_the_field(field, valu
     with pytest.raises(ProblemError) as raised:
         RuinRecreateParameters(**{field: value})
     assert raised.value.where == f"parameters.ruin_recreate.{field}"
+
+
+def test_trips_are_related_by_when_they_happen_not_by_an_open_window():
+    """A trip to an appointment has a window only at its drop-off: its pickup is open "from
+    midnight". By the stops' own windows, a 09:00 trip home would be nearer in time to a 16:00 trip
+    home than to a trip arriving at 09:30, and the search's removals would group the wrong trips
+    (the Cordeau-Laporte 2003 family is all such trips; docs/lab/search-experiments.md)."""
+    from optimiser import Layout, ProblemBuilder
+
+    b = ProblemBuilder(ladder.line_matrix({"depot": 0, "home": 5, "clinic": 10}), "related")
+    b.add_vehicle_type("car", count=2, depot="depot", layouts=[Layout("4", seats=4)], cost_per_km=1.0)
+    b.add_trip("home_0900", "nept", "clinic", "home", earliest_pickup="09:00", latest_pickup="09:15",
+               max_ride_minutes=60)
+    b.add_trip("to_clinic_0930", "nept", "home", "clinic", earliest_arrival="09:15", latest_arrival="09:30",
+               max_ride_minutes=60)
+    b.add_trip("home_1600", "nept", "clinic", "home", earliest_pickup="16:00", latest_pickup="16:15",
+               max_ride_minutes=60)
+    m, _, search = _search_for(b.build())
+    k = {tid: i for i, tid in enumerate(m.trip_ids)}
+    nearest = search.day.neighbours[k["home_0900"]][0]
+    assert m.trip_ids[nearest] == "to_clinic_0930"
+    assert m.trip_ids[search.day.neighbours[k["home_1600"]][0]] == "home_0900"

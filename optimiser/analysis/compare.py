@@ -7,8 +7,12 @@ Three plans for one set of trips and one fleet:
 2. separate: each service planned on its own with the vehicles it is allowed;
 3. integrated: every service planned together on the shared fleet.
 
-Both solved plans use the same solver, the same time limit and the same seeds, so a saving
-never comes from optimising one side harder than the other. The solver is a heuristic: each
+Both solved plans use the same solver, the same seeds and the same search per trip: the
+integrated plan gets the time limit, and each smaller plan (a service alone, a coalition for
+the split) the same seconds per trip (``CompareOptions.search_by_size``). With one time limit
+for all, the integrated problem, several times larger than each service alone, would get less
+search per trip, and the saving would be biased downwards; with the same seconds per trip a
+saving never comes from optimising one side harder than the other. The solver is a heuristic: each
 plan is solved with several seeds and the saving is reported as a median with its range; a
 saving smaller than the seed-to-seed spread is reported as not distinguishable from zero.
 """
@@ -37,6 +41,8 @@ RIDE_THRESHOLDS_MIN = (45, 60, 75)
 
 @dataclass(frozen=True)
 class CompareOptions:
+    #: Seconds for each integrated solve (every service together); with ``search_by_size`` each
+    #: smaller solve gets its share by trips, else every solve gets this.
     time_limit_s: float = 20.0
     seeds: int = 3
     #: solves run side by side in separate processes (or at once on an executor's slots);
@@ -50,6 +56,12 @@ class CompareOptions:
     today_route_prices: Sequence[tuple[float, Sequence[str]]] = ()
     #: Shapley value: exact up to 6 services; beyond, this many sampled orders
     shapley_samples: int | None = None
+    #: Give each solve the integrated solve's seconds per trip (True), or every solve the whole
+    #: time limit (False, the behaviour before 2026-12-04).
+    search_by_size: bool = True
+    #: The least time any one solve gets when ``search_by_size`` shares the time out (at most
+    #: ``time_limit_s``): below a second or two a solve is mostly setting up.
+    least_time_s: float = 2.0
 
     def __post_init__(self):
         if self.seeds < 1:
@@ -58,6 +70,15 @@ class CompareOptions:
             raise ProblemError("time limit must be positive", where="options.time_limit_s")
         if self.workers < 0:
             raise ProblemError("workers must be 0 (one per core) or more", where="options.workers")
+        if not self.least_time_s > 0:
+            raise ProblemError("least time must be positive", where="options.least_time_s")
+
+    def seconds_for(self, trips: int, all_trips: int) -> float:
+        """The time limit of a solve of ``trips`` of the day's ``all_trips`` trips."""
+        if not self.search_by_size or all_trips <= 0 or trips >= all_trips:
+            return self.time_limit_s
+        share = self.time_limit_s * trips / all_trips
+        return max(min(self.least_time_s, self.time_limit_s), share)
 
 
 # ----------------------------------------------------------------------------- sub-problems
@@ -79,7 +100,7 @@ def coalition_problem(problem: Problem, services: frozenset, fleet_by_service=No
 
 def _run_solves(jobs: dict, options: CompareOptions, on_progress: ProgressCallback | None,
                 executor: Executor | None = None, cancel: CancelToken | None = None) -> dict:
-    """Solve every (key -> problem, seed) job; returns key -> plan.
+    """Solve every (key -> problem, seed, seconds) job; returns key -> plan.
 
     On ``executor`` when given (a Dask client's executor spreads the solves over a cluster),
     else in local processes, or one after another when ``options.workers`` is 1."""
@@ -93,10 +114,10 @@ def _run_solves(jobs: dict, options: CompareOptions, on_progress: ProgressCallba
             on_progress(Progress(time.monotonic() - started, None, options.time_limit_s, done=done, total=len(jobs)))
 
     if executor is None and (parallel == 1 or len(jobs) == 1):
-        for key, (problem, seed) in jobs.items():
+        for key, (problem, seed, seconds) in jobs.items():
             if cancel is not None and cancel.is_set():
                 raise SolveCancelled("comparison cancelled")
-            results[key] = solve(problem, SolveOptions(time_limit_s=options.time_limit_s, seed=seed), cancel=cancel)
+            results[key] = solve(problem, SolveOptions(time_limit_s=seconds, seed=seed), cancel=cancel)
             done += 1
             report()
         return results
@@ -106,8 +127,8 @@ def _run_solves(jobs: dict, options: CompareOptions, on_progress: ProgressCallba
     pool = executor or ProcessPoolExecutor(max_workers=min(parallel, len(jobs)),
                                            mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures = {pool.submit(solve, problem, SolveOptions(time_limit_s=options.time_limit_s, seed=seed)): key
-                   for key, (problem, seed) in jobs.items()}
+        futures = {pool.submit(solve, problem, SolveOptions(time_limit_s=seconds, seed=seed)): key
+                   for key, (problem, seed, seconds) in jobs.items()}
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -349,6 +370,7 @@ class Comparison:
         return {
             "problem": self.problem_name,
             "settings": {"time_limit_s": self.options.time_limit_s, "seeds": self.options.seeds,
+                         "search_by_size": self.options.search_by_size,
                          "fleet_by_service": None if self.options.fleet_by_service is None else {
                              k: dict(v) for k, v in self.options.fleet_by_service.items()}},
             "today": dict(self.today), "separate": self.separate.to_dict(),
@@ -383,11 +405,17 @@ def compare(problem: Problem, options: CompareOptions | None = None, *,
                     raise ProblemError(f"unknown vehicle type {name!r}", where=f"fleet_by_service.{service}")
     seeds = list(range(options.seeds))
     grand = frozenset(services)
+    all_trips = len(problem.trips)
+
+    def job(coalition: frozenset, seed: int, fleet_of) -> tuple[Problem, int, float]:
+        part = coalition_problem(problem, coalition, fleet_of)
+        return part, seed, options.seconds_for(len(part.trips), all_trips)
+
     jobs = {}
     for seed in seeds:
         for s in services:
-            jobs[(frozenset([s]), seed)] = (coalition_problem(problem, frozenset([s]), fleet), seed)
-        jobs[(grand, seed)] = (coalition_problem(problem, grand, None), seed)
+            jobs[(frozenset([s]), seed)] = job(frozenset([s]), seed, fleet)
+        jobs[(grand, seed)] = job(grand, seed, None)
     # the cost game for the split: each intermediate coalition solved once (exact Shapley up to 6)
     from optimiser.analysis.apportion import EXACT_SHAPLEY_MAX_SERVICES
 
@@ -398,13 +426,14 @@ def compare(problem: Problem, options: CompareOptions | None = None, *,
         for size in range(2, len(services)):
             for subset in itertools.combinations(services, size):
                 c = frozenset(subset)
-                jobs[(c, 0)] = (coalition_problem(problem, c, fleet), 0)
+                jobs[(c, 0)] = job(c, 0, fleet)
     plans = _run_solves(jobs, options, on_progress, executor, cancel)
 
     def best_cost(coalition: frozenset) -> float:
         found = [p.cost.total for (c, _), p in plans.items() if c == coalition]
         if not found:  # sampled Shapley beyond 6 services: solve on demand, once
-            plan = solve(coalition_problem(problem, coalition, fleet), SolveOptions(time_limit_s=options.time_limit_s))
+            part, _, seconds = job(coalition, 0, fleet)
+            plan = solve(part, SolveOptions(time_limit_s=seconds))
             plans[(coalition, 0)] = plan
             found = [plan.cost.total]
         return min(found)  # a heuristic's best run is the best estimate of what the coalition costs

@@ -911,11 +911,11 @@ def run_rounds(day, st, sc, rounds, temperature, current, best, most_removed):
                 if how < 0.4:
                     sc.order_key[x] = np.random.random()
                 elif how < 0.7:
-                    sc.order_key[x] = day.lo[nd + 2 * k]
+                    sc.order_key[x] = day.implied_lo[nd + 2 * k]
                 elif how < 0.85:
                     sc.order_key[x] = -day.penalty[k]
                 else:
-                    sc.order_key[x] = -(day.hi[nd + 2 * k + 1] - day.lo[nd + 2 * k])
+                    sc.order_key[x] = -(day.implied_hi[nd + 2 * k + 1] - day.implied_lo[nd + 2 * k])
             # by key (a round takes out a few trips): insertion sort, in place
             order = sc.order
             for x in range(count):
@@ -983,16 +983,18 @@ def _seed(value):
 
 
 # ------------------------------------------------------------------ from and to the solver's model
-def _related_trips(m, time_units: np.ndarray, n_depots: int, count: int) -> np.ndarray:
+def _related_trips(lo: np.ndarray, time_units: np.ndarray, n_depots: int, count: int) -> np.ndarray:
     """For each trip, the ``count`` trips most like it: near its pickup and its drop-off, at about
-    the same times (Shaw's relatedness, all in time units)."""
-    n = len(m.trip_ids)
+    the same times (Shaw's relatedness, all in time units). ``lo``: each stop's earliest start as
+    its trip implies it (``_implied_windows``). A stop's own window is no measure of when it
+    happens where only the other end has one: a trip to an appointment may be picked up "from
+    midnight", and by its own window every such trip would be as near in time as every other."""
+    n = (len(lo) - n_depots) // 2
     out = np.full((n, max(1, count)), -1, dtype=np.int64)
     if n < 2 or count == 0:
         return out
     pickups = n_depots + 2 * np.arange(n)
     drops = pickups + 1
-    lo = np.asarray([w[0] for w in m.node_window], dtype=np.int64)
     for begin in range(0, n, 512):  # in blocks: a 10,000-trip day would need 800 MB at once
         rows = np.arange(begin, min(n, begin + 512))
         score = (time_units[np.ix_(pickups[rows], pickups)] + time_units[np.ix_(drops[rows], drops)]
@@ -1020,7 +1022,8 @@ def _implied_windows(lo: np.ndarray, hi: np.ndarray, time_units: np.ndarray, n_d
     trips to school on a generated day) has a pickup window to the end of the day, and every later
     stop of a route was tried. With these windows a whole-fleet scan for every trip took half the
     time, rounds on the 2,000-trip day's morning side 10% to 25% less, and a8-96 made 46% more
-    rounds in 10 s (docs/lab/). The ordering of trips (by their own earliest pickup) is unchanged."""
+    rounds in 10 s (docs/lab/). Related trips and the orders trips are put back in use these
+    windows too."""
     lo, hi = lo.copy(), hi.copy()
     n = len(ride)
     if n == 0:
@@ -1110,7 +1113,7 @@ class RuinAndRecreate:
             slot_vehicles=np.asarray([v for x in slot_vehicles for v in x], dtype=np.int64),
             slot_group=np.asarray(slot_group, dtype=np.int64),
             n_groups=len(group_of),
-            neighbours=_related_trips(m, time_units, n_depots, parameters.neighbours),
+            neighbours=_related_trips(implied_lo, times, n_depots, parameters.neighbours),
             blink=parameters.blink,
             near_routes_from=parameters.near_routes_from,
             forced_rounds=parameters.forced_rounds,
@@ -1180,7 +1183,7 @@ class RuinAndRecreate:
         earliest pickup (``forced``: at any price, up to what the fleet can hold; the search then
         hands the trips that do not pay their way to contracts)."""
         dropped = np.flatnonzero(self.st.where < 0)
-        order = dropped[np.argsort(self.day.lo[self.day.n_depots + 2 * dropped], kind="stable")]
+        order = dropped[np.argsort(self.day.implied_lo[self.day.n_depots + 2 * dropped], kind="stable")]
         _place_all(self.day, self.st, self.sc, order.astype(np.int64), forced)
         self.current = self.total()
         self.best = self.current

@@ -228,12 +228,19 @@ def markdown_text(value) -> str:
     return "".join(_MARKDOWN_ENTITIES.get(ch, ch) for ch in text)
 
 
+def _search_time(options) -> str:
+    if options.search_by_size:
+        return (f"{options.time_limit_s:g} s for each integrated solve and the same seconds per trip for each "
+                f"smaller one (at least {min(options.least_time_s, options.time_limit_s):g} s)")
+    return f"{options.time_limit_s:g} s per solve"
+
+
 def markdown(c: Comparison) -> str:
     s = c.savings["integrated_vs_separate"]
     m = markdown_text
     money = s["money"]
     lines = [f"# Integrated against separate planning: {m(c.problem_name)}", "",
-             f"Each plan solved with {c.options.seeds} seed(s), {c.options.time_limit_s:g} s per solve.", "",
+             f"Each plan solved with {c.options.seeds} seed(s), {_search_time(c.options)}.", "",
              "## The answer", "",
              f"- Integrated planning {money['verdict']}.",
              f"- Median saving {_money(money['median'])} a day, range {_money(money['min'])} to "

@@ -148,7 +148,8 @@ def cmd_compare(args) -> int:
     from optimiser.reporting.report import markdown, write_comparison
 
     day = load_from_arguments(args)
-    options = CompareOptions(time_limit_s=args.seconds, seeds=args.seeds, workers=args.parallel, **day.settings)
+    options = CompareOptions(time_limit_s=args.seconds, seeds=args.seeds, workers=args.parallel,
+                             search_by_size=not args.same_seconds, **day.settings)
     bar = None
     if sys.stderr.isatty() and not args.quiet:
         from tqdm import tqdm
@@ -255,7 +256,11 @@ def add_commands(sub) -> None:
     comp.add_argument("fleet", nargs="?", help="fleet document: vehicle_types, tariffs, fleet_by_service, "
                                                "today_trip_prices, today_route_prices")
     add_travel_arguments(comp)
-    comp.add_argument("--seconds", type=float, default=20.0, help="time limit of each solve (default 20)")
+    comp.add_argument("--seconds", type=float, default=20.0,
+                      help="time limit of each integrated solve; each smaller solve gets the same seconds per "
+                           "trip (default 20)")
+    comp.add_argument("--same-seconds", action="store_true",
+                      help="give every solve the whole --seconds, however few trips it has")
     comp.add_argument("--seeds", type=int, default=3, help="solves per plan, for the spread (default 3)")
     comp.add_argument("--parallel", type=int, default=0, help="solves at once (default: one per core)")
     comp.add_argument("--out", help="folder for comparison.json, report.md, report.html and route CSVs")
