@@ -9,7 +9,7 @@ BENCH_SECONDS ?= 10
 BENCH_WORKERS ?= 2
 PORT ?= 8000
 
-.PHONY: run test chromium notebooks bench bench-ab bench-day bench-het bench-roads bench-service bench-fuzz install clean
+.PHONY: run test chromium notebooks bench bench-ab bench-pr bench-day bench-het bench-roads bench-service bench-fuzz install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ bench-ab: $(STAMP)
 	mkdir -p bench-results
 	$(BIN)/itu bench darp $(DARP)/cordeau2006/*.txt $(DARP)/ropke2007/*.txt \
 	  --seconds $(BENCH_SECONDS) --workers $(BENCH_WORKERS) | tee bench-results/ab-$(BENCH_SECONDS)s.txt
+
+# The ten Cordeau-Laporte 2003 instances alone (pr01-pr05, pr11-pr15: requests over a whole day).
+bench-pr: $(STAMP)
+	mkdir -p bench-results
+	$(BIN)/itu bench darp $(DARP)/cordeau-laporte2003/*.txt \
+	  --seconds $(BENCH_SECONDS) --workers $(BENCH_WORKERS) | tee bench-results/pr-$(BENCH_SECONDS)s.txt
 
 bench-het: $(STAMP)
 	mkdir -p bench-results

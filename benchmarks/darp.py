@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator
 from optimiser import Plan, Problem, SearchParameters, SolveOptions, check_plan, solve
 from optimiser.domain.darp import read_best_known, read_instance, routes_as_node_ids
 
-from .families import family_of, size_band
+from .families import family_of, half_of, size_band
 
 #: Where the best-known costs are when ../shared sits beside the checkout.
 DEFAULT_BKS = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "darp" / "bks.csv"
@@ -54,11 +54,14 @@ class DarpRow:
     routes: list[list[int]]
     #: The published family the instance belongs to (``benchmarks.families``).
     family: str = ""
+    #: "tuning" or "validation": the half of its family the instance is in (``benchmarks.families``).
+    half: str = ""
 
     def as_dict(self) -> dict:
         return {"instance": self.instance, "seconds": self.seconds, "time_limit_s": self.time_limit_s,
                 "cost": round(self.cost, 4), "feasible": self.feasible, "served": self.served,
                 "requests": self.requests, "best_known": self.best_known, "family": self.family,
+                "half": self.half,
                 "gap_percent": None if self.gap_percent is None else round(self.gap_percent, 4),
                 "routes": self.routes}
 
@@ -87,7 +90,7 @@ def _rows(files: list, options: SolveOptions, best_known: dict[str, float], solv
           ) -> Iterator[DarpRow]:
     for file in files:
         instance = read_instance(file)
-        family = family_of(file)
+        family, half = family_of(file), half_of(file)
         plan = solver(instance.problem, options, instance.name)
         served = len(plan.served_trip_ids)
         cost = plan.cost.total
@@ -95,7 +98,7 @@ def _rows(files: list, options: SolveOptions, best_known: dict[str, float], solv
         gap = None if best is None or served < instance.requests else 100.0 * (cost - best) / best
         yield DarpRow(instance.name, instance.requests, served, check_plan(instance.problem, plan).feasible, cost,
                       best, gap, plan.solver.seconds, options.time_limit_s, routes_as_node_ids(instance, plan),
-                      family)
+                      family, half)
 
 
 def summary_line(rows: list[DarpRow]) -> str | None:
@@ -110,13 +113,17 @@ def summary_line(rows: list[DarpRow]) -> str | None:
 
 
 def summaries_by_group(rows: list[DarpRow]) -> list[str]:
-    """One summary line per family and per size band (``benchmarks.families.SIZE_BANDS``), for a
-    run over more than one of either: a figure on one family is not a property of the search."""
+    """One summary line per family, per half of a family (tuning or validation) and per size band
+    (``benchmarks.families.SIZE_BANDS``), where a run has more than one of them: a figure on one
+    family, or on the instances the parameters were chosen on, is not a property of the search."""
     lines = []
-    for title, key in (("family", lambda r: r.family), ("size", lambda r: size_band(r.requests))):
+    for title, key in (("family", lambda r: r.family),
+                       ("half", lambda r: f"{r.family} {r.half}" if r.half else None),
+                       ("size", lambda r: size_band(r.requests))):
         groups: dict[str, list[DarpRow]] = {}
         for row in rows:
-            groups.setdefault(key(row), []).append(row)
+            if key(row) is not None:
+                groups.setdefault(key(row), []).append(row)
         if len(groups) > 1:
             for name, members in groups.items():
                 summary = summary_line(members)

@@ -70,3 +70,14 @@ def split(files: list[Path]) -> tuple[list[Path], list[Path]]:
         for k, path in enumerate(sorted(members, key=lambda p: p.stem)):
             (tuning if k % 2 == 0 else validation).append(path)
     return tuning, validation
+
+
+def half_of(path: str | Path) -> str:
+    """"tuning" or "validation": the half of its family an instance file is in, by ``split`` over
+    every instance of the family beside it on disk (the a/b family spans two folders)."""
+    path = Path(path)
+    family = family_of(path)
+    folders = [f.folder for f in FAMILIES if f.name == family] or [path.parent.name]
+    members = [p for folder in folders for p in sorted((path.parent.parent / folder).glob("*.txt"))]
+    tuning, _ = split(members or [path])
+    return "tuning" if path.stem in {p.stem for p in tuning} else "validation"

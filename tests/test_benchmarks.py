@@ -180,12 +180,28 @@ def test_each_family_is_split_once_alternately_into_tuning_and_validation(tmp_pa
 def test_a_run_over_several_families_is_summarised_by_family_and_by_size_band():
     from benchmarks.darp import summaries_by_group
 
-    def member(name, family, requests, gap):
-        return DarpRow(name, requests, requests, True, 100.0 + gap, 100.0, gap, 1.0, 1.0, [], family)
+    def member(name, family, requests, gap, half):
+        return DarpRow(name, requests, requests, True, 100.0 + gap, 100.0, gap, 1.0, 1.0, [], family, half)
 
-    rows = [member("a2-16", "a/b", 16, 0.0), member("a8-96", "a/b", 96, 1.0), member("pr05", "pr", 120, 4.0)]
+    rows = [member("a2-16", "a/b", 16, 0.0, "tuning"), member("a8-96", "a/b", 96, 1.0, "validation"),
+            member("pr05", "pr", 120, 4.0, "tuning")]
     lines = summaries_by_group(rows)
     assert lines[0].startswith("family a/b: 2 instances") and "mean 0.50%" in lines[0]
     assert lines[1].startswith("family pr: 1 instances") and "worst 4.00%" in lines[1]
-    assert [line.split(":")[0] for line in lines[2:]] == ["size up to 48 requests", "size 49 to 96", "size over 96"]
-    assert summaries_by_group(rows[:1]) == []  # one family, one band: nothing more to say
+    assert [line.split(":")[0] for line in lines[2:5]] == ["half a/b tuning", "half a/b validation", "half pr tuning"]
+    assert "worst 1.00%" in lines[3]  # the validation half alone, never what the parameters were chosen on
+    assert [line.split(":")[0] for line in lines[5:]] == ["size up to 48 requests", "size 49 to 96", "size over 96"]
+    assert summaries_by_group(rows[:1]) == []  # one family, one half, one band: nothing more to say
+
+
+def test_an_instance_knows_its_half_from_every_instance_of_its_family_on_disk(tmp_path):
+    from benchmarks.families import half_of
+
+    for folder, names in (("cordeau2006", ["a2-16", "a2-20"]), ("ropke2007", ["a5-40", "b5-40"]),
+                          ("cordeau-laporte2003", ["pr01", "pr02"])):
+        (tmp_path / folder).mkdir()
+        for n in names:
+            (tmp_path / folder / f"{n}.txt").write_text("")
+    # a/b in name order across both folders: a2-16 t, a2-20 v, a5-40 t, b5-40 v
+    assert [half_of(tmp_path / "ropke2007" / f"{n}.txt") for n in ("a5-40", "b5-40")] == ["tuning", "validation"]
+    assert half_of(tmp_path / "cordeau-laporte2003" / "pr02.txt") == "validation"

@@ -44,11 +44,16 @@ def cmd_bench_darp(args) -> int:
     if not args.json:
         if several and done:
             print(f"\n{summary_line([r for r in done if r.family == family])}")
-        for line in summaries_by_group(done) if several else []:
-            print(line)
         summary = summary_line(done)
-        if summary:
-            print(f"\n{'all: ' if several else ''}{summary}")
+        if summary and not several:
+            print(f"\n{summary}")
+        groups = summaries_by_group(done)  # halves and size bands, and families when several
+        if groups:
+            print()
+        for line in groups:
+            print(line)
+        if summary and several:
+            print(f"\nall: {summary}")
     return 0
 
 
