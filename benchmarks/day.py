@@ -28,8 +28,8 @@ from optimiser.reporting.report import cost_curve_chart
 #: The folder whose code every solve runs: the one this module was loaded from.
 CODE = Path(__file__).resolve().parent.parent
 
-HEADER = (f"{'seed':>4s} {'cost':>10s} {'at 60 s':>10s} {'vehicles':>8s} {'contracted':>10s} {'unserved':>8s} "
-          f"{'wall s':>7s} {'largest GB':>10s}")
+HEADER = (f"{'seed':>4s} {'cost':>10s} {'at 60 s':>10s} {'first plan s':>12s} {'vehicles':>8s} {'contracted':>10s} "
+          f"{'unserved':>8s} {'wall s':>7s} {'largest GB':>10s}")
 
 #: Called about twice a second while a seed is solved: (seed, seconds of every seed's time limit
 #: gone so far, the seeds before this one's full limits included).
@@ -135,6 +135,7 @@ def solve_seed(bench: DayBenchmark, seed: int, *, on_wait: Callable[[int, float]
     at_60 = [c for t, c in curve if t <= 60.0]
     vehicles = len({(r["vehicle_type"], r["vehicle_number"]) for r in plan["routes"]})
     row = {"seed": seed, "cost": round(plan["cost"]["total"], 2), "at_60_s": at_60[-1] if at_60 else None,
+           "first_plan_s": plan["solver"].get("first_plan_s"),
            "vehicles": vehicles, "contracted": len(plan["contracted"]), "unserved": len(plan["unserved"]),
            "wall_s": round(wall, 1), "largest_process_gb": round(usage.ru_maxrss / 1024 ** 2, 2)}
     return row, curve
@@ -151,13 +152,20 @@ def summarise(bench: DayBenchmark, rows: Sequence[dict]) -> dict:
         summary["against"] = bench.against
         summary["median_above_percent"] = round(100.0 * (summary["median"] / bench.against - 1), 2)
         summary["mean_above_percent"] = round(100.0 * (summary["mean"] / bench.against - 1), 2)
+    firsts = [r.get("first_plan_s") for r in rows]
+    if firsts and None not in firsts:  # the first plan that placed or contracted every trip
+        summary["first_plan_s_median"] = round(statistics.median(firsts), 1)
+        summary["first_plan_s_latest"] = round(max(firsts), 1)
     return summary
 
 
 def row_line(row: dict) -> str:
     """One seed's row in the table under ``HEADER``."""
     shown_60 = "" if row["at_60_s"] is None else f"{row['at_60_s']:.2f}"
-    return (f"{row['seed']:4d} {row['cost']:10.2f} {shown_60:>10s} {row['vehicles']:8d} {row['contracted']:10d} "
+    first = row.get("first_plan_s")
+    shown_first = "" if first is None else f"{first:.1f}"
+    return (f"{row['seed']:4d} {row['cost']:10.2f} {shown_60:>10s} {shown_first:>12s} {row['vehicles']:8d} "
+            f"{row['contracted']:10d} "
             f"{row['unserved']:8d} {row['wall_s']:7.1f} {row['largest_process_gb']:10.2f}")
 
 
@@ -167,4 +175,7 @@ def summary_line(summary: dict) -> str:
     if "against" in summary:
         line += (f"; above £{summary['against']:,.2f}: median {summary['median_above_percent']:.2f}%, "
                  f"mean {summary['mean_above_percent']:.2f}%")
+    if "first_plan_s_median" in summary:
+        line += (f"; first complete plan after {summary['first_plan_s_median']:.1f} s (median), "
+                 f"{summary['first_plan_s_latest']:.1f} s at the latest")
     return line

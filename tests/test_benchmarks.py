@@ -120,15 +120,18 @@ def test_the_day_is_generated_once_and_then_reused(tmp_path):
 
 def test_the_summary_gives_the_median_the_mean_and_how_far_above_the_reference(tmp_path):
     bench = DayBenchmark(tmp_path, trips=30, seconds=1, seeds=(0, 1, 2), against=100.0)
-    runs = [{"seed": s, "cost": c, "at_60_s": None, "vehicles": 3, "contracted": 1, "unserved": 0, "wall_s": 2.0,
-             "largest_process_gb": 0.2} for s, c in ((0, 110.0), (1, 100.0), (2, 130.0))]
+    runs = [{"seed": s, "cost": c, "at_60_s": None, "first_plan_s": f, "vehicles": 3, "contracted": 1,
+             "unserved": 0, "wall_s": 2.0, "largest_process_gb": 0.2}
+            for s, c, f in ((0, 110.0, 4.0), (1, 100.0, 9.5), (2, 130.0, 6.0))]
     summary = summarise(bench, runs)
     assert (summary["median"], summary["mean"]) == (110.0, pytest.approx(113.33))
     assert (summary["median_above_percent"], summary["mean_above_percent"]) == (10.0, 13.33)
     assert day_summary_line(summary) == ("median £110.00, mean £113.33 of 3 seeds; above £100.00: median 10.00%, "
-                                         "mean 13.33%")
+                                         "mean 13.33%; first complete plan after 6.0 s (median), 9.5 s at the latest")
     assert "against" not in summarise(DayBenchmark(tmp_path, seeds=(0, 1, 2)), runs)
-    assert row_line(runs[0]).split() == ["0", "110.00", "3", "1", "0", "2.0", "0.20"]
+    assert row_line(runs[0]).split() == ["0", "110.00", "4.0", "3", "1", "0", "2.0", "0.20"]
+    runs[1]["first_plan_s"] = None  # a seed whose search never ran: no median of the others alone
+    assert "first_plan_s_median" not in summarise(bench, runs)
 
 
 # -- itu bench roads -----------------------------------------------------------------------------------

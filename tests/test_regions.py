@@ -89,6 +89,12 @@ def test_regions_planned_in_local_processes_join_into_one_feasible_plan(day):
     assert plan.cost.total == pytest.approx(sum(r["cost"] for r in info["each"]), abs=0.05)
     assert plan.solver.best_cost_over_time[-1][1] == pytest.approx(plan.cost.total, abs=0.05)
     assert len(plan.served_trip_ids) > len(day.trips) / 3  # the fleet carries a good part of the day
+    # the first complete plan comes once both regions have sent one of their own: not at the first
+    # point of the curve, where one region still stood at its contract prices
+    first = plan.solver.first_plan_s
+    assert first is not None and first <= plan.solver.seconds
+    assert first >= plan.solver.best_cost_over_time[0][0]
+    assert plan.solver.as_dict()["first_plan_s"] == first
 
 
 def test_regions_and_the_sides_of_a_split_shift_day_planned_on_a_dask_cluster(day):

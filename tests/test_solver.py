@@ -204,6 +204,8 @@ def test_progress_reports_improving_costs(engine):
     costs = [p.best_cost for p in seen]
     assert costs == sorted(costs, reverse=True)
     assert plan.solver.best_cost_over_time[-1][1] == pytest.approx(costs[-1])
+    # one search of the whole day: its first complete plan is the first point of its curve
+    assert plan.solver.first_plan_s == plan.solver.best_cost_over_time[0][0] <= plan.solver.seconds
 
 
 def test_progress_counts_the_contracts_of_trips_no_vehicle_can_carry(engine):

@@ -152,6 +152,7 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
 
     stop = SharedStop(executor)
     stopped = False
+    first_plan_s: float | None = None  # when every part had sent a plan of its own
 
     def run(parts_now: list[Problem], part_options, done_plans: dict[int, Plan], failed: dict[int, str],
             starts=None, offset: float = 0.0) -> None:
@@ -160,10 +161,14 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
         report only once each has sent a cost of its own."""
         nonlocal stopped
         searching: dict[int, float] = {}  # the best cost each part still searching has sent
+        heard: set[int] = set()  # parts that have sent a plan of their own, or ended
         if starts is None:
             searching.update(enumerate(unplanned))
 
         def report():
+            nonlocal first_plan_s
+            if first_plan_s is None and starts is None and len(heard) == len(parts_now):
+                first_plan_s = round(time.monotonic() - started, 3)
             if all(r in done_plans or r in searching for r in range(len(parts_now))):
                 record(offset + sum(done_plans[r].cost.total if r in done_plans else searching[r]
                                     for r in range(len(parts_now))))
@@ -181,12 +186,14 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
             done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
             reports = stop.reports()
             for r, cost in reports:  # oldest first, each a new best
+                heard.add(r)
                 if r not in done_plans:
                     searching[r] = cost
             if reports:
                 report()
             for future in done:
                 r = running.pop(future)
+                heard.add(r)
                 try:
                     done_plans[r] = future.result()
                 except ItuError as exc:
@@ -219,7 +226,7 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
             seam_options = replace(region_options, time_limit_s=seconds, workers=slots if own else 1)
             joined = mend(problem, parts, joined, seam_options, executor, stop, history, started,
                          on_progress, cancel)
-        return joined
+        return replace(joined, solver=replace(joined.solver, first_plan_s=first_plan_s))
     finally:
         stop.close()
         if own:

@@ -141,6 +141,10 @@ class SolveRecord:
     cancelled: bool = False
     #: False when the time limit ran out while first routes were still being built.
     construction_complete: bool = True
+    #: Seconds from the start to the first plan whose every trip the search itself had placed in a
+    #: route or sent to its contract (on a day planned in parts: every part planned once, not
+    #: stood in for by its contract prices). None when no search ran.
+    first_plan_s: float | None = None
     first_solution: str | None = None
     #: "ruin_and_recreate", "parts" or "ortools_local_search".
     improvement: str | None = None

@@ -169,8 +169,9 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
         seconds=round(time.monotonic() - started, 3),
         objective=(result.objective_units / COST_UNITS_PER_POUND) if result else 0.0,
         best_cost_over_time=history, cancelled=bool(cancel and cancel.is_set()),
-        construction_complete=construction_complete, first_solution=options.first_solution,
-        improvement=improvement_of(options),
+        construction_complete=construction_complete,
+        first_plan_s=history[0][0] if history and construction_complete else None,
+        first_solution=options.first_solution, improvement=improvement_of(options),
         ruin_and_recreate=(result.improvement_counts.get("ruin_and_recreate") if result else None),
     )
     return checked_plan(problem, build_plan(problem, orders, contracted, unserved, record), options.check)
