@@ -122,8 +122,9 @@ def summaries_by_group(rows: list[DarpRow]) -> list[str]:
                        ("size", lambda r: size_band(r.requests))):
         groups: dict[str, list[DarpRow]] = {}
         for row in rows:
-            if key(row) is not None:
-                groups.setdefault(key(row), []).append(row)
+            name = key(row)
+            if name is not None:
+                groups.setdefault(name, []).append(row)
         if len(groups) > 1:
             for name, members in groups.items():
                 summary = summary_line(members)

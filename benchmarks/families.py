@@ -76,8 +76,6 @@ def half_of(path: str | Path) -> str:
     """"tuning" or "validation": the half of its family an instance file is in, by ``split`` over
     every instance of the family beside it on disk (the a/b family spans two folders)."""
     path = Path(path)
-    family = family_of(path)
-    folders = [f.folder for f in FAMILIES if f.name == family] or [path.parent.name]
-    members = [p for folder in folders for p in sorted((path.parent.parent / folder).glob("*.txt"))]
+    members = instance_files(path.parent.parent, family_of(path)) or sorted(path.parent.glob("*.txt"))
     tuning, _ = split(members or [path])
     return "tuning" if path.stem in {p.stem for p in tuning} else "validation"
