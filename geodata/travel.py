@@ -158,8 +158,13 @@ class OsrmProvider:
             for cols in blocks:
                 coords = [points[ids[i]] for i in rows] + [points[ids[j]] for j in cols]
                 body = self._block(coords, list(range(len(rows))), list(range(len(rows), len(rows) + len(cols))))
-                durations = np.array(body["durations"], dtype=float)  # null (unreachable) becomes nan
-                distances = np.array(body.get("distances") or np.full(durations.shape, np.nan), dtype=float)
+                try:
+                    durations = np.array(body["durations"], dtype=float)  # null (unreachable) becomes nan
+                    distances = np.array(body.get("distances") or np.full(durations.shape, np.nan), dtype=float)
+                    snapped = [float(body["sources"][k].get("distance", 0.0)) for k in range(len(rows))]
+                except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+                    raise InputFormatError("its answer is not an OSRM table (durations, distances and sources "
+                                           "for every point)", where=f"OSRM server {self.url}") from None
                 if durations.shape != (len(rows), len(cols)) or np.isnan(durations).any() or np.isnan(distances).any():
                     bad = np.argwhere(np.isnan(durations) | np.isnan(distances))
                     pair = (ids[rows[bad[0][0]]], ids[cols[bad[0][1]]]) if len(bad) else ("?", "?")
@@ -168,7 +173,7 @@ class OsrmProvider:
                 seconds[np.ix_(rows, cols)] = durations
                 metres[np.ix_(rows, cols)] = distances
                 for k, i in enumerate(rows):
-                    snap_m[ids[i]] = max(snap_m[ids[i]], float(body["sources"][k].get("distance", 0.0)))
+                    snap_m[ids[i]] = max(snap_m[ids[i]], snapped[k])
         return TravelTable(TravelMatrix(tuple(ids), seconds, metres), snap_m)
 
 

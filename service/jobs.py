@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import tempfile
 import threading
 import time
@@ -19,6 +20,12 @@ from optimiser.errors import ItuError, SolveCancelled
 
 from .errors import relocated
 from .store import FINAL_STATES, Fleet, Job, JobResult, Store, TripSet, utcnow
+
+log = logging.getLogger(__name__)
+
+#: What a job's owner reads when the job ended on a bug rather than on its inputs.
+INTERNAL_ERROR_MESSAGE = ("the job stopped on an unexpected error in the service, not in its inputs; "
+                          "it has been logged where it ran")
 
 #: How often progress and the heartbeat reach the database while a job runs (seconds).
 PROGRESS_INTERVAL_S = 1.0
@@ -171,8 +178,11 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
                     error={"code": "cancelled", "message": exc.message or "cancelled while running"})
     except ItuError as exc:
         return _end(control, "failed", error=exc.to_dict())
-    except Exception as exc:  # a bug must still end the job with a reason, not leave it running
-        return _end(control, "failed", error={"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"})
+    except Exception:  # a bug must still end the job with a reason, not leave it running
+        # Logged in full where it ran; the job's owner is told what happened, not the worker's
+        # internals (an exception's text can carry server paths and library detail).
+        log.exception("job %s failed on an unexpected error", job_id)
+        return _end(control, "failed", error={"code": "internal_error", "message": INTERNAL_ERROR_MESSAGE})
     if control.handed_back.is_set():
         return HANDED_BACK
     with store.session() as s, s.begin():

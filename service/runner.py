@@ -20,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select, update
 
 from .config import Limits
-from .jobs import run_job
+from .jobs import INTERNAL_ERROR_MESSAGE, run_job
 from .store import Job, Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -178,8 +178,11 @@ class JobRunner:
         """The task itself failed (Dask gave up after workers died running it, or the job
         function crashed): fail the job with the reason unless it already ended."""
         name = type(error).__name__
-        message = ("its worker died every time it ran it (out of memory, or killed)" if name == "KilledWorker"
-                   else f"{name}: {error}")
+        if name == "KilledWorker":
+            message = "its worker died every time it ran it (out of memory, or killed)"
+        else:  # the text of a crash is for the log, not for the job's owner (it can name server paths)
+            log.error("job %s failed in its worker: %s: %s", job_id, name, error)
+            message = INTERNAL_ERROR_MESSAGE
         with self.store.session() as s, s.begin():
             s.execute(update(Job).where(Job.id == job_id, Job.state.in_(("queued", "running")))
                       .values(state="failed", finished_at=utcnow(),

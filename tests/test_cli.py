@@ -135,10 +135,23 @@ def test_searches_stop_when_the_command_is_killed_outright():
                              "--workers", "2", "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     parent = psutil.Process(proc.pid)
+
+    def search_workers() -> list:
+        # A child may still be starting (no command line yet) or already gone: skip it, look again.
+        found = []
+        for child in parent.children():
+            try:
+                if "spawn_main" in " ".join(child.cmdline()):
+                    found.append(child)
+            except psutil.Error:
+                pass
+        return found
+
     deadline = time.monotonic() + 60
-    while len(parent.children()) < 2 and time.monotonic() < deadline:
+    workers = search_workers()
+    while len(workers) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    workers = [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+        workers = search_workers()
     assert workers, "the searches did not start"
     time.sleep(3)  # into the search
     os.kill(proc.pid, signal.SIGKILL)

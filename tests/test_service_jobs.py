@@ -336,3 +336,28 @@ def test_a_crashed_service_is_taken_over_when_its_lease_runs_out(tmp_path):
         assert done["state"] == "succeeded" and done["attempts"] == 2
     finally:
         stop_app(second)
+
+
+def test_a_job_that_crashes_in_its_worker_fails_without_the_servers_internals(tmp_path, cluster):
+    """A bug, not bad input: the job ends `failed` with a reason its owner can read, and the
+    crash's own text (which can name server paths) stays in the log."""
+    from service.store import DEVELOPMENT_OWNER, Job, Store, new_id
+
+    url = f"sqlite:///{tmp_path / 'crash.sqlite3'}"
+    app = make_app(url, DASK_SCHEDULER=cluster.scheduler_address)
+    try:
+        client = app.test_client()
+        trip_set = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", {}).get_json()["id"]
+        fleet = upload(client, "/v1/fleets", FLEET, "fleet.json", {}).get_json()["id"]
+        # options the API would never store: the worker's first use of them raises
+        job_id = new_id("job")
+        with Store(url).session() as s, s.begin():
+            s.add(Job(id=job_id, owner=DEVELOPMENT_OWNER, kind="solve", trip_set_id=trip_set, fleet_id=fleet,
+                      options={"time_limit_s": "/srv/itu/private/settings"}))
+        app.extensions["itu.runner"].wake()
+        done = wait_for(client, f"/v1/jobs/{job_id}", ("failed", "succeeded"), timeout=120)
+        assert done["state"] == "failed" and done["error"]["code"] == "internal_error"
+        assert "/srv" not in json.dumps(done["error"]) and "ValueError" not in json.dumps(done["error"])
+        assert "unexpected error" in done["error"]["message"]
+    finally:
+        stop_app(app)

@@ -224,8 +224,12 @@ class FakeOsrm(BaseHTTPRequestHandler):
 
     max_locations = 100
     requests: list = []
+    #: when set, every table request gets this answer instead (a server that is not quite OSRM)
+    broken_answer: dict | None = None
 
     def do_GET(self):
+        if type(self).broken_answer is not None:
+            return self._send(200, type(self).broken_answer)
         url = urlsplit(self.path)
         parts = url.path.split("/")
         if parts[1:4] != ["table", "v1", "driving"]:
@@ -267,6 +271,7 @@ class FakeOsrm(BaseHTTPRequestHandler):
 @pytest.fixture
 def osrm_url():
     FakeOsrm.requests = []
+    FakeOsrm.broken_answer = None
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOsrm)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -303,6 +308,18 @@ def test_osrm_refusal_and_unreachable_points_are_clear_errors(osrm_url):
         OsrmProvider(osrm_url).table(points)
     with pytest.raises(InputFormatError, match="cannot reach the server"):
         OsrmProvider("http://127.0.0.1:9", timeout_s=2).table(_points(2))
+
+
+@pytest.mark.parametrize("answer", [
+    {"code": "Ok"},  # no table at all
+    {"code": "Ok", "durations": "soon", "sources": []},
+    {"code": "Ok", "durations": [[0, 1], [1, 0]], "distances": [[0, 1], [1, 0]], "sources": [{}]},  # one source short
+])
+def test_an_answer_that_is_not_an_osrm_table_is_a_clear_error(osrm_url, answer):
+    FakeOsrm.broken_answer = answer
+    with pytest.raises(InputFormatError, match="not an OSRM table") as caught:
+        OsrmProvider(osrm_url).table(_points(2))
+    assert caught.value.where == f"OSRM server {osrm_url}"
 
 
 @pytest.mark.parametrize("maxspeed, highway, kph", [
