@@ -129,7 +129,7 @@ def test_itu_serve_outlives_a_restart_of_the_scheduler(cluster, tmp_path):
     processes, address, workers, port = cluster
     service = Service(f"sqlite:///{tmp_path / 's.sqlite3'}", DASK_SCHEDULER=address)
     try:
-        first = service.submit(time_limit_s=30)
+        first = service.submit(time_limit_s=10)  # still running when everything is killed below
         service.wait([first], running(1))
         # the scheduler dies, and the workers with it (they shut down without one); all start again
         for process in [processes.started[0], *workers.values()]:
