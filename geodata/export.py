@@ -9,7 +9,6 @@ line per trip handed to a contract, with its tariff, price and reason).
 from __future__ import annotations
 
 import csv
-import html
 import re
 from pathlib import Path
 from typing import Mapping
@@ -294,5 +293,7 @@ def show_map(plan: Plan, loaded, *, network=None, height: int = 520):
     """The map inside a notebook cell (an iframe holding the self-contained page)."""
     from IPython.display import HTML
 
-    page = html.escape(plan_map_page(plan, loaded, network=network), quote=True)
-    return HTML(f'<iframe srcdoc="{page}" style="width:100%;height:{height}px;border:1px solid #ccc"></iframe>')
+    from .webmap import page_templates
+
+    return HTML(page_templates().get_template("notebook_map.html").render(
+        page=plan_map_page(plan, loaded, network=network), height=int(height)))

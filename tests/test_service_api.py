@@ -295,7 +295,9 @@ def test_every_route_is_in_the_openapi_document_and_back(app):
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
         served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert served == documented
-    assert app.test_client().get("/v1/docs").status_code == 200
+    docs = app.test_client().get("/v1/docs")
+    assert docs.status_code == 200 and 'data-document-url="/v1/openapi.json"' in docs.text
+    assert app.test_client().get("/static/api-docs.js").status_code == 200
     assert app.test_client().get("/assets/swagger/swagger-ui-bundle.js").status_code == 200
 
 
