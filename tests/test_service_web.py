@@ -108,6 +108,7 @@ def test_run_a_comparison_from_the_page_and_see_both_views(served, browser, tmp_
                            "i.naturalWidth > 100)", timeout=30_000)
     page.frame_locator("#report").locator("svg").first.wait_for(timeout=30_000)
     assert page.frame_locator("#report").locator("svg").count() == 5
+    assert_drawn(page.locator("#report").screenshot(), "the report")
     check_plan_view(page, "integrated-plan.json")
     downloads = page.inner_text("#downloads")
     assert "comparison.json" in downloads and "integrated-plan.geojson" in downloads
