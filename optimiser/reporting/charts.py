@@ -106,11 +106,17 @@ def _legend(figure, axes, style: ChartStyle) -> None:
                       frameon=False)
 
 
-def _pounds(axes) -> None:
-    from matplotlib.ticker import FuncFormatter
+def _pounds_text(value: float) -> str:
+    digits = 0 if float(value).is_integer() else 2
+    return f"-£{-value:,.{digits}f}" if value < 0 else f"£{value:,.{digits}f}"
 
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"-£{-value:,.0f}" if value < 0
-                                                 else f"£{value:,.0f}"))
+
+def _pounds(axes) -> None:
+    """A money axis: ticks at round sums (steps of 1, 2 or 5 of a power of ten), in pounds."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axes.yaxis.set_major_locator(MaxNLocator(steps=[1, 2, 5, 10]))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: _pounds_text(value)))
 
 
 def _grouped_bars(axes, categories: Sequence[str], series: Mapping[str, Sequence[float]], colours: Sequence[str]):
@@ -255,9 +261,10 @@ def cost_curve_chart(title: str, curves: Mapping[str, Sequence[tuple[float, floa
             if ordered:  # the best so far holds until the next one, and to the end of the search
                 times = [max(t, first) for t, _ in ordered] + [max(t for t, _ in points)]
                 costs = [min(c, dearest) for _, c in ordered] + [min(ordered[-1][1], dearest)]
-                axes.step(times, costs, where="post", label=name, color=style.series_colour(j), linewidth=1.8)
+                axes.step(times, costs, where="post", label=name, color=style.series_colour(j), linewidth=1.8,
+                          gid=f"curve-{j}")  # the SVG group of each curve is named, for readers of the file
         for name, cost in lines.items():
-            axes.axhline(cost, color=style.reference_colour, linestyle=(0, (6, 4)), linewidth=1)
+            axes.axhline(cost, color=style.reference_colour, linestyle=(0, (6, 4)), linewidth=1, gid="reference")
             axes.annotate(f"{name}: £{cost:,.0f}", (1, cost), xycoords=("axes fraction", "data"), ha="right",
                           va="bottom", color=style.reference_colour, xytext=(-4, 2), textcoords="offset points")
         axes.set_xscale("log")
