@@ -15,13 +15,13 @@ from typing import Mapping
 
 from optimiser.domain.model import Problem, format_clock
 from optimiser.domain.plan import Plan
+# one colour per service on stop markers, so services are told apart on any vehicle's route: the
+# colours the report's charts give them too
+from optimiser.reporting.charts import OTHER_SERVICE_COLOURS, SERVICE_COLOURS
 
 #: Distinct colours for up to twelve vehicles, then repeated (ColorBrewer Paired, reordered).
 VEHICLE_COLOURS = ("#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#fb9a99",
                    "#b2df8a", "#fdbf6f", "#cab2d6", "#8c8c00")
-#: One colour per service on stop markers, so services are told apart on any vehicle's route.
-SERVICE_COLOURS = {"school": "#1b9e77", "sen": "#d95f02", "social_care": "#7570b3", "nept": "#e7298a"}
-OTHER_SERVICE_COLOURS = ("#66a61e", "#e6ab02", "#a6761d", "#666666")
 OSM_ATTRIBUTION = "Road data © OpenStreetMap contributors (ODbL)"
 
 
