@@ -110,7 +110,8 @@ def report_context(c: Comparison) -> dict:
         "shares": [(service, [_money(sp.shares[service]) for sp in ap.splits]) for service in ap.services],
         "individually_rational": ["yes" if sp.individually_rational else "no" for sp in ap.splits],
         "in_core": ["yes" if sp.in_core else "no" for sp in ap.splits],
-        "shapley_note": None if ap.shapley_exact else f"Shapley value sampled over {ap.shapley_samples} random orders.",
+        "shapley_note": (None if ap.shapley_exact
+                         else f"Shapley value sampled over {ap.shapley_samples} random orders."),
         "contracted": [{"trip_id": t["trip_id"], "service": t["service"], "tariff": t["tariff"],
                         "price": _money(t["price"]), "why": t["why"],
                         "fleet": "none" if t["cheapest_fleet_insertion"] is None
