@@ -149,6 +149,38 @@ def test_plan_the_day_from_the_page_then_reopen_it_among_past_runs(served, brows
     assert not errors
 
 
+def test_names_written_as_markup_are_shown_as_text_in_the_workspace(served, browser, tmp_path):
+    from tests.conftest import ROOT
+
+    # every trip id an image whose error handler calls a function, a school named as a script: were
+    # any of them read as markup, the page would report the call to a function that does not exist
+    lines = (ROOT / "examples" / "rutland" / "trips.csv").read_text().splitlines()
+    trips = [lines[0]] + [f"<img src=x onerror=pwned({k})>" + line[line.index(","):]
+                          for k, line in enumerate(lines[1:])]
+    (tmp_path / "trips.csv").write_text("\n".join(trips).replace("Oakham Special School (synthetic)",
+                                                                 "<script>pwned()</script>") + "\n")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(served + "/")
+    page.set_input_files("#trips-file", str(tmp_path / "trips.csv"))
+    page.set_input_files("#fleet-file", str(ROOT / "examples" / "rutland" / "fleet.json"))
+    page.fill("#seconds", "1")
+    page.click("#plan-day")
+    page.wait_for_selector("#results:not([hidden])", timeout=300_000)
+    page.wait_for_selector("#timeline .stop")
+    titles = page.eval_on_selector_all("#timeline .stop", "marks => marks.map(m => m.title)")
+    assert any("<img src=x onerror=pwned(" in t for t in titles)
+    assert any("<script>pwned()</script>" in t for t in titles)  # the school, where a drop-off is
+    assert page.locator("#timeline img, #routes img, #contracted img, #contracted script").count() == 0
+    if page.locator("#contracted tbody tr").count():
+        assert "<img src=x onerror=pwned(" in page.inner_text("#contracted")
+    page.frame_locator("#run-sheets").locator("section.sheet").first.wait_for(timeout=30_000)
+    page.frame_locator("#map").locator(".leaflet-container").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)  # time for any handler an image would have run
+    assert not errors
+
+
 def assert_drawn(png: bytes, what: str) -> None:
     """A screenshot that shows something: many colours, not a blank or one-colour box."""
     import io

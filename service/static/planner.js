@@ -205,6 +205,18 @@ function vehicleName(route) {
 function showPlan(plan) {
   const routes = plan.routes.filter(r => r.stops.length);
   const leaves = r => r.stops[0].departure_s, back = r => r.stops[r.stops.length - 1].arrival_s;
+  showTimeline(routes, leaves, back);
+  tableRows($("routes"), routes.map(r => [vehicleName(r), r.layout, clock(leaves(r)), clock(back(r)),
+    String(r.stops.length - 2), r.km.toFixed(1), money(r.cost)]));
+  tableRows($("contracted"), plan.contracted.map(c => [c.trip_id, c.service, c.tariff, money(c.price), c.reason]));
+  $("contracted").hidden = plan.contracted.length === 0;
+  $("contracted-none").hidden = plan.contracted.length > 0;
+}
+function showTimeline(routes, leaves, back) {
+  if (!routes.length) {
+    $("timeline").replaceChildren(element("p", "muted", "No vehicle goes out: every trip is contracted or unserved."));
+    return;
+  }
   const from = Math.floor(Math.min(...routes.map(leaves)) / 3600) * 3600;
   const to = Math.max(from + 3600, Math.ceil(Math.max(...routes.map(back)) / 3600) * 3600);
   // positions as a share of the lane beyond the names' column, so the timeline lays itself out
@@ -235,9 +247,4 @@ function showPlan(plan) {
     return lane;
   });
   $("timeline").replaceChildren(axis, ...lanes);
-  tableRows($("routes"), routes.map(r => [vehicleName(r), r.layout, clock(leaves(r)), clock(back(r)),
-    String(r.stops.length - 2), r.km.toFixed(1), money(r.cost)]));
-  tableRows($("contracted"), plan.contracted.map(c => [c.trip_id, c.service, c.tariff, money(c.price), c.reason]));
-  $("contracted").hidden = plan.contracted.length === 0;
-  $("contracted-none").hidden = plan.contracted.length > 0;
 }
