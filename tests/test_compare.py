@@ -172,6 +172,36 @@ def test_charts_follow_the_style_they_are_given():
     assert "taxi &lt;b&gt;" in chart.svg and "<b>" not in chart.svg
 
 
+def test_vehicles_through_the_day_are_counted_in_whole_vehicles_against_clock_hours():
+    import re
+
+    from optimiser.reporting.charts import vehicles_in_use_chart
+
+    chart = vehicles_in_use_chart({"separate": [("07:10", 3), ("08:40", 7), ("09:30", 0), ("15:00", 5),
+                                                ("17:20", 0)],
+                                   "integrated": [("07:20", 2), ("09:10", 0), ("15:10", 3), ("17:00", 0)]})
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", chart.svg)
+    clocks = [t for t in texts if re.fullmatch(r"\d\d:\d\d", t)]
+    assert clocks[0] == "07:00" and clocks[-1] == "18:00" and all(t.endswith(":00") for t in clocks)
+    counts = [int(t) for t in texts if t.isdigit()]
+    assert counts == sorted(counts) and counts[0] == 0 and counts[-1] >= 7  # whole vehicles from none up
+    assert len(set(b - a for a, b in zip(counts, counts[1:]))) == 1  # evenly spaced
+
+
+def test_the_html_report_has_a_row_per_service_and_every_chart():
+    from optimiser.reporting.report import charts, html_report
+
+    result = compare(chained_services(), CompareOptions(time_limit_s=1, seeds=1, workers=1))
+    drawn = charts(result)
+    page = html_report(result, drawn)
+    assert page.startswith("<!doctype html>") and "<h2>Who pays what</h2>" in page
+    split = page[page.index("<h2>Who pays what</h2>"):]
+    table = split[:split.index("</table>")]
+    services = list(result.apportionment.services)
+    assert re.findall(r"<tr><td>([^<]+)</td><td class=\"n\">£", table) == services
+    assert re.findall(r'<figure role="img" aria-label="([^"]+)">', page) == [c.title for c in drawn.values()]
+
+
 def test_compare_and_run_variants_report_progress_as_solves_done_of_the_total():
     # one progress record across the public API: a comparison counts its finished solves
     from optimiser import Progress, Variant, run_variants
