@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 from geodata.scenario import Scenario, generate_scenario, synthetic_area, write_scenario
 from optimiser.errors import InputFormatError, ItuError
-from optimiser.reporting.report import cost_curve_chart
+from optimiser.reporting.charts import cost_curve_chart
 
 #: The folder whose code every solve runs: the one this module was loaded from.
 CODE = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def run_day(bench: DayBenchmark, *, on_row: Callable[[dict], None] | None = None
     if any(len(c) >= 2 for c in curves.values()):
         title = f"{bench.trips} trips, {bench.seconds:g} s: best cost found against time"
         lines = {} if bench.against is None else {f"£{bench.against:,.2f}": bench.against}
-        (bench.out / "curves.svg").write_text(cost_curve_chart(title, curves, lines=lines))
+        (bench.out / "curves.svg").write_text(cost_curve_chart(title, curves, lines=lines).svg)
     return summary
 
 

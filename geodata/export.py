@@ -9,20 +9,19 @@ line per trip handed to a contract, with its tariff, price and reason).
 from __future__ import annotations
 
 import csv
-import html
 import re
 from pathlib import Path
 from typing import Mapping
 
 from optimiser.domain.model import Problem, format_clock
 from optimiser.domain.plan import Plan
+# one colour per service on stop markers, so services are told apart on any vehicle's route: the
+# colours the report's charts give them too
+from optimiser.reporting.charts import OTHER_SERVICE_COLOURS, SERVICE_COLOURS
 
 #: Distinct colours for up to twelve vehicles, then repeated (ColorBrewer Paired, reordered).
 VEHICLE_COLOURS = ("#1f78b4", "#e31a1c", "#33a02c", "#ff7f00", "#6a3d9a", "#b15928", "#a6cee3", "#fb9a99",
                    "#b2df8a", "#fdbf6f", "#cab2d6", "#8c8c00")
-#: One colour per service on stop markers, so services are told apart on any vehicle's route.
-SERVICE_COLOURS = {"school": "#1b9e77", "sen": "#d95f02", "social_care": "#7570b3", "nept": "#e7298a"}
-OTHER_SERVICE_COLOURS = ("#66a61e", "#e6ab02", "#a6761d", "#666666")
 OSM_ATTRIBUTION = "Road data © OpenStreetMap contributors (ODbL)"
 
 
@@ -294,5 +293,7 @@ def show_map(plan: Plan, loaded, *, network=None, height: int = 520):
     """The map inside a notebook cell (an iframe holding the self-contained page)."""
     from IPython.display import HTML
 
-    page = html.escape(plan_map_page(plan, loaded, network=network), quote=True)
-    return HTML(f'<iframe srcdoc="{page}" style="width:100%;height:{height}px;border:1px solid #ccc"></iframe>')
+    from .webmap import page_templates
+
+    return HTML(page_templates().get_template("notebook_map.html").render(
+        page=plan_map_page(plan, loaded, network=network), height=int(height)))

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
@@ -208,9 +208,9 @@ def openapi_document():
 
 @bp.get("/docs")
 def api_docs():
-    from .openapi import docs_page
-
-    return Response(docs_page(url_for("v1.openapi_document"), url_for("web.swagger_asset", name="")), mimetype="text/html")
+    # Swagger UI from the swagger-ui-bundle package, served by this app: no CDN
+    return render_template("api_docs.html", document_url=url_for("v1.openapi_document"),
+                           assets_url=url_for("web.swagger_asset", name=""))
 
 
 # -- trip sets -----------------------------------------------------------------------------------------------

@@ -335,7 +335,7 @@ def _solve(loaded, options: dict, control: _JobControl, settings: dict):
 def _compare(loaded, options: dict, control: _JobControl):
     from optimiser.analysis.compare import CompareOptions, compare
     from optimiser.domain.documents import comparison_settings
-    from optimiser.reporting.report import html_report, markdown
+    from optimiser.reporting.report import charts, html_report, markdown
 
     compare_options = CompareOptions(time_limit_s=float(options.get("time_limit_s", 20)),
                                      seeds=int(options.get("seeds", 3)), **comparison_settings(loaded.settings))
@@ -352,9 +352,13 @@ def _compare(loaded, options: dict, control: _JobControl):
                              executor=client.get_executor(pure=False), cancel=control)
     else:
         result = compare(loaded.problem, compare_options, on_progress=on_progress, cancel=control)
+    drawn = charts(result)
     files = {
         "comparison.json": ("application/json", json.dumps(result.to_dict()).encode()),
-        "report.html": ("text/html", html_report(result).encode()),
+        "report.html": ("text/html", html_report(result, drawn).encode()),
+        # each chart on its own too, for the planner's page to show beside the plan
+        **{f"chart-{name.replace('_', '-')}.svg": ("image/svg+xml", chart.svg.encode())
+           for name, chart in drawn.items()},
         "report.md": ("text/markdown", markdown(result).encode()),
         **plan_files(result.integrated_plan, loaded, prefix="integrated-"),
     }

@@ -3,7 +3,6 @@ every route of the application is in it and that every documented route exists, 
 property-based fuzz (schemathesis) checks that responses match it."""
 from __future__ import annotations
 
-import html
 
 from .config import Limits
 
@@ -182,12 +181,13 @@ def document(limits: Limits | None = None) -> dict:
             "/v1/jobs/{job_id}/results/{name}": {"get": {
                 "operationId": "get_job_result",
                 "summary": "A result file: plan.json, plan.geojson, routes.csv, map.html; for comparisons "
-                           "comparison.json, report.html, report.md and integrated-*",
+                           "comparison.json, report.html, report.md, chart-*.svg and integrated-*",
                 "parameters": [_id_parameter("job_id", "job id"), _id_parameter("name", "result name")],
                 "responses": {"200": {"description": "The file", "content": {
                     "application/json": {"schema": {}}, "application/geo+json": {"schema": {}},
                     "text/csv": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}},
-                    "text/markdown": {"schema": {"type": "string"}}}}, **_errors(401, 404, 409)}}},
+                    "text/markdown": {"schema": {"type": "string"}},
+                    "image/svg+xml": {"schema": {"type": "string"}}}}, **_errors(401, 404, 409)}}},
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
@@ -235,12 +235,3 @@ def document(limits: Limits | None = None) -> dict:
             },
         },
     }
-
-
-def docs_page(document_url: str, assets_url: str) -> str:
-    """Swagger UI from the swagger-ui-bundle package, served by this app: no CDN."""
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>API documentation</title>
-<link rel="stylesheet" href="{html.escape(assets_url)}swagger-ui.css"></head><body><div id="swagger-ui"></div>
-<script src="{html.escape(assets_url)}swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({{url: "{html.escape(document_url)}", dom_id: "#swagger-ui"}});</script>
-</body></html>"""

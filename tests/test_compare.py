@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -133,34 +134,72 @@ def test_reports_are_written_and_say_what_they_must(tmp_path):
             "contracted_in_integrated"} <= set(doc)
     assert "7.5" in doc["targets"]["statement"]
     page = (tmp_path / "report.html").read_text()
-    assert page.count("<svg") == 4 and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    # five charts, and nothing fetched from the network (namespaces name, they are not fetched)
+    assert page.count("<svg") == 5 and "http" not in re.sub(r'xmlns(:\w+)?="[^"]*"', "", page)
     assert "Who pays what" in (tmp_path / "report.md").read_text()
     assert (tmp_path / "routes-integrated.csv").read_text().startswith("plan,vehicle_type")
     assert len(paths) == 5
     all_plans_feasible(problem, result)
 
 
-def test_a_chart_of_ten_runs_keeps_its_legend_inside_the_chart_in_ten_colours():
+def test_a_chart_of_ten_runs_names_each_in_its_own_colour_on_a_readable_time_axis():
     import re
 
-    from optimiser.reporting.report import cost_curve_chart
+    from optimiser.reporting.charts import ChartStyle, cost_curve_chart
 
-    curves = {f"seed {k}": [(5.0, 200.0 - k), (300.0, 150.0 - k)] for k in range(10)}
-    chart = cost_curve_chart("ten seeds", curves, width=720, height=340)
-    width, height = (int(v) for v in re.search(r'<svg [^>]*width="(\d+)" height="(\d+)"', chart).groups())
-    entries = re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="12" height="12" fill="(#[0-9a-f]{6})"/>'
-                         r'<text [^>]*>(seed \d)</text>', chart)
-    assert [name for *_, name in entries] == list(curves)
-    # every entry, with room for its name, inside the chart: the rows below grow it
-    assert all(float(x) + 150 <= width and float(y) + 12 <= height for x, y, _, _ in entries)
-    assert height > 340 and len({y for _, y, _, _ in entries}) == 4  # three to a row in 720 px
-    assert len({colour for *_, colour in entries}) == 10
-    # the curves keep the colours their entries show
-    drawn = re.findall(r'<path fill="none" style="fill:none" stroke="(#[0-9a-f]{6})"[^>]*><title>(seed \d)</title>',
-                       chart)
-    assert dict((name, colour) for colour, name in drawn) == {name: colour for *_, colour, name in entries}
-    # a chart of few series is as it was: one row at its own height
-    assert 'height="340"' in cost_curve_chart("two", dict(list(curves.items())[:2]), width=720, height=340)
+    curves = {f"seed {k}": [(5.0, 200.0 - k), (30.0, 170.0 - k), (300.0, 150.0 - k)] for k in range(10)}
+    chart = cost_curve_chart("ten seeds", curves, lines={"2% target": 160.0})
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", chart.svg)
+    assert [t for t in texts if t.startswith("seed ")] == list(curves)  # every legend entry, in order
+    # the curves and their legend keys share ten colours, one per seed
+    strokes = set(re.findall(r"stroke: (#[0-9a-f]{6})", chart.svg))
+    assert set(ChartStyle().series_colours) <= strokes
+    # time ticks at round durations on the log scale, money on the cost axis, the reference line named
+    assert {"10 s", "30 s", "1 min", "2 min", "5 min"} <= set(texts)
+    assert any(re.fullmatch(r"£1[4-7]\d", t) for t in texts)
+    assert "2% target: £160" in texts
+    assert chart.svg.startswith("<svg") and chart.title == "ten seeds"
+
+
+def test_charts_follow_the_style_they_are_given():
+    from optimiser.reporting.charts import ChartStyle, cost_split_chart
+
+    style = ChartStyle(width_in=5.0, font_family="DejaVu Serif", service_colours={"school": "#123456"})
+    chart = cost_split_chart(["proportional"], {"school": [40.0], "taxi <b>": [60.0]}, style)
+    assert 'width="360pt"' in chart.svg  # 5 inches at 72 points an inch
+    assert "DejaVu Serif" in chart.svg and "#123456" in chart.svg
+    assert style.other_service_colours[0] in chart.svg  # a service the style does not know gets the next colour
+    assert "taxi &lt;b&gt;" in chart.svg and "<b>" not in chart.svg
+
+
+def test_vehicles_through_the_day_are_counted_in_whole_vehicles_against_clock_hours():
+    import re
+
+    from optimiser.reporting.charts import vehicles_in_use_chart
+
+    chart = vehicles_in_use_chart({"separate": [("07:10", 3), ("08:40", 7), ("09:30", 0), ("15:00", 5),
+                                                ("17:20", 0)],
+                                   "integrated": [("07:20", 2), ("09:10", 0), ("15:10", 3), ("17:00", 0)]})
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", chart.svg)
+    clocks = [t for t in texts if re.fullmatch(r"\d\d:\d\d", t)]
+    assert clocks[0] == "07:00" and clocks[-1] == "18:00" and all(t.endswith(":00") for t in clocks)
+    counts = [int(t) for t in texts if t.isdigit()]
+    assert counts == sorted(counts) and counts[0] == 0 and counts[-1] >= 7  # whole vehicles from none up
+    assert len(set(b - a for a, b in zip(counts, counts[1:]))) == 1  # evenly spaced
+
+
+def test_the_html_report_has_a_row_per_service_and_every_chart():
+    from optimiser.reporting.report import charts, html_report
+
+    result = compare(chained_services(), CompareOptions(time_limit_s=1, seeds=1, workers=1))
+    drawn = charts(result)
+    page = html_report(result, drawn)
+    assert page.startswith("<!doctype html>") and "<h2>Who pays what</h2>" in page
+    split = page[page.index("<h2>Who pays what</h2>"):]
+    table = split[:split.index("</table>")]
+    services = list(result.apportionment.services)
+    assert re.findall(r"<tr><td>([^<]+)</td><td class=\"n\">£", table) == services
+    assert re.findall(r'<figure role="img" aria-label="([^"]+)">', page) == [c.title for c in drawn.values()]
 
 
 def test_compare_and_run_variants_report_progress_as_solves_done_of_the_total():

@@ -295,7 +295,9 @@ def test_every_route_is_in_the_openapi_document_and_back(app):
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
         served |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert served == documented
-    assert app.test_client().get("/v1/docs").status_code == 200
+    docs = app.test_client().get("/v1/docs")
+    assert docs.status_code == 200 and 'data-document-url="/v1/openapi.json"' in docs.text
+    assert app.test_client().get("/static/api-docs.js").status_code == 200
     assert app.test_client().get("/assets/swagger/swagger-ui-bundle.js").status_code == 200
 
 
@@ -418,7 +420,11 @@ def test_the_page_keeps_the_key_for_the_tab_only_and_sandboxes_results(app):
     page = client.get("/").get_data(as_text=True)
     script = client.get(re.search(r'<script src="([^"]+)"', page).group(1)).get_data(as_text=True)
     assert "localStorage" not in script and "sessionStorage.setItem" in script
-    assert page.count('sandbox="allow-scripts"') == 2  # map and report: an origin of their own
+    # map, run sheets and report each in a sandbox of an origin of its own; the report runs no script
+    frames = dict(re.findall(r'<iframe id="([^"]+)"[^>]*?(sandbox(?:="[^"]*")?)', page))
+    assert frames == {"map": 'sandbox="allow-scripts"', "run-sheets": 'sandbox="allow-scripts allow-modals"',
+                      "report": "sandbox"}
+    assert "allow-same-origin" not in page
 
 
 # -- limits ------------------------------------------------------------------------------------------------------

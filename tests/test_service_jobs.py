@@ -167,6 +167,12 @@ def test_a_comparison_job_spreads_its_solves_over_the_cluster(tmp_path, cluster)
         comparison = client.get(done["results"]["comparison.json"]).get_json()
         assert done["summary"]["integrated_cost"] == pytest.approx(comparison["integrated"]["cost"], abs=0.01)
         assert b"<svg" in client.get(done["results"]["report.html"]).data
+        # each of the report's charts also on its own, for the planner's comparison view
+        charts = sorted(n for n in done["results"] if n.startswith("chart-"))
+        assert charts == ["chart-cost-by-service.svg", "chart-cost-components.svg", "chart-cost-split.svg",
+                          "chart-ride-times.svg", "chart-vehicles-in-use.svg"]
+        chart = client.get(done["results"]["chart-cost-split.svg"])
+        assert chart.mimetype == "image/svg+xml" and chart.data.startswith(b"<svg")
     finally:
         stop_app(app)
 

@@ -90,7 +90,33 @@ def test_markdown_report_shows_users_strings_as_text():
     assert "<img" not in page and "<script" not in page
     # the HTML report still shows the strings as typed
     assert "&lt;img src=x onerror=alert(1)&gt;|[x](javascript:alert(2))" in page
-    assert "&lt;script&gt;alert(&#x27;name&#x27;)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(&#39;name&#39;)&lt;/script&gt;" in page
+
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def test_a_service_and_a_place_named_as_a_script_stay_text_in_the_report_and_its_charts():
+    from optimiser import CompareOptions, compare
+    from optimiser.reporting.report import charts, html_report
+
+    b = ProblemBuilder(line_matrix({"depot": 0, SCRIPT: 5, "school": 10}), SCRIPT)
+    b.add_vehicle_type("car", count=1, depot="depot", layouts=[Layout("4", seats=4)], shift_start="07:00",
+                       shift_end="09:00", cost_per_day=50.0, cost_per_km=0.5)
+    for k in range(2):
+        b.add_trip(f"s{k}", SCRIPT, SCRIPT, "school", earliest_pickup="07:30", latest_arrival="08:00")
+        b.add_trip(f"p{k}", "school", "depot", SCRIPT, earliest_pickup="07:30", latest_arrival="08:00")
+    b.add_trip("late", SCRIPT, SCRIPT, "school", earliest_pickup="15:00", latest_arrival="15:30")
+    b.add_tariff(SCRIPT, flag_fall=5.0, per_km=2.0)
+    result = compare(b.build(), CompareOptions(time_limit_s=1, seeds=1, workers=1))
+    assert SCRIPT in result.separate.cost_by_service  # the name reaches the charts' axes and legends
+    drawn = charts(result)
+    page = html_report(result, drawn)
+    for name, chart in {**{f"chart {k}": c.svg for k, c in drawn.items()}, "report": page}.items():
+        assert "<script" not in chart, name
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4  # the name shown as typed: title, tables
+    # on the axes of the charts by service, and in the legend of the cost split
+    assert all("&lt;script&gt;alert(1)&lt;/script&gt;" in drawn[k].svg for k in ("cost_by_service", "cost_split"))
 
 
 def test_the_map_renders_in_a_browser_whatever_its_place_names(hostile_plan_files, browser, tmp_path):

@@ -1,5 +1,7 @@
-"""The planner's page in headless Chromium (Debian's, driven by Playwright): pick the bundled
-example, run a comparison, watch it progress, then see the map and the summary."""
+"""The planner's workspace in headless Chromium (Debian's, driven by Playwright): pick the bundled
+example, plan the day or run a comparison, watch it progress, see the plan view (map, vehicle
+timeline, routes, run sheets, contracted trips) and the comparison view (charts, report), and
+reopen past runs."""
 from __future__ import annotations
 
 import shutil
@@ -41,56 +43,142 @@ def browser():
         browser.close()
 
 
-def test_run_a_comparison_from_the_page_and_see_the_map_and_summary(served, browser, tmp_path):
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+def start_run(page, served: str, button: str) -> None:
+    """Open the page, choose the bundled example, press ``button`` and wait for the results."""
     page.goto(served + "/")
     assert page.title() == "Integrated transport planner"
     page.click("#use-example")
     page.wait_for_selector("text=Rutland example chosen")
     page.fill("#seconds", "1")
     page.fill("#seeds", "1")
-    page.click("#run")
+    page.click(button)
     page.wait_for_selector("#status:not([hidden])")
-    page.wait_for_function("document.getElementById('bar').style.width !== '0%'", timeout=240_000)
     page.wait_for_selector("#results:not([hidden])", timeout=300_000)
-    figures = page.inner_text("#figures")
-    assert "Separate contracts" in figures and "Integrated" in figures and "Saving" in figures
-    # the map: Leaflet drew the integrated routes inside its frame
+
+
+def check_plan_view(page, plan_file: str) -> None:
+    """The plan view of the run shown: a map with routes drawn, one timeline bar per vehicle with
+    its stops, the route list, run sheets, and the contracted trips with their reasons."""
+    page.click("#show-plan")
+    assert page.is_visible("#plan-view")
     frame = page.frame_locator("#map")
     frame.locator(".leaflet-container").wait_for(timeout=30_000)
     assert frame.locator(".legend").inner_text().count("trips") >= 1
     assert "OpenStreetMap" in frame.locator(".leaflet-control-attribution").inner_text()
-    report = page.frame_locator("#report")
-    report.locator("svg").first.wait_for(timeout=30_000)
-    # the plan: a lane per vehicle with its stops, the routes, run sheets to print, the contracted trips
     page.wait_for_selector("#timeline .lane")
-    routes, contracted = page.evaluate("""async () => {
-        const plan = await (await fetch(job.results["integrated-plan.json"])).json();
-        return [plan.routes.filter(r => r.stops.length).length, plan.contracted.length]; }""")
-    assert page.locator("#timeline .lane").count() == page.locator("#routes tbody tr").count() == routes > 0
-    assert page.locator("#contracted tbody tr").count() == contracted
+    routes, contracted = page.evaluate("""async file => {
+        const plan = await (await fetch(job.results[file])).json();
+        return [plan.routes.filter(r => r.stops.length).length, plan.contracted.length]; }""", plan_file)
+    assert routes > 0
+    assert page.locator("#timeline .lane").count() == page.locator("#timeline .bar").count() == routes
+    assert page.locator("#routes tbody tr").count() == routes
     assert page.locator("#timeline .stop").count() >= routes
-    page.frame_locator("#run-sheets").locator("section.sheet").first.wait_for(timeout=30_000)
-    assert page.frame_locator("#run-sheets").locator("section.sheet").count() == routes
-    assert_drawn(page.locator("#timeline").screenshot(), "the timeline")
-    assert_drawn(page.locator("#map").screenshot(), "the map")
-    (tmp_path / "run-sheets.png").write_bytes(page.locator("#run-sheets").screenshot())
-    assert_drawn((tmp_path / "run-sheets.png").read_bytes(), "the run sheets")
+    # every bar lies on the time axis: inside its lane, right of the vehicles' names, of some width
+    for box in (page.locator("#timeline .bar").nth(k).bounding_box() for k in range(routes)):
+        lane = page.locator("#timeline").bounding_box()
+        assert lane["x"] + 140 <= box["x"] and box["x"] + box["width"] <= lane["x"] + lane["width"] + 1
+        assert box["width"] > 2
+    assert page.locator("#contracted tbody tr").count() == contracted
+    if contracted:
+        assert all(page.locator("#contracted tbody tr").nth(k).locator("td").nth(4).inner_text().strip()
+                   for k in range(contracted))  # each with its reason
+    sheets = page.frame_locator("#run-sheets").locator("section.sheet")
+    sheets.first.wait_for(timeout=30_000)
+    assert sheets.count() == routes
+    # the routes are drawn on the map's canvas (no tiles here: the test has no network)
+    canvas = page.frame_locator("#map").locator("canvas").first
+    canvas.wait_for(timeout=30_000)
+    assert drawn_share(canvas.screenshot()) > 0.02, "the map shows no routes"
+    assert drawn_share(page.locator("#timeline").screenshot()) > 0.02, "the timeline shows no bars"
+    assert_drawn(page.locator("#run-sheets").screenshot(), "the run sheets")
+
+
+def test_run_a_comparison_from_the_page_and_see_both_views(served, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    start_run(page, served, "#run")
+    figures = page.inner_text("#figures")
+    assert "Separate contracts" in figures and "Integrated" in figures and "Saving" in figures
+    # the comparison view opens first: the charts the job drew, each an image that loaded, and the report
+    assert page.is_visible("#comparison-view") and page.is_visible("#show-comparison")
+    charts = page.locator("#charts img")
+    assert charts.count() == 5
+    page.wait_for_function("[...document.querySelectorAll('#charts img')].every(i => i.complete && "
+                           "i.naturalWidth > 100)", timeout=30_000)
+    page.frame_locator("#report").locator("svg").first.wait_for(timeout=30_000)
+    assert page.frame_locator("#report").locator("svg").count() == 5
+    assert_drawn(page.locator("#report").screenshot(), "the report")
+    check_plan_view(page, "integrated-plan.json")
     downloads = page.inner_text("#downloads")
     assert "comparison.json" in downloads and "integrated-plan.geojson" in downloads
     page.screenshot(path=str(tmp_path / "planner.png"), full_page=True)
     assert not errors
-    # the run is listed among the past comparisons, and reopens after the page is loaded again
+    # the run is listed among the past runs, and reopens after the page is loaded again
     page.reload()
     page.wait_for_selector("#past-runs:not([hidden]) .open-past:not([disabled])")
     assert page.locator("#past-runs tbody tr").count() == 1 and "succeeded" in page.inner_text("#past-runs")
+    assert "comparison" in page.inner_text("#past-runs")
     assert page.is_hidden("#results")
     page.click(".open-past")
     page.wait_for_selector("#results:not([hidden])", timeout=60_000)
+    assert "Saving" in page.inner_text("#figures") and page.locator("#charts img").count() == 5
+    page.click("#show-plan")
     page.frame_locator("#map").locator(".leaflet-container").wait_for(timeout=30_000)
-    assert "Saving" in page.inner_text("#figures") and not errors
+    assert not errors
+
+
+def test_plan_the_day_from_the_page_then_reopen_it_among_past_runs(served, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    start_run(page, served, "#plan-day")
+    # a plan only: its figures, the plan view, and no comparison to show
+    figures = page.inner_text("#figures")
+    assert "Cost" in figures and "Vehicles" in figures and "Saving" not in figures
+    assert page.is_hidden("#show-comparison") and page.is_hidden("#comparison-view")
+    check_plan_view(page, "plan.json")
+    assert "routes.csv" in page.inner_text("#downloads")
+    page.reload()
+    page.wait_for_selector("#past-runs:not([hidden]) .open-past:not([disabled])")
+    assert "plan of the day" in page.inner_text("#past-runs")
+    page.click(".open-past")
+    page.wait_for_selector("#results:not([hidden])", timeout=60_000)
+    page.wait_for_selector("#timeline .bar")
+    assert page.is_hidden("#show-comparison") and page.is_visible("#plan-view")
+    assert not errors
+
+
+def test_names_written_as_markup_are_shown_as_text_in_the_workspace(served, browser, tmp_path):
+    from tests.conftest import ROOT
+
+    # every trip id an image whose error handler calls a function, a school named as a script: were
+    # any of them read as markup, the page would report the call to a function that does not exist
+    lines = (ROOT / "examples" / "rutland" / "trips.csv").read_text().splitlines()
+    trips = [lines[0]] + [f"<img src=x onerror=pwned({k})>" + line[line.index(","):]
+                          for k, line in enumerate(lines[1:])]
+    (tmp_path / "trips.csv").write_text("\n".join(trips).replace("Oakham Special School (synthetic)",
+                                                                 "<script>pwned()</script>") + "\n")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(served + "/")
+    page.set_input_files("#trips-file", str(tmp_path / "trips.csv"))
+    page.set_input_files("#fleet-file", str(ROOT / "examples" / "rutland" / "fleet.json"))
+    page.fill("#seconds", "1")
+    page.click("#plan-day")
+    page.wait_for_selector("#results:not([hidden])", timeout=300_000)
+    page.wait_for_selector("#timeline .stop")
+    titles = page.eval_on_selector_all("#timeline .stop", "marks => marks.map(m => m.title)")
+    assert any("<img src=x onerror=pwned(" in t for t in titles)
+    assert any("<script>pwned()</script>" in t for t in titles)  # the school, where a drop-off is
+    assert page.locator("#timeline img, #routes img, #contracted img, #contracted script").count() == 0
+    if page.locator("#contracted tbody tr").count():
+        assert "<img src=x onerror=pwned(" in page.inner_text("#contracted")
+    page.frame_locator("#run-sheets").locator("section.sheet").first.wait_for(timeout=30_000)
+    page.frame_locator("#map").locator(".leaflet-container").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)  # time for any handler an image would have run
+    assert not errors
 
 
 def assert_drawn(png: bytes, what: str) -> None:
@@ -101,6 +189,17 @@ def assert_drawn(png: bytes, what: str) -> None:
 
     colours = Image.open(io.BytesIO(png)).convert("RGB").getcolors(maxcolors=1 << 16)
     assert colours is None or len(colours) >= 4, f"{what} looks blank: {len(colours)} colours"
+
+
+def drawn_share(png: bytes) -> float:
+    """The share of a screenshot's pixels that are not its background (its commonest colour)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    colours = image.getcolors(maxcolors=image.width * image.height)
+    return 1 - max(count for count, _ in colours) / (image.width * image.height)
 
 
 def test_a_bad_file_is_explained_on_the_page(served, browser, tmp_path):

@@ -48,14 +48,14 @@ def load_from_arguments(args: argparse.Namespace) -> LoadedDay:
 
 def write_search_chart(plan: Plan, out: str) -> list[Path]:
     """``search.svg``: the search's best cost against time, when it found more than one plan."""
-    from optimiser.reporting.report import cost_curve_chart
+    from optimiser.reporting.charts import cost_curve_chart
 
     curve = plan.solver.best_cost_over_time or []
     if len(curve) < 2:
         return []
     path = Path(out) / "search.svg"
     title = f"{plan.problem_name or 'plan'}: best cost found against time"
-    path.write_text(cost_curve_chart(title, {"this solve": curve}))
+    path.write_text(cost_curve_chart(title, {"this solve": curve}).svg)
     return [path]
 
 
@@ -113,7 +113,7 @@ def cmd_solve(args) -> int:
 
 def cmd_curves(args) -> int:
     """Draw the searches of several saved plans on one chart (e.g. runs of different lengths or seeds)."""
-    from optimiser.reporting.report import cost_curve_chart
+    from optimiser.reporting.charts import cost_curve_chart
 
     curves = {}
     for k, name in enumerate(args.plans):
@@ -138,7 +138,7 @@ def cmd_curves(args) -> int:
             lines[name.strip() or "reference"] = float(cost.replace(",", "").lstrip("£"))
         except ValueError:
             raise InputFormatError(f"{text!r} is not NAME=POUNDS (e.g. \"2% target=14989\")", where="--line") from None
-    Path(args.out).write_text(cost_curve_chart(args.title, curves, lines=lines))
+    Path(args.out).write_text(cost_curve_chart(args.title, curves, lines=lines).svg)
     print(f"wrote {args.out}")
     return 0
 
