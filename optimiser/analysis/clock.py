@@ -37,7 +37,7 @@ import math
 import os
 import statistics
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -411,7 +411,8 @@ class ClockOptions:
     objective: str = "cost"
     #: A move must save at least this much (pounds a day) to be recommended over a set without it.
     least_saving_per_move: float = 0.0
-    #: Solves at once on local processes (0: one per core); ignored with an executor.
+    #: Solves at once on local processes (0: one per core; 1: one at a time in this process);
+    #: ignored with an executor.
     workers: int = 0
 
     def __post_init__(self):
@@ -587,7 +588,9 @@ def advise_clock(problem: Problem, shifts: ShiftOptions, options: ClockOptions |
     if hasattr(executor, "get_executor"):  # a Dask distributed Client
         executor = executor.get_executor()
     own = executor is None
-    if own:
+    if own and options.workers == 1:  # one at a time: in this process, without starting another
+        executor = ThreadPoolExecutor(max_workers=1)
+    elif own:
         import multiprocessing
 
         workers = options.workers or os.cpu_count() or 1
