@@ -185,3 +185,66 @@ def test_itu_advise_clock_names_the_bad_row_without_a_traceback(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "row 2, column destination: unknown destination 'catmose'" in proc.stderr
+
+
+# ------------------------------------------------------------------------------ the API job
+@pytest.fixture
+def service(tmp_path):
+    from service import stop_app
+    from tests.test_service_api import make_app
+
+    url = f"sqlite:///{tmp_path / 'clock.sqlite3'}"
+    app = make_app(url, DEV_MODE=True, BIND_HOST="127.0.0.1")
+    yield app, url
+    stop_app(app)
+
+
+def submit_clock(client, **body):
+    from tests.test_service_api import FLEET, TRIPS, upload
+
+    trip_set = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", {}).get_json()["id"]
+    fleet = upload(client, "/v1/fleets", FLEET, "fleet.json", {}).get_json()["id"]
+    return client.post("/v1/clock-jobs", data=json.dumps({"trip_set_id": trip_set, "fleet_id": fleet, **body}),
+                       content_type="application/json")
+
+
+def test_a_clock_job_with_bad_shift_rows_is_refused_naming_each_row_and_column(service):
+    app, _ = service
+    client = app.test_client()
+    response = submit_clock(client, shifts_csv="destination,from_minutes,to_minutes,step_minutes\n"
+                                               "Oakham Secondary (synthetic),-30,30,7\nNowhere School,5,,\n")
+    assert response.status_code == 422
+    error = response.get_json()
+    assert error["where"] == "body.shifts_csv"
+    assert [(p["row"], p["column"]) for p in error["problems"]] == [(2, "step_minutes"), (3, "destination")]
+    response = submit_clock(client, shifts=[{"destination": "Oakham Secondary (synthetic)", "from_minutes": 10}],
+                            earliest_bell="8 o'clock")
+    assert response.status_code == 422 and response.get_json()["where"] == "body.earliest_bell"
+    response = submit_clock(client)
+    assert response.status_code == 422 and response.get_json()["where"] == "body.shifts"
+
+
+def test_a_clock_job_runs_end_to_end(service):
+    from service.jobs import run_job
+    from service.store import Job
+
+    app, url = service
+    client = app.test_client()
+    response = submit_clock(client, shifts={"options": [{"destination": "Oakham Primary B (synthetic)",
+                                                         "from_minutes": -15, "to_minutes": 15, "step_minutes": 15}],
+                                            "limits": {"most_moved": 1}},
+                            time_limit_s=20, seeds=2, max_rounds=300, screen_rounds=100)
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert job["kind"] == "clock"
+    with app.extensions["itu.store"].session() as s, s.begin():  # claimed, as a job runner claims it
+        s.get(Job, job["id"]).dispatched_by = "this test"
+    assert run_job(job["id"], url, dict(app.config)) == "succeeded"
+    done = client.get(job["url"]).get_json()
+    assert {"clock.json", "clock.html", "clock.md", "moves.csv", "vehicles.svg", "saving.svg",
+            "recommended-plan.json"} <= set(done["results"])
+    advice = client.get(done["results"]["clock.json"]).get_json()
+    assert len(advice["saving"]["by_seed"]) == 2
+    assert done["summary"]["saving"] == advice["saving"]["median"]
+    assert done["progress"]["solves_done"] == done["progress"]["solves_total"] > 2
+    assert client.get("/v1/jobs?kind=clock").get_json()["total"] == 1

@@ -45,8 +45,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 from optimiser.domain.model import Problem, format_clock, parse_clock
 from optimiser.domain.plan import Plan, RouteOrder, route_order, time_route
 from optimiser.engine.screening import screen_trip
-from optimiser.errors import InputFormatError, ItuError, ProblemError
-from optimiser.options import Progress, ProgressCallback, SolveOptions
+from optimiser.errors import InputFormatError, ItuError, ProblemError, SolveCancelled
+from optimiser.options import CancelToken, Progress, ProgressCallback, SolveOptions
 from optimiser.solving import solve
 
 from .scenarios import SHIFT_TRIPS, ShiftWindows
@@ -122,29 +122,40 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def resolve_destination(text: str, problem: Problem, names: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """The location id ``text`` names (an id or a place name, any case), or None and why not."""
+def places_of(problem: Problem | Iterable[str]) -> set[str]:
+    """The places trips go to or from: a problem's, or a trip file's location ids as given (a
+    request is checked against its trip set before any problem is built)."""
+    if isinstance(problem, Problem):
+        return {loc for t in problem.trips for loc in (t.pickup, t.dropoff)}
+    return set(problem)
+
+
+def resolve_destination(text: str, problem: Problem | Iterable[str], names: Mapping[str, str]
+                        ) -> tuple[str | None, str | None]:
+    """The location id ``text`` names (an id or a place name, any case) among the places trips go
+    to or from (``places_of(problem)``), or None and why not."""
     wanted = text.strip().casefold()
-    ids = {loc for t in problem.trips for loc in (t.pickup, t.dropoff)}
+    ids = places_of(problem)
     found = {loc for loc in ids if loc.casefold() == wanted or names.get(loc, "").casefold() == wanted}
     if len(found) == 1:
         return found.pop(), None
     if len(found) > 1:
         return None, f"{text!r} names more than one place ({', '.join(sorted(found))}); give the location id"
-    if text.strip() in problem.matrix.index:
+    if isinstance(problem, Problem) and text.strip() in problem.matrix.index:
         return None, f"no trip goes to or from {text!r}"
     known = sorted({names.get(loc, loc) for loc in ids if not loc.startswith("home_")})
     close = difflib.get_close_matches(text.strip(), known, n=1)
     return None, f"unknown destination {text!r}" + (f"; did you mean {close[0]!r}?" if close else "")
 
 
-def shift_options_from_rows(rows: Iterable[tuple[int, Mapping]], problem: Problem, *,
+def shift_options_from_rows(rows: Iterable[tuple[int, Mapping]], problem: Problem | Iterable[str], *,
                             names: Mapping[str, str] | None = None, limits: ClockLimits | None = None,
                             source: str = "shifts") -> ShiftOptions:
     """Shift options from numbered rows (a CSV's data rows from 2, or a document's items), checked
     against ``problem``. Raises ``InputFormatError`` listing every row and column at fault: an
     unknown destination, a range that runs backwards or overlaps another of the same destination, a
-    step that does not divide its range, an unknown ``trips``."""
+    step that does not divide its range, an unknown ``trips``. ``problem``: the problem, or the
+    location ids of a trip file (``places_of``)."""
     names = dict(names or {})
     problems: list[dict] = []
 
@@ -259,7 +270,7 @@ def limits_from_document(value, *, where: str = "limits") -> ClockLimits:
     return ClockLimits(most, bell_s)
 
 
-def shift_options_from_document(document, problem: Problem, *, names: Mapping[str, str] | None = None,
+def shift_options_from_document(document, problem: Problem | Iterable[str], *, names: Mapping[str, str] | None = None,
                                 source: str = "shifts") -> ShiftOptions:
     """Shift options from JSON: ``{"options": [{"destination": ..., "from_minutes": ..., ...}],
     "limits": {...}}``, or the list of options alone. Rows are counted from 1."""
@@ -276,7 +287,7 @@ def shift_options_from_document(document, problem: Problem, *, names: Mapping[st
     return shift_options_from_rows(enumerate(document, start=1), problem, names=names, limits=limits, source=source)
 
 
-def shift_options_from_csv_text(text: str, problem: Problem, *, names: Mapping[str, str] | None = None,
+def shift_options_from_csv_text(text: str, problem: Problem | Iterable[str], *, names: Mapping[str, str] | None = None,
                                 limits: ClockLimits | None = None, source: str = "shifts.csv") -> ShiftOptions:
     """Shift options from a CSV's text (a header row, then one row per option; row 1 is the header)."""
     text = text.lstrip("\ufeff")
@@ -545,13 +556,17 @@ def full_solve(problem: Problem, moves: tuple[Move, ...], options: SolveOptions)
 class _Runner:
     """Runs batches of solves on the executor and counts them for the progress callback."""
 
-    def __init__(self, executor, on_progress: ProgressCallback | None, time_limit_s: float):
+    def __init__(self, executor, on_progress: ProgressCallback | None, time_limit_s: float,
+                 cancel: CancelToken | None = None):
         self.executor, self.on_progress, self.time_limit_s = executor, on_progress, time_limit_s
+        self.cancel = cancel
         self.started = time.monotonic()
         self.done = 0
         self.expected = 0
 
     def run(self, calls: Sequence[tuple[Callable, tuple]]) -> list:
+        if self.cancel is not None and self.cancel.is_set():
+            raise SolveCancelled("the clock advice was cancelled")
         self.expected = max(self.expected, self.done + len(calls))
         futures = {self.executor.submit(fn, *args): k for k, (fn, args) in enumerate(calls)}
         results: list = [None] * len(calls)
@@ -575,12 +590,13 @@ class _Candidate:
 
 
 def advise_clock(problem: Problem, shifts: ShiftOptions, options: ClockOptions | None = None, *,
-                 executor: Executor | object | None = None, on_progress: ProgressCallback | None = None
-                 ) -> ClockAdvice:
+                 executor: Executor | object | None = None, on_progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None) -> ClockAdvice:
     """Which moves of ``shifts`` to make, what they save and what they do to passengers (see the
     module's docstring for how). ``executor``: any ``concurrent.futures`` executor, or a Dask
     client; local processes by default. ``on_progress`` gets the solves finished so far (``done`` of
-    an estimated ``total`` that grows as the search goes)."""
+    an estimated ``total`` that grows as the search goes). ``cancel`` (anything with ``is_set()``)
+    stops the advice between batches of solves with ``SolveCancelled``."""
     options = options or ClockOptions()
     started = time.monotonic()
     moves, excluded = candidate_moves(problem, shifts)
@@ -595,7 +611,7 @@ def advise_clock(problem: Problem, shifts: ShiftOptions, options: ClockOptions |
 
         workers = options.workers or os.cpu_count() or 1
         executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    runner = _Runner(executor, on_progress, options.time_limit_s)
+    runner = _Runner(executor, on_progress, options.time_limit_s, cancel)
     try:
         advice = _advise(problem, shifts, options, moves, excluded, names, runner)
     finally:
