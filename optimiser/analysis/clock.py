@@ -53,7 +53,13 @@ from .scenarios import SHIFT_TRIPS, ShiftWindows
 
 #: Columns of a shift file; ``destination`` and ``from_minutes`` are required.
 SHIFT_COLUMNS = ("destination", "from_minutes", "to_minutes", "step_minutes", "trips")
+#: Stands for the cells of a CSV row beyond its header's columns.
+EXTRA_CELLS = "(extra cells)"
 OBJECTIVES = ("cost", "vehicles")
+#: A shift moves a clock by at most this many minutes either way, and a row offers at most this
+#: many shifts: a council's options are a few, and a typing error must not ask for millions of solves.
+MOST_SHIFT_MINUTES = 720
+MOST_SHIFTS_PER_ROW = 100
 #: Pupils picked up before this are counted in the passenger impact (an early start is a cost too).
 EARLY_PICKUP_S = 7 * 3600 + 15 * 60
 #: Vehicles on the road are counted every this many seconds for the chart and the peak.
@@ -170,6 +176,9 @@ def shift_options_from_rows(rows: Iterable[tuple[int, Mapping]], problem: Proble
         if not isinstance(raw, Mapping):
             fault(number, None, "expected an object with destination, from_minutes, to_minutes, step_minutes, trips")
             continue
+        if EXTRA_CELLS in raw:
+            fault(number, None, "more cells than the header has columns (a comma in a name needs quotes)")
+            continue
         unknown = sorted(set(raw) - set(SHIFT_COLUMNS))
         for column in unknown:
             fault(number, str(column), f"unknown column; the columns are {', '.join(SHIFT_COLUMNS)}")
@@ -201,6 +210,10 @@ def shift_options_from_rows(rows: Iterable[tuple[int, Mapping]], problem: Proble
             fault(number, "trips", f"{raw.get('trips')!r} is not one of {', '.join(SHIFT_TRIPS)}")
         if low is None or any(isinstance(v, float) and math.isnan(v) for v in (low, high, step)):
             continue
+        far = next((c for c, v in (("from_minutes", low), ("to_minutes", high)) if abs(v) > MOST_SHIFT_MINUTES), None)
+        if far:
+            fault(number, far, f"a shift of {values[far]:g} minutes is more than {MOST_SHIFT_MINUTES} minutes either way")
+            continue
         if high < low:
             fault(number, "to_minutes", f"the range runs backwards: to_minutes {high:g} is before from_minutes "
                                         f"{low:g}")
@@ -215,6 +228,10 @@ def shift_options_from_rows(rows: Iterable[tuple[int, Mapping]], problem: Proble
             count = (high - low) / step
             if abs(count - round(count)) > 1e-9:
                 fault(number, "step_minutes", f"step {step:g} does not divide the range {low:g} to {high:g}")
+                continue
+            if count + 1 > MOST_SHIFTS_PER_ROW:
+                fault(number, "step_minutes", f"{count + 1:.0f} shifts in one row; at most {MOST_SHIFTS_PER_ROW} "
+                                              "(a larger step)")
                 continue
         option = ShiftOption(destination or "", low, high, step, trips, number)
         if destination is not None:
@@ -300,14 +317,17 @@ def shift_options_from_csv_text(text: str, problem: Problem | Iterable[str], *, 
                                where=source, problems=[{"file": source, "row": 1, "column": m,
                                                         "message": "missing column"} for m in missing])
     rows = []
-    for number, raw in enumerate(reader, start=2):
-        if None in raw:
-            rows.append((number, {"destination": raw.get("destination"), "__extra__": ""}))
-            continue
-        cleaned = {k.strip(): v for k, v in raw.items() if k is not None}
-        if all(_blank(v) for v in cleaned.values()):
-            continue
-        rows.append((number, cleaned))
+    try:
+        for number, raw in enumerate(reader, start=2):
+            if None in raw:  # more cells than the header has columns
+                rows.append((number, {"destination": raw.get("destination"), EXTRA_CELLS: ""}))
+                continue
+            cleaned = {k.strip(): v for k, v in raw.items() if k is not None}
+            if all(_blank(v) for v in cleaned.values()):
+                continue
+            rows.append((number, cleaned))
+    except csv.Error as exc:
+        raise InputFormatError(f"cannot read the CSV: {exc}", where=source) from None
     return shift_options_from_rows(rows, problem, names=names, limits=limits, source=source)
 
 
