@@ -102,6 +102,80 @@ def run_clock_benchmark(trips: str, fleet: str, shifts: str, options: ClockOptio
     return result
 
 
+@dataclass
+class ExhaustiveCheck:
+    """The advisor's pick against every combination of a few destinations' options."""
+
+    combinations: int
+    best: tuple
+    best_median: float
+    baseline_median: float
+    advised: tuple
+    advised_median: float
+    advisor_s: float
+    exhaustive_s: float
+    spread: float
+
+    def lines(self) -> list[str]:
+        describe = lambda moves: "; ".join(m.describe() for m in moves) or "as it is"  # noqa: E731
+        gap = self.advised_median - self.best_median
+        return [f"every combination: {self.combinations} solved ({self.exhaustive_s:.0f} s); best {describe(self.best)}, "
+                f"£{self.best_median:.2f} median (unmoved £{self.baseline_median:.2f})",
+                f"the advisor ({self.advisor_s:.0f} s): {describe(self.advised)}, £{self.advised_median:.2f} median; "
+                f"£{gap:.2f} above the best, against a seed spread of £{self.spread:.2f} for that set: "
+                + ("equal within the spread" if gap <= self.spread + 1e-6 else "NOT within the spread")]
+
+
+def run_exhaustive_check(trips: int = 60, scenario_seed: int = 3, destinations: int = 4,
+                         minutes: tuple = (-30, -15, 15, 30), options: ClockOptions | None = None) -> ExhaustiveCheck:
+    """On a small generated day, the busiest ``destinations`` each offered ``minutes`` (and no
+    shift): every combination solved with the advisor's confirming settings and seeds, against the
+    advisor's recommendation (5 options for 4 destinations: 625 combinations)."""
+    import itertools
+    import multiprocessing
+    from collections import Counter
+    from concurrent.futures import ProcessPoolExecutor
+
+    import tempfile
+
+    from geodata.scenario import generate_scenario, synthetic_area, write_scenario
+    from optimiser.analysis.clock import Move, shift_options_from_rows
+
+    options = options or ClockOptions(time_limit_s=30, seeds=3, max_rounds=2000, screen_rounds=500)
+    with tempfile.TemporaryDirectory(prefix="itu-clock-") as folder:
+        write_scenario(generate_scenario(synthetic_area("rutland"), trips=trips, seed=scenario_seed), folder)
+        problem = load_day(Path(folder) / "trips.csv", Path(folder) / "fleet.json").problem
+    busiest = Counter(t.dropoff for t in problem.trips if t.service in ("school", "sen", "social_care"))
+    places = [place for place, _ in busiest.most_common(destinations)]
+    rows = [(k + 2, {"destination": place, "from_minutes": min(minutes), "to_minutes": max(minutes),
+                     "step_minutes": abs(minutes[1] - minutes[0])}) for k, place in enumerate(places)]
+    shifts = shift_options_from_rows(rows, problem)
+    started = time.monotonic()
+    advice = advise_clock(problem, shifts, options)
+    advisor_s = time.monotonic() - started
+    choices = [[None] + [Move(place, float(m)) for m in minutes] for place in places]
+    combos = [tuple(sorted(m for m in combo if m is not None)) for combo in itertools.product(*choices)]
+    started = time.monotonic()
+    calls = [(combo, seed) for combo in combos for seed in range(options.seeds)]
+    with ProcessPoolExecutor(max_workers=options.workers or None,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        costs = list(pool.map(_cost_of, [problem] * len(calls), [c for c, _ in calls],
+                              [options.solve_options(seed) for _, seed in calls], chunksize=8))
+    by_combo: dict[tuple, list[float]] = {}
+    for (combo, _), cost in zip(calls, costs):
+        by_combo.setdefault(combo, []).append(cost)
+    medians = {combo: statistics.median(values) for combo, values in by_combo.items()}
+    best = min(medians, key=lambda c: (medians[c], len(c)))
+    advised = tuple(sorted(advice.moves))
+    advised_costs = by_combo[advised]
+    return ExhaustiveCheck(len(combos), best, medians[best], medians[()], advised, medians[advised], advisor_s,
+                           time.monotonic() - started, max(advised_costs) - min(advised_costs))
+
+
+def _cost_of(problem, moves, options) -> float:
+    return full_solve(problem, moves, options).cost.total
+
+
 def main(argv=None) -> int:
     import argparse
 
@@ -115,9 +189,16 @@ def main(argv=None) -> int:
     parser.add_argument("--screen-rounds", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--no-sweep", action="store_true")
+    parser.add_argument("--exhaustive", action="store_true",
+                        help="instead: the advisor against all 625 combinations of 4 destinations x 5 options on a "
+                             "small generated day")
     args = parser.parse_args(argv)
     options = ClockOptions(time_limit_s=args.seconds, seeds=args.seeds, max_rounds=args.max_rounds,
                            screen_rounds=args.screen_rounds)
+    if args.exhaustive:
+        for line in run_exhaustive_check(options=options).lines():
+            print(line, flush=True)
+        return 0
     result = run_clock_benchmark(args.trips, args.fleet, args.shifts, options, sweep=not args.no_sweep)
     for line in result.lines():
         print(line, flush=True)

@@ -248,3 +248,13 @@ def test_a_clock_job_runs_end_to_end(service):
     assert done["summary"]["saving"] == advice["saving"]["median"]
     assert done["progress"]["solves_done"] == done["progress"]["solves_total"] > 2
     assert client.get("/v1/jobs?kind=clock").get_json()["total"] == 1
+
+
+def test_the_exhaustive_harness_finds_the_advisors_pick_among_the_best_on_a_generated_day():
+    """benchmarks/clock_advice.py's check (625 combinations in the benchmark), at 2 x 3 options."""
+    from benchmarks.clock_advice import run_exhaustive_check
+
+    check = run_exhaustive_check(trips=40, destinations=2, minutes=(-15, 15), options=replace_options(workers=1))
+    assert check.combinations == 9
+    assert check.advised_median <= check.best_median + check.spread + 1e-6
+    assert check.best_median <= check.baseline_median

@@ -432,8 +432,10 @@ class ClockOptions:
     screen_rounds: int = 1000
     #: Sets of moves of each size kept to grow into the next size.
     beam_width: int = 3
-    #: Most single moves (the best scoring) tried when growing a set; None: all of them.
-    breadth: int | None = 12
+    #: Destinations (those whose best single move scored highest) tried when growing a set, and
+    #: the best moves of each tried; None: every destination.
+    breadth: int | None = 8
+    moves_per_destination: int = 3
     #: Sets of each size confirmed by full solves over the seeds.
     confirm_per_size: int = 2
     #: Largest set tried when the limits give no ``most_moved``.
@@ -450,7 +452,7 @@ class ClockOptions:
         if self.objective not in OBJECTIVES:
             raise ProblemError(f"objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}",
                                where="options.objective")
-        for name in ("seeds", "screen_rounds", "beam_width", "confirm_per_size", "most_moves"):
+        for name in ("seeds", "screen_rounds", "beam_width", "confirm_per_size", "most_moves", "moves_per_destination"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ProblemError(f"{name} must be a whole number of at least 1, not {value!r}",
@@ -536,8 +538,9 @@ def passenger_impact(problem: Problem, plan: Plan) -> dict[str, dict]:
     for service, figures in sorted(plan.by_service.items()):
         times = pickups.get(service, [])
         out[service] = {
-            "ride_minutes_mean": figures.ride_minutes_mean, "ride_minutes_max": figures.ride_minutes_max,
-            "wait_at_destination_minutes_mean": figures.wait_at_destination_minutes_mean,
+            "ride_minutes_mean": _round(figures.ride_minutes_mean, 1),
+            "ride_minutes_max": _round(figures.ride_minutes_max, 1),
+            "wait_at_destination_minutes_mean": _round(figures.wait_at_destination_minutes_mean, 1),
             "earliest_pickup": format_clock(min(times)) if times else None,
             "share_picked_up_before_0715": round(sum(1 for t in times if t < EARLY_PICKUP_S) / len(times), 3)
             if times else None}
@@ -692,7 +695,7 @@ def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -
     root = _Candidate((), 0.0, base_routes)
     singles = grow([root], lambda parent: moves)
     single_estimate = {c.moves[0]: c.estimate for c in singles}
-    promising = [c.moves[0] for c in singles][:options.breadth or len(singles)]
+    promising = promising_moves(singles, options.breadth, options.moves_per_destination)
     levels = [singles]
     beam = singles[:options.beam_width]
     while beam and len(levels) < most:
@@ -782,6 +785,17 @@ def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -
         baseline_plan=base_plan, recommended_plan=chosen_plan)
 
 
+def promising_moves(singles: Sequence[_Candidate], breadth: int | None, per_destination: int) -> list[Move]:
+    """The moves tried when growing a set: the best ``per_destination`` moves of each of the
+    ``breadth`` destinations whose best single move scored highest. Taking the best moves overall
+    instead would let one destination's many good minutes crowd out every other destination."""
+    by_destination: dict[str, list[Move]] = {}
+    for candidate in singles:  # best first
+        by_destination.setdefault(candidate.moves[0].destination, []).append(candidate.moves[0])
+    chosen = list(by_destination.values())[:breadth or len(by_destination)]
+    return [move for moves in chosen for move in moves[:per_destination]]
+
+
 def _confirm(problem: Problem, sets: Sequence[tuple[Move, ...]], options: ClockOptions, runner: _Runner) -> dict:
     calls = [(full_solve, (problem, key, options.solve_options(seed))) for key in sets for seed in range(options.seeds)]
     results = runner.run(calls)
@@ -793,8 +807,8 @@ def _confirm(problem: Problem, sets: Sequence[tuple[Move, ...]], options: ClockO
     return out
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _spread(values: Sequence[float]) -> dict:

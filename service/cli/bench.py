@@ -128,6 +128,12 @@ def cmd_bench_clock(args) -> int:
 
     options = ClockOptions(time_limit_s=args.seconds, seeds=args.seeds, max_rounds=args.max_rounds,
                            screen_rounds=args.screen_rounds)
+    if args.exhaustive:
+        from benchmarks.clock_advice import run_exhaustive_check
+
+        for line in run_exhaustive_check(trips=args.exhaustive_trips, options=options).lines():
+            print(line, flush=True)
+        return 0
     result = run_clock_benchmark(args.trips, args.fleet, args.shifts, options, sweep=not args.no_sweep)
     for line in result.lines():
         print(line, flush=True)
@@ -180,6 +186,10 @@ def add_commands(sub) -> None:
     clock.add_argument("--screen-rounds", type=int, default=1000)
     clock.add_argument("--seeds", type=int, default=3)
     clock.add_argument("--no-sweep", action="store_true", help="the advisor only")
+    clock.add_argument("--exhaustive", action="store_true",
+                       help="instead: the advisor's pick against all 625 combinations of the busiest 4 destinations "
+                            "x 5 options (-30, -15, none, +15, +30) on a small generated day, solved alike")
+    clock.add_argument("--exhaustive-trips", type=int, default=60, help="trips in that day (default 60)")
     clock.set_defaults(func=cmd_bench_clock)
     roads = bench_sub.add_parser("roads", help="road network build and travel matrix times on an extract")
     roads.add_argument("pbf", help="OpenStreetMap extract (.osm.pbf)")
