@@ -305,3 +305,15 @@ def test_advise_from_the_planners_page(tmp_path):
     finally:
         server.shutdown()
         stop_app(app)
+
+
+def test_when_every_move_is_impossible_the_advice_is_to_move_nothing_and_says_why():
+    problem = two_schools()
+    shifts = shift_options_from_csv_text("destination,from_minutes\nschool_b,-60\n", problem)
+    advice = advise_clock(problem, shifts, QUICK)
+    assert advice.moves == [] and advice.saving["median"] == 0
+    assert [c["moves"] for c in advice.curve] == [0]
+    assert [e["description"] for e in advice.excluded] == ["school_b -60 min"]
+    from optimiser.reporting.clock_report import markdown
+
+    assert "Recommendation: move nothing" in markdown(advice)

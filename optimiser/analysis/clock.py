@@ -763,6 +763,8 @@ def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -
     times = road_times(base_plan, chosen_plan)
     curve = [{"moves": 0, "set": [], "screened": 0.0, "saving": saving_of(())}]
     for size, level in enumerate(levels, start=1):
+        if not level:  # no move could be tried at all
+            continue
         key = best_by_size.get(size)
         curve.append({"moves": size,
                       "set": [m.to_dict(names) for m in (key or level[0].moves)],
