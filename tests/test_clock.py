@@ -317,3 +317,24 @@ def test_when_every_move_is_impossible_the_advice_is_to_move_nothing_and_says_wh
     from optimiser.reporting.clock_report import markdown
 
     assert "Recommendation: move nothing" in markdown(advice)
+
+
+@pytest.mark.slow
+def test_the_advice_on_a_dask_cluster_is_the_advice_in_this_process():
+    from distributed import Client, LocalCluster
+
+    problem = two_schools()
+    shifts = shift_options_from_csv_text(SHIFTS, problem)
+    here = advise_clock(problem, shifts, QUICK)
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
+        there = advise_clock(problem, shifts, QUICK, executor=client)
+    assert there.moves == here.moves and there.saving == here.saving
+
+
+def test_left_out_trips_are_put_back_into_the_start_routes():
+    from optimiser import SolveOptions, solve
+
+    problem = two_schools()
+    plan = solve(problem, SolveOptions(time_limit_s=20, max_rounds=1, place_left_out=True), start_routes=[])
+    assert plan.served_trip_ids == {t.id for t in problem.trips}
+    assert_feasible(problem, plan)
