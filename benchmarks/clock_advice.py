@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from geodata.files import load_day
@@ -142,6 +142,8 @@ def run_exhaustive_check(trips: int = 60, scenario_seed: int = 3, destinations: 
     from optimiser.analysis.clock import Move, shift_options_from_rows
 
     options = options or ClockOptions(time_limit_s=30, seeds=3, max_rounds=2000, screen_rounds=500)
+    # the plain optimum is what every combination is searched for: no threshold per move
+    options = replace(options, least_share_per_move=0.0, least_saving_per_move=0.0)
     with tempfile.TemporaryDirectory(prefix="itu-clock-") as folder:
         write_scenario(generate_scenario(synthetic_area("rutland"), trips=trips, seed=scenario_seed), folder)
         problem = load_day(Path(folder) / "trips.csv", Path(folder) / "fleet.json").problem

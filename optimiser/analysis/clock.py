@@ -19,8 +19,10 @@ saving against the number of places moved. The space is too large to solve every
    scored from its parent's routes against its parent re-searched alike;
 4. the best sets of each size, and the unmoved day, are solved in full over several seeds: the
    saving of a set is the median of its seeds' savings against the unmoved day solved the same
-   way, with the spread. The recommendation is the confirmed set with the best median, and each of
-   its moves is solved alone and left out, for its own part.
+   way, with the spread. The recommendation is the confirmed set with the best median less a
+   threshold per move (by default half a percent of the unmoved day's cost: the few moves that
+   save most, not every move that saves a little), and each of its moves is solved alone and left
+   out, for its own part.
 
 Every solve runs on ``executor`` (local processes by default, or a Dask client), as
 ``run_variants`` does. A move that makes a trip impossible (a window that can no longer be met) is
@@ -442,8 +444,11 @@ class ClockOptions:
     most_moves: int = 5
     #: "cost" (pounds a day) or "vehicles" (vehicles first, then pounds).
     objective: str = "cost"
-    #: A move must save at least this much (pounds a day) to be recommended over a set without it.
+    #: Each move recommended must add at least this much to the saving (pounds a day), plus
+    #: ``least_share_per_move`` of the unmoved day's cost: a set of five moves that saves £2 more
+    #: than a set of four is not worth the fifth school's disruption.
     least_saving_per_move: float = 0.0
+    least_share_per_move: float = 0.005
     #: Solves at once on local processes (0: one per core; 1: one at a time in this process);
     #: ignored with an executor.
     workers: int = 0
@@ -459,6 +464,8 @@ class ClockOptions:
                                    where=f"options.{name}")
         if self.breadth is not None and self.breadth < 1:
             raise ProblemError("breadth must be at least 1", where="options.breadth")
+        if not (math.isfinite(self.least_share_per_move) and 0 <= self.least_share_per_move < 1):
+            raise ProblemError("least_share_per_move must be a share from 0 up to 1", where="options.least_share_per_move")
         if self.workers < 0:
             raise ProblemError("workers must be 0 (one per core) or more", where="options.workers")
         SolveOptions(time_limit_s=self.time_limit_s, max_rounds=self.max_rounds)  # checks both
@@ -734,9 +741,11 @@ def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -
         size = len(key)
         if size not in best_by_size or s["rank"] > saving_of(best_by_size[size])["rank"]:
             best_by_size[size] = key
+    per_move = (options.least_saving_per_move
+                + options.least_share_per_move * statistics.median(p.cost.total for p in baseline))
     choice, value = (), 0.0
     for size, key in sorted(best_by_size.items()):
-        worth = saving_of(key)["rank"] - options.least_saving_per_move * size
+        worth = saving_of(key)["rank"] - per_move * size
         if worth > value + 1e-9:
             choice, value = key, worth
     # each chosen move's own part: solved alone and left out of the set
@@ -782,6 +791,7 @@ def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -
         search={"moves_offered": len(moves) + len(excluded), "moves_tried": len(moves), "screening_solves": screens,
                 "sets_confirmed": len(sets), "full_solves": sum(len(v) for v in plans.values()
                                                               if not isinstance(v, ItuError)),
+                "least_saving_per_move": round(per_move, 2),
                 "seeds": list(range(options.seeds)), "time_limit_s": options.time_limit_s,
                 "max_rounds": options.max_rounds, "screen_rounds": options.screen_rounds},
         baseline_plan=base_plan, recommended_plan=chosen_plan)

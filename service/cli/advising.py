@@ -34,7 +34,8 @@ def cmd_advise_clock(args) -> int:
     day = load_from_arguments(args)
     shifts = read_shift_options(args.shifts, day.problem, names=day.place_names, limits=limits_from_arguments(args))
     options = ClockOptions(time_limit_s=args.seconds, seeds=args.seeds, max_rounds=args.max_rounds,
-                           screen_rounds=args.screen_rounds, objective=args.objective, workers=args.parallel)
+                           screen_rounds=args.screen_rounds, objective=args.objective, workers=args.parallel,
+                           least_share_per_move=args.least_share_per_move)
     bar = None
     if sys.stderr.isatty() and not args.quiet:
         from tqdm import tqdm
@@ -92,6 +93,9 @@ def add_commands(sub) -> None:
     clock.add_argument("--earliest-bell", metavar="HH:MM", help="no arrival at a moved destination before this")
     clock.add_argument("--objective", choices=("cost", "vehicles"), default="cost",
                        help="minimise the day's cost (default) or vehicles first, then cost")
+    clock.add_argument("--least-share-per-move", type=float, default=0.005, metavar="SHARE",
+                       help="each move recommended must add at least this share of the unmoved day's cost to the "
+                            "saving (default 0.005: half a percent; 0 recommends the largest median saving)")
     clock.add_argument("--parallel", type=int, default=0, help="solves at once (default: one per core)")
     clock.add_argument("--dask-scheduler", metavar="ADDRESS", help="run the solves on this Dask cluster")
     clock.add_argument("--out", help="folder for clock.json, clock.md, clock.html, moves.csv and the charts")
