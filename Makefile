@@ -9,7 +9,7 @@ BENCH_SECONDS ?= 10
 BENCH_WORKERS ?= 2
 PORT ?= 8000
 
-.PHONY: run test chromium notebooks bench bench-ab bench-pr bench-day bench-het bench-roads bench-service bench-fuzz install clean
+.PHONY: run test chromium notebooks bench bench-ab bench-pr bench-day bench-het bench-roads bench-service bench-fuzz bench-clock install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,12 @@ bench-day: $(STAMP)
 	mkdir -p bench-results
 	$(BIN)/itu bench day --trips 2000 --seconds 300 --seeds 0 1 2 3 4 --workers 2 --against $(DAY_AGAINST) \
 	  --out bench-results/day-2000 | tee bench-results/day-2000.txt
+
+# The clock advisor on the bundled Rutland day and its shift file, three seeds, against a plain
+# sweep of one move at a time (BENCHMARKS.md, "Moving the clock").
+bench-clock: $(STAMP)
+	mkdir -p bench-results
+	$(BIN)/itu bench clock --seeds 3 | tee bench-results/clock.txt
 
 # Road network build and a 2,000 x 2,000 travel matrix on the Rutland extract.
 bench-roads: $(STAMP)

@@ -8,11 +8,13 @@ a checked ``Plan`` out. The package is laid out by role:
 - ``engine/``: the search on one day (the search model, first routes, ruin and recreate,
   OR-Tools, parts);
 - ``decompose/``: large days planned in parts side by side (regions, the sides of a break);
-- ``analysis/``: what the plans mean (integration savings, the cost split, what-if variants);
+- ``analysis/``: what the plans mean (integration savings, the cost split, what-if variants, the
+  clock advisor);
 - ``reporting/``: reports and charts;
 - ``checker.py``: the independent checker, which imports nothing of the engine;
 - ``options.py`` and ``solving.py``: how to search, and ``solve`` itself.
 """
+from .analysis.clock import ClockAdvice, ClockLimits, ClockOptions, advise_clock, read_shift_options
 from .analysis.compare import CompareOptions, Comparison, compare
 from .analysis.scenarios import Variant, run_variants
 from .checker import CheckReport, check_plan
@@ -25,6 +27,7 @@ from .options import (DecompositionParameters, Progress, ProgressCallback, RuinR
 from .solving import Strategy, choose_strategy, solve
 
 __all__ = [
+    "ClockAdvice", "ClockLimits", "ClockOptions", "advise_clock", "read_shift_options",
     "CompareOptions", "Comparison", "compare", "Variant", "run_variants",
     "CheckReport", "check_plan", "InputFormatError", "ItuError", "PlanCheckError", "ProblemError", "SolveCancelled",
     "SolveFailed", "RESOURCES", "ContractTariff", "Layout", "Problem", "ProblemBuilder", "TravelMatrix", "Trip",

@@ -247,6 +247,11 @@ class SolveOptions:
     regions: int | None = None
     #: The search's tuning (see SearchParameters).
     parameters: SearchParameters = field(default_factory=SearchParameters)
+    #: With start routes (``solve(start_routes=...)``): the trips they leave out are first put in
+    #: where each costs least, then the search improves the whole. Used to re-place the trips a
+    #: change touched (a moved bell) into routes planned before the change, rather than leave them
+    #: to contracts until the search happens upon them.
+    place_left_out: bool = False
 
     def __post_init__(self):
         if not (isinstance(self.time_limit_s, (int, float)) and self.time_limit_s > 0

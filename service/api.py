@@ -1,4 +1,4 @@
-"""The HTTP API, version 1: trip sets, fleets, solve and comparison jobs, their status,
+"""The HTTP API, version 1: trip sets, fleets, solve, comparison and clock jobs, their status,
 cancellation and results. Thin on purpose: parse and validate at the edge, store, queue,
 report. The contract is the OpenAPI document in ``openapi.py``, served at /v1/openapi.json.
 """
@@ -307,6 +307,9 @@ SOLVE_FIELDS = {"trip_set_id": str, "fleet_id": str, "time_limit_s": (int, float
                 "far_points": str, "regions": int}
 COMPARISON_FIELDS = {"trip_set_id": str, "fleet_id": str, "time_limit_s": (int, float), "seeds": int,
                      "travel": str, "far_points": str}
+#: A clock job: the shift options as a document (``shifts``) or a CSV file's text (``shifts_csv``).
+CLOCK_FIELDS = {**COMPARISON_FIELDS, "shifts": (list, dict), "shifts_csv": str, "most_moved": int,
+                "earliest_bell": str, "objective": str, "max_rounds": int, "screen_rounds": int}
 
 
 def _job_request(fields: dict[str, Any], kind: str) -> dict:
@@ -326,13 +329,15 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
     limit = float(body.get("time_limit_s", config["DEFAULT_SOLVE_SECONDS"] if kind == "solve" else 20))
     if not 0.5 <= limit <= most.solve_seconds:
         raise InputFormatError(f"must be between 0.5 and {most.solve_seconds:g} seconds", where="body.time_limit_s")
-    if kind == "comparison":
+    if kind in ("comparison", "clock"):
         if not 1 <= body.get("seeds", 3) <= most.seeds:
             raise InputFormatError(f"must be between 1 and {most.seeds}", where="body.seeds")
         if body.get("seeds", 3) * limit > most.comparison_seconds:
             raise LimitExceeded(f"{body.get('seeds', 3)} seeds of {limit:g} s is {body.get('seeds', 3) * limit:g} s "
                                 f"of solving a plan; at most {most.comparison_seconds:g} s a comparison",
                                 where="body.seeds")
+    if kind == "clock":
+        _check_clock_request(body)
     if "regions" in body and not 1 <= body["regions"] <= 1000:
         raise InputFormatError("must be between 1 and 1000 (1 never splits the day)", where="body.regions")
     if "seed" in body and not 0 <= body["seed"] < 2**31:
@@ -347,6 +352,36 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
     if body.get("far_points", "warn") not in ("error", "warn"):
         raise InputFormatError("must be error or warn", where="body.far_points")
     return {**body, "time_limit_s": limit, "travel": travel}
+
+
+def _check_clock_request(body: dict) -> None:
+    """What a clock job's body says besides the shift options themselves (checked against the
+    trip set in ``_check_shift_options``)."""
+    if ("shifts" in body) == ("shifts_csv" in body):
+        raise InputFormatError("give the shift options as shifts (a JSON document) or shifts_csv (a CSV file's "
+                               "text), one of them", where="body.shifts")
+    if body.get("objective", "cost") not in ("cost", "vehicles"):
+        raise InputFormatError("must be cost or vehicles", where="body.objective")
+    for name, most in (("most_moved", 100), ("max_rounds", 10**7), ("screen_rounds", 10**6)):
+        if name in body and not 1 <= body[name] <= most:
+            raise InputFormatError(f"must be between 1 and {most:,}", where=f"body.{name}")
+
+
+def _check_shift_options(options: dict, trip_set: TripSet) -> None:
+    """The shift options against the trip set's places: a 422 listing every bad row and column."""
+    from geodata.readers import read_trips
+
+    from .jobs import clock_shifts
+
+    with store().session() as s:
+        content = s.scalar(select(TripSet.content).where(TripSet.id == trip_set.id))
+    table = _with_file(content, "trips", trip_set.file_format, lambda p: read_trips(p, services=None))
+    names = {}
+    for row in table.rows:
+        for end in ("pickup", "dropoff"):
+            if row.text.get(f"{end}_name"):
+                names.setdefault(getattr(row, f"{end}_id"), row.text[f"{end}_name"])
+    clock_shifts(options, table.locations, names)
 
 
 def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
@@ -365,6 +400,8 @@ def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
     # (the travel matrix, windows that cannot be met) is the worker's, and a problem found there
     # fails the job with the same field-level problems a 422 would list
     _check_job_size(trip_set, fleet)
+    if kind == "clock":
+        _check_shift_options(options, trip_set)
     _check_key_pace()
     job = Job(id=new_id("job"), owner=g.owner, kind=kind, trip_set_id=trip_set.id, fleet_id=fleet.id,
               options={k: v for k, v in options.items() if k not in ("trip_set_id", "fleet_id")} | {
@@ -475,6 +512,11 @@ def create_comparison_job():
     return _submit("comparison", COMPARISON_FIELDS)
 
 
+@bp.post("/clock-jobs")
+def create_clock_job():
+    return _submit("clock", CLOCK_FIELDS)
+
+
 @bp.get("/jobs")
 def list_jobs():
     query = select(Job).where(Job.owner == g.owner)
@@ -487,8 +529,8 @@ def list_jobs():
         query, count, filters["state"] = query.where(Job.state == state), count.where(Job.state == state), state
     kind = request.args.get("kind")
     if kind is not None:
-        if kind not in ("solve", "comparison"):
-            raise InputFormatError("must be solve or comparison", where="query.kind")
+        if kind not in ("solve", "comparison", "clock"):
+            raise InputFormatError("must be solve, comparison or clock", where="query.kind")
         query, count, filters["kind"] = query.where(Job.kind == kind), count.where(Job.kind == kind), kind
     return _page(query.order_by(Job.created_at.desc(), Job.id), count, job_body, "v1.list_jobs", **filters)
 

@@ -171,6 +171,8 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
         loaded = _build(trip_set, fleet, options, settings, control)
         if kind == "solve":
             results, summary = _solve(loaded, options, control, settings)
+        elif kind == "clock":
+            results, summary = _clock(loaded, options, control)
         else:
             results, summary = _compare(loaded, options, control)
     except SolveCancelled as exc:
@@ -367,4 +369,67 @@ def _compare(loaded, options: dict, control: _JobControl):
                "saving_percent": round(100 * (result.separate.cost - result.integrated.cost)
                                        / result.separate.cost, 2) if result.separate.cost else None,
                "solves_cut_short": result.solves_cut_short}
+    return files, summary
+
+
+def clock_shifts(options: dict, places, names: dict):
+    """A clock job's shift options (``shifts``, a document, or ``shifts_csv``, a CSV's text) and
+    limits (``most_moved``, ``earliest_bell``), checked against ``places`` (a problem, or a trip
+    file's location ids); ``InputFormatError`` naming the field, row and column."""
+    from optimiser.analysis.clock import (limits_from_document, shift_options_from_csv_text,
+                                          shift_options_from_document)
+
+    if "shifts_csv" in options:
+        shifts = shift_options_from_csv_text(options["shifts_csv"], places, names=names, source="body.shifts_csv")
+    else:
+        shifts = shift_options_from_document(options["shifts"], places, names=names, source="body.shifts")
+    if "most_moved" in options or "earliest_bell" in options:
+        limits = limits_from_document({k: options[k] for k in ("most_moved", "earliest_bell") if k in options},
+                                      where="body")
+        shifts = replace(shifts, limits=limits)
+    return shifts
+
+
+def _clock(loaded, options: dict, control: _JobControl):
+    from optimiser.analysis.clock import ClockOptions, advise_clock, apply_moves
+    from optimiser.reporting.clock_report import html_report, markdown, moves_rows, saving_chart, vehicles_chart
+
+    shifts = clock_shifts(options, loaded.problem, loaded.place_names)
+    clock_options = ClockOptions(time_limit_s=float(options.get("time_limit_s", 20)), seeds=int(options.get("seeds", 3)),
+                                 max_rounds=options.get("max_rounds"), screen_rounds=int(options.get("screen_rounds", 1000)),
+                                 objective=options.get("objective", "cost"), workers=1)
+    control.update(force=True, phase="solving", solves_done=0, fraction=0.0)
+
+    def on_progress(p) -> None:  # the total grows as the search goes: the fraction is of the solves known so far
+        control.update(solves_done=p.done, solves_total=p.total, fraction=round(p.done / p.total, 3), force=True)
+
+    from distributed import worker_client
+
+    if _on_dask_worker():  # spread the solves over the whole cluster; this task steps aside while they run
+        with worker_client() as client:
+            advice = advise_clock(loaded.problem, shifts, clock_options, on_progress=on_progress,
+                                  executor=client.get_executor(pure=False), cancel=control)
+    else:
+        advice = advise_clock(loaded.problem, shifts, clock_options, on_progress=on_progress, cancel=control)
+    moves_csv = io.StringIO()
+    import csv
+
+    rows = moves_rows(advice)
+    writer = csv.DictWriter(moves_csv, fieldnames=list(rows[0]) if rows else ["destination"])
+    writer.writeheader()
+    writer.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in rows)
+    moved = replace(loaded, problem=apply_moves(loaded.problem, advice.moves))
+    files = {
+        "clock.json": ("application/json", json.dumps(advice.to_dict()).encode()),
+        "clock.html": ("text/html", html_report(advice).encode()),
+        "clock.md": ("text/markdown", markdown(advice).encode()),
+        "moves.csv": ("text/csv", moves_csv.getvalue().encode()),
+        "vehicles.svg": ("image/svg+xml", vehicles_chart(advice).encode()),
+        "saving.svg": ("image/svg+xml", saving_chart(advice).encode()),
+        **plan_files(advice.recommended_plan, moved, prefix="recommended-"),
+    }
+    saving = advice.saving or {}
+    summary = {"moves": [m["description"] for m in advice.to_dict()["moves"]], "saving": saving.get("median"),
+               "saving_min": saving.get("min"), "saving_max": saving.get("max"), "saving_percent": saving.get("percent"),
+               "vehicles_before": advice.before["vehicles"], "vehicles_after": advice.after["vehicles"]}
     return files, summary

@@ -160,13 +160,36 @@ def document(limits: Limits | None = None) -> dict:
                 "requestBody": _job_request({"seeds": {"type": "integer", "minimum": 1, "maximum": limits.seeds}},
                                             limits),
                 "responses": job_submit}},
+            "/v1/clock-jobs": {"post": {
+                "operationId": "create_clock_job",
+                "summary": "Which school bells and centre opening times to move, by how much, and what each move "
+                           "saves (docs/clock-advisor.md)",
+                "parameters": [IDEMPOTENCY],
+                "requestBody": _job_request({
+                    "seeds": {"type": "integer", "minimum": 1, "maximum": limits.seeds},
+                    "shifts": {"description": "the shift options: a list of {destination, from_minutes, "
+                                              "to_minutes, step_minutes, trips}, or {options: [...], limits: "
+                                              "{most_moved, earliest_bell}}; give this or shifts_csv",
+                               "oneOf": [{"type": "array", "items": {"type": "object"}}, {"type": "object"}]},
+                    "shifts_csv": {"type": "string", "description": "the shift options as a CSV file's text "
+                                                                   "(header destination,from_minutes,to_minutes,"
+                                                                   "step_minutes,trips)"},
+                    "most_moved": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "earliest_bell": {"type": "string", "description": "HH:MM: no arrival at a moved destination "
+                                                                       "before this"},
+                    "objective": {"type": "string", "enum": ["cost", "vehicles"], "default": "cost"},
+                    "max_rounds": {"type": "integer", "minimum": 1, "maximum": 10**7,
+                                   "description": "round budget of each confirming solve"},
+                    "screen_rounds": {"type": "integer", "minimum": 1, "maximum": 10**6,
+                                      "description": "rounds of each short scoring solve"}}, limits),
+                "responses": job_submit}},
             "/v1/jobs": {"get": {
                 "operationId": "list_jobs", "summary": "Your jobs, newest first",
                 "parameters": PAGING + [
                     {"name": "state", "in": "query", "required": False,
                      "schema": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"]}},
                     {"name": "kind", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": ["solve", "comparison"]}}],
+                     "schema": {"type": "string", "enum": ["solve", "comparison", "clock"]}}],
                 "responses": {"200": _json(page("Job"), "A page"), **_errors(401, 422)}}},
             "/v1/jobs/{job_id}": {"get": {
                 "operationId": "get_job", "summary": "A job's state, progress and result links",
@@ -181,7 +204,8 @@ def document(limits: Limits | None = None) -> dict:
             "/v1/jobs/{job_id}/results/{name}": {"get": {
                 "operationId": "get_job_result",
                 "summary": "A result file: plan.json, plan.geojson, routes.csv, map.html; for comparisons "
-                           "comparison.json, report.html, report.md, chart-*.svg and integrated-*",
+                           "comparison.json, report.html, report.md, chart-*.svg and integrated-*; for clock jobs clock.json, "
+                           "clock.html, clock.md, moves.csv, vehicles.svg, saving.svg and recommended-*",
                 "parameters": [_id_parameter("job_id", "job id"), _id_parameter("name", "result name")],
                 "responses": {"200": {"description": "The file", "content": {
                     "application/json": {"schema": {}}, "application/geo+json": {"schema": {}},
@@ -219,7 +243,8 @@ def document(limits: Limits | None = None) -> dict:
                     "created_at": {"type": "string"}, "url": {"type": "string"}}},
                 "Job": {"type": "object", "required": ["id", "kind", "state", "progress", "url", "results"],
                         "properties": {
-                            "id": {"type": "string"}, "kind": {"type": "string", "enum": ["solve", "comparison"]},
+                            "id": {"type": "string"},
+                            "kind": {"type": "string", "enum": ["solve", "comparison", "clock"]},
                             "state": {"type": "string",
                                       "enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
                             "trip_set_id": {"type": "string"}, "fleet_id": {"type": "string"},

@@ -65,21 +65,39 @@ def _shift(value: float, seconds: float, open_value: float) -> float:
     return value if value == open_value else value + seconds
 
 
+#: Which trips a moved clock moves: those going to the place, those leaving it, or both.
+SHIFT_TRIPS = ("both", "to", "from")
+
+
 @dataclass(frozen=True)
 class ShiftWindows(Change):
     """Move a place's clock: every trip to or from ``location`` (a school's bell, a day
-    centre's opening time) has all its windows moved by ``minutes`` (negative is earlier)."""
+    centre's opening time) has all its windows moved by ``minutes`` (negative is earlier).
+    ``trips``: "both" (a school day keeps its length), "to" (only the trips arriving there: the
+    morning bell) or "from" (only the trips leaving it: the afternoon bell)."""
 
     location: str
     minutes: float
+    trips: str = "both"
+
+    def moves(self, trip: Trip) -> bool:
+        """Whether this change moves ``trip``'s windows."""
+        if self.trips == "to":
+            return trip.dropoff == self.location
+        if self.trips == "from":
+            return trip.pickup == self.location
+        return self.location in (trip.pickup, trip.dropoff)
 
     def apply(self, problem: Problem) -> Problem:
         if self.location not in problem.matrix.index:
             raise ProblemError(f"unknown location {self.location!r}", where="ShiftWindows")
+        if self.trips not in SHIFT_TRIPS:
+            raise ProblemError(f"trips must be one of {', '.join(SHIFT_TRIPS)}, not {self.trips!r}",
+                               where="ShiftWindows.trips")
         seconds = 60.0 * self.minutes
 
         def moved(t: Trip) -> Trip:
-            if self.location not in (t.pickup, t.dropoff):
+            if not self.moves(t):
                 return t
             return replace(t, earliest_pickup_s=_shift(t.earliest_pickup_s, seconds, 0.0),
                            latest_pickup_s=_shift(t.latest_pickup_s, seconds, DAY_END_S),
@@ -90,7 +108,8 @@ class ShiftWindows(Change):
                        problem.tariffs, problem.name)
 
     def describe(self) -> str:
-        return f"{self.location} {self.minutes:+g} min"
+        which = {"both": "", "to": " (arrivals)", "from": " (departures)"}[self.trips]
+        return f"{self.location} {self.minutes:+g} min{which}"
 
 
 @dataclass(frozen=True)

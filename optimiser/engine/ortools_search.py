@@ -272,6 +272,8 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
             search = RuinAndRecreate(m, first_routes, time_rows, cost_rows, options.seed, parameters)
         except ValueError as exc:  # a first route without a schedule: a defect, but not worth the day
             return first_routes, {"rounds": 0, "accepted": 0, "not_started": str(exc)}
+        if options.place_left_out:
+            search.place_all(forced=True)
     best[0] = search.best
     report(search.best)
 

@@ -2,6 +2,7 @@
 
     itu solve PROBLEM.json | TRIPS FLEET [--roads PBF | --osrm URL] [--seconds S] [--out DIR]
     itu compare TRIPS [FLEET] [--roads PBF | --osrm URL] [--seconds S] [--seeds K] [--out DIR]
+    itu advise clock TRIPS [FLEET] --shifts SHIFTS.csv [--seconds S] [--seeds K] [--out DIR] [--json]
     itu curves PLAN.json... --out SVG
     itu scenario generate --trips N --seed S --out DIR [--pbf PBF]
     itu serve [--dev] [--host H] [--port P];  itu keys create NAME | list | revoke ID
@@ -10,8 +11,8 @@
     itu bench roads PBF;  itu bench service [--clients N]
 
 The commands live by what they are for: planning.py (solve, compare, curves, scenario),
-serving.py (serve, keys) and bench.py (the harnesses of benchmarks/). Errors the user can fix
-are printed as one line (what and where), exit code 2; never a traceback.
+advising.py (advise clock), serving.py (serve, keys) and bench.py (the harnesses of benchmarks/).
+Errors the user can fix are printed as one line (what and where), exit code 2; never a traceback.
 """
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ import sys
 
 from optimiser.errors import ItuError
 
-from . import bench, planning, serving
+from . import advising, bench, planning, serving
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itu", description="Integrated transport route optimiser")
     sub = parser.add_subparsers(dest="command", required=True)
     planning.add_commands(sub)
+    advising.add_commands(sub)
     serving.add_commands(sub)
     bench.add_commands(sub)
     return parser

@@ -121,6 +121,25 @@ def cmd_bench_service(args) -> int:
     return 0 if load.ok else 1
 
 
+def cmd_bench_clock(args) -> int:
+    """The clock advisor on a day and its shift file, against a plain sweep of one move at a time."""
+    from benchmarks.clock_advice import run_clock_benchmark
+    from optimiser.analysis.clock import ClockOptions
+
+    options = ClockOptions(time_limit_s=args.seconds, seeds=args.seeds, max_rounds=args.max_rounds,
+                           screen_rounds=args.screen_rounds)
+    if args.exhaustive:
+        from benchmarks.clock_advice import run_exhaustive_check
+
+        for line in run_exhaustive_check(trips=args.exhaustive_trips, options=options).lines():
+            print(line, flush=True)
+        return 0
+    result = run_clock_benchmark(args.trips, args.fleet, args.shifts, options, sweep=not args.no_sweep)
+    for line in result.lines():
+        print(line, flush=True)
+    return 0
+
+
 def add_commands(sub) -> None:
     """``bench`` and its suites."""
     bench = sub.add_parser("bench", help="benchmarks")
@@ -156,6 +175,22 @@ def add_commands(sub) -> None:
                                                          "thirty-minute plan on record)")
     bench_day.add_argument("--out", required=True, help="folder for the day, each seed's plan and the summary")
     bench_day.set_defaults(func=cmd_bench_day)
+    clock = bench_sub.add_parser("clock", help="the clock advisor on a day and its shift file, against a plain "
+                                                "sweep of one move at a time")
+    clock.add_argument("--trips", default="examples/rutland/trips.csv")
+    clock.add_argument("--fleet", default="examples/rutland/fleet.json")
+    clock.add_argument("--shifts", default="examples/rutland/shifts.csv")
+    clock.add_argument("--seconds", type=float, default=30.0, help="time limit of each confirming solve (default 30)")
+    clock.add_argument("--max-rounds", type=int, default=5000,
+                       help="round budget of each confirming solve (default 5000: deterministic for its seed)")
+    clock.add_argument("--screen-rounds", type=int, default=1000)
+    clock.add_argument("--seeds", type=int, default=3)
+    clock.add_argument("--no-sweep", action="store_true", help="the advisor only")
+    clock.add_argument("--exhaustive", action="store_true",
+                       help="instead: the advisor's pick against all 625 combinations of the busiest 4 destinations "
+                            "x 5 options (-30, -15, none, +15, +30) on a small generated day, solved alike")
+    clock.add_argument("--exhaustive-trips", type=int, default=60, help="trips in that day (default 60)")
+    clock.set_defaults(func=cmd_bench_clock)
     roads = bench_sub.add_parser("roads", help="road network build and travel matrix times on an extract")
     roads.add_argument("pbf", help="OpenStreetMap extract (.osm.pbf)")
     roads.add_argument("--points", type=int, default=2000, help="matrix size (default 2000)")

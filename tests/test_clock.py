@@ -1,0 +1,340 @@
+"""The clock advisor: shift files checked row by row, impossible moves left out with their reason,
+and a recommendation as good as solving every combination on a day small enough to do so."""
+from __future__ import annotations
+
+import itertools
+import json
+import statistics
+import subprocess
+import sys
+
+import pytest
+
+from optimiser import advise_clock
+from optimiser.analysis.clock import (ClockLimits, ClockOptions, Move, apply_moves, candidate_moves, full_solve,
+                                      shift_options_from_csv_text, shift_options_from_document)
+from optimiser.analysis.scenarios import ShiftWindows
+from optimiser.errors import InputFormatError
+from tests.conftest import ROOT, assert_feasible
+from tests.instances import line_builder
+
+EXAMPLE = ROOT / "examples" / "rutland-morning-small.json"
+#: Deterministic and quick: every solve stops after a round budget, one at a time in this process.
+QUICK = ClockOptions(time_limit_s=20, seeds=2, max_rounds=300, screen_rounds=100, workers=1)
+
+
+def two_schools():
+    """Two schools on the road, both with a bell at 08:30 (arrivals from 08:25) and two pupils each;
+    two cars at £50 a day, £1 a km and £10 an hour, from 07:30. One car cannot reach both schools by
+    08:30, so the unmoved day needs both cars; school A 15 minutes earlier, or school B 15 minutes
+    later, lets one car serve both. Moving both is dearer than either alone: the car waits."""
+    b = line_builder({"home_a": 5, "school_a": 10, "home_b": 20, "school_b": 25}, count=2, cost_per_day=50.0,
+                     cost_per_hour=10.0, shift_start="07:30")
+    for k in range(2):
+        for school in ("a", "b"):
+            b.add_trip(f"{school}{k}", "school", f"home_{school}", f"school_{school}", earliest_arrival="08:25",
+                       latest_arrival="08:30", max_ride_minutes=20, pickup_service_minutes=0,
+                       dropoff_service_minutes=0)
+    return b.build()
+
+
+SHIFTS = "destination,from_minutes,to_minutes,step_minutes,trips\nschool_a,-15,15,15,both\nschool_b,-15,15,15,both\n"
+
+
+# ------------------------------------------------------------------------------ the shift file
+def test_every_bad_row_is_listed_with_its_row_and_column_and_nothing_runs():
+    text = ("destination,from_minutes,to_minutes,step_minutes,trips\n"
+            "nowhere,-15,15,5,both\n"           # row 2: unknown destination
+            "school_a,15,-15,5,both\n"          # row 3: runs backwards
+            "school_b,-20,20,15,both\n"         # row 4: 15 does not divide 40
+            "school_b,-30,30,10,sideways\n"     # row 5: unknown trips
+            "school_b,0,30,10,both\n"           # row 6: fine
+            "school_b,20,40,10,both\n"          # row 7: overlaps row 6
+            "school_a,soon,,,\n")               # row 8: not a number
+    with pytest.raises(InputFormatError) as caught:
+        shift_options_from_csv_text(text, two_schools(), source="shifts.csv")
+    found = {(p["row"], p.get("column")) for p in caught.value.problems}
+    assert found == {(2, "destination"), (3, "to_minutes"), (4, "step_minutes"), (5, "trips"), (7, "from_minutes"),
+                     (8, "from_minutes")}
+    assert "row 2, column destination: unknown destination 'nowhere'" in str(caught.value)
+    assert all(p["file"] == "shifts.csv" for p in caught.value.problems)
+
+
+def test_a_destination_may_be_named_by_its_place_name_in_any_case():
+    shifts = shift_options_from_csv_text("destination,from_minutes\nTHE FIRST SCHOOL,10\n", two_schools(),
+                                         names={"school_a": "The First School"})
+    assert [(o.destination, o.minutes()) for o in shifts.options] == [("school_a", [10.0])]
+    assert shifts.names == {"school_a": "The First School"}
+
+
+def test_a_json_document_carries_its_limits_and_is_checked_the_same_way():
+    shifts = shift_options_from_document({"options": [{"destination": "school_b", "from_minutes": 0, "to_minutes": 30,
+                                                       "step_minutes": 10, "trips": "to"}],
+                                          "limits": {"most_moved": 1, "earliest_bell": "08:15"}}, two_schools())
+    assert shifts.limits == ClockLimits(1, 8 * 3600 + 15 * 60)
+    assert shifts.options[0].minutes() == [10.0, 20.0, 30.0] and shifts.options[0].trips == "to"
+    with pytest.raises(InputFormatError) as caught:
+        shift_options_from_document([{"destination": "school_b", "from_minutes": 0, "to_minutes": 30}], two_schools())
+    assert caught.value.problems == [{"file": "shifts", "row": 1, "column": "step_minutes",
+                                      "message": "missing: a range needs a step (e.g. 5)"}]
+
+
+def test_moving_only_the_arrivals_leaves_the_afternoon_alone():
+    b = line_builder({"home": 5, "school": 10})
+    b.add_trip("am", "school", "home", "school", latest_arrival="08:30")
+    b.add_trip("pm", "school", "school", "home", earliest_pickup="15:30")
+    moved = ShiftWindows("school", 15, "to").apply(b.build())
+    assert moved.trip("am").latest_arrival_s == 8.75 * 3600
+    assert moved.trip("pm").earliest_pickup_s == 15.5 * 3600
+
+
+# ------------------------------------------------------------------------------ moves left out
+def test_a_move_that_makes_a_trip_impossible_is_left_out_with_the_reason():
+    shifts = shift_options_from_csv_text("destination,from_minutes,to_minutes,step_minutes\nschool_b,-60,0,30\n",
+                                         two_schools())
+    moves, excluded = candidate_moves(two_schools(), shifts)
+    assert moves == [Move("school_b", -30.0)]
+    assert [(e["minutes"], e["reason"].split(":")[0]) for e in excluded] == [(-60.0, "trip b0 could no longer be served")]
+    assert "before a vehicle from a depot could get the passenger there" in excluded[0]["reason"]
+
+
+def test_no_bell_before_the_earliest_allowed():
+    shifts = shift_options_from_csv_text("destination,from_minutes,to_minutes,step_minutes\nschool_a,-30,0,15\n",
+                                         two_schools(), limits=ClockLimits(earliest_bell_s=8 * 3600 + 10 * 60))
+    moves, excluded = candidate_moves(two_schools(), shifts)
+    assert moves == [Move("school_a", -15.0)]
+    assert "before the earliest bell allowed (08:10)" in excluded[0]["reason"]
+
+
+# ------------------------------------------------------------------------------ the recommendation
+def test_the_recommendation_is_the_best_of_every_combination():
+    """2 destinations x 3 options: the advisor's pick costs no more than the best of all 9
+    combinations solved with the same settings and seeds (the solves are deterministic here)."""
+    problem = two_schools()
+    shifts = shift_options_from_csv_text(SHIFTS, problem)
+    advice = advise_clock(problem, shifts, QUICK)
+    medians = {}
+    for a, b in itertools.product((-15, 0, 15), repeat=2):
+        moves = tuple(m for m in (Move("school_a", a), Move("school_b", b)) if m.minutes)
+        medians[moves] = statistics.median(full_solve(problem, moves, QUICK.solve_options(s)).cost.total
+                                           for s in range(QUICK.seeds))
+    best = min(medians.values())
+    assert best < medians[()] - 40  # a vehicle's day rate is there to be saved
+    assert advice.moves and medians[tuple(sorted(advice.moves))] == pytest.approx(best)
+    assert advice.saving["median"] == pytest.approx(medians[()] - best, abs=0.01)
+    assert (advice.before["vehicles"], advice.after["vehicles"]) == (2, 1)
+    assert advice.before["peak_vehicles"] == 2 and advice.after["peak_vehicles"] == 1
+    # one move is enough; the report still shows what two would do
+    assert len(advice.moves) == 1 and [c["moves"] for c in advice.curve] == [0, 1, 2]
+    (part,) = advice.contributions
+    assert part["alone"]["median"] == pytest.approx(advice.saving["median"])
+    # every plan it reports passes the independent checker, each against its own day
+    assert_feasible(problem, advice.baseline_plan)
+    assert_feasible(apply_moves(problem, advice.moves), advice.recommended_plan)
+
+
+def test_the_limit_on_destinations_moved_holds_and_a_set_reports_each_moves_part():
+    problem = two_schools()
+    shifts = shift_options_from_csv_text(SHIFTS, problem, limits=ClockLimits(most_moved=1))
+    advice = advise_clock(problem, shifts, QUICK)
+    assert [c["moves"] for c in advice.curve] == [0, 1]
+    # forced to move both (one option each), each move's part is its marginal saving and its own
+    shifts = shift_options_from_csv_text("destination,from_minutes\nschool_a,-15\nschool_b,15\n", problem)
+    advice = advise_clock(problem, shifts, replace_options(least_saving_per_move=-100.0))
+    assert sorted(advice.moves) == [Move("school_a", -15.0), Move("school_b", 15.0)]
+    parts = {c["destination"]: c for c in advice.contributions}
+    assert set(parts) == {"school_a", "school_b"}
+    for c in parts.values():
+        # either move alone saves the car; the second adds only waiting, so leaving it out saves
+        assert c["alone"]["median"] > 40 and c["marginal"]["median"] < 0
+    assert_feasible(apply_moves(problem, advice.moves), advice.recommended_plan)
+
+
+def replace_options(**changes) -> ClockOptions:
+    from dataclasses import replace
+
+    return replace(QUICK, **changes)
+
+
+# ------------------------------------------------------------------------------ the command line
+def test_itu_advise_clock_end_to_end(tmp_path):
+    shifts = tmp_path / "shifts.csv"
+    shifts.write_text("destination,from_minutes,to_minutes,step_minutes,trips\n"
+                      "catmose_college,-15,15,15,both\nspecial_school,0,30,15,both\n")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "service.cli", "advise", "clock", str(EXAMPLE), "--shifts", str(shifts),
+                           "--seconds", "20", "--max-rounds", "300", "--screen-rounds", "100", "--seeds", "2",
+                           "--parallel", "1", "--out", str(out), "--json"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    advice = json.loads(proc.stdout)
+    assert advice["problem"] == "rutland-morning-small"
+    assert len(advice["saving"]["by_seed"]) == 2 and advice["curve"][0]["moves"] == 0
+    assert {p.name for p in out.iterdir()} == {"clock.json", "clock.md", "clock.html", "moves.csv", "vehicles.svg",
+                                               "saving.svg"}
+    assert json.loads((out / "clock.json").read_text()) == advice
+    html = (out / "clock.html").read_text()
+    assert "<svg" in html and "Vehicles on the road through the day" in html
+    assert (out / "moves.csv").read_text().startswith("destination,name,minutes,trips,saving_alone_median")
+
+
+def test_itu_advise_clock_names_the_bad_row_without_a_traceback(tmp_path):
+    shifts = tmp_path / "shifts.csv"
+    shifts.write_text("destination,from_minutes,to_minutes,step_minutes\ncatmose,-15,15,15\n")
+    proc = subprocess.run([sys.executable, "-m", "service.cli", "advise", "clock", str(EXAMPLE), "--shifts", str(shifts)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "row 2, column destination: unknown destination 'catmose'" in proc.stderr
+
+
+# ------------------------------------------------------------------------------ the API job
+@pytest.fixture
+def service(tmp_path):
+    from service import stop_app
+    from tests.test_service_api import make_app
+
+    url = f"sqlite:///{tmp_path / 'clock.sqlite3'}"
+    app = make_app(url, DEV_MODE=True, BIND_HOST="127.0.0.1")
+    yield app, url
+    stop_app(app)
+
+
+def submit_clock(client, **body):
+    from tests.test_service_api import FLEET, TRIPS, upload
+
+    trip_set = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", {}).get_json()["id"]
+    fleet = upload(client, "/v1/fleets", FLEET, "fleet.json", {}).get_json()["id"]
+    return client.post("/v1/clock-jobs", data=json.dumps({"trip_set_id": trip_set, "fleet_id": fleet, **body}),
+                       content_type="application/json")
+
+
+def test_a_clock_job_with_bad_shift_rows_is_refused_naming_each_row_and_column(service):
+    app, _ = service
+    client = app.test_client()
+    response = submit_clock(client, shifts_csv="destination,from_minutes,to_minutes,step_minutes\n"
+                                               "Oakham Secondary (synthetic),-30,30,7\nNowhere School,5,,\n")
+    assert response.status_code == 422
+    error = response.get_json()
+    assert error["where"] == "body.shifts_csv"
+    assert [(p["row"], p["column"]) for p in error["problems"]] == [(2, "step_minutes"), (3, "destination")]
+    response = submit_clock(client, shifts=[{"destination": "Oakham Secondary (synthetic)", "from_minutes": 10}],
+                            earliest_bell="8 o'clock")
+    assert response.status_code == 422 and response.get_json()["where"] == "body.earliest_bell"
+    response = submit_clock(client)
+    assert response.status_code == 422 and response.get_json()["where"] == "body.shifts"
+
+
+def test_a_clock_job_runs_end_to_end(service):
+    from service.jobs import run_job
+    from service.store import Job
+
+    app, url = service
+    client = app.test_client()
+    response = submit_clock(client, shifts={"options": [{"destination": "Oakham Primary B (synthetic)",
+                                                         "from_minutes": -15, "to_minutes": 15, "step_minutes": 15}],
+                                            "limits": {"most_moved": 1}},
+                            time_limit_s=20, seeds=2, max_rounds=300, screen_rounds=100)
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert job["kind"] == "clock"
+    with app.extensions["itu.store"].session() as s, s.begin():  # claimed, as a job runner claims it
+        s.get(Job, job["id"]).dispatched_by = "this test"
+    assert run_job(job["id"], url, dict(app.config)) == "succeeded"
+    done = client.get(job["url"]).get_json()
+    assert {"clock.json", "clock.html", "clock.md", "moves.csv", "vehicles.svg", "saving.svg",
+            "recommended-plan.json"} <= set(done["results"])
+    advice = client.get(done["results"]["clock.json"]).get_json()
+    assert len(advice["saving"]["by_seed"]) == 2
+    assert done["summary"]["saving"] == advice["saving"]["median"]
+    assert done["progress"]["solves_done"] == done["progress"]["solves_total"] > 2
+    assert client.get("/v1/jobs?kind=clock").get_json()["total"] == 1
+
+
+def test_the_exhaustive_harness_finds_the_advisors_pick_among_the_best_on_a_generated_day():
+    """benchmarks/clock_advice.py's check (625 combinations in the benchmark), at 2 x 3 options."""
+    from benchmarks.clock_advice import run_exhaustive_check
+
+    check = run_exhaustive_check(trips=40, destinations=2, minutes=(-15, 15), options=replace_options(workers=1))
+    assert check.combinations == 9
+    assert check.advised_median <= check.best_median + check.spread + 1e-6
+    assert check.best_median <= check.baseline_median
+
+
+# ------------------------------------------------------------------------------ the planner's page
+@pytest.mark.slow
+def test_advise_from_the_planners_page(tmp_path):
+    """The page's clock section: a shift file chosen, the job followed, the report and downloads shown."""
+    pytest.importorskip("playwright")
+    import shutil
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from service import create_app, stop_app
+    from tests.test_service_web import CHROMIUM, CHROMIUM_ARGS
+
+    if not shutil.which("chromium"):
+        pytest.skip("needs Debian's chromium (make test installs it with apt-get where it can)")
+    from playwright.sync_api import sync_playwright
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}", "DEV_MODE": True,
+                      "BIND_HOST": "127.0.0.1", "DASK_WORKERS": 2})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    shifts = tmp_path / "shifts.csv"
+    shifts.write_text("destination,from_minutes,to_minutes,step_minutes\nOakham Primary B (synthetic),-15,15,15\n")
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            page = browser.new_page()
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"http://127.0.0.1:{server.server_port}/")
+            page.click("#clock-run")  # no shift file yet: said on the page
+            assert "Choose a shift file" in page.inner_text("#clock-error")
+            page.set_input_files("#clock-shifts-file", str(shifts))
+            page.fill("#clock-seconds", "1")
+            page.fill("#clock-seeds", "1")
+            page.click("#clock-run")
+            page.wait_for_selector("#clock-results:not([hidden])", timeout=300_000)
+            assert "a day" in page.inner_text("#clock-headline") or "Move nothing" in page.inner_text("#clock-headline")
+            page.frame_locator("#clock-report").locator("svg").first.wait_for(timeout=30_000)
+            assert "clock.json" in page.inner_text("#clock-downloads")
+            assert not errors
+            browser.close()
+    finally:
+        server.shutdown()
+        stop_app(app)
+
+
+def test_when_every_move_is_impossible_the_advice_is_to_move_nothing_and_says_why():
+    problem = two_schools()
+    shifts = shift_options_from_csv_text("destination,from_minutes\nschool_b,-60\n", problem)
+    advice = advise_clock(problem, shifts, QUICK)
+    assert advice.moves == [] and advice.saving["median"] == 0
+    assert [c["moves"] for c in advice.curve] == [0]
+    assert [e["description"] for e in advice.excluded] == ["school_b -60 min"]
+    from optimiser.reporting.clock_report import markdown
+
+    assert "Recommendation: move nothing" in markdown(advice)
+
+
+@pytest.mark.slow
+def test_the_advice_on_a_dask_cluster_is_the_advice_in_this_process():
+    from distributed import Client, LocalCluster
+
+    problem = two_schools()
+    shifts = shift_options_from_csv_text(SHIFTS, problem)
+    here = advise_clock(problem, shifts, QUICK)
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
+        there = advise_clock(problem, shifts, QUICK, executor=client)
+    assert there.moves == here.moves and there.saving == here.saving
+
+
+def test_left_out_trips_are_put_back_into_the_start_routes():
+    from optimiser import SolveOptions, solve
+
+    problem = two_schools()
+    plan = solve(problem, SolveOptions(time_limit_s=20, max_rounds=1, place_left_out=True), start_routes=[])
+    assert plan.served_trip_ids == {t.id for t in problem.trips}
+    assert_feasible(problem, plan)
