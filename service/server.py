@@ -56,10 +56,6 @@ def checked_config(options: ServerOptions) -> dict:
     config = load_config(Path(Flask("service", instance_relative_config=True).instance_path), overrides(options))
     if options.workers < 1 or options.threads < 1:
         raise ConfigurationError("workers and threads must be at least 1", where="--workers/--threads")
-    if options.workers > 1 and not config["DASK_SCHEDULER"] and config["RUNNER"]:
-        raise ConfigurationError(
-            "several workers need one Dask scheduler to share (ITU_DASK_SCHEDULER=tcp://host:8786): each worker "
-            "would otherwise start a local cluster of its own", where="--workers")
     migrate(config["DATABASE_URL"])
     return config
 
