@@ -90,9 +90,16 @@ bench-roads: $(STAMP)
 	  | tee bench-results/roads.txt
 
 # 50 concurrent clients submitting small jobs and polling them, against a service started here.
+# The service against a trivial Flask + SQLite floor app (same gunicorn settings, same clients,
+# one run), on SQLite and then on PostgreSQL (BENCH_DATABASE_URL; the database is created if
+# missing). Each run ends with one JSON line of the ratios issue 31 sets targets for.
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/itu_bench
+BENCH_CLIENTS ?= 30
 bench-service: $(STAMP)
 	mkdir -p bench-results
-	$(BIN)/itu bench service --clients 50 | tee bench-results/service.txt
+	$(BIN)/itu bench service --clients $(BENCH_CLIENTS) --json | tee bench-results/service-sqlite.txt
+	$(BIN)/itu bench service --clients $(BENCH_CLIENTS) --json --database $(BENCH_DATABASE_URL) \
+	  | tee bench-results/service-postgresql.txt
 
 # The API fuzz (schemathesis from the OpenAPI document, and hostile bodies: not UTF-8, nested
 # 200,000 deep, over the size limit) at 1,000 examples per operation instead of the suite's 100.

@@ -48,6 +48,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         runner.start()
         app.extensions["itu.runner"] = runner
         atexit.register(runner.stop)
+    elif config["RUNNER_LINK"]:  # ``itu serve``: the runner has a process of its own
+        from .runner import RunnerLink
+
+        app.extensions["itu.runner"] = RunnerLink(**config["RUNNER_LINK"])
     return app
 
 
@@ -56,7 +60,7 @@ def stop_app(app: Flask) -> None:
     runner = app.extensions.pop("itu.runner", None)
     if runner is not None:
         atexit.unregister(runner.stop)
-        runner.stop()
+        runner.stop()  # a link to a runner in its own process: that process is its service's to stop
     app.extensions["itu.store"].engine.dispose()
 
 

@@ -11,12 +11,12 @@ import math
 import re
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defer
 
 from optimiser.errors import InputFormatError
 
@@ -98,15 +98,47 @@ def _page(query, count_query, render, endpoint: str, **filters) -> Response:
                     "next": url_for(endpoint, limit=limit, offset=offset + limit, **filters) if following else None})
 
 
+def _columns_but_content(model) -> list:
+    return [c for c in model.__table__.c if c.name != "content"]
+
+
+#: The statements of the status and submit paths, built once (building one costs more than
+#: running it on SQLite) and bound per request.
+OWNED = {model: select(*_columns_but_content(model)).where(model.__table__.c.id == bindparam("id"))
+         for model in (TripSet, Fleet, Job)}
+INPUTS = (select(*[c.label(f"t_{c.name}") for c in _columns_but_content(TripSet)],
+                 *[c.label(f"f_{c.name}") for c in _columns_but_content(Fleet)])
+          .select_from(TripSet.__table__).join(Fleet.__table__, true())
+          .where(TripSet.id == bindparam("trip_set_id"), Fleet.id == bindparam("fleet_id"),
+                 TripSet.owner == bindparam("owner"), Fleet.owner == bindparam("owner")))
+REPLAY = select(*Job.__table__.c).where(Job.owner == bindparam("owner"), Job.idempotency_key == bindparam("key"))
+JOB_INSERT = insert(Job.__table__)
+NOUNS = {TripSet: "trip set", Fleet: "fleet", Job: "job"}
+
+
 def _owned(model, item_id: str, where: str = "path.id"):
-    """The caller's record, without a file's content: no answer of the API needs it, and a
-    submission must not read a day's trips to queue a job."""
-    with store().session() as s:
-        item = s.get(model, item_id, options=[defer(model.content)] if model in (TripSet, Fleet) else [])
+    """The caller's record as a row (read-only, attributes by column), without a file's content:
+    no answer of the API needs it, and a submission must not read a day's trips to queue a job.
+    One Core statement on a pooled connection: these are the status and submit paths."""
+    with store().engine.connect() as connection:
+        item = connection.execute(OWNED[model], {"id": item_id}).first()
     if item is None or item.owner != g.owner:
-        noun = {TripSet: "trip set", Fleet: "fleet", Job: "job"}[model]
-        raise NotFound(f"no {noun} {item_id!r}", where=where)
+        raise NotFound(f"no {NOUNS[model]} {item_id!r}", where=where)
     return item
+
+
+def _owned_inputs(trip_set_id: str, fleet_id: str):
+    """(trip set, fleet) of a submission, the caller's own, in one statement; which one is missing
+    is asked again only when one is."""
+    with store().engine.connect() as connection:
+        row = connection.execute(INPUTS, {"trip_set_id": trip_set_id, "fleet_id": fleet_id, "owner": g.owner}).first()
+    if row is None:  # name the one that is not the caller's
+        _owned(TripSet, trip_set_id, "body.trip_set_id")
+        _owned(Fleet, fleet_id, "body.fleet_id")
+    values = row._mapping
+    trip_set = SimpleNamespace(**{c.name: values[f"t_{c.name}"] for c in _columns_but_content(TripSet)})
+    fleet = SimpleNamespace(**{c.name: values[f"f_{c.name}"] for c in _columns_but_content(Fleet)})
+    return trip_set, fleet
 
 
 def _uploaded_file(allowed: dict[str, str], noun: str) -> tuple[str, str, bytes]:
@@ -394,8 +426,7 @@ def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
         replay = _idempotent_replay(key, fingerprint)
         if replay is not None:
             return replay
-    trip_set = _owned(TripSet, options["trip_set_id"], "body.trip_set_id")
-    fleet = _owned(Fleet, options["fleet_id"], "body.fleet_id")
+    trip_set, fleet = _owned_inputs(options["trip_set_id"], options["fleet_id"])
     # only what is cheap is checked here (fields, references, sizes, limits): building the problem
     # (the travel matrix, windows that cannot be met) is the worker's, and a problem found there
     # fails the job with the same field-level problems a 422 would list
@@ -403,14 +434,16 @@ def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
     if kind == "clock":
         _check_shift_options(options, trip_set)
     _check_key_pace()
-    job = Job(id=new_id("job"), owner=g.owner, kind=kind, trip_set_id=trip_set.id, fleet_id=fleet.id,
-              options={k: v for k, v in options.items() if k not in ("trip_set_id", "fleet_id")} | {
-                  "fingerprint": fingerprint},
-              idempotency_key=key, state="queued", attempts=0, cancel_requested=False,
-              progress={"time_limit_s": options["time_limit_s"]}, created_at=utcnow())
+    job = SimpleNamespace(
+        id=new_id("job"), owner=g.owner, kind=kind, trip_set_id=trip_set.id, fleet_id=fleet.id,
+        options={k: v for k, v in options.items() if k not in ("trip_set_id", "fleet_id")} | {
+            "fingerprint": fingerprint},
+        idempotency_key=key, state="queued", attempts=0, cancel_requested=False,
+        progress={"time_limit_s": options["time_limit_s"]}, error=None, summary=None, created_at=utcnow(),
+        started_at=None, finished_at=None, dispatched_by=None, heartbeat_at=None)
     try:
-        with store().session() as s, s.begin():
-            s.add(job)
+        with store().engine.begin() as connection:  # one Core insert: no unit of work to flush
+            connection.execute(JOB_INSERT, vars(job))
     except IntegrityError:  # the same key arrived twice at once: the other request won
         replay = _idempotent_replay(key, fingerprint)
         if replay is not None:
@@ -455,20 +488,32 @@ def _check_job_size(trip_set: TripSet, fleet: Fleet) -> None:
                             where="body")
 
 
+def _pace_statement():
+    """A key's submissions of the last minute (how many, the oldest) and its unfinished jobs, in one
+    statement of three index lookups; built once, bound per request."""
+    owner, since = bindparam("owner"), bindparam("since")
+    recent = select(Job.created_at).where(Job.owner == owner, Job.created_at > since)
+    return select(select(func.count()).select_from(recent.subquery()).scalar_subquery(),
+                  select(func.min(Job.created_at)).where(Job.owner == owner, Job.created_at > since)
+                  .scalar_subquery(),
+                  select(func.count()).select_from(Job)
+                  .where(Job.owner == owner, Job.state.in_(("queued", "running"))).scalar_subquery())
+
+
+PACE = _pace_statement()
+
+
 def _check_key_pace() -> None:
     """At most so many submissions a minute and so many unfinished jobs per key, counted in the
     database so that every service process sees the same figures."""
     most, now = limits(), utcnow()
     window = dt.timedelta(seconds=60)
-    with store().session() as s:
-        recent = list(s.scalars(select(Job.created_at).where(Job.owner == g.owner, Job.created_at > now - window)
-                                .order_by(Job.created_at).limit(most.submissions_per_minute)))
-        unfinished = s.scalar(select(func.count()).select_from(Job)
-                              .where(Job.owner == g.owner, Job.state.in_(("queued", "running"))))
-    if len(recent) >= most.submissions_per_minute:
-        wait = (recent[0] + window - now).total_seconds()
+    with store().engine.connect() as connection:
+        recent, oldest, unfinished = connection.execute(PACE, {"owner": g.owner, "since": now - window}).one()
+    if recent >= most.submissions_per_minute:
+        wait = (oldest + window - now).total_seconds()
         raise TooManyRequests(f"more than {most.submissions_per_minute} jobs submitted in a minute with this key",
-                              where="Authorization", retry_after_s=math.ceil(wait))
+                              where="Authorization", retry_after_s=max(1, math.ceil(wait)))
     if unfinished >= most.queued_jobs_per_key:
         raise TooManyRequests(f"this key has {unfinished} jobs waiting or running (at most "
                               f"{most.queued_jobs_per_key}); submit more when some have finished",
@@ -477,8 +522,8 @@ def _check_key_pace() -> None:
 
 
 def _idempotent_replay(key: str, fingerprint: str):
-    with store().session() as s:
-        existing = s.scalar(select(Job).where(Job.owner == g.owner, Job.idempotency_key == key))
+    with store().engine.connect() as connection:
+        existing = connection.execute(REPLAY, {"owner": g.owner, "key": key}).first()
     if existing is None:
         return None
     if existing.options.get("fingerprint") != fingerprint:
@@ -496,9 +541,10 @@ def job_body(job: Job) -> dict:
             "started_at": _iso(job.started_at), "finished_at": _iso(job.finished_at), "url": url,
             "cancel_url": url_for("v1.cancel_job", job_id=job.id), "results": {}}
     if job.state in ("succeeded", "cancelled"):
-        with store().session() as s:
-            names = s.scalars(select(JobResult.name).where(JobResult.job_id == job.id).order_by(JobResult.name))
-            body["results"] = {n: url_for("v1.get_job_result", job_id=job.id, name=n) for n in names}
+        with store().engine.connect() as connection:
+            names = connection.scalars(select(JobResult.name).where(JobResult.job_id == job.id)
+                                       .order_by(JobResult.name)).all()
+        body["results"] = {n: url_for("v1.get_job_result", job_id=job.id, name=n) for n in names}
     return body
 
 

@@ -60,6 +60,13 @@ DEFAULTS: dict[str, Any] = {
     "DASK_WORKERS": None,
     #: Start the job runner (dispatching queued jobs to Dask). Off only for tests of the API surface.
     "RUNNER": True,
+    #: Set by ``itu serve``, which runs the job runner in a process of its own: how the request
+    #: workers reach it ({"wake_fd": N, "status_file": PATH}). Not a setting to write by hand.
+    "RUNNER_LINK": None,
+    #: How many steps of niceness a solve runs below the service, so that requests win the CPU
+    #: over solves on a shared machine; where the service already sits too near the bottom of the
+    #: range (19) for that, solves run in the idle scheduling class instead. 0 leaves them alone.
+    "SOLVER_NICENESS": 10,
     #: Development mode: no API keys; refused unless the service listens on a loopback address.
     "DEV_MODE": False,
     "BIND_HOST": None,

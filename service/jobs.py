@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -143,9 +144,32 @@ class _JobControl:
         return self._cancelled.is_set()
 
 
+_solver_thread = threading.local()
+
+
+def run_below_the_service(steps: int) -> None:
+    """Give the calling thread (and the threads and processes it starts: the build, the search)
+    a lower CPU priority than the service's, ``steps`` of niceness, once per thread. On Linux
+    niceness and the scheduling class belong to the thread, so the Dask worker's own threads
+    (heartbeats to its scheduler) keep theirs. When the service already runs so nice that
+    ``steps`` more would pass the bottom of the range, the idle class keeps solves below it."""
+    if steps <= 0 or getattr(_solver_thread, "lowered", False):
+        return
+    _solver_thread.lowered = True
+    try:
+        before = os.nice(0)
+        os.nice(steps)
+        if before + steps > 19 and hasattr(os, "sched_setscheduler"):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except OSError:  # a platform or a sandbox that does not allow it: solves run as they are
+        log.debug("could not lower the solver's priority", exc_info=True)
+
+
 def run_job(job_id: str, database_url: str, settings: dict) -> str:
     """Run one job to a final state; returns that state. Safe to call again for the same job:
     a finished job is left alone, and each start counts as an attempt."""
+    if _on_dask_worker():  # not a test's or a command's own thread
+        run_below_the_service(int(settings.get("SOLVER_NICENESS", 0)))
     store = _store(database_url)
     with store.session() as s, s.begin():
         job = s.get(Job, job_id, with_for_update=True)

@@ -6,16 +6,27 @@ service processes never run one job twice), keeps its heartbeat fresh while the 
 the cluster, and requeues or fails it when its worker dies. On start it takes back jobs whose
 heartbeat went stale (the service or its worker stopped) and runs them again; the worker
 side counts attempts and fails a job that keeps dying, with a reason.
+
+``itu serve`` runs the runner in a process of its own beside gunicorn (``main`` below), so that
+the Dask client, its event loop and the writing of results never compete with requests for the
+interpreter: a request worker only wakes the runner (a byte down a pipe, ``RunnerLink``) and
+reads how it is doing from the small status file the runner rewrites every second. Tests and
+the development server run it in a thread of the application instead (``create_app``).
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
+import select as readiness
+import signal
 import socket
+import sys
 import threading
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import func, or_, select, update
 
@@ -24,25 +35,43 @@ from .jobs import INTERNAL_ERROR_MESSAGE, run_job
 from .store import Job, Store, utcnow
 
 log = logging.getLogger(__name__)
+#: How long the loop sleeps when nobody wakes it (a submission wakes it at once).
 POLL_S = 0.5
+#: How often a runner in its own process rewrites its status file, and how old that file may be
+#: before the request workers report the runner as not running.
+STATUS_EVERY_S = 1.0
+STATUS_STALE_S = 10.0
 
 
 class JobRunner:
-    def __init__(self, store: Store, settings: dict):
+    def __init__(self, store: Store, settings: dict, *, instance: str | None = None, wake_fd: int | None = None,
+                 status_file: Path | None = None):
+        """``instance``: the name it claims jobs under (a runner restarted by its service takes
+        back the jobs of its former self at once); ``wake_fd``: the read end of a pipe others
+        wake it through (default: a pipe of its own, for ``wake``); ``status_file``: where it
+        reports how it is doing, for request workers in other processes."""
         self.store = store
-        self.settings = {k: settings[k] for k in ("MAX_JOB_ATTEMPTS", "DEFAULT_SOLVE_SECONDS", "ROADS_PBF", "OSRM_URL")}
+        self.settings = {k: settings[k] for k in ("MAX_JOB_ATTEMPTS", "DEFAULT_SOLVE_SECONDS", "ROADS_PBF", "OSRM_URL",
+                                                  "SOLVER_NICENESS")}
         self.scheduler = settings.get("DASK_SCHEDULER")
         self.n_workers = settings.get("DASK_WORKERS") or os.cpu_count() or 1
         self.lease = timedelta(seconds=settings["JOB_LEASE_S"])
         self.limits = Limits.from_config(settings)
         #: why the last pass of the loop failed (None when it worked): the health check reports it
         self.last_failure: str | None = None
-        self.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.instance = instance or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.client = None
         self.cluster = None
         self.futures: dict[str, object] = {}
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        if wake_fd is None:
+            self._wake_read, self._wake_write = os.pipe()
+            os.set_blocking(self._wake_write, False)
+        else:
+            self._wake_read, self._wake_write = wake_fd, None
+        os.set_blocking(self._wake_read, False)
+        self.status_file = status_file
+        self._status_written = 0.0
         self._thread: threading.Thread | None = None
         self._next_recovery = 0.0
 
@@ -61,6 +90,7 @@ class JobRunner:
             self.cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=True,
                                         dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
+        self.hand_back(count_attempts=True)  # a former self of this instance (restarted by its service) had them
         self.recover()
         self._thread = threading.Thread(target=self._loop, name="itu-job-runner", daemon=True)
         self._thread.start()
@@ -72,26 +102,37 @@ class JobRunner:
         run, if it goes on (on a cluster that outlives this service), stops at its next progress
         check, seeing the job is no longer its own."""
         self._stop.set()
-        self._wake.set()
+        self.wake()
         if self._thread is not None:
             self._thread.join(timeout=10)
         if requeue:
             if self.client is not None and self.futures:  # tasks not started yet must not start
                 self.client.cancel(list(self.futures.values()))
-            mine = update(Job).where(Job.dispatched_by == self.instance)
-            with self.store.session() as s, s.begin():
-                s.execute(mine.where(Job.state == "running")
-                          .values(state="queued", dispatched_by=None, heartbeat_at=None,
-                                  attempts=Job.attempts - 1))
-                s.execute(mine.where(Job.state == "queued").values(dispatched_by=None, heartbeat_at=None))
+            self.hand_back(count_attempts=False)
         if self.client is not None:
             self.client.close(timeout=10)
         if self.cluster is not None:
             self.cluster.close(timeout=10)
+        if self._wake_write is not None:  # the pipe is this runner's own
+            os.close(self._wake_write)
+            os.close(self._wake_read)
+            self._wake_write = None
+
+    def hand_back(self, *, count_attempts: bool) -> None:
+        """Put the jobs this instance dispatched back in the queue for any live runner. Running
+        ones keep their attempt only when ``count_attempts`` (the run died with its runner); a
+        clean stop does not count it."""
+        mine = update(Job).where(Job.dispatched_by == self.instance)
+        with self.store.session() as s, s.begin():
+            s.execute(mine.where(Job.state == "running")
+                      .values(state="queued", dispatched_by=None, heartbeat_at=None,
+                              **({} if count_attempts else {"attempts": Job.attempts - 1})))
+            s.execute(mine.where(Job.state == "queued").values(dispatched_by=None, heartbeat_at=None))
 
     def wake(self) -> None:
         """A job was submitted: look now rather than at the next poll."""
-        self._wake.set()
+        if self._wake_write is not None:
+            wake_through(self._wake_write)
 
     def workers(self) -> list[str]:
         return sorted(self.client.scheduler_info()["workers"]) if self.client else []
@@ -137,8 +178,22 @@ class JobRunner:
             except Exception as exc:  # the loop must outlive a database hiccup
                 log.exception("job runner iteration failed")
                 self.last_failure = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            self._wake.wait(POLL_S)
-            self._wake.clear()
+            self._report_status()
+            if readiness.select([self._wake_read], [], [], POLL_S)[0]:
+                try:
+                    os.read(self._wake_read, 4096)  # every wake so far is answered by the next pass
+                except (BlockingIOError, OSError):
+                    pass
+
+    def _report_status(self) -> None:
+        if self.status_file is None or time.monotonic() - self._status_written < STATUS_EVERY_S:
+            return
+        self._status_written = time.monotonic()
+        try:
+            workers = self.workers()
+        except Exception:  # noqa: BLE001 - problems() names it
+            workers = []
+        write_status(self.status_file, {"instance": self.instance, "problems": self.problems(), "workers": workers})
 
     def _dispatch(self) -> None:
         with self.store.session() as s:
@@ -188,3 +243,78 @@ class JobRunner:
                       .values(state="failed", finished_at=utcnow(),
                               error={"code": "worker_lost" if name == "KilledWorker" else "internal_error",
                                      "message": message}))
+
+
+# -- the runner in a process of its own -------------------------------------------------------------------
+def wake_through(fd: int) -> None:
+    """One byte down the runner's pipe; a full pipe already holds a wake it has not read."""
+    try:
+        os.write(fd, b"w")
+    except (BlockingIOError, OSError):
+        pass
+
+
+def write_status(path: Path, status: dict) -> None:
+    """Replace the status file in one step, so a reader never sees half of it."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps({**status, "written_at": time.time()}))
+    os.replace(partial, path)
+
+
+class RunnerLink:
+    """What a request worker knows of a runner in another process: how to wake it, and how it is
+    doing (from its status file). Shaped like ``JobRunner`` where the API uses it."""
+
+    def __init__(self, wake_fd: int, status_file: str | Path):
+        self.wake_fd, self.status_file = wake_fd, Path(status_file)
+
+    def wake(self) -> None:
+        wake_through(self.wake_fd)
+
+    def _status(self) -> dict | None:
+        try:
+            status = json.loads(self.status_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return status if time.time() - status.get("written_at", 0) <= STATUS_STALE_S else None
+
+    def problems(self) -> list[str]:
+        status = self._status()
+        return ["the job runner is not running"] if status is None else list(status["problems"])
+
+    def workers(self) -> list[str]:
+        status = self._status()
+        return [] if status is None else list(status["workers"])
+
+    def stop(self, requeue: bool = True) -> None:  # the service stops the runner's process itself
+        return None
+
+
+def main() -> int:
+    """The runner's own process, as ``itu serve`` starts it: the configuration as JSON on standard
+    input; ``--wake-fd N``, ``--status-file PATH`` and ``--instance NAME`` as arguments. SIGTERM
+    (or SIGINT) stops it cleanly: its jobs go back to the queue. It also stops when its service
+    goes away without a word (its parent changes), rather than running on as an orphan."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="itu-job-runner")
+    parser.add_argument("--wake-fd", type=int, required=True)
+    parser.add_argument("--status-file", type=Path, required=True)
+    parser.add_argument("--instance", required=True)
+    args = parser.parse_args()
+    config = json.load(sys.stdin)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s [job runner] %(levelname)s %(message)s")
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    parent = os.getppid()
+    runner = JobRunner(Store(config["DATABASE_URL"]), config, instance=args.instance, wake_fd=args.wake_fd,
+                       status_file=args.status_file)
+    runner.start()
+    try:
+        while not stopping.wait(1.0) and os.getppid() == parent:
+            pass
+    finally:
+        runner.stop()
+        runner.store.engine.dispose()
+    return 0

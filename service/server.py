@@ -1,11 +1,22 @@
 """How ``itu serve`` runs the application: gunicorn by default (a production server: worker
 processes, threads, graceful stop on SIGTERM), Werkzeug's development server only when asked
 for with ``--debug``. Either way SIGTERM stops the service cleanly: it stops claiming jobs and
-hands its running ones back to the queue before it exits."""
+hands its running ones back to the queue before it exits.
+
+Under gunicorn the job runner (claiming jobs, the Dask client, writing results) runs in a
+process of its own beside the request workers, started, watched and restarted by gunicorn's
+master: request workers then only answer HTTP and talk to the database, and never wait behind
+the runner for the interpreter or the CPU."""
 from __future__ import annotations
 
+import json
+import os
 import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +31,7 @@ class ServerOptions:
     dev: bool = False
     #: Werkzeug's development server instead of gunicorn
     debug: bool = False
-    #: gunicorn worker processes; each runs its own job runner
+    #: gunicorn worker processes (requests only: the job runner has a process of its own)
     workers: int = 1
     #: threads per gunicorn worker (requests served at once by each)
     threads: int = 8
@@ -45,10 +56,6 @@ def checked_config(options: ServerOptions) -> dict:
     config = load_config(Path(Flask("service", instance_relative_config=True).instance_path), overrides(options))
     if options.workers < 1 or options.threads < 1:
         raise ConfigurationError("workers and threads must be at least 1", where="--workers/--threads")
-    if options.workers > 1 and not config["DASK_SCHEDULER"] and config["RUNNER"]:
-        raise ConfigurationError(
-            "several workers need one Dask scheduler to share (ITU_DASK_SCHEDULER=tcp://host:8786): each worker "
-            "would otherwise start a local cluster of its own", where="--workers")
     migrate(config["DATABASE_URL"])
     return config
 
@@ -72,7 +79,7 @@ def serve(options: ServerOptions) -> int:
     describe(config, options)
     if options.debug:
         return _serve_development(options)
-    return _serve_gunicorn(options)
+    return _serve_gunicorn(options, config)
 
 
 def _serve_development(options: ServerOptions) -> int:
@@ -93,16 +100,75 @@ def _serve_development(options: ServerOptions) -> int:
     return 0
 
 
-def _serve_gunicorn(options: ServerOptions) -> int:
+class RunnerProcess:
+    """The job runner's own process: started before gunicorn's workers, started again if it
+    dies, and stopped (its jobs handed back) after the workers when the service stops. The
+    workers wake it through a pipe they inherit and read its status file."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.folder = Path(tempfile.mkdtemp(prefix="itu-runner-"))
+        self.status_file = self.folder / "status.json"
+        # one name across restarts: a runner started again takes back its former self's jobs at once
+        self.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.wake_read, self.wake_write = os.pipe()
+        os.set_blocking(self.wake_write, False)
+        self.process: subprocess.Popen | None = None
+        self.stopping = False
+
+    @property
+    def link(self) -> dict:
+        """What a request worker needs to reach the runner (``RunnerLink``)."""
+        return {"wake_fd": self.wake_write, "status_file": str(self.status_file)}
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from service.runner import main; sys.exit(main())",
+             "--wake-fd", str(self.wake_read), "--status-file", str(self.status_file), "--instance", self.instance],
+            stdin=subprocess.PIPE, pass_fds=(self.wake_read,))
+        self.process.stdin.write(json.dumps(self.config).encode())
+        self.process.stdin.close()
+
+    def keep_running(self) -> None:
+        """Start the runner again if it died (the master calls this about once a second). A
+        process reaped by gunicorn's own wait for its workers reads as ended too."""
+        if self.process is not None and not self.stopping and self.process.poll() is not None:
+            print(f"the job runner stopped (exit status {self.process.returncode}); starting it again",
+                  file=sys.stderr, flush=True)
+            self.start()
+
+    def stop(self, timeout_s: float) -> None:
+        self.stopping = True
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.status_file.unlink(missing_ok=True)
+        self.folder.rmdir()
+
+
+def _serve_gunicorn(options: ServerOptions, config: dict) -> int:
     from gunicorn.app.base import BaseApplication
+    from gunicorn.arbiter import Arbiter
 
     from . import create_app, stop_app
 
     apps = []
+    runner = RunnerProcess(config) if config["RUNNER"] else None
+    app_settings = {**overrides(options), **({"RUNNER": False, "RUNNER_LINK": runner.link} if runner else {})}
 
-    def worker_exit(_server, _worker):  # SIGTERM, or a restart: hand the jobs back before exiting
+    def worker_exit(_server, _worker):  # SIGTERM, or a restart: close the database before exiting
         while apps:
             stop_app(apps.pop())
+
+    class Master(Arbiter):
+        def manage_workers(self):  # about once a second, and whenever a worker ended
+            super().manage_workers()
+            if runner is not None:
+                runner.keep_running()
 
     class Service(BaseApplication):
         def load_config(self):
@@ -114,10 +180,25 @@ def _serve_gunicorn(options: ServerOptions) -> int:
                                 "loglevel": "warning", "proc_name": "itu-serve"}.items():
                 self.cfg.set(name, value)
 
-        def load(self):  # in each worker, after the fork: its own database pool and job runner
-            app = create_app(overrides(options))
+        def load(self):  # in each worker, after the fork: its own database pool
+            app = create_app(app_settings)
             apps.append(app)
             return app
 
-    Service().run()
+        def run(self):
+            try:
+                Master(self).run()
+            except RuntimeError as exc:
+                print(f"\nError: {exc}\n", file=sys.stderr)
+                sys.exit(1)
+
+    master = os.getpid()
+    if runner is not None:
+        runner.start()
+    try:
+        Service().run()
+    finally:  # after the workers have stopped: the runner hands its jobs back, then exits
+        # (a worker, forked inside run(), leaves through here too: the runner is not its to stop)
+        if runner is not None and os.getpid() == master:
+            runner.stop(timeout_s=options.graceful_timeout_s + 30)
     return 0

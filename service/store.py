@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint,
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint,
                         create_engine, event, select, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -80,7 +80,10 @@ class Job(Base):
     """A solve or a comparison: its inputs, where it stands, and its result once done."""
 
     __tablename__ = "jobs"
-    __table_args__ = (UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),)
+    __table_args__ = (UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
+                      # the per-key pace check of every submission (migration 0003)
+                      Index("ix_jobs_owner_created_at", "owner", "created_at"),
+                      Index("ix_jobs_owner_state", "owner", "state"))
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     owner: Mapped[str] = mapped_column(String(40), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # solve, comparison
@@ -187,11 +190,12 @@ class Store:
         return record, key
 
     def owner_of_key(self, key: str) -> str | None:
-        with self.session() as s:
-            record = s.scalar(select(ApiKey).where(ApiKey.key_hash == self.hash_key(key)))
-            if record is None or record.revoked_at is not None:
-                return None
-            return record.id
+        with self.engine.connect() as connection:  # every request asks: one Core statement
+            record = connection.execute(select(ApiKey.id, ApiKey.revoked_at)
+                                        .where(ApiKey.key_hash == self.hash_key(key))).first()
+        if record is None or record.revoked_at is not None:
+            return None
+        return record.id
 
     def list_keys(self) -> list[ApiKey]:
         with self.session() as s:

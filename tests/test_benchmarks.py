@@ -163,6 +163,39 @@ def test_a_service_load_fails_when_a_job_is_lost_or_a_client_saw_an_error():
     assert load.lost == 0 and not load.ok and load.report()[-1] == "error: client 2: timed out"
 
 
+def test_the_floor_app_stores_a_job_as_one_row_and_answers_its_status_from_it(tmp_path):
+    from benchmarks.service_floor import floor_app
+
+    client = floor_app(str(tmp_path / "floor.sqlite3")).test_client()
+    job = client.post("/jobs", json={"trip_set_id": "t", "seed": 4})
+    assert job.status_code == 202
+    status = client.get(job.get_json()["url"]).get_json()
+    assert (status["state"], status["options"]) == ("queued", {"trip_set_id": "t", "seed": 4})
+    assert client.get("/jobs/nothing").status_code == 404
+
+
+def test_the_service_is_held_to_the_floor_by_ratios_of_the_same_run():
+    from benchmarks.service_floor import FloorComparison
+    from benchmarks.service_load import LoadProtocol, RequestTimes
+
+    protocol = LoadProtocol(clients=2, rounds=10)
+    service = ServiceLoad(clients=2, jobs_per_client=10, trips=20, seconds=0.5, wall_s=4.0,
+                          submit_s=[0.030] * 19 + [0.2], status_s=[0.010] * 20,
+                          final={f"j{k}": "succeeded" for k in range(20)} | {f"s{k}": "cancelled" for k in range(20)},
+                          submit_by_size_s={20: [0.02] * 10, 2000: [0.025] * 10}, size_jobs=20)
+    floor = RequestTimes(submit_s=[0.020] * 20, status_s=[0.008] * 20, wall_s=2.0)
+    ratios = FloorComparison("sqlite", protocol, service, floor).ratios
+    # the 95th percentile by nearest rank: the 19th of 20, not the one slow outlier
+    assert (ratios["submit_p95_ratio"], ratios["status_p95_ratio"]) == (1.5, 1.25)
+    assert ratios["throughput_ratio"] == 0.5 and ratios["size_p95_ratio"] == 1.25
+    assert (ratios["errors"], ratios["jobs_lost"]) == (0, 0)
+    targets = FloorComparison("sqlite", protocol, service, floor).targets()
+    assert [name for name, met in targets.items() if not met] == ["throughput >= 0.7x floor"]
+    service.final.pop("s3")  # a size-check job that never ended is lost like any other
+    assert FloorComparison("sqlite", protocol, service, floor).ratios["jobs_lost"] == 1
+    assert json.loads(json.dumps(ratios)) == ratios  # the line --json ends with
+
+
 # -- families, halves and size bands --------------------------------------------------------------------
 def test_each_family_is_split_once_alternately_into_tuning_and_validation(tmp_path):
     from benchmarks.families import family_of, split

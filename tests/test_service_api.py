@@ -394,6 +394,44 @@ def test_health_is_degraded_and_writes_are_503_when_the_database_refuses_writes(
         stop_app(app)
 
 
+def test_a_runner_in_its_own_process_is_woken_through_its_pipe_and_heard_of_through_its_status_file(
+        tmp_path, database_url):
+    """``itu serve`` runs the job runner in a process of its own: a submission wakes it with a byte
+    down its pipe, and health reports it from its status file, as not running once that goes stale."""
+    import os
+    import time
+
+    from service.runner import STATUS_STALE_S, write_status
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    status_file = tmp_path / "status.json"
+    app = create_app({"DATABASE_URL": database_url, "SEED_EXAMPLE": False, "DEV_MODE": True, "BIND_HOST": "127.0.0.1",
+                      "RUNNER": False, "RUNNER_LINK": {"wake_fd": write_end, "status_file": str(status_file)}})
+    try:
+        client = app.test_client()
+        health = client.get("/v1/health")  # no report yet
+        assert health.status_code == 503 and health.get_json()["problems"] == ["the job runner is not running"]
+        write_status(status_file, {"problems": [], "workers": ["tcp://127.0.0.1:1", "tcp://127.0.0.1:2"]})
+        health = client.get("/v1/health").get_json()
+        assert (health["status"], health["workers"]) == ("ok", 2)
+        write_status(status_file, {"problems": ["the Dask cluster has no workers"], "workers": []})
+        assert client.get("/v1/health").get_json()["problems"] == ["the Dask cluster has no workers"]
+        stale = json.loads(status_file.read_text()) | {"problems": [], "written_at": time.time() - STATUS_STALE_S - 1}
+        status_file.write_text(json.dumps(stale))
+        assert client.get("/v1/health").get_json()["problems"] == ["the job runner is not running"]
+
+        with pytest.raises(BlockingIOError):
+            os.read(read_end, 16)  # nothing woke it yet
+        trip_set, fleet = inputs(client, {})
+        submit(client, {}, {"trip_set_id": trip_set, "fleet_id": fleet})
+        assert os.read(read_end, 16) == b"w"
+    finally:
+        stop_app(app)
+        os.close(read_end)
+        os.close(write_end)
+
+
 # -- results: safe to open -------------------------------------------------------------------------------------
 def test_results_are_attachments_that_a_browser_may_not_sniff_or_let_run_free(app, keys):
     from service.store import Job, JobResult

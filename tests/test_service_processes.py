@@ -105,11 +105,37 @@ def test_itu_serve_runs_gunicorn_unless_asked_for_the_development_server(tmp_pat
         service.stop()
 
 
-def test_several_gunicorn_workers_need_a_shared_scheduler(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "ITU_DATABASE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"}
-    refused = subprocess.run([sys.executable, "-m", "service.cli", "serve", "--workers", "2"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=120)
-    assert refused.returncode == 2 and "ITU_DASK_SCHEDULER" in refused.stderr and "Traceback" not in refused.stderr
+def runner_processes(service: Service) -> list[int]:
+    """The job runner processes ``itu serve`` started (children of its master)."""
+    found = subprocess.run(["pgrep", "-P", str(service.process.pid), "-f", "service.runner"], capture_output=True,
+                           text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def test_several_gunicorn_workers_share_one_job_runner(tmp_path):
+    """The runner has a process of its own: more request workers do not mean more local clusters."""
+    service = Service(f"sqlite:///{tmp_path / 's.sqlite3'}", workers=1, args=("--workers", "2"))
+    try:
+        assert len(runner_processes(service)) == 1
+        job = service.submit(time_limit_s=1)
+        assert service.wait([job], finished)[0]["state"] == "succeeded"
+    finally:
+        service.stop()
+
+
+def test_a_job_runner_that_dies_is_started_again_and_takes_its_jobs_back(tmp_path):
+    # a lease far longer than the wait: only the restarted runner taking back its own can explain the end
+    service = Service(f"sqlite:///{tmp_path / 's.sqlite3'}", workers=1, JOB_LEASE_S="3600")
+    try:
+        job = service.submit(time_limit_s=3)
+        service.wait([job], running(1))
+        [runner] = runner_processes(service)
+        os.kill(runner, signal.SIGKILL)
+        done = service.wait([job], finished)[0]
+        assert (done["state"], done["attempts"]) == ("succeeded", 2), done["error"]
+        assert len(runner_processes(service)) == 1 and runner_processes(service) != [runner]
+    finally:
+        service.stop()
 
 
 def running(count: int):

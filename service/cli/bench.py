@@ -110,15 +110,22 @@ def cmd_bench_roads(args) -> int:
 
 
 def cmd_bench_service(args) -> int:
-    """Many clients at once against a real service process: submit small solve jobs, poll them to
-    the end, and time every request."""
-    from benchmarks.service_load import run_service_load
+    """The service against a trivial Flask + SQLite floor app, both under gunicorn with the same
+    settings and the same clients, in one run: the ratios issue 31 holds the service to, and the
+    submit time of a small day against a large one. Exit status 1 when a job was lost or a client
+    saw an error (the ratios are reported, met or not)."""
+    from benchmarks.service_floor import compare_with_floor
+    from benchmarks.service_load import LoadProtocol
 
-    load = run_service_load(clients=args.clients, jobs_per_client=args.jobs_per_client, trips=args.trips,
-                            seconds=args.seconds, poll_s=args.poll_s, database=args.database)
-    for line in load.report():
+    protocol = LoadProtocol(clients=args.clients, rounds=args.rounds, trips=args.trips, large_trips=args.large_trips,
+                            seconds=args.seconds, drain_s=args.drain_s, workers=args.workers, threads=args.threads)
+    comparison = compare_with_floor(protocol, args.database, size_check=args.large_trips > 0,
+                                    on_phase=lambda name: print(f"measuring {name} ...", file=sys.stderr, flush=True))
+    for line in comparison.report():
         print(line)
-    return 0 if load.ok else 1
+    if args.json:
+        print(json.dumps(comparison.ratios), flush=True)
+    return 0 if comparison.service.ok and not comparison.floor.errors else 1
 
 
 def cmd_bench_clock(args) -> int:
@@ -156,13 +163,22 @@ def add_commands(sub) -> None:
     darp.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
                       help="a search parameter, e.g. ruin_recreate.most_removed=14 (repeatable)")
     darp.set_defaults(func=cmd_bench_darp)
-    service_bench = bench_sub.add_parser("service", help="concurrent clients against a real service process")
-    service_bench.add_argument("--clients", type=int, default=50)
-    service_bench.add_argument("--jobs-per-client", type=int, default=1)
-    service_bench.add_argument("--trips", type=int, default=20, help="trips per job (default 20)")
-    service_bench.add_argument("--seconds", type=float, default=1.0, help="time limit per job (default 1)")
-    service_bench.add_argument("--poll-s", type=float, default=0.5)
-    service_bench.add_argument("--database", help="SQLAlchemy URL (default: a fresh SQLite file)")
+    service_bench = bench_sub.add_parser("service", help="the service against a trivial floor app, same server "
+                                                         "settings, same clients, one run")
+    service_bench.add_argument("--clients", type=int, default=30, help="client threads (default 30)")
+    service_bench.add_argument("--rounds", type=int, default=10,
+                               help="submit + status rounds per client (default 10)")
+    service_bench.add_argument("--trips", type=int, default=20, help="trips of the day submitted (default 20)")
+    service_bench.add_argument("--large-trips", type=int, default=2000,
+                               help="trips of the large day of the size check (default 2000; 0: no size check)")
+    service_bench.add_argument("--seconds", type=float, default=0.5, help="time limit per job (default 0.5)")
+    service_bench.add_argument("--drain-s", type=float, default=600.0,
+                               help="how long the jobs are given to end after the clients stop (default 600)")
+    service_bench.add_argument("--workers", type=int, default=1, help="gunicorn workers, both apps (default 1)")
+    service_bench.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8)")
+    service_bench.add_argument("--database", help="SQLAlchemy URL for the service (default: a fresh SQLite file); "
+                                                  "a PostgreSQL database is created if missing")
+    service_bench.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     service_bench.set_defaults(func=cmd_bench_service)
     bench_day = bench_sub.add_parser("day", help="a generated day solved at several seeds: median, mean, gap")
     bench_day.add_argument("--trips", type=int, default=2000, help="trips in the generated day (default 2000)")

@@ -46,8 +46,8 @@ def add_commands(sub) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--dev", action="store_true", help="development mode: no API keys (loopback only)")
     serve.add_argument("--debug", action="store_true", help="Werkzeug's development server instead of gunicorn")
-    serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes (default 1; more need "
-                                                             "ITU_DASK_SCHEDULER)")
+    serve.add_argument("--workers", type=int, default=1, help="gunicorn worker processes for requests (default 1; "
+                                                             "the job runner has a process of its own)")
     serve.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (default 8)")
     serve.set_defaults(func=cmd_serve)
 

@@ -1,0 +1,202 @@
+"""The floor the service is measured against (issue 31): a trivial Flask + SQLite app that stores
+a submitted job as one row and answers its status from one row, served by gunicorn with the
+service's own settings (gthread workers and threads) and pressed by the same clients in the same
+run. ``compare_with_floor`` runs both and gives the ratios the service is held to:
+
+- submit and status 95th percentiles at most 1.5 times the floor's;
+- throughput at least 0.7 times the floor's;
+- no errors and no job lost, and the submit 95th percentile of a 2,000-trip day within 1.5
+  times that of a 20-trip day (a submission does not depend on the size of the day).
+
+The floor app is the trivial thing on purpose: nothing in it is made slower to flatter the service.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from .service_load import (LoadProtocol, RequestTimes, ServiceLoad, call, closed_loop, free_port, percentile_ms,
+                           run_service_load, stop, wait_until_up)
+
+#: What the service is held to (issue 31).
+MOST_P95_RATIO = 1.5
+LEAST_THROUGHPUT_RATIO = 0.7
+MOST_SIZE_P95_RATIO = 1.5
+
+
+def floor_app(database: str):
+    """The floor: POST /jobs inserts the body as a row and answers its id and URL; GET /jobs/<id>
+    selects the row. One SQLite connection per thread, in WAL mode as the service's."""
+    from flask import Flask, jsonify, request
+
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, body TEXT, state TEXT)")
+    local = threading.local()
+
+    def db() -> sqlite3.Connection:
+        if not hasattr(local, "connection"):
+            local.connection = sqlite3.connect(database, timeout=30)
+        return local.connection
+
+    app = Flask("floor")
+
+    @app.get("/health")
+    def health():
+        return jsonify({"status": "ok"})
+
+    @app.post("/jobs")
+    def submit():
+        job_id = uuid.uuid4().hex
+        with db() as connection:
+            connection.execute("INSERT INTO jobs (id, body, state) VALUES (?, ?, 'queued')",
+                               (job_id, json.dumps(request.get_json())))
+        return jsonify({"id": job_id, "state": "queued", "url": f"/jobs/{job_id}"}), 202
+
+    @app.get("/jobs/<job_id>")
+    def status(job_id: str):
+        row = db().execute("SELECT id, body, state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            return jsonify({"error": "no such job"}), 404
+        return jsonify({"id": row[0], "options": json.loads(row[1]), "state": row[2], "url": f"/jobs/{row[0]}"})
+
+    return app
+
+
+def run_floor(protocol: LoadProtocol, folder: Path | None = None) -> RequestTimes:
+    """The floor app under gunicorn with the service's worker settings, pressed by the clients
+    of the service's load phase (a submission, then a status request, ``protocol.rounds`` times)."""
+    folder = folder or Path(tempfile.mkdtemp(prefix="itu-floor-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # the service's own gunicorn settings (service/server.py): gthread workers, same timeout, no access log
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(protocol.workers),
+         "--threads", str(protocol.threads), "--worker-class", "gthread", "--timeout", "120",
+         "--graceful-timeout", "30", "--log-level", "warning", "--error-logfile", "-",
+         f"benchmarks.service_floor:floor_app({str(folder / 'floor.sqlite3')!r})"],
+        stdout=subprocess.DEVNULL, stderr=open(folder / "floor.log", "ab"), start_new_session=True)
+    try:
+        wait_until_up(base, "/health", server, timeout_s=120)
+        json_type = {"Content-Type": "application/json"}
+
+        def one_round(n: int, r: int, times: RequestTimes, lock: threading.Lock) -> None:
+            body = json.dumps({"trip_set_id": "trips", "fleet_id": "fleet", "time_limit_s": protocol.seconds,
+                               "seed": n * protocol.rounds + r}).encode()
+            job, took = call(base, "POST", "/jobs", body, {**json_type, "Idempotency-Key": uuid.uuid4().hex})
+            with lock:
+                times.submit_s.append(took)
+            _, took = call(base, "GET", job["url"])
+            with lock:
+                times.status_s.append(took)
+
+        return closed_loop(protocol.clients, protocol.rounds, one_round)
+    finally:
+        stop(server)
+
+
+@dataclass
+class FloorComparison:
+    """The service and the floor, measured in one run."""
+
+    database: str
+    protocol: LoadProtocol
+    service: ServiceLoad
+    floor: RequestTimes
+
+    @property
+    def ratios(self) -> dict:
+        """The figures the targets are about, service over floor (the line ``--json`` ends with)."""
+        def ratio(a: float, b: float) -> float | None:
+            return round(a / b, 2) if b and not math.isnan(a) and not math.isnan(b) else None
+
+        size = self.service.size_p95_ratio
+        return {
+            "database": self.database, "clients": self.protocol.clients, "rounds": self.protocol.rounds,
+            "workers": self.protocol.workers, "threads": self.protocol.threads,
+            "submit_p95_ms": round(percentile_ms(self.service.submit_s, 0.95), 1),
+            "status_p95_ms": round(percentile_ms(self.service.status_s, 0.95), 1),
+            "floor_submit_p95_ms": round(percentile_ms(self.floor.submit_s, 0.95), 1),
+            "floor_status_p95_ms": round(percentile_ms(self.floor.status_s, 0.95), 1),
+            "throughput_rps": round(self.service.throughput, 1), "floor_throughput_rps": round(self.floor.throughput, 1),
+            "submit_p95_ratio": ratio(percentile_ms(self.service.submit_s, 0.95), percentile_ms(self.floor.submit_s, 0.95)),
+            "status_p95_ratio": ratio(percentile_ms(self.service.status_s, 0.95), percentile_ms(self.floor.status_s, 0.95)),
+            "throughput_ratio": ratio(self.service.throughput, self.floor.throughput),
+            "size_p95_ratio": None if size is None else round(size, 2),
+            "size_submit_p95_ms": {str(trips): round(percentile_ms(times, 0.95), 1)
+                                   for trips, times in sorted(self.service.submit_by_size_s.items())},
+            "errors": len(self.service.errors) + len(self.floor.errors), "jobs_lost": self.service.lost,
+            "jobs_succeeded": sum(1 for s in self.service.final.values() if s == "succeeded"),
+        }
+
+    def targets(self) -> dict[str, bool]:
+        """Each target of issue 31, met or not."""
+        r = self.ratios
+        return {"submit p95 <= 1.5x floor": r["submit_p95_ratio"] is not None and r["submit_p95_ratio"] <= MOST_P95_RATIO,
+                "status p95 <= 1.5x floor": r["status_p95_ratio"] is not None and r["status_p95_ratio"] <= MOST_P95_RATIO,
+                "throughput >= 0.7x floor": (r["throughput_ratio"] is not None
+                                             and r["throughput_ratio"] >= LEAST_THROUGHPUT_RATIO),
+                "no errors": r["errors"] == 0, "no job lost": r["jobs_lost"] == 0,
+                "size p95 ratio <= 1.5": r["size_p95_ratio"] is not None and r["size_p95_ratio"] <= MOST_SIZE_P95_RATIO}
+
+    def report(self) -> list[str]:
+        floor_submit = percentile_ms(self.floor.submit_s, 0.95)
+        floor_status = percentile_ms(self.floor.status_s, 0.95)
+        lines = [f"database: {self.database}; gunicorn {self.protocol.workers} worker(s) x {self.protocol.threads} "
+                 f"threads for both", "the service:"]
+        lines += ["  " + line for line in self.service.report()]
+        lines.append(f"the floor (Flask + SQLite, one row in, one row out): submit 95th percentile {floor_submit:.0f} ms, "
+                     f"status {floor_status:.0f} ms, {self.floor.throughput:.1f} requests a second, "
+                     f"{len(self.floor.errors)} errors")
+        r = self.ratios
+        lines.append(f"service / floor: submit p95 {r['submit_p95_ratio']}x, status p95 {r['status_p95_ratio']}x, "
+                     f"throughput {r['throughput_ratio']}x; submit p95 of the large day over the small "
+                     f"{r['size_p95_ratio']}")
+        lines.append("targets: " + "; ".join(f"{name} {'met' if met else 'NOT met'}"
+                                             for name, met in self.targets().items()))
+        lines.extend(f"floor error: {error}" for error in self.floor.errors[:5])
+        return lines
+
+
+def database_kind(url: str | None) -> str:
+    return "sqlite" if not url or url.startswith("sqlite") else url.split(":", 1)[0].split("+", 1)[0]
+
+
+def ensure_database(url: str) -> None:
+    """Create a PostgreSQL benchmark database if it does not exist yet (nothing for SQLite)."""
+    if database_kind(url) != "postgresql":
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                     {"name": target.database}):
+                connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        server.dispose()
+
+
+def compare_with_floor(protocol: LoadProtocol, database: str | None = None, size_check: bool = True,
+                       on_phase=lambda text: None) -> FloorComparison:
+    """The floor first, on a quiet machine, then the service (on ``database``, or a fresh SQLite
+    file) under the same clients; nothing of one runs while the other is measured."""
+    if database:
+        ensure_database(database)
+    folder = Path(tempfile.mkdtemp(prefix="itu-bench-"))
+    on_phase("the floor app")
+    floor = run_floor(protocol, folder)
+    on_phase("the service")
+    service = run_service_load(protocol, database, size_check=size_check, folder=folder)
+    return FloorComparison(database_kind(database), protocol, service, floor)
