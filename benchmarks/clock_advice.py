@@ -176,36 +176,3 @@ def run_exhaustive_check(trips: int = 60, scenario_seed: int = 3, destinations: 
 
 def _cost_of(problem, moves, options) -> float:
     return full_solve(problem, moves, options).cost.total
-
-
-def main(argv=None) -> int:
-    import argparse
-
-    root = Path(__file__).resolve().parent.parent / "examples" / "rutland"
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trips", default=str(root / "trips.csv"))
-    parser.add_argument("--fleet", default=str(root / "fleet.json"))
-    parser.add_argument("--shifts", default=str(root / "shifts.csv"))
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--max-rounds", type=int, default=5000)
-    parser.add_argument("--screen-rounds", type=int, default=1000)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--no-sweep", action="store_true")
-    parser.add_argument("--exhaustive", action="store_true",
-                        help="instead: the advisor against all 625 combinations of 4 destinations x 5 options on a "
-                             "small generated day")
-    args = parser.parse_args(argv)
-    options = ClockOptions(time_limit_s=args.seconds, seeds=args.seeds, max_rounds=args.max_rounds,
-                           screen_rounds=args.screen_rounds)
-    if args.exhaustive:
-        for line in run_exhaustive_check(options=options).lines():
-            print(line, flush=True)
-        return 0
-    result = run_clock_benchmark(args.trips, args.fleet, args.shifts, options, sweep=not args.no_sweep)
-    for line in result.lines():
-        print(line, flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
