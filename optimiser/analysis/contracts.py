@@ -426,6 +426,8 @@ def analyse_contracts(problem: Problem, register: Register, options: ContractAna
         "price_a_day": _pence(total), "price_a_week": _pence(sum(r.price * len(r.contract.days) for r in runs)),
         "mean_occupancy": round(sum(r.passenger_minutes for r in routes) / total_places, 3) if total_places else None,
         "idle_minutes": round(sum(r.idle_minutes for r in routes), 1),
+        "peak_occupancy_mean": round(sum(r.peak_passengers / r.places for r in routes if r.places)
+                                     / sum(1 for r in routes if r.places), 3) if any(r.places for r in routes) else None,
         "chains": len(chains), "chain_saving_a_day": chain_saving,
         "vehicles_saved_by_chains": sum(s["vehicles_saved"] for s in sequences),
         "chain_saving_percent": round(100 * chain_saving / total, 1) if total else None,
