@@ -220,6 +220,15 @@ def test_the_rutland_register_is_complete_and_has_chains_and_duplicates():
         assert chain["operators"][0] == reg.contract(chain["contracts"][1]).operator
 
 
+def test_the_documented_example_rows_read_against_the_rutland_day():
+    text = (ROOT / "docs" / "contracts.md").read_text()
+    block = text[text.index("```\nid,operator,") + 4:]
+    block = block[:block.index("```")]
+    reg = register_from_csv_text(block, rutland_day().problem, source="docs/contracts.md")
+    assert [c.id for c in reg.contracts] == ["TX-004", "SCH-002", "SCH-004", "ASC-003"]
+    assert reg.contract("ASC-003").layouts  # the fleet's minibus layouts, the column left empty
+
+
 def test_the_rutland_register_is_what_the_generator_writes(tmp_path):
     from geodata.scenario import plausible_register
 
