@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import csv
 import difflib
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from optimiser.domain.csv_text import csv_text_rows
 from optimiser.domain.model import Layout, Problem, format_clock, parse_clock, parse_layouts
 from optimiser.errors import InputFormatError, ProblemError
 
@@ -369,10 +369,7 @@ def register_from_csv_text(text: str, problem: Problem, *, complete: bool = Fals
                            source: str = "register.csv") -> Register:
     """A register from a CSV's text: a header row, then one row per contract (row 1 is the header).
     Commas or, as spreadsheets set to a European locale write them, semicolons between cells."""
-    text = text.lstrip("\ufeff")
-    header = text.split("\n", 1)[0]
-    reader = csv.DictReader(io.StringIO(text), delimiter=";" if ";" in header and "," not in header else ",")
-    columns = [c.strip() for c in (reader.fieldnames or [])]
+    columns, rows = csv_text_rows(text, source=source, extra="__extra__", keep="id")
     faults = _Faults(source)
     for column in REQUIRED_COLUMNS:
         if column not in columns:
@@ -383,18 +380,6 @@ def register_from_csv_text(text: str, problem: Problem, *, complete: bool = Fals
             faults.add("unknown column" + (f"; did you mean {close[0]!r}?" if close else
                                            f"; the columns are {', '.join(REGISTER_COLUMNS)}"), row=1, column=column)
     faults.raise_if_any()
-    rows = []
-    try:
-        for number, raw in enumerate(reader, start=2):
-            if None in raw:
-                rows.append((number, {"id": raw.get("id"), "__extra__": raw[None]}))
-                continue
-            cleaned = {k.strip(): v for k, v in raw.items() if k is not None}
-            if all(_blank(v) for v in cleaned.values()):
-                continue
-            rows.append((number, cleaned))
-    except csv.Error as exc:
-        raise InputFormatError(f"cannot read the CSV: {exc}", where=source) from None
     return register_from_rows(rows, problem, complete=complete, source=source)
 
 
