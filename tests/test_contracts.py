@@ -280,3 +280,19 @@ def test_the_reports_show_a_users_strings_as_text():
     assert "<b>Vale" not in html_report(analysis) and "&lt;b&gt;Vale" in html_report(analysis)
     text = markdown(analysis)
     assert "<b>" not in text and "| Coaches" not in text
+
+
+def test_the_csv_files_keep_a_users_formula_as_text(tmp_path):
+    from optimiser.reporting.contracts_report import write_contract_analysis
+
+    problem = small_day()
+    reg = register('=HYPERLINK("x"),-Vale,route,school,minibus,,,day,120,,,07:45,09:00,P1;P2\n'
+                   'ASC-1,-Vale,route,social_care,minibus,,,day,95.50,,,09:30,10:15,C1\n', problem)
+    write_contract_analysis(analyse_contracts(problem, reg), tmp_path)
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "findings.csv").open()))
+    assert rows[0]["contracts"].startswith("\'=HYPERLINK") and rows[0]["operators"] == "\'-Vale"
+    assert rows[0]["saving_a_day"] == "91.0"
+    contracts = list(csv.DictReader((tmp_path / "contracts.csv").open()))
+    assert contracts[0]["contract"].startswith("\'=") and not contracts[0]["price_a_day"].startswith("\'")

@@ -36,10 +36,25 @@ def html_report(analysis: ContractAnalysis) -> str:
     return _templates(True).get_template("contracts.html.j2").render(a=doc, o=doc["overall"])
 
 
-def _cell(value) -> str:
+#: A text cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(...)).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value) -> str:
+    """A value as one cell of text: lists joined with ``;``, None as nothing."""
     if isinstance(value, (list, tuple)):
         return ";".join(str(v) for v in value)
     return "" if value is None else str(value)
+
+
+def _cell(value) -> str:
+    """A CSV cell a spreadsheet shows as text: a user's string (an operator's name, a contract id)
+    starting with a formula character gets a leading apostrophe, as Excel writes literal text;
+    numbers stay numbers."""
+    text = _text(value)
+    if isinstance(value, (str, list, tuple)) and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
 
 
 def finding_rows(analysis: ContractAnalysis) -> list[dict]:
@@ -62,14 +77,14 @@ def contract_layer(analysis: ContractAnalysis, locations: Mapping[str, tuple[flo
         geometry = ({"type": "LineString", "coordinates": coords} if len(coords) > 1
                     else {"type": "Point", "coordinates": coords[0]})
         features.append({"type": "Feature", "geometry": geometry,
-                         "properties": {"layer": "contract", **{k: _cell(v) for k, v in run.to_dict().items()}}})
+                         "properties": {"layer": "contract", **{k: _text(v) for k, v in run.to_dict().items()}}})
     runs = {r.contract.id: r for r in analysis.runs}
     for f in analysis.findings:
         a, b = runs[f["contracts"][0]], runs[f["contracts"][1]]
         ends = (a.last_stop, b.first_stop) if f["kind"] == "chain" else (a.first_stop, b.first_stop)
         features.append({"type": "Feature",
                          "geometry": {"type": "LineString", "coordinates": [point(ends[0]), point(ends[1])]},
-                         "properties": {"layer": f["kind"], **{c: _cell(f.get(c)) for c in FINDING_COLUMNS}}})
+                         "properties": {"layer": f["kind"], **{c: _text(f.get(c)) for c in FINDING_COLUMNS}}})
     return {"type": "FeatureCollection", "features": features}
 
 
