@@ -296,3 +296,73 @@ def test_the_csv_files_keep_a_users_formula_as_text(tmp_path):
     assert rows[0]["saving_a_day"] == "91.0"
     contracts = list(csv.DictReader((tmp_path / "contracts.csv").open()))
     assert contracts[0]["contract"].startswith("\'=") and not contracts[0]["price_a_day"].startswith("\'")
+
+
+# ------------------------------------------------------------------------------ the API job
+@pytest.fixture
+def service(tmp_path):
+    from service import stop_app
+    from tests.test_service_api import make_app
+
+    url = f"sqlite:///{tmp_path / 'contracts.sqlite3'}"
+    app = make_app(url, DEV_MODE=True, BIND_HOST="127.0.0.1")
+    yield app, url
+    stop_app(app)
+
+
+def submit_contracts(client, **body):
+    from tests.test_service_api import FLEET, TRIPS, upload
+
+    trip_set = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", {}).get_json()["id"]
+    fleet = upload(client, "/v1/fleets", FLEET, "fleet.json", {}).get_json()["id"]
+    return client.post("/v1/contracts-jobs", data=json.dumps({"trip_set_id": trip_set, "fleet_id": fleet, **body}),
+                       content_type="application/json")
+
+
+def run_claimed(app, url, job_id):
+    from service.jobs import run_job
+    from service.store import Job
+
+    with app.extensions["itu.store"].session() as s, s.begin():  # claimed, as a job runner claims it
+        s.get(Job, job_id).dispatched_by = "this test"
+    return run_job(job_id, url, dict(app.config))
+
+
+def test_a_contracts_job_writes_the_analysis_the_command_line_writes(service):
+    app, url = service
+    client = app.test_client()
+    register_text = (RUTLAND / "register.csv").read_text()
+    response = submit_contracts(client, register_csv=register_text, complete=True, deadhead_per_mile=2.0)
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert job["kind"] == "contracts"
+    assert run_claimed(app, url, job["id"]) == "succeeded"
+    done = client.get(job["url"]).get_json()
+    assert {"findings.json", "contracts.html", "contracts.md", "findings.csv", "contracts.csv",
+            "contracts.geojson"} <= set(done["results"])
+    findings = client.get(done["results"]["findings.json"]).get_json()
+    assert findings["options"]["deadhead_per_mile"] == 2.0
+    day = rutland_day()
+    expected = analyse_contracts(day.problem, read_register(RUTLAND / "register.csv", day.problem),
+                                 ContractAnalysisOptions(deadhead_per_mile=2.0))
+    assert findings["overall"] == expected.overall
+    assert done["summary"]["chain_saving_a_day"] == expected.overall["chain_saving_a_day"]
+    assert client.get("/v1/jobs?kind=contracts").get_json()["total"] == 1
+
+
+def test_a_contracts_job_with_a_bad_register_fails_naming_the_row_contract_and_column(service):
+    app, url = service
+    client = app.test_client()
+    assert submit_contracts(client).get_json()["where"] == "body.register_csv"
+    refused = submit_contracts(client, register_csv="x", overlap_share=0)
+    assert refused.status_code == 422 and refused.get_json()["where"] == "body.overlap_share"
+    lines = (RUTLAND / "register.csv").read_text().splitlines()
+    lines[2] = lines[2].replace(",trip,", ",fortnight,")
+    response = submit_contracts(client, register_csv="\n".join(lines) + "\n")
+    assert response.status_code == 202
+    job = response.get_json()
+    assert run_claimed(app, url, job["id"]) == "failed"
+    error = client.get(job["url"]).get_json()["error"]
+    assert error["code"] == "invalid_input"
+    assert [(p["row"], p["contract_id"], p["column"]) for p in error["problems"]] == [
+        (3, lines[2].split(",")[0], "price_basis")]

@@ -37,7 +37,7 @@ exact under the rules above, to the penny.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Mapping, Sequence
 
 from optimiser.domain.model import DAY_END_S, RESOURCES, Problem, Trip, format_clock
@@ -71,6 +71,10 @@ class ContractAnalysisOptions:
             raise ProblemError("must not be negative", where="options.longest_gap_minutes")
         if not 0 < self.overlap_share <= 1:
             raise ProblemError("must be more than 0 and at most 1", where="options.overlap_share")
+
+
+#: The names of the rules, as a request or a command line may set them.
+RULE_NAMES = tuple(f.name for f in fields(ContractAnalysisOptions))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ each finding's link as lines for the map."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Mapping
@@ -88,27 +89,41 @@ def contract_layer(analysis: ContractAnalysis, locations: Mapping[str, tuple[flo
     return {"type": "FeatureCollection", "features": features}
 
 
-def write_contract_analysis(analysis: ContractAnalysis, out_dir: str | Path,
-                            locations: Mapping[str, tuple[float, float]] | None = None) -> list[Path]:
-    """findings.json, contracts.md, contracts.html, findings.csv, contracts.csv and, with the places'
-    coordinates, contracts.geojson in ``out_dir``; returns the files written."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / name for name in ("findings.json", "contracts.md", "contracts.html", "findings.csv",
-                                     "contracts.csv")]
-    paths[0].write_text(json.dumps(analysis.to_dict(), indent=2))
-    paths[1].write_text(markdown(analysis))
-    paths[2].write_text(html_report(analysis))
-    with paths[3].open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=FINDING_COLUMNS)
-        writer.writeheader()
-        writer.writerows(finding_rows(analysis))
-    with paths[4].open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CONTRACT_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows({k: _cell(v) for k, v in r.to_dict().items()} for r in analysis.runs)
+def _csv_text(columns, rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def contract_files(analysis: ContractAnalysis, locations: Mapping[str, tuple[float, float]] | None = None
+                   ) -> dict[str, tuple[str, str]]:
+    """Each file of the analysis by name, with its media type and text: findings.json,
+    contracts.md, contracts.html, findings.csv, contracts.csv and, with the places' coordinates,
+    contracts.geojson. The command line writes them to a folder; the service keeps them as a job's
+    results."""
+    files = {
+        "findings.json": ("application/json", json.dumps(analysis.to_dict(), indent=2)),
+        "contracts.md": ("text/markdown", markdown(analysis)),
+        "contracts.html": ("text/html", html_report(analysis)),
+        "findings.csv": ("text/csv", _csv_text(FINDING_COLUMNS, finding_rows(analysis))),
+        "contracts.csv": ("text/csv", _csv_text(CONTRACT_COLUMNS, ({k: _cell(v) for k, v in r.to_dict().items()}
+                                                                   for r in analysis.runs))),
+    }
     layer = contract_layer(analysis, locations or {})
     if layer is not None:
-        paths.append(out / "contracts.geojson")
-        paths[-1].write_text(json.dumps(layer))
+        files["contracts.geojson"] = ("application/geo+json", json.dumps(layer))
+    return files
+
+
+def write_contract_analysis(analysis: ContractAnalysis, out_dir: str | Path,
+                            locations: Mapping[str, tuple[float, float]] | None = None) -> list[Path]:
+    """``contract_files`` in ``out_dir``; returns the files written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, (_, text) in contract_files(analysis, locations).items():
+        paths.append(out / name)
+        paths[-1].write_text(text)
     return paths
