@@ -216,7 +216,7 @@ def test_the_rutland_register_is_complete_and_has_chains_and_duplicates():
     assert any(len(s) >= 2 for s in services_of.values())  # an operator holding contracts for two services
     # every chain's saving is its prices less the merged price, to the penny
     for chain in analysis.chains:
-        assert chain["saving_a_day"] == pytest.approx(chain["price_before"] - chain["price_after"], abs=0.011)
+        assert chain["saving_a_day"] == round(chain["price_before"] - chain["price_after"], 2) > 0
         assert chain["operators"][0] == reg.contract(chain["contracts"][1]).operator
 
 

@@ -208,6 +208,14 @@ def _pence(x: float) -> float:
     return round(x + 0.0, 2)
 
 
+def _priced(before: float, after: float, days: int) -> dict:
+    """The prices of a finding in pence, the saving being exactly the difference of the two shown."""
+    before, after = _pence(before), _pence(after)
+    saving = _pence(before - after)
+    return {"price_before": before, "price_after": after, "saving_a_day": saving,
+            "saving_a_week": _pence(saving * days)}
+
+
 @dataclass
 class ContractAnalysis:
     """The analysis of one register on one day."""
@@ -262,8 +270,7 @@ def _chain(a: ContractRun, b: ContractRun, problem: Problem, options: ContractAn
             "gap_minutes": round(gap_s / 60, 1),
             "deadhead_minutes": round(deadhead_s / 60, 1), "deadhead_miles": round(deadhead_miles, 3),
             "from_stop": a.last_stop, "to_stop": b.first_stop,
-            "price_before": _pence(before), "price_after": _pence(after), "saving_a_day": _pence(saving),
-            "saving_a_week": _pence(saving * len(common)),
+            **_priced(before, after, len(common)),
             "description": f"{b.contract.id} can follow {a.contract.id} on {vehicle.contract.id}'s vehicle: "
                            f"{a.contract.operator}'s duty ends {format_clock(a.duty_end_s)}, the next starts "
                            f"{format_clock(b.duty_start_s)}, {deadhead_s / 60:.0f} min empty between them"}
@@ -301,8 +308,7 @@ def _duplicate(a: ContractRun, b: ContractRun, problem: Problem, options: Contra
             "days": common, "overlap_minutes": round(overlap / 60, 1),
             "first_stops_km": round(first_m / 1000, 2), "last_stops_km": round(last_m / 1000, 2),
             "detour_miles": round(detour_miles, 3), "passengers_together": together, "places": places,
-            "price_before": _pence(keep.price + drop.price), "price_after": _pence(keep.price + drop.price - saving),
-            "saving_a_day": _pence(saving), "saving_a_week": _pence(saving * len(common)),
+            **_priced(keep.price + drop.price, keep.price + drop.price - saving, len(common)),
             "description": f"{keep.contract.id} ({keep.contract.operator}) and {drop.contract.id} "
                            f"({drop.contract.operator}) run near-identical journeys at the same time with "
                            f"{together} passengers at most between them; {keep.contract.id}'s vehicle "
@@ -352,8 +358,7 @@ def _sequences(runs: Sequence[ContractRun], problem: Problem, options: ContractA
         out.append({"operator": chain["runs"][0].contract.operator,
                     "contracts": [r.contract.id for r in chain["runs"]], "vehicle_of": chain["vehicle"].contract.id,
                     "days": days, "deadhead_miles": round(chain["deadhead_miles"], 3),
-                    "price_before": _pence(before), "price_after": _pence(after),
-                    "saving_a_day": _pence(before - after), "saving_a_week": _pence((before - after) * len(days)),
+                    **_priced(before, after, len(days)),
                     "vehicles_saved": len(chain["runs"]) - 1})
     return out
 
