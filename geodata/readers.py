@@ -16,8 +16,8 @@ from typing import Any, Iterable, Mapping
 
 from optimiser.errors import InputFormatError, ItuError, ProblemError
 from optimiser.domain.documents import LAYOUT_FIELDS, TARIFF_FIELDS, VEHICLE_FIELDS
-from optimiser.domain.model import (Layout, Problem, ProblemBuilder, format_clock, great_circle_m, parse_clock, parse_duties,
-                             problem_faults)
+from optimiser.domain.model import (LAYOUT_WORDS, Layout, Problem, ProblemBuilder, format_clock, great_circle_m,
+                                    parse_clock, parse_duties, parse_layouts, problem_faults)
 
 from .travel import TravelProvider, TravelTable, travel_provider
 
@@ -396,32 +396,6 @@ FLEET_CSV_COLUMNS = ("name", "count", "depot", "depot_latitude", "depot_longitud
                      "shift_end", "max_duty_hours", "passenger_assistant", "cost_per_day", "cost_per_km",
                      "cost_per_hour", "assistant_cost_per_hour", "co2_kg_per_km", "services", "duties")
 TARIFF_CSV_COLUMNS = ("name", "flag_fall", "per_km", "services", "needs", "provides_assistant")
-LAYOUT_WORDS = {"seat": "seats", "seats": "seats", "wheelchair": "wheelchair_spaces", "wheelchairs":
-                "wheelchair_spaces", "stretcher": "stretchers", "stretchers": "stretchers", "staff": "staff_seats"}
-
-
-def parse_layouts(text: str) -> list[Layout]:
-    """``"16 seats | 12 seats + 1 wheelchair | 8 seats + 2 wheelchairs"`` -> three layouts."""
-    layouts = []
-    for part in str(text).split("|"):
-        part = part.strip()
-        if not part:
-            continue
-        counts: dict[str, int] = {}
-        for term in part.split("+"):
-            words = term.split()
-            try:
-                if len(words) != 2 or words[1].lower() not in LAYOUT_WORDS:
-                    raise ValueError
-                counts[LAYOUT_WORDS[words[1].lower()]] = _count(words[0])
-            except ValueError:
-                raise ValueError(f"cannot read {term.strip()!r}: expected e.g. '12 seats + 1 wheelchair'") from None
-        layouts.append(Layout(part, **counts))
-    if not layouts:
-        raise ValueError("no layout given")
-    return layouts
-
-
 def _split_list(value) -> list[str]:
     if _missing(value):
         return []

@@ -18,14 +18,16 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
 
+from optimiser.analysis.contracts import contract_run, ride_window
+from optimiser.domain.model import RESOURCES, format_clock, parse_layouts
+from optimiser.domain.register import Contract
 from optimiser.errors import InputFormatError
-from optimiser.domain.model import format_clock
 
 from .readers import TRIP_COLUMNS
 from .travel import CrowFlyProvider, TravelProvider
@@ -442,3 +444,143 @@ def write_scenario(scenario: Scenario, out_dir: str | Path) -> list[Path]:
     meta_path = out / "scenario.json"
     meta_path.write_text(json.dumps({"name": scenario.name, **scenario.summary}, indent=2) + "\n")
     return [trips_path, fleet_path, meta_path]
+
+
+# -- today's contracts ----------------------------------------------------------------------------------------
+#: Invented operators and the services each is let contracts for: every service is let separately, by
+#: several operators, and some operators hold contracts for two services or more (the duplication an
+#: integrated unit removes). Taxi firms take the per-trip arrangements.
+REGISTER_OPERATORS = {
+    "school": ("Vale Coaches", "Meadow Minibuses"),
+    "sen": ("Meadow Minibuses", "Beacon Access Transport"),
+    "social_care": ("Beacon Access Transport", "Vale Coaches"),
+    "nept": ("Lakeside Ambulance Services", "Beacon Access Transport"),
+}
+TAXI_OPERATORS = ("Castle Cars", "Harbour Taxis")
+REGISTER_PREFIX = {"school": "SCH", "sen": "SEN", "social_care": "ASC", "nept": "PTS"}
+#: Shares of trips let as per-trip taxis besides those that must travel alone (guesses: SEN pupils
+#: often go by taxi on their own; patients less so).
+REGISTER_TAXI_SHARE = {"school": 0.02, "sen": 0.30, "social_care": 0.05, "nept": 0.10}
+#: A run is let to two operators as two half-full vehicles this often (the near-duplicate runs).
+REGISTER_SPLIT_SHARE = 0.2
+#: An operator's price of a run: a fixed part, driver hours and miles (with 10 miles to and from its
+#: yard), then a margin of 10 to 25%. Guesses in the range of councils' published contract rates.
+RUN_PRICE = {"fixed": 25.0, "per_hour": 16.0, "per_mile": 1.10, "yard_miles": 10.0, "margin": (0.10, 0.25)}
+#: Per-mile contracts: a rate a mile and the least paid a day.
+MILE_RATE = (2.20, 2.80)
+MILE_MINIMUM = 40.0
+
+
+def plausible_register(problem, *, seed: int = 0) -> list[Contract]:
+    """A plausible register of today's contracts for ``problem``'s day (any day, generated or not),
+    as ``optimiser.domain.register.Contract``s: each service let separately, a morning and an
+    afternoon run as separate contracts, to the operators of ``REGISTER_OPERATORS``; trips that
+    travel alone (and a share of others) as per-trip taxis priced from the day's tariffs plus a
+    margin; runs built round each school, centre and hospital in time bands, filled to between a
+    third and all of the vehicle, and some let as two half-full vehicles to two operators. Every
+    trip is on exactly one contract."""
+    rng = np.random.default_rng(seed)
+    uses: dict[str, int] = {}
+    for t in problem.trips:
+        uses[t.pickup] = uses.get(t.pickup, 0) + 1
+        uses[t.dropoff] = uses.get(t.dropoff, 0) + 1
+    contracts: list = []
+    counters: dict[str, int] = {}
+
+    def next_id(prefix: str) -> str:
+        counters[prefix] = counters.get(prefix, 0) + 1
+        return f"{prefix}-{counters[prefix]:03d}"
+
+    groups: dict[tuple, list] = {}
+    for trip in problem.trips:
+        tariff = problem.contract_price(trip)
+        alone = trip.travels_alone or trip.stretchers
+        if tariff is not None and (alone or rng.random() < REGISTER_TAXI_SHARE.get(trip.service, 0.05)):
+            name, price = tariff[0].name, tariff[1] * (1 + rng.uniform(0.0, 0.15))
+            layout = ("1 stretcher + 2 seats" if trip.stretchers else "2 seats + 1 wheelchair"
+                      if trip.wheelchair_spaces else "4 seats")
+            contracts.append(Contract(
+                id=next_id("TX"), operator=TAXI_OPERATORS[int(rng.integers(len(TAXI_OPERATORS)))],
+                trip_ids=(trip.id,), price_basis="trip", price=round(price, 2), kind="taxi", services=(trip.service,),
+                vehicle_type=name, layouts=tuple(parse_layouts(layout)), assistant=trip.needs_assistant,
+                days=("Mon", "Tue", "Wed", "Thu", "Fri"), notes="per-trip arrangement"))
+            continue
+        inward = uses[trip.dropoff] >= uses[trip.pickup]  # towards the school, centre or hospital
+        hub = trip.dropoff if inward else trip.pickup
+        anchor = trip.latest_arrival_s if inward else trip.earliest_pickup_s
+        groups.setdefault((trip.service, inward, hub, int(anchor // 5400)), []).append(trip)
+    for (service, inward, hub, _), trips in sorted(groups.items(), key=lambda kv: (kv[0][0], not kv[0][1], kv[0][2],
+                                                                                     kv[0][3])):
+        vehicle = _register_vehicle(problem, trips)
+        if vehicle is None:
+            continue
+        home = (lambda t: t.pickup) if inward else (lambda t: t.dropoff)
+        left = sorted(trips, key=lambda t: (-problem.matrix.distance_m(home(t), hub), t.id))
+        while left:
+            places = max(sum(lay.capacity.values()) for lay in vehicle.layouts)
+            target = int(rng.integers(max(1, places // 3), places + 1))
+            seed_trip = left.pop(0)
+            run = [seed_trip]
+            left.sort(key=lambda t: (problem.matrix.distance_m(home(seed_trip), home(t)), t.id))
+            while left and sum(t.passengers for t in run) + left[0].passengers <= target and any(
+                    lay.fits(left[0]) for lay in vehicle.layouts) and _fits_together(vehicle, run + [left[0]]):
+                run.append(left.pop(0))
+            left.sort(key=lambda t: (-problem.matrix.distance_m(home(t), hub), t.id))
+            split = len(run) >= 4 and rng.random() < REGISTER_SPLIT_SHARE
+            parts = [run[: len(run) // 2], run[len(run) // 2:]] if split else [run]
+            operators = list(REGISTER_OPERATORS.get(service, TAXI_OPERATORS))
+            first = int(rng.integers(len(operators)))
+            for k, part in enumerate(parts):
+                operator = operators[(first + k) % len(operators)]
+                contracts.append(_priced_run(problem, part, vehicle, operator, next_id(REGISTER_PREFIX.get(
+                    service, service[:3].upper())), service, inward, rng))
+    return contracts
+
+
+def _register_vehicle(problem, trips):
+    """The fleet's vehicle type a council would let these trips' runs on: one that may carry the
+    service and every trip, with an assistant where one is needed; the most places wins, an
+    accessible car for a handful of passengers."""
+    candidates = [v for v in problem.vehicle_types
+                  if all(problem.can_carry(v, t) for t in trips)]
+    if not candidates:
+        candidates = [v for v in problem.vehicle_types if any(problem.can_carry(v, t) for t in trips)]
+    if not candidates:
+        return None
+    need = sum(t.passengers for t in trips)
+    size = (lambda v: max(sum(lay.capacity.values()) for lay in v.layouts))
+    small = [v for v in candidates if size(v) >= need]
+    if small and need <= 4:
+        return min(small, key=lambda v: (size(v), v.name))
+    return max(candidates, key=lambda v: (size(v), not v.passenger_assistant, v.name))
+
+
+def _fits_together(vehicle, trips) -> bool:
+    """Whether one of the vehicle's layouts holds every trip at once."""
+    need = {r: sum(t.demand[r] for t in trips) for r in RESOURCES}
+    return (any(all(need[r] <= lay.capacity[r] for r in RESOURCES) for lay in vehicle.layouts)
+            and (vehicle.passenger_assistant or not any(t.needs_assistant for t in trips)))
+
+
+def _priced_run(problem, trips, vehicle, operator, contract_id, service, inward, rng) -> Contract:
+    """One run as a contract: its duty from the trips' rides (a quarter of an hour to get to the first
+    pickup, ten minutes after the last drop-off, on five-minute marks), priced by an operator's costs
+    (``RUN_PRICE``) per day or, one time in three, per mile with a minimum (``MILE_RATE``)."""
+    trips = [problem.trip(t.id) for t in sorted(trips, key=lambda t: t.id)]
+    rides = [ride_window(problem, t) for t in trips]
+    start = 300 * math.floor((min(r[0] for r in rides) - 900) / 300)
+    end = 300 * math.ceil((max(r[1] for r in rides) + 600) / 300)
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat") if service == "nept" else ("Mon", "Tue", "Wed", "Thu", "Fri")
+    draft = Contract(id=contract_id, operator=operator, trip_ids=tuple(t.id for t in trips), price_basis="day",
+                           price=0.0, services=(service,), vehicle_type=vehicle.name, layouts=vehicle.layouts,
+                           assistant=vehicle.passenger_assistant, days=days, duty_start_s=float(start),
+                           duty_end_s=float(end), notes=("morning" if end <= 13 * 3600 else "afternoon") +
+                           (" run in" if inward else " run home"))
+    miles = contract_run(problem, draft).miles + RUN_PRICE["yard_miles"]
+    cost = (RUN_PRICE["fixed"] + RUN_PRICE["per_hour"] * (end - start) / 3600 + RUN_PRICE["per_mile"] * miles
+            + (RUN_PRICE["per_hour"] * (end - start) / 3600 if vehicle.passenger_assistant else 0.0))
+    price = round(cost * (1 + rng.uniform(*RUN_PRICE["margin"])), 2)
+    if rng.random() < 1 / 3:
+        rate = round(float(rng.uniform(*MILE_RATE)), 2)
+        return replace(draft, price_basis="mile", price=rate, minimum=MILE_MINIMUM, miles=round(miles, 1))
+    return replace(draft, price=price)

@@ -1,4 +1,4 @@
-"""The HTTP API, version 1: trip sets, fleets, solve, comparison and clock jobs, their status,
+"""The HTTP API, version 1: trip sets, fleets, solve, comparison, clock and contracts jobs, their status,
 cancellation and results. Thin on purpose: parse and validate at the edge, store, queue,
 report. The contract is the OpenAPI document in ``openapi.py``, served at /v1/openapi.json.
 """
@@ -18,7 +18,8 @@ from flask import Blueprint, Response, current_app, g, jsonify, render_template,
 from sqlalchemy import bindparam, func, insert, select, true
 from sqlalchemy.exc import IntegrityError
 
-from optimiser.errors import InputFormatError
+from optimiser.analysis.contracts import RULE_NAMES, ContractAnalysisOptions
+from optimiser.errors import InputFormatError, ProblemError
 
 from .config import Limits
 from .errors import AuthenticationRequired, Conflict, LimitExceeded, NotFound, NotReady, TooManyRequests, relocated
@@ -342,6 +343,10 @@ COMPARISON_FIELDS = {"trip_set_id": str, "fleet_id": str, "time_limit_s": (int, 
 #: A clock job: the shift options as a document (``shifts``) or a CSV file's text (``shifts_csv``).
 CLOCK_FIELDS = {**COMPARISON_FIELDS, "shifts": (list, dict), "shifts_csv": str, "most_moved": int,
                 "earliest_bell": str, "objective": str, "max_rounds": int, "screen_rounds": int}
+JOB_KINDS = ("solve", "comparison", "clock", "contracts")
+#: A contracts job: the register as a CSV file's text (docs/contracts.md) and the analysis's rules.
+CONTRACTS_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points": str, "register_csv": str,
+                    "complete": bool, **{name: (int, float) for name in RULE_NAMES}}
 
 
 def _job_request(fields: dict[str, Any], kind: str) -> dict:
@@ -355,7 +360,7 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
         if name not in body:
             raise InputFormatError("missing", where=f"body.{name}")
     for name, kinds in fields.items():
-        if name in body and (not isinstance(body[name], kinds) or isinstance(body[name], bool)):
+        if name in body and (not isinstance(body[name], kinds) or (isinstance(body[name], bool) and kinds is not bool)):
             raise InputFormatError(f"wrong type: {type(body[name]).__name__}", where=f"body.{name}")
     config, most = current_app.config, limits()
     limit = float(body.get("time_limit_s", config["DEFAULT_SOLVE_SECONDS"] if kind == "solve" else 20))
@@ -370,6 +375,8 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
                                 where="body.seeds")
     if kind == "clock":
         _check_clock_request(body)
+    if kind == "contracts":
+        _check_contracts_request(body)
     if "regions" in body and not 1 <= body["regions"] <= 1000:
         raise InputFormatError("must be between 1 and 1000 (1 never splits the day)", where="body.regions")
     if "seed" in body and not 0 <= body["seed"] < 2**31:
@@ -397,6 +404,18 @@ def _check_clock_request(body: dict) -> None:
     for name, most in (("most_moved", 100), ("max_rounds", 10**7), ("screen_rounds", 10**6)):
         if name in body and not 1 <= body[name] <= most:
             raise InputFormatError(f"must be between 1 and {most:,}", where=f"body.{name}")
+
+
+def _check_contracts_request(body: dict) -> None:
+    """A contracts job's register is there (it is checked against the day when the job runs, which
+    fails listing every row, contract and column at fault) and its rules are ones the analysis takes."""
+    if "register_csv" not in body:
+        raise InputFormatError("missing: the contract register as a CSV file's text (docs/contracts.md)",
+                               where="body.register_csv")
+    try:
+        ContractAnalysisOptions(**{k: body[k] for k in RULE_NAMES if k in body})
+    except ProblemError as exc:
+        raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None
 
 
 def _check_shift_options(options: dict, trip_set: TripSet) -> None:
@@ -563,6 +582,11 @@ def create_clock_job():
     return _submit("clock", CLOCK_FIELDS)
 
 
+@bp.post("/contracts-jobs")
+def create_contracts_job():
+    return _submit("contracts", CONTRACTS_FIELDS)
+
+
 @bp.get("/jobs")
 def list_jobs():
     query = select(Job).where(Job.owner == g.owner)
@@ -575,8 +599,8 @@ def list_jobs():
         query, count, filters["state"] = query.where(Job.state == state), count.where(Job.state == state), state
     kind = request.args.get("kind")
     if kind is not None:
-        if kind not in ("solve", "comparison", "clock"):
-            raise InputFormatError("must be solve, comparison or clock", where="query.kind")
+        if kind not in JOB_KINDS:
+            raise InputFormatError(f"must be {', '.join(JOB_KINDS[:-1])} or {JOB_KINDS[-1]}", where="query.kind")
         query, count, filters["kind"] = query.where(Job.kind == kind), count.where(Job.kind == kind), kind
     return _page(query.order_by(Job.created_at.desc(), Job.id), count, job_body, "v1.list_jobs", **filters)
 

@@ -197,6 +197,8 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
             results, summary = _solve(loaded, options, control, settings)
         elif kind == "clock":
             results, summary = _clock(loaded, options, control)
+        elif kind == "contracts":
+            results, summary = _contracts(loaded, options, control)
         else:
             results, summary = _compare(loaded, options, control)
     except SolveCancelled as exc:
@@ -456,4 +458,25 @@ def _clock(loaded, options: dict, control: _JobControl):
     summary = {"moves": [m["description"] for m in advice.to_dict()["moves"]], "saving": saving.get("median"),
                "saving_min": saving.get("min"), "saving_max": saving.get("max"), "saving_percent": saving.get("percent"),
                "vehicles_before": advice.before["vehicles"], "vehicles_after": advice.after["vehicles"]}
+    return files, summary
+
+
+def _contracts(loaded, options: dict, control: _JobControl):
+    """The contract register (``register_csv``) read against the day and analysed: no solve, so
+    the job is over in seconds. A bad register fails the job listing every row, contract and column."""
+    from optimiser.analysis.contracts import RULE_NAMES, ContractAnalysisOptions, analyse_contracts
+    from optimiser.domain.register import register_from_csv_text
+    from optimiser.reporting.contracts_report import contract_files
+
+    control.update(force=True, phase="analysing", fraction=0.0)
+    register = register_from_csv_text(options["register_csv"], loaded.problem, complete=bool(options.get("complete")),
+                                      source="body.register_csv")
+    rules = ContractAnalysisOptions(**{k: options[k] for k in RULE_NAMES if k in options})
+    analysis = analyse_contracts(loaded.problem, register, rules)
+    # the CSVs keep a register's formulas as text already, as spreadsheet_cell does
+    files = {name: (media_type, text.encode()) for name, (media_type, text) in
+             contract_files(analysis, loaded.locations).items()}
+    overall = analysis.overall
+    summary = {k: overall[k] for k in ("contracts", "operators", "price_a_day", "chains", "chain_saving_a_day",
+                                       "vehicles_saved_by_chains", "duplicates", "duplicate_saving_a_day")}
     return files, summary

@@ -70,6 +70,30 @@ def _job_request(extra: dict, limits: Limits) -> dict:
         "properties": properties}}}}
 
 
+def _contracts_request(limits: Limits) -> dict:
+    """A contracts job's body: no solve, so no time limit; the register is required."""
+    body = _job_request(CONTRACTS_PROPERTIES, limits)
+    schema = body["content"]["application/json"]["schema"]
+    del schema["properties"]["time_limit_s"]
+    schema["required"] = [*schema["required"], "register_csv"]
+    return body
+
+
+#: What a contracts job takes besides the trip set and fleet (docs/contracts.md).
+CONTRACTS_PROPERTIES = {
+    "register_csv": {"type": "string", "description": "the contract register as a CSV file's text "
+                                                     "(one row per contract; required)"},
+    "complete": {"type": "boolean", "default": False,
+                 "description": "the register holds every contract of the day: a trip on no "
+                                "contract is an error"},
+    "turnaround_minutes": {"type": "number", "minimum": 0, "default": 5},
+    "deadhead_per_mile": {"type": "number", "minimum": 0, "default": 1.5},
+    "waiting_per_hour": {"type": "number", "minimum": 0, "default": 0},
+    "longest_gap_minutes": {"type": "number", "minimum": 0, "default": 90},
+    "near_km": {"type": "number", "minimum": 0, "default": 3},
+    "overlap_share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.5}}
+
+
 def limits_description(limits: Limits) -> str:
     return (f"Limits of this service, checked before any work is done: at most {limits.trips_per_set:,} trips a "
             f"trip set, {limits.locations:,} places a problem, {limits.vehicles_per_type:,} vehicles of one type "
@@ -183,13 +207,20 @@ def document(limits: Limits | None = None) -> dict:
                     "screen_rounds": {"type": "integer", "minimum": 1, "maximum": 10**6,
                                       "description": "rounds of each short scoring solve"}}, limits),
                 "responses": job_submit}},
+            "/v1/contracts-jobs": {"post": {
+                "operationId": "create_contracts_job",
+                "summary": "Today's contracts: chains of one operator's contracts, near-identical runs, occupancy "
+                           "and idle time, each priced (docs/contracts.md)",
+                "parameters": [IDEMPOTENCY],
+                "requestBody": _contracts_request(limits),
+                "responses": job_submit}},
             "/v1/jobs": {"get": {
                 "operationId": "list_jobs", "summary": "Your jobs, newest first",
                 "parameters": PAGING + [
                     {"name": "state", "in": "query", "required": False,
                      "schema": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"]}},
                     {"name": "kind", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": ["solve", "comparison", "clock"]}}],
+                     "schema": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts"]}}],
                 "responses": {"200": _json(page("Job"), "A page"), **_errors(401, 422)}}},
             "/v1/jobs/{job_id}": {"get": {
                 "operationId": "get_job", "summary": "A job's state, progress and result links",
@@ -205,7 +236,9 @@ def document(limits: Limits | None = None) -> dict:
                 "operationId": "get_job_result",
                 "summary": "A result file: plan.json, plan.geojson, routes.csv, map.html; for comparisons "
                            "comparison.json, report.html, report.md, chart-*.svg and integrated-*; for clock jobs clock.json, "
-                           "clock.html, clock.md, moves.csv, vehicles.svg, saving.svg and recommended-*",
+                           "clock.html, clock.md, moves.csv, vehicles.svg, saving.svg and recommended-*; for contracts jobs "
+                           "findings.json, contracts.html, contracts.md, findings.csv, contracts.csv and "
+                           "contracts.geojson",
                 "parameters": [_id_parameter("job_id", "job id"), _id_parameter("name", "result name")],
                 "responses": {"200": {"description": "The file", "content": {
                     "application/json": {"schema": {}}, "application/geo+json": {"schema": {}},
@@ -244,7 +277,7 @@ def document(limits: Limits | None = None) -> dict:
                 "Job": {"type": "object", "required": ["id", "kind", "state", "progress", "url", "results"],
                         "properties": {
                             "id": {"type": "string"},
-                            "kind": {"type": "string", "enum": ["solve", "comparison", "clock"]},
+                            "kind": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts"]},
                             "state": {"type": "string",
                                       "enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
                             "trip_set_id": {"type": "string"}, "fleet_id": {"type": "string"},

@@ -31,9 +31,7 @@ at fault, before anything is solved.
 """
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import json
 import math
 import os
@@ -44,6 +42,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
+from optimiser.domain.csv_text import csv_text_rows
 from optimiser.domain.model import Problem, format_clock, parse_clock
 from optimiser.domain.plan import Plan, RouteOrder, route_order, time_route
 from optimiser.engine.screening import screen_trip
@@ -309,27 +308,12 @@ def shift_options_from_document(document, problem: Problem | Iterable[str], *, n
 def shift_options_from_csv_text(text: str, problem: Problem | Iterable[str], *, names: Mapping[str, str] | None = None,
                                 limits: ClockLimits | None = None, source: str = "shifts.csv") -> ShiftOptions:
     """Shift options from a CSV's text (a header row, then one row per option; row 1 is the header)."""
-    text = text.lstrip("\ufeff")
-    header = text.split("\n", 1)[0]
-    reader = csv.DictReader(io.StringIO(text), delimiter=";" if ";" in header and "," not in header else ",")
-    columns = [c.strip() for c in (reader.fieldnames or [])]
+    columns, rows = csv_text_rows(text, source=source, extra=EXTRA_CELLS, keep="destination")
     if "destination" not in columns or "from_minutes" not in columns:
         missing = [c for c in ("destination", "from_minutes") if c not in columns]
         raise InputFormatError(f"missing column {missing[0]}; the columns are {', '.join(SHIFT_COLUMNS)}",
                                where=source, problems=[{"file": source, "row": 1, "column": m,
                                                         "message": "missing column"} for m in missing])
-    rows = []
-    try:
-        for number, raw in enumerate(reader, start=2):
-            if None in raw:  # more cells than the header has columns
-                rows.append((number, {"destination": raw.get("destination"), EXTRA_CELLS: ""}))
-                continue
-            cleaned = {k.strip(): v for k, v in raw.items() if k is not None}
-            if all(_blank(v) for v in cleaned.values()):
-                continue
-            rows.append((number, cleaned))
-    except csv.Error as exc:
-        raise InputFormatError(f"cannot read the CSV: {exc}", where=source) from None
     return shift_options_from_rows(rows, problem, names=names, limits=limits, source=source)
 
 

@@ -232,6 +232,37 @@ class Layout:
         return " + ".join(f"{v} {words[r]}" for r, v in self.capacity.items() if v) or "empty"
 
 
+#: The words of a layout's text ("12 seats + 1 wheelchair") and the resource each counts.
+LAYOUT_WORDS = {"seat": "seats", "seats": "seats", "wheelchair": "wheelchair_spaces", "wheelchairs":
+                "wheelchair_spaces", "stretcher": "stretchers", "stretchers": "stretchers", "staff": "staff_seats"}
+
+
+def parse_layouts(text: str) -> list[Layout]:
+    """``"16 seats | 12 seats + 1 wheelchair | 8 seats + 2 wheelchairs"`` -> three layouts. Fleet
+    files and contract registers both describe vehicles this way."""
+    layouts = []
+    for part in str(text).split("|"):
+        part = part.strip()
+        if not part:
+            continue
+        counts: dict[str, int] = {}
+        for term in part.split("+"):
+            words = term.split()
+            try:
+                if len(words) != 2 or words[1].lower() not in LAYOUT_WORDS:
+                    raise ValueError
+                number = float(words[0])
+                if not number.is_integer() or number < 0:
+                    raise ValueError
+                counts[LAYOUT_WORDS[words[1].lower()]] = int(number)
+            except ValueError:
+                raise ValueError(f"cannot read {term.strip()!r}: expected e.g. '12 seats + 1 wheelchair'") from None
+        layouts.append(Layout(part, **counts))
+    if not layouts:
+        raise ValueError("no layout given")
+    return layouts
+
+
 @dataclass(frozen=True)
 class VehicleType:
     """A kind of vehicle in the fleet, how many there are, where and when they work, what they cost."""

@@ -18,7 +18,9 @@ MOVES_COLUMNS = ("destination", "name", "minutes", "trips", "saving_alone_median
                  "screened_saving")
 
 
-def _environment(autoescape: bool) -> Environment:
+def template_environment(autoescape: bool) -> Environment:
+    """The advisers' templates (``templates/``) with their filters: money, minutes and shares;
+    ``autoescape`` for HTML, so that every string is shown as text."""
     env = Environment(loader=PackageLoader("optimiser.reporting", "templates"),
                       autoescape=autoescape,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -84,12 +86,12 @@ def saving_chart(advice: ClockAdvice) -> str:
 
 
 def markdown(advice: ClockAdvice) -> str:
-    return _environment(False).get_template("clock.md.j2").render(a=advice.to_dict())
+    return template_environment(False).get_template("clock.md.j2").render(a=advice.to_dict())
 
 
 def html_report(advice: ClockAdvice) -> str:
     charts = {"vehicles": Markup(vehicles_chart(advice)), "saving": Markup(saving_chart(advice))}
-    return _environment(True).get_template("clock.html.j2").render(a=advice.to_dict(), charts=charts)
+    return template_environment(True).get_template("clock.html.j2").render(a=advice.to_dict(), charts=charts)
 
 
 def moves_rows(advice: ClockAdvice) -> list[dict]:

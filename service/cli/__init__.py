@@ -3,15 +3,16 @@
     itu solve PROBLEM.json | TRIPS FLEET [--roads PBF | --osrm URL] [--seconds S] [--out DIR]
     itu compare TRIPS [FLEET] [--roads PBF | --osrm URL] [--seconds S] [--seeds K] [--out DIR]
     itu advise clock TRIPS [FLEET] --shifts SHIFTS.csv [--seconds S] [--seeds K] [--out DIR] [--json]
+    itu contracts analyse TRIPS FLEET --register REGISTER.csv [--complete] [--out DIR] [--json]
     itu curves PLAN.json... --out SVG
-    itu scenario generate --trips N --seed S --out DIR [--pbf PBF]
+    itu scenario generate --trips N --seed S --out DIR [--pbf PBF] [--register];  itu scenario register TRIPS FLEET
     itu serve [--dev] [--host H] [--port P];  itu keys create NAME | list | revoke ID
     itu bench darp FILES... [--seconds S] [--workers W] [--json]
     itu bench day [--trips N] [--seconds S] [--seeds N...] [--against POUNDS] --out DIR
     itu bench roads PBF;  itu bench service [--clients N]
 
 The commands live by what they are for: planning.py (solve, compare, curves, scenario),
-advising.py (advise clock), serving.py (serve, keys) and bench.py (the harnesses of benchmarks/).
+advising.py (advise clock), contracts.py (contracts analyse), serving.py (serve, keys) and bench.py (the harnesses of benchmarks/).
 Errors the user can fix are printed as one line (what and where), exit code 2; never a traceback.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 
 from optimiser.errors import ItuError
 
-from . import advising, bench, planning, serving
+from . import advising, bench, contracts, planning, serving
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     planning.add_commands(sub)
     advising.add_commands(sub)
+    contracts.add_commands(sub)
     serving.add_commands(sub)
     bench.add_commands(sub)
     return parser

@@ -1,4 +1,5 @@
-"""Planning commands: ``itu solve``, ``itu compare``, ``itu curves`` and ``itu scenario generate``.
+"""Planning commands: ``itu solve``, ``itu compare``, ``itu curves``, ``itu scenario generate`` and
+``itu scenario register``.
 
 Files are read and written by geodata/files.py; this module turns flags into its arguments and
 prints what was done.
@@ -194,9 +195,29 @@ def cmd_scenario_generate(args) -> int:
     area = area_from_osm(args.pbf) if args.pbf else synthetic_area(args.area)
     if args.pbf and not args.roads and not args.osrm:
         args.roads = args.pbf  # windows and ride caps from the same roads the plan will use
-    scenario = generate_scenario(area, trips=args.trips, seed=args.seed,
-                                 travel=travel_provider(travel_from_arguments(args)), shape=args.shape)
-    print_scenario(scenario, write_scenario(scenario, args.out))
+    travel = travel_provider(travel_from_arguments(args))
+    scenario = generate_scenario(area, trips=args.trips, seed=args.seed, travel=travel, shape=args.shape)
+    written = write_scenario(scenario, args.out)
+    if args.register:  # today's contracts for the day just written, read back as any day is
+        day = load_day(written[0], written[1], travel=travel)
+        written.append(write_day_register(day, Path(args.out) / "register.csv", seed=args.seed))
+    print_scenario(scenario, written)
+    return 0
+
+
+def write_day_register(day: LoadedDay, path: Path, *, seed: int) -> Path:
+    """A plausible register of today's contracts for ``day`` (``geodata.scenario.plausible_register``),
+    written as a register CSV."""
+    from geodata.scenario import plausible_register
+    from optimiser.domain.register import write_register
+
+    return write_register(plausible_register(day.problem, seed=seed), path)
+
+
+def cmd_scenario_register(args) -> int:
+    day = load_from_arguments(args)
+    path = write_day_register(day, Path(args.out), seed=args.seed)
+    print(f"wrote {path}")
     return 0
 
 
@@ -281,4 +302,15 @@ def add_commands(sub) -> None:
     gen.add_argument("--area", default="rutland", help="built-in synthetic area when no --pbf (default rutland)")
     gen.add_argument("--roads", help=argparse.SUPPRESS)
     gen.add_argument("--osrm", help="OSRM server for the direct journey times")
+    gen.add_argument("--register", action="store_true",
+                     help="also write register.csv: a plausible register of today's contracts for the day")
     gen.set_defaults(func=cmd_scenario_generate)
+
+    reg = scenario_sub.add_parser("register", help="a plausible register of today's contracts for a day "
+                                                   "(each service let separately, with realistic waste)")
+    reg.add_argument("trips", help="trip file (CSV, GeoJSON, GeoPackage) or problem document (JSON)")
+    reg.add_argument("fleet", nargs="?", help="fleet file (CSV or JSON) for a trip file")
+    add_travel_arguments(reg)
+    reg.add_argument("--seed", type=int, default=0)
+    reg.add_argument("--out", required=True, help="the register CSV to write")
+    reg.set_defaults(func=cmd_scenario_register)
