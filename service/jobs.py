@@ -311,6 +311,12 @@ def spreadsheet_cell(value):
     return value
 
 
+def chart_files(drawn: dict) -> dict[str, tuple[str, bytes]]:
+    """Charts by name as result files ``chart-NAME.svg``, which the planner's page shows."""
+    return {f"chart-{name.replace('_', '-')}.svg": ("image/svg+xml", chart.svg.encode())
+            for name, chart in drawn.items()}
+
+
 def plan_summary(plan) -> dict:
     return {"cost": round(plan.cost.total, 2), "vehicles": plan.vehicles_used, "km": round(plan.km, 1),
             "co2_kg": round(plan.co2_kg, 1), "served_by_fleet": len(plan.served_trip_ids),
@@ -357,7 +363,9 @@ def _solve(loaded, options: dict, control: _JobControl, settings: dict):
                          cancel=control, executor=client.get_executor(pure=False))
     else:
         plan = solve(loaded.problem, solve_options, on_progress=on_progress, cancel=control)
-    return plan_files(plan, loaded), plan_summary(plan)
+    from optimiser.reporting.report import plan_charts
+
+    return {**plan_files(plan, loaded), **chart_files(plan_charts(plan))}, plan_summary(plan)
 
 
 def _compare(loaded, options: dict, control: _JobControl):
@@ -385,8 +393,7 @@ def _compare(loaded, options: dict, control: _JobControl):
         "comparison.json": ("application/json", json.dumps(result.to_dict()).encode()),
         "report.html": ("text/html", html_report(result, drawn).encode()),
         # each chart on its own too, for the planner's page to show beside the plan
-        **{f"chart-{name.replace('_', '-')}.svg": ("image/svg+xml", chart.svg.encode())
-           for name, chart in drawn.items()},
+        **chart_files(drawn),
         "report.md": ("text/markdown", markdown(result).encode()),
         **plan_files(result.integrated_plan, loaded, prefix="integrated-"),
     }

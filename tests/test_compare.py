@@ -202,6 +202,23 @@ def test_the_html_report_has_a_row_per_service_and_every_chart():
     assert re.findall(r'<figure role="img" aria-label="([^"]+)">', page) == [c.title for c in drawn.values()]
 
 
+def test_a_plan_alone_has_its_own_charts_of_the_day():
+    from optimiser import SolveOptions, solve
+    from optimiser.analysis.compare import vehicles_in_use
+    from optimiser.reporting.report import plan_charts
+
+    problem = chained_services()
+    plan = solve(problem, SolveOptions(time_limit_s=1))
+    assert_feasible(problem, plan)
+    drawn = plan_charts(plan)
+    assert list(drawn) == ["vehicles_in_use", "ride_times", "search"]
+    # one minibus does the school run and then the day-centre run: never two on the road at once
+    steps = vehicles_in_use([plan])
+    assert max(n for _, n in steps) == 1 and steps[0][0] <= "08:00"
+    assert "vehicles on the road" in drawn["vehicles_in_use"].svg
+    assert "school" in drawn["ride_times"].svg and "social_care" in drawn["ride_times"].svg
+
+
 def test_compare_and_run_variants_report_progress_as_solves_done_of_the_total():
     # one progress record across the public API: a comparison counts its finished solves
     from optimiser import Progress, Variant, run_variants

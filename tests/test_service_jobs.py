@@ -86,7 +86,10 @@ def test_a_solve_job_runs_reports_progress_and_returns_results(database_url, clu
         assert done["progress"]["fraction"] == 1.0 and done["progress"]["best_cost"] > 0
         summary = done["summary"]
         assert summary["served_by_fleet"] + summary["contracted"] + summary["unserved"] == 200
-        assert set(done["results"]) == {"plan.json", "plan.geojson", "routes.csv", "map.html", "run-sheets.html"}
+        assert set(done["results"]) == {"plan.json", "plan.geojson", "routes.csv", "map.html", "run-sheets.html",
+                                        "chart-vehicles-in-use.svg", "chart-ride-times.svg", "chart-search.svg"}
+        chart = client.get(done["results"]["chart-vehicles-in-use.svg"])
+        assert chart.mimetype == "image/svg+xml" and b"vehicles on the road" in chart.data
         plan = client.get(done["results"]["plan.json"]).get_json()
         assert plan["cost"]["total"] == pytest.approx(summary["cost"], abs=0.01)
         geojson = client.get(done["results"]["plan.geojson"]).get_json()

@@ -110,6 +110,7 @@ def test_run_a_comparison_from_the_page_and_see_both_views(served, browser, tmp_
     assert page.frame_locator("#report").locator("svg").count() == 5
     assert_drawn(page.locator("#report").screenshot(), "the report")
     check_plan_view(page, "integrated-plan.json")
+    assert page.is_hidden("#plan-charts-box")  # a comparison's charts are in its own view
     downloads = page.inner_text("#downloads")
     assert "comparison.json" in downloads and "integrated-plan.geojson" in downloads
     page.screenshot(path=str(tmp_path / "planner.png"), full_page=True)
@@ -138,6 +139,11 @@ def test_plan_the_day_from_the_page_then_reopen_it_among_past_runs(served, brows
     assert "Cost" in figures and "Vehicles" in figures and "Saving" not in figures
     assert page.is_hidden("#show-comparison") and page.is_hidden("#comparison-view")
     check_plan_view(page, "plan.json")
+    # the plan's own charts, each drawn
+    page.wait_for_selector("#plan-charts img")
+    assert page.locator("#plan-charts img").count() == 3 and page.is_visible("#plan-charts-box")
+    page.wait_for_function("[...document.querySelectorAll('#plan-charts img')].every(i => i.naturalWidth > 0)")
+    assert_drawn(page.locator("#plan-charts img").first.screenshot(), "the vehicles chart")
     assert "routes.csv" in page.inner_text("#downloads")
     page.reload()
     page.wait_for_selector("#past-runs:not([hidden]) .open-past:not([disabled])")

@@ -230,10 +230,12 @@ def _side_figures(plans_by_seed: Sequence[Sequence[Plan]], problem: Problem) -> 
         cost_by_service=by_service, vehicles=sum(p.vehicles_used for p in plans), km=sum(p.km for p in plans),
         driver_hours=driver_hours, assistant_hours=assistant_hours, co2_kg=sum(p.co2_kg for p in plans),
         contracted=sum(len(p.contracted) for p in plans), unserved=sum(len(p.unserved) for p in plans),
-        rides=rides, vehicles_in_use=_vehicles_in_use(plans), ride_minutes_all=rides_by_service), median_index
+        rides=rides, vehicles_in_use=vehicles_in_use(plans), ride_minutes_all=rides_by_service), median_index
 
 
-def _vehicles_in_use(plans: Sequence[Plan], slot_minutes: int = 15) -> list[tuple[str, int]]:
+def vehicles_in_use(plans: Sequence[Plan], slot_minutes: int = 15) -> list[tuple[str, int]]:
+    """Vehicles on the road in each ``slot_minutes`` of the day, over ``plans`` together (the
+    parts of one side of a comparison): (``HH:MM``, vehicles) steps."""
     spans = [(r.stops[0].service_start_s, r.stops[-1].service_start_s) for p in plans for r in p.routes]
     if not spans:
         return []

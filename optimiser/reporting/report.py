@@ -9,10 +9,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
-from optimiser.analysis.compare import Comparison
+from optimiser.analysis.compare import Comparison, ride_minutes, vehicles_in_use
 from optimiser.domain.documents import ROUTE_COLUMNS, route_rows
 from optimiser.domain.plan import Plan
-from optimiser.reporting.charts import (Chart, ChartStyle, cost_components_chart, cost_split_chart,
+from optimiser.reporting.charts import (Chart, ChartStyle, cost_components_chart, cost_curve_chart, cost_split_chart,
                                         ride_times_chart, savings_by_service_chart, vehicles_in_use_chart)
 
 COMPONENT_WORDS = {"vehicles_fixed": "vehicles (fixed)", "distance": "distance", "driver_time": "driver time",
@@ -41,6 +41,25 @@ def charts(c: Comparison, style: ChartStyle = ChartStyle()) -> dict[str, Chart]:
             "separate": [v for vs in c.separate.ride_minutes_all.values() for v in vs],
             "integrated": [v for vs in c.integrated.ride_minutes_all.values() for v in vs]}, style=style),
     }
+
+
+def plan_charts(plan: Plan, style: ChartStyle = ChartStyle()) -> dict[str, Chart]:
+    """One plan's charts by name (those it has data for): vehicles on the road through the day,
+    ride times by service, and how the search's best cost fell. The service job writes each as
+    ``chart-NAME.svg`` beside the plan."""
+    drawn = {}
+    steps = vehicles_in_use([plan])
+    if steps:
+        drawn["vehicles_in_use"] = vehicles_in_use_chart({"vehicles on the road": steps}, style)
+    rides: dict[str, list[float]] = {}
+    for service, minutes in ride_minutes(plan).values():
+        rides.setdefault(service, []).append(minutes)
+    if rides:
+        drawn["ride_times"] = ride_times_chart(dict(sorted(rides.items())), style=style)
+    if plan.solver.best_cost_over_time:
+        drawn["search"] = cost_curve_chart("The search's best cost over time",
+                                           {"best cost found": plan.solver.best_cost_over_time}, style=style)
+    return drawn
 
 
 # ----------------------------------------------------------------------------- text

@@ -166,21 +166,30 @@ async function show(run) {
     return item;
   }));
   $("show-comparison").hidden = !comparison;
+  // a plan's own charts beside it; a comparison's charts are in the comparison view
+  showCharts(comparison ? [] : chartNames(run), urls, "plan-charts");
+  $("plan-charts-box").hidden = comparison || chartNames(run).length === 0;
   if (comparison) showComparison(run, urls);
   $("results").hidden = false;
   chooseView(comparison ? "comparison-view" : "plan-view");
   showPlan(await api("GET", run.results[prefix + "plan.json"]));
 }
-// The charts the job drew (chart-*.svg), each an image, and the whole report beneath them.
-function showComparison(run, urls) {
-  const names = Object.keys(run.results).filter(n => n.startsWith("chart-") && n.endsWith(".svg")).sort();
-  $("charts").replaceChildren(...names.map(name => {
+// The charts a job drew (chart-*.svg), each an image in the box with id ``into``.
+function chartNames(run) {
+  return Object.keys(run.results).filter(n => n.startsWith("chart-") && n.endsWith(".svg")).sort();
+}
+function showCharts(names, urls, into) {
+  $(into).replaceChildren(...names.map(name => {
     const box = $("chart-figure").content.firstElementChild.cloneNode(true);
     const image = box.querySelector("img");
     image.src = urls[name];
     image.alt = name.slice(6, -4).replaceAll("-", " ");
     return box;
   }));
+}
+// A comparison's charts, and the whole report beneath them.
+function showComparison(run, urls) {
+  showCharts(chartNames(run), urls, "charts");
   $("report").src = urls["report.html"];
 }
 
