@@ -19,7 +19,7 @@ NOW = "07:20"
 @functools.lru_cache(maxsize=None)
 def school_morning():
     """Two 4-seat buses and eight pupils on a road (1 km a minute) to a school at 30 km: two
-    collected by 07:10 (before now), the rest later in the morning, two in the afternoon; a
+    collected by 06:50 and at school by 07:25 (before now), the rest later in the morning, two in the afternoon; a
     dear taxi. h7 is a home no trip uses yet (for an added pupil)."""
     points = {"depot": 0.0, **{f"h{k}": 2.0 * k for k in range(1, 8)}, "school": 30.0}
     b = ProblemBuilder(line_matrix(points), name="school-morning")
@@ -27,10 +27,10 @@ def school_morning():
                        cost_per_day=20.0, shift_start="06:30", shift_end="17:00")
     b.add_tariff("taxi", flag_fall=60.0, per_km=3.0)
     quick = dict(pickup_service_minutes=1, dropoff_service_minutes=1)
-    b.add_trip("a", "school", "h1", "school", earliest_pickup="07:00", latest_pickup="07:10",
-               latest_arrival="08:00", **quick)
-    b.add_trip("b", "school", "h2", "school", earliest_pickup="07:00", latest_pickup="07:10",
-               latest_arrival="08:00", **quick)
+    b.add_trip("a", "school", "h1", "school", earliest_pickup="06:40", latest_pickup="06:50",
+               latest_arrival="07:25", **quick)
+    b.add_trip("b", "school", "h2", "school", earliest_pickup="06:40", latest_pickup="06:50",
+               latest_arrival="07:25", **quick)
     for tid, home in (("c", "h3"), ("d", "h4"), ("e", "h5"), ("f", "h6")):
         b.add_trip(tid, "school", home, "school", earliest_pickup="07:40", latest_arrival="08:50", **quick)
     b.add_trip("g", "school", "school", "h1", earliest_pickup="15:30", latest_pickup="15:45", **quick)
@@ -128,8 +128,8 @@ def test_a_bad_change_is_refused_naming_it(change, where):
 def test_a_vehicle_cannot_leave_the_road_with_a_passenger_on_board():
     problem, published = school_morning()
     carrying = next(r.vehicle_number for r in published.routes for s in r.stops if s.trip_id == "a")
-    document = {"now": "07:15", "changes": [{"kind": "vehicle_off", "vehicle_type": "bus",
-                                              "vehicle_number": carrying, "from": "07:15"}]}
+    document = {"now": "06:55", "changes": [{"kind": "vehicle_off", "vehicle_type": "bus",
+                                              "vehicle_number": carrying, "from": "06:55"}]}
     with pytest.raises(InputFormatError, match="on board") as caught:
         changes_from_document(document, problem, published)
     assert caught.value.where == "changes[0].from"

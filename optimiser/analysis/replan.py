@@ -327,6 +327,18 @@ class _Day:
         return price, route
 
 
+def _pinned(trip: Trip, published: Published, now: float) -> Trip:
+    """``trip`` with its stops served before now pinned to their published times: a route's
+    schedule is chosen afresh each time it is timed, and what has happened cannot move."""
+    pickup, dropoff = published.pickup_s.get(trip.id), published.dropoff_s.get(trip.id)
+    if pickup is None or pickup >= now:
+        return trip
+    trip = replace(trip, earliest_pickup_s=pickup, latest_pickup_s=pickup)
+    if dropoff < now:
+        trip = replace(trip, earliest_arrival_s=dropoff, latest_arrival_s=dropoff)
+    return trip
+
+
 def _fits_on_board(order: RouteOrder) -> bool:
     """Every stop's load within the layout, and a passenger travelling alone alone on board
     (timing a route does not look at either)."""
@@ -366,7 +378,7 @@ def replan(problem: Problem, plan: Plan, changes: Changes, options: ReplanOption
     moved = {c.trip.id: c.trip for c in changes.items if isinstance(c, MoveWindow)}
     added = [c.trip for c in changes.items if isinstance(c, Add)]
     off = {(c.vehicle_type, c.vehicle_number): c.from_s for c in changes.items if isinstance(c, VehicleOff)}
-    trips = [moved.get(t.id, t) for t in problem.trips if t.id not in cancelled] + added
+    trips = [_pinned(moved.get(t.id, t), published, now) for t in problem.trips if t.id not in cancelled] + added
     day_problem = replace(problem, trips=tuple(trips))
     day = _Day(day_problem, published, options.prices, now, off)
 

@@ -59,6 +59,8 @@ def cmd_replan(args) -> int:
     if not isinstance(change_document, dict):
         raise InputFormatError("expected an object with now and changes", where=args.changes)
     problem, added = load_day_with_added(args.trips, args.fleet, change_document)
+    if isinstance(plan_document, dict) and isinstance(plan_document.get("problem"), str):
+        problem = replace(problem, name=plan_document["problem"])  # not the temporary file's name
     published = plan_from_document(plan_document, problem, where=args.plan)
     changes = changes_from_document(change_document, problem, published, added)
     options = ReplanOptions(prices=DisruptionPrices(args.moved_vehicle_price, args.moved_pickup_price,
