@@ -2,6 +2,7 @@
 time, nothing before now moves, bad changes are refused naming them, and every plan is checked."""
 from __future__ import annotations
 
+import csv
 import functools
 import json
 
@@ -147,3 +148,34 @@ def test_the_published_plan_read_back_from_its_file_is_the_same_and_the_full_sea
     assert check_plan(result.problem, result.plan).feasible
     assert result.method in ("repair", "full search") and result.notes
     assert path.read_text() == text
+
+
+def test_itu_replan_writes_the_calls_and_refuses_an_unknown_trip(tmp_path, capsys):
+    """The example day with a published plan that serves nobody (every trip unserved): the added
+    pupils of examples/rutland/changes.json are placed and called; an unknown trip is refused."""
+    from pathlib import Path
+
+    from service.cli import main
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "rutland"
+    plan = tmp_path / "plan.json"
+    with (example / "trips.csv").open(newline="") as f:
+        unserved = [{"trip_id": row["id"], "service": row["service"], "reason": "not planned"}
+                    for row in csv.DictReader(f)]
+    plan.write_text(json.dumps({"problem": "rutland", "routes": [], "contracted": [], "unserved": unserved}))
+    text = plan.read_text()
+    document = json.loads((example / "changes.json").read_text())
+    document["changes"] = [c for c in document["changes"] if c["kind"] == "add"]
+    changes = tmp_path / "changes.json"
+    changes.write_text(json.dumps(document))
+    files = ["--trips", str(example / "trips.csv"), "--fleet", str(example / "fleet.json")]
+    assert main(["replan", str(plan), str(changes), *files, "--out", str(tmp_path / "out")]) == 0
+    calls = (tmp_path / "out" / "calls.csv").read_text().splitlines()
+    assert calls[0] == "trip_id,reason,old_vehicle,old_pickup,new_vehicle,new_pickup"
+    assert sorted(line.split(",")[0] for line in calls[1:]) == ["nept-0101-out", "school-0101-am"]
+    assert json.loads((tmp_path / "out" / "replan.json").read_text())["method"] == "repair"
+    changes.write_text(json.dumps({"now": "07:00", "changes": [{"kind": "cancel", "trip_id": "nobody"}]}))
+    capsys.readouterr()
+    assert main(["replan", str(plan), str(changes), *files]) == 2
+    assert "changes[0].trip_id: unknown trip 'nobody'" in capsys.readouterr().err
+    assert plan.read_text() == text

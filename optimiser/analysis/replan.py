@@ -410,6 +410,11 @@ def replan(problem: Problem, plan: Plan, changes: Changes, options: ReplanOption
             kept = trial
         orders[(order.vehicle_type.name, order.vehicle_number, order.duty)] = kept
         waiting.extend(sorted(out))
+    listed = set(published.vehicle) | published.contracted | {u.trip_id for u in plan.unserved}
+    for trip in problem.trips:  # a plan that leaves a trip out altogether: the trip is placed now
+        if trip.id not in listed and trip.id not in cancelled:
+            waiting.append(trip.id)
+            reasons.setdefault(trip.id, "not in the published plan")
     for trip_id in moved:  # a moved trip that was contracted is offered to the fleet again
         if trip_id in published.contracted:
             waiting.append(trip_id)
