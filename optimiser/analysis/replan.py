@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -333,9 +334,10 @@ def _pinned(trip: Trip, published: Published, now: float) -> Trip:
     pickup, dropoff = published.pickup_s.get(trip.id), published.dropoff_s.get(trip.id)
     if pickup is None or pickup >= now:
         return trip
-    trip = replace(trip, earliest_pickup_s=pickup, latest_pickup_s=pickup)
+    # whole seconds either side: the search model keeps its times in whole seconds
+    trip = replace(trip, earliest_pickup_s=math.floor(pickup), latest_pickup_s=math.ceil(pickup))
     if dropoff < now:
-        trip = replace(trip, earliest_arrival_s=dropoff, latest_arrival_s=dropoff)
+        trip = replace(trip, earliest_arrival_s=math.floor(dropoff), latest_arrival_s=math.ceil(dropoff))
     return trip
 
 
@@ -519,15 +521,22 @@ def _full_search(day: _Day, start: Sequence[RouteOrder], options: SolveOptions):
         plan = solve(day.problem, replace(options, place_left_out=True), start_routes=[o for o in start if o.events])
     except ItuError as exc:
         return None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - the repaired plan stands; the search's failure is reported
+        return None, f"the search failed ({type(exc).__name__}: {exc})"
     # a type's vehicles are alike: give each searched vehicle the published number it shares most passengers with
     groups: dict[tuple[str, int], set] = {}
+    last: dict[tuple[str, int], float] = {}
     for route in plan.routes:
-        groups.setdefault((route.vehicle_type, route.vehicle_number), set()).update(route.trip_ids)
+        vehicle = (route.vehicle_type, route.vehicle_number)
+        groups.setdefault(vehicle, set()).update(route.trip_ids)
+        last[vehicle] = max([last.get(vehicle, 0.0)] + [s.service_start_s for s in route.stops if s.trip_id])
     pairs = []
     for (name, number), trips in groups.items():
         for vt in day.problem.vehicle_types:
             if vt.name == name:
                 for target in range(vt.count):
+                    if last[(name, number)] > day.off.get((name, target), math.inf) + SAME_TIME_S:
+                        continue  # a vehicle off the road cannot drive this one's day
                     shared = sum(1 for t in trips if day.published.vehicle.get(t) == (name, target))
                     pairs.append((-shared, name, number, target))
     pairs.sort()
@@ -536,6 +545,8 @@ def _full_search(day: _Day, start: Sequence[RouteOrder], options: SolveOptions):
         if (name, number) not in mapping and (name, target) not in taken:
             mapping[(name, number)] = target
             taken.add((name, target))
+    if len(mapping) < len(groups):
+        return None, "it needs more vehicles than remain on the road"
     orders = [route_order(day.problem, r, mapping[(r.vehicle_type, r.vehicle_number)]) for r in plan.routes]
     for order in orders:
         if day.route_price(order) is None:
