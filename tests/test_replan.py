@@ -179,3 +179,21 @@ def test_itu_replan_writes_the_calls_and_refuses_an_unknown_trip(tmp_path, capsy
     assert main(["replan", str(plan), str(changes), *files]) == 2
     assert "changes[0].trip_id: unknown trip 'nobody'" in capsys.readouterr().err
     assert plan.read_text() == text
+
+
+def test_the_disruption_price_is_settable_and_checked():
+    with pytest.raises(Exception) as caught:
+        DisruptionPrices(moved_vehicle=-1)
+    assert caught.value.where == "prices.moved_vehicle"
+    problem, published = school_morning()
+    # with moving free the disruption price is nought; priced (no tolerance), it is what the
+    # calls say: every vehicle changed and every pickup time moved
+    document = {"now": NOW, "changes": [{"kind": "cancel", "trip_id": "e"}]}
+    free = run(document, prices=DisruptionPrices(moved_vehicle=0, moved_pickup=0))
+    dear = run(document, prices=DisruptionPrices(moved_vehicle=500, moved_pickup=500, tolerance_s=0))
+    assert free.disruption == 0
+    moved = [c for c in dear.calls if c.reason != "cancelled"]
+    assert dear.disruption == pytest.approx(sum(
+        (500 if c.old_vehicle != c.new_vehicle else 0) + (500 if c.old_pickup != c.new_pickup else 0) for c in moved))
+    for result in (free, dear):
+        assert check_plan(result.problem, result.plan).feasible

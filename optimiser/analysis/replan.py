@@ -417,12 +417,13 @@ def replan(problem: Problem, plan: Plan, changes: Changes, options: ReplanOption
         if trip.id not in listed and trip.id not in cancelled:
             waiting.append(trip.id)
             reasons.setdefault(trip.id, "not in the published plan")
-    for trip_id in moved:  # a moved trip that was contracted is offered to the fleet again
-        if trip_id in published.contracted:
+    unserved_before = {u.trip_id for u in plan.unserved}
+    for trip_id in moved:  # a moved trip that was contracted or unserved is offered to the fleet again
+        if trip_id in published.contracted or trip_id in unserved_before:
             waiting.append(trip_id)
 
     contracted = [c for c in plan.contracted if c.trip_id not in cancelled and c.trip_id not in moved]
-    unserved = [u for u in plan.unserved if u.trip_id not in cancelled]
+    unserved = [u for u in plan.unserved if u.trip_id not in cancelled and u.trip_id not in moved]
     order_of = {tid: k for k, tid in enumerate(waiting)}
     waiting = sorted(dict.fromkeys(waiting), key=lambda t: (day_problem.trip(t).earliest_pickup_s, order_of[t]))
     for trip_id in waiting:
