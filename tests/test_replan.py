@@ -97,7 +97,8 @@ def test_a_vehicle_off_the_road_carries_nothing_after_its_time_and_nothing_befor
 
 def test_an_added_pupil_and_a_moved_window_are_placed():
     problem, published = school_morning()
-    pupil = Trip("n", "school", "h7", "school", earliest_pickup_s=7 * 3600 + 40 * 60, latest_arrival_s=8 * 3600 + 50 * 60,
+    pupil = Trip("n", "school", "h7", "school", earliest_pickup_s=7 * 3600 + 40 * 60,
+                 latest_arrival_s=8 * 3600 + 50 * 60,
                  pickup_service_s=60, dropoff_service_s=60)
     result = run({"now": NOW, "changes": [{"kind": "add", "trip": {"id": "n"}},
                                           {"kind": "move_window", "trip_id": "g", "earliest_pickup": "16:00",

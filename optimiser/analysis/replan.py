@@ -391,7 +391,7 @@ def replan(problem: Problem, plan: Plan, changes: Changes, options: ReplanOption
     waiting: list[str] = [t.id for t in added]
     for order in _published_orders(day, plan, problem):
         vehicle = (order.vehicle_type.name, order.vehicle_number)
-        keep, out = [], set()
+        out = set()
         for kind, trip in order.events:
             if vehicle in off and published.dropoff_s[trip.id] > off[vehicle] - SAME_TIME_S \
                     and published.pickup_s[trip.id] >= now:
@@ -609,7 +609,8 @@ def plan_from_document(document, problem: Problem, *, where: str = "plan") -> Pl
                         raise InputFormatError(f"trip {stop['trip_id']!r} is not in the trip file",
                                                where=f"{where}.routes[{r}]")
                     events.append((stop["kind"], problem.trip(stop["trip_id"])))
-            orders.append(RouteOrder(vt, int(route["vehicle_number"]), layout, tuple(events), int(route.get("duty", 0))))
+            orders.append(RouteOrder(vt, int(route["vehicle_number"]), layout, tuple(events),
+                                     int(route.get("duty", 0))))
         contracted = [ContractedTrip(**c) for c in document.get("contracted", [])]
         unserved = [UnservedTrip(**u) for u in document.get("unserved", [])]
     except (KeyError, TypeError, ValueError) as exc:
