@@ -9,7 +9,7 @@ a checked ``Plan`` out. The package is laid out by role:
   OR-Tools, parts);
 - ``decompose/``: large days planned in parts side by side (regions, the sides of a break);
 - ``analysis/``: what the plans mean (integration savings, the cost split, what-if variants, the
-  clock advisor, today's contracts);
+  clock advisor, today's contracts, re-planning a published day);
 - ``reporting/``: reports and charts;
 - ``checker.py``: the independent checker, which imports nothing of the engine;
 - ``options.py`` and ``solving.py``: how to search, and ``solve`` itself.
@@ -17,6 +17,7 @@ a checked ``Plan`` out. The package is laid out by role:
 from .analysis.clock import ClockAdvice, ClockLimits, ClockOptions, advise_clock, read_shift_options
 from .analysis.compare import CompareOptions, Comparison, compare
 from .analysis.contracts import ContractAnalysis, ContractAnalysisOptions, analyse_contracts
+from .analysis.replan import DisruptionPrices, ReplanOptions, ReplanResult, changes_from_document, replan
 from .analysis.scenarios import Variant, run_variants
 from .checker import CheckReport, check_plan
 from .domain.model import (RESOURCES, ContractTariff, Layout, Problem, ProblemBuilder, TravelMatrix, Trip, VehicleType,
@@ -32,6 +33,7 @@ __all__ = [
     "ClockAdvice", "ClockLimits", "ClockOptions", "advise_clock", "read_shift_options",
     "CompareOptions", "Comparison", "compare", "ContractAnalysis", "ContractAnalysisOptions", "analyse_contracts",
     "Contract", "Register", "read_register", "Variant", "run_variants",
+    "DisruptionPrices", "ReplanOptions", "ReplanResult", "changes_from_document", "replan",
     "CheckReport", "check_plan", "InputFormatError", "ItuError", "PlanCheckError", "ProblemError", "SolveCancelled",
     "SolveFailed", "RESOURCES", "ContractTariff", "Layout", "Problem", "ProblemBuilder", "TravelMatrix", "Trip",
     "VehicleType", "crow_fly", "format_clock", "parse_clock", "ContractedTrip", "CostBreakdown", "Plan", "Route",

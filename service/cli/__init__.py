@@ -5,6 +5,7 @@
     itu advise clock TRIPS [FLEET] --shifts SHIFTS.csv [--seconds S] [--seeds K] [--out DIR] [--json]
     itu contracts analyse TRIPS FLEET --register REGISTER.csv [--complete] [--out DIR] [--json]
     itu curves PLAN.json... --out SVG
+    itu replan PLAN.json CHANGES.json --trips TRIPS --fleet FLEET [--resolve] [--seconds S] [--out DIR]
     itu scenario generate --trips N --seed S --out DIR [--pbf PBF] [--register];  itu scenario register TRIPS FLEET
     itu serve [--dev] [--host H] [--port P];  itu keys create NAME | list | revoke ID
     itu bench darp FILES... [--seconds S] [--workers W] [--json]
@@ -22,13 +23,14 @@ import sys
 
 from optimiser.errors import ItuError
 
-from . import advising, bench, contracts, planning, serving
+from . import advising, bench, contracts, planning, replanning, serving
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itu", description="Integrated transport route optimiser")
     sub = parser.add_subparsers(dest="command", required=True)
     planning.add_commands(sub)
+    replanning.add_commands(sub)
     advising.add_commands(sub)
     contracts.add_commands(sub)
     serving.add_commands(sub)
