@@ -165,7 +165,7 @@ def test_a_killed_service_restarted_at_once_runs_its_jobs_to_the_end(database_ur
 
 
 def test_sigterm_hands_running_jobs_back_without_counting_the_attempt(database_url):
-    first = Service(database_url)
+    first = Service(database_url, workers=1)  # one job: one solver worker is enough
     try:
         job = first.submit(time_limit_s=120)
         first.wait([job], lambda jobs: jobs[0]["state"] == "running" and jobs[0]["progress"].get("best_cost"))
@@ -180,7 +180,7 @@ def test_sigterm_hands_running_jobs_back_without_counting_the_attempt(database_u
         assert (handed_back.state, handed_back.dispatched_by, handed_back.attempts) == ("queued", None, 0)
     finally:
         store.engine.dispose()
-    second = Service(database_url)
+    second = Service(database_url, workers=1)
     try:  # the next service runs it at once, as its first attempt
         again = second.wait([job], running(1))[0]
         assert again["attempts"] == 1

@@ -138,7 +138,8 @@ def test_itu_serve_on_a_separate_cluster_survives_a_worker_killed_and_started_ag
 
 def test_itu_serve_outlives_a_restart_of_the_scheduler(cluster, tmp_path):
     processes, address, workers, port = cluster
-    service = Service(f"sqlite:///{tmp_path / 's.sqlite3'}", DASK_SCHEDULER=address)
+    # nothing here races a restart of the service: a short lease only brings the take-back sooner
+    service = Service(f"sqlite:///{tmp_path / 's.sqlite3'}", DASK_SCHEDULER=address, JOB_LEASE_S="10")
     try:
         first = service.submit(time_limit_s=10)  # still running when everything is killed below
         service.wait([first], running(1))
