@@ -129,3 +129,61 @@ def database_url(request, tmp_path):
             connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
     engine.dispose()
     return url
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Chromium (Debian's, driven by Playwright), started once for a module's tests."""
+    import shutil
+
+    executable = shutil.which("chromium")
+    if not executable:
+        pytest.skip("needs Debian's chromium (make test installs it with apt-get where it can)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The module's Chromium; the pages a test opens are closed after it, so no test sees another's."""
+    yield chromium
+    for context in chromium.contexts:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """Two Dask worker processes for a module's in-process services to share (as services share a
+    cluster in production), rather than each starting a cluster of its own."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def served(tmp_path, dask_cluster):
+    """The service, in development mode on a database of its own, at the address this yields;
+    its jobs go to the module's Dask cluster."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from service import create_app, stop_app
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}", "DEV_MODE": True,
+                      "BIND_HOST": "127.0.0.1", "DASK_SCHEDULER": dask_cluster.scheduler_address})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    stop_app(app)

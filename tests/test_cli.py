@@ -21,7 +21,8 @@ def itu(*args, check=True):
 
 
 def test_solve_the_bundled_example(tmp_path):
-    proc = itu("solve", str(EXAMPLE), "--seconds", "3", "--out", str(tmp_path))
+    # a round budget, not the clock: the same plan on a busy machine (the seconds only bound a broken search)
+    proc = itu("solve", str(EXAMPLE), "--seconds", "60", "--max-rounds", "2000", "--out", str(tmp_path))
     assert "rutland-morning-small" in proc.stdout
     plan = json.loads((tmp_path / "plan.json").read_text())
     trips = json.loads(EXAMPLE.read_text())["trips"]
@@ -43,8 +44,8 @@ def test_the_improvement_can_be_chosen(tmp_path, choice, recorded):
 def test_a_day_planned_in_regions_on_a_local_dask_cluster(tmp_path):
     """`--dask-scheduler local` starts a cluster of --workers processes; the regions go to it."""
     day = ROOT / "examples" / "rutland"
-    proc = itu("solve", str(day / "trips.csv"), str(day / "fleet.json"), "--seconds", "16", "--regions", "2",
-               "--workers", "2", "--dask-scheduler", "local", "--out", str(tmp_path))
+    proc = itu("solve", str(day / "trips.csv"), str(day / "fleet.json"), "--seconds", "120", "--max-rounds", "3000",
+               "--regions", "2", "--workers", "2", "--dask-scheduler", "local", "--out", str(tmp_path))
     assert "as 2 regions" in proc.stdout and "planning regions on local: 2 workers" in proc.stdout
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert [r["planned"] for r in plan["solver"]["regions"]["each"]] == [True, True]
@@ -121,6 +122,9 @@ def test_regions_must_be_at_least_one(tmp_path):
     proc = itu("solve", str(EXAMPLE), "--regions", "0", check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "options.regions: regions must be at least 1" in proc.stderr
+    proc = itu("solve", str(EXAMPLE), "--max-rounds", "0", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "options.max_rounds: max_rounds must be at least 1" in proc.stderr
 
 
 def test_searches_stop_when_the_command_is_killed_outright():

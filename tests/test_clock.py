@@ -262,49 +262,25 @@ def test_the_exhaustive_harness_finds_the_advisors_pick_among_the_best_on_a_gene
 
 # ------------------------------------------------------------------------------ the planner's page
 @pytest.mark.slow
-def test_advise_from_the_planners_page(tmp_path):
+def test_advise_from_the_planners_page(served, browser, tmp_path):
     """The page's clock section: a shift file chosen, the job followed, the report and downloads shown."""
-    pytest.importorskip("playwright")
-    import shutil
-    import threading
-
-    from werkzeug.serving import make_server
-
-    from service import create_app, stop_app
-    from tests.test_service_web import CHROMIUM, CHROMIUM_ARGS
-
-    if not shutil.which("chromium"):
-        pytest.skip("needs Debian's chromium (make test installs it with apt-get where it can)")
-    from playwright.sync_api import sync_playwright
-
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}", "DEV_MODE": True,
-                      "BIND_HOST": "127.0.0.1", "DASK_WORKERS": 2})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     shifts = tmp_path / "shifts.csv"
     shifts.write_text("destination,from_minutes,to_minutes,step_minutes\nOakham Primary B (synthetic),-15,15,15\n")
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            page = browser.new_page()
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"http://127.0.0.1:{server.server_port}/")
-            page.click("#clock-run")  # no shift file yet: said on the page
-            assert "Choose a shift file" in page.inner_text("#clock-error")
-            page.set_input_files("#clock-shifts-file", str(shifts))
-            page.fill("#clock-seconds", "1")
-            page.fill("#clock-seeds", "1")
-            page.click("#clock-run")
-            page.wait_for_selector("#clock-results:not([hidden])", timeout=300_000)
-            assert "a day" in page.inner_text("#clock-headline") or "Move nothing" in page.inner_text("#clock-headline")
-            page.frame_locator("#clock-report").locator("svg").first.wait_for(timeout=30_000)
-            assert "clock.json" in page.inner_text("#clock-downloads")
-            assert not errors
-            browser.close()
-    finally:
-        server.shutdown()
-        stop_app(app)
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(served + "/")
+    page.click("#clock-run")  # no shift file yet: said on the page
+    assert "Choose a shift file" in page.inner_text("#clock-error")
+    page.set_input_files("#clock-shifts-file", str(shifts))
+    page.fill("#clock-seconds", "1")
+    page.fill("#clock-seeds", "1")
+    page.click("#clock-run")
+    page.wait_for_selector("#clock-results:not([hidden])", timeout=300_000)
+    assert "a day" in page.inner_text("#clock-headline") or "Move nothing" in page.inner_text("#clock-headline")
+    page.frame_locator("#clock-report").locator("svg").first.wait_for(timeout=30_000)
+    assert "clock.json" in page.inner_text("#clock-downloads")
+    assert not errors
 
 
 def test_when_every_move_is_impossible_the_advice_is_to_move_nothing_and_says_why():
@@ -320,13 +296,13 @@ def test_when_every_move_is_impossible_the_advice_is_to_move_nothing_and_says_wh
 
 
 @pytest.mark.slow
-def test_the_advice_on_a_dask_cluster_is_the_advice_in_this_process():
-    from distributed import Client, LocalCluster
+def test_the_advice_on_a_dask_cluster_is_the_advice_in_this_process(dask_cluster):
+    from distributed import Client
 
     problem = two_schools()
     shifts = shift_options_from_csv_text(SHIFTS, problem)
     here = advise_clock(problem, shifts, QUICK)
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, Client(cluster) as client:
+    with Client(dask_cluster) as client:
         there = advise_clock(problem, shifts, QUICK, executor=client)
     assert there.moves == here.moves and there.saving == here.saving
 

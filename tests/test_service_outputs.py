@@ -13,7 +13,6 @@ from optimiser import Layout, ProblemBuilder, SolveOptions, solve
 from service.jobs import plan_files
 from tests.conftest import ROOT
 from tests.instances import line_matrix
-from tests.test_service_web import browser  # noqa: F401 - the fixture, headless Chromium
 
 TRIPS = (ROOT / "examples" / "rutland" / "trips.csv").read_text()
 FLEET = json.loads((ROOT / "examples" / "rutland" / "fleet.json").read_text())

@@ -112,21 +112,15 @@ def runner_processes(service: Service) -> list[int]:
     return [int(pid) for pid in found.stdout.split()]
 
 
-def test_several_gunicorn_workers_share_one_job_runner(tmp_path):
-    """The runner has a process of its own: more request workers do not mean more local clusters."""
-    service = Service(f"sqlite:///{tmp_path / 's.sqlite3'}", workers=1, args=("--workers", "2"))
+def test_several_gunicorn_workers_share_one_job_runner_which_is_started_again_when_it_dies(tmp_path):
+    """The runner has a process of its own: more request workers do not mean more local clusters.
+    When it dies it is started again and takes back the job it was running."""
+    # a lease far longer than the wait: only the restarted runner taking back its own can explain the end
+    service = Service(f"sqlite:///{tmp_path / 's.sqlite3'}", workers=1, args=("--workers", "2"), JOB_LEASE_S="3600")
     try:
         assert len(runner_processes(service)) == 1
         job = service.submit(time_limit_s=1)
         assert service.wait([job], finished)[0]["state"] == "succeeded"
-    finally:
-        service.stop()
-
-
-def test_a_job_runner_that_dies_is_started_again_and_takes_its_jobs_back(tmp_path):
-    # a lease far longer than the wait: only the restarted runner taking back its own can explain the end
-    service = Service(f"sqlite:///{tmp_path / 's.sqlite3'}", workers=1, JOB_LEASE_S="3600")
-    try:
         job = service.submit(time_limit_s=3)
         service.wait([job], running(1))
         [runner] = runner_processes(service)
@@ -165,7 +159,7 @@ def test_a_killed_service_restarted_at_once_runs_its_jobs_to_the_end(database_ur
 
 
 def test_sigterm_hands_running_jobs_back_without_counting_the_attempt(database_url):
-    first = Service(database_url)
+    first = Service(database_url, workers=1)  # one job: one solver worker is enough
     try:
         job = first.submit(time_limit_s=120)
         first.wait([job], lambda jobs: jobs[0]["state"] == "running" and jobs[0]["progress"].get("best_cost"))
@@ -180,7 +174,7 @@ def test_sigterm_hands_running_jobs_back_without_counting_the_attempt(database_u
         assert (handed_back.state, handed_back.dispatched_by, handed_back.attempts) == ("queued", None, 0)
     finally:
         store.engine.dispose()
-    second = Service(database_url)
+    second = Service(database_url, workers=1)
     try:  # the next service runs it at once, as its first attempt
         again = second.wait([job], running(1))[0]
         assert again["attempts"] == 1

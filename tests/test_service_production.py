@@ -46,7 +46,9 @@ class Processes:
         return process
 
     def scheduler(self, port: int) -> subprocess.Popen:
-        return self.start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
+        self.current_scheduler = self.start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                            "--no-dashboard")
+        return self.current_scheduler
 
     def worker(self, name: str, address: str) -> subprocess.Popen:
         return self.start(name, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
@@ -92,18 +94,27 @@ def worker_running(address: str, key_prefix: str) -> int:
     raise AssertionError("no worker picked the job up")
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    processes = Processes(tmp_path)
+@pytest.fixture(scope="module")
+def shared_cluster(tmp_path_factory):
+    """One scheduler and two workers for the module (starting them is most of a test's time); a
+    test that kills some of them starts them again, as an operator would."""
+    processes = Processes(tmp_path_factory.mktemp("cluster"))
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     processes.scheduler(port)
     workers = {name: processes.worker(name, address) for name in ("worker-a", "worker-b")}
     try:
-        workers_connected(address, 2)
         yield processes, address, workers, port
     finally:
         processes.stop_all()
+
+
+@pytest.fixture
+def cluster(shared_cluster):
+    """The module's cluster, whole again: its scheduler and both workers connected."""
+    _, address, _, _ = shared_cluster
+    workers_connected(address, 2)
+    return shared_cluster
 
 
 def test_itu_serve_on_a_separate_cluster_survives_a_worker_killed_and_started_again(cluster, database_url):
@@ -116,7 +127,7 @@ def test_itu_serve_on_a_separate_cluster_survives_a_worker_killed_and_started_ag
         # that worker dies with its nanny (kill -9 of its process group); a new one is started
         name = next(n for n, p in workers.items() if p.pid == busy)
         processes.kill(workers[name])
-        workers[name] = processes.worker(name + "-again", address)
+        workers[name] = processes.worker(f"{name}-again-{len(processes.started)}", address)
         done = service.wait([job], finished)[0]
         assert done["state"] == "succeeded", done["error"]
         assert done["attempts"] == 2  # run again from the start on a live worker
@@ -127,16 +138,17 @@ def test_itu_serve_on_a_separate_cluster_survives_a_worker_killed_and_started_ag
 
 def test_itu_serve_outlives_a_restart_of_the_scheduler(cluster, tmp_path):
     processes, address, workers, port = cluster
-    service = Service(f"sqlite:///{tmp_path / 's.sqlite3'}", DASK_SCHEDULER=address)
+    # nothing here races a restart of the service: a short lease only brings the take-back sooner
+    service = Service(f"sqlite:///{tmp_path / 's.sqlite3'}", DASK_SCHEDULER=address, JOB_LEASE_S="10")
     try:
         first = service.submit(time_limit_s=10)  # still running when everything is killed below
         service.wait([first], running(1))
         # the scheduler dies, and the workers with it (they shut down without one); all start again
-        for process in [processes.started[0], *workers.values()]:
+        for process in [processes.current_scheduler, *workers.values()]:
             processes.kill(process)
         processes.scheduler(port)
         for name in list(workers):
-            workers[name] = processes.worker(name + "-again", address)
+            workers[name] = processes.worker(f"{name}-again-{len(processes.started)}", address)
         workers_connected(address, 2)
         # the job that was running is taken back when its lease runs out, and runs again
         done = service.wait([first], finished, timeout_s=400)[0]
@@ -153,7 +165,7 @@ def test_itu_solve_sends_its_regions_to_the_cluster(cluster, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     example = ROOT / "examples" / "rutland"
     result = subprocess.run([sys.executable, "-m", "service.cli", "solve", str(example / "trips.csv"),
-                             str(example / "fleet.json"), "--seconds", "6", "--regions", "2",
+                             str(example / "fleet.json"), "--seconds", "120", "--max-rounds", "3000", "--regions", "2",
                              "--dask-scheduler", address, "--quiet", "--out", str(out)],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

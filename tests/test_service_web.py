@@ -4,43 +4,9 @@ timeline, routes, run sheets, contracted trips) and the comparison view (charts,
 reopen past runs."""
 from __future__ import annotations
 
-import shutil
-import threading
-
 import pytest
 
-from service import create_app, stop_app
-
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def served(tmp_path):
-    from werkzeug.serving import make_server
-
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}", "DEV_MODE": True,
-                      "BIND_HOST": "127.0.0.1", "DASK_WORKERS": 2})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    stop_app(app)
-
-
-@pytest.fixture
-def browser():
-    if not shutil.which("chromium"):
-        pytest.skip("needs Debian's chromium (make test installs it with apt-get where it can)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 def start_run(page, served: str, button: str) -> None:

@@ -69,7 +69,7 @@ def cmd_solve(args) -> int:
     if snapping:
         print(snapping, file=sys.stderr)
     options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers, regions=args.regions,
-                           **IMPROVEMENTS[args.improvement])
+                           max_rounds=args.max_rounds, **IMPROVEMENTS[args.improvement])
     strategy = choose_strategy(problem, options)
     regions = strategy.parts if strategy.split == "regions" else 1
     if regions > 1 and not args.quiet:
@@ -243,6 +243,9 @@ def add_commands(sub) -> None:
     add_travel_arguments(solve)
     solve.add_argument("--seconds", type=float, default=30.0, help="time limit (default 30)")
     solve.add_argument("--seed", type=int, default=0)
+    solve.add_argument("--max-rounds", type=int, metavar="N",
+                       help="stop the ruin and recreate search after N rounds, whatever the clock says: the same "
+                            "plan for the same seed on a busy machine as on an idle one (--seconds still bounds it)")
     solve.add_argument("--workers", type=int, default=1,
                        help="cores to use: parallel searches, the best wins; with --improvement parts, parts of one "
                             "plan searched at once (default 1)")
