@@ -192,6 +192,19 @@ def test_the_seam_between_regions_is_searched_again_and_kept_only_if_cheaper(day
         assert plan.cost.total == pytest.approx(joined, abs=0.05)
 
 
+def test_regions_that_take_the_whole_limit_keep_their_joined_plan_without_a_seam():
+    # mending is due (its least time set tiny) but starting the regions' processes alone takes
+    # longer than the limit: the time left for the seam is below zero, which once failed the solve
+    from tests.instances import random_day_near_a_depot
+
+    problem = random_day_near_a_depot(5, trips=60, spread_min=300, slack_min=(20, 40))
+    parameters = SearchParameters(decomposition=DecompositionParameters(seam_least_s=0.01))
+    plan = solve(problem, SolveOptions(time_limit_s=0.3, regions=2, workers=1, parameters=parameters))
+    assert_feasible(problem, plan)
+    assert "seam" not in plan.solver.regions
+    assert len(plan.served_trip_ids) + len(plan.contracted) + len(plan.unserved) == 60
+
+
 def test_start_routes_that_do_not_fit_the_problem_are_refused_with_where(day):
     from dataclasses import replace as changed
 

@@ -220,7 +220,9 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
             joined = _second_phase(problem, options, parts, plans, joined, place, split_info, started, history,
                                    slots, second_phase, run, record, region_options)
         seconds = options.time_limit_s - (time.monotonic() - started)
-        if mending and not stopped and not (cancel is not None and cancel.is_set()):
+        # the parts may take the whole limit and more (processes slow to start on a busy machine):
+        # then the day keeps its joined plan rather than mend its seam in no time at all
+        if mending and seconds > 0 and not stopped and not (cancel is not None and cancel.is_set()):
             # in local processes the seam's search may use every slot (a portfolio of its own);
             # a Dask worker's process may not start processes of its own
             seam_options = replace(region_options, time_limit_s=seconds, workers=slots if own else 1)
