@@ -124,9 +124,18 @@ class HealthCheck(Base):
 
 
 # -- engines -------------------------------------------------------------------------------------------
+#: Connections each process keeps open, and how many more it may open for a moment. A request
+#: holds one from its first statement to its end, so a gunicorn worker needs as many as it has
+#: threads (8 by default): beyond the pool, a connection is opened and closed for each use (on
+#: SQLite with its pragmas; SQLAlchemy's default of 5 did that under the default 8 threads).
+POOL_SIZE = 10
+POOL_OVERFLOW = 20
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=POOL_SIZE,
+                               max_overflow=POOL_OVERFLOW)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):  # several processes write: WAL and a busy timeout
@@ -142,7 +151,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def migrate(url: str) -> None:
