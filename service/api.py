@@ -49,11 +49,11 @@ def limits() -> Limits:
 
 def connection() -> Connection:
     """The request's one database connection, taken from the pool at its first statement and given
-    back when the request ends (``give_back_connection``): a request checks a connection out (on
-    PostgreSQL, pings it) once, and a submission's checks and its insert are one transaction."""
+    back when the request ends (``give_back_connection``), each statement committing on its own
+    (``Store.requests``): a status request is one round trip to the database."""
     found = g.get("connection")
     if found is None:
-        found = g.connection = store().engine.connect()
+        found = g.connection = store().requests.connect()
     return found
 
 
@@ -503,9 +503,8 @@ def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
         idempotency_key=key, state="queued", attempts=0, cancel_requested=False,
         progress={"time_limit_s": options["time_limit_s"]}, error=None, summary=None, created_at=now,
         started_at=None, finished_at=None, dispatched_by=None, heartbeat_at=None)
-    try:  # one Core insert (no unit of work to flush), committed with the checks' reads
+    try:  # one Core insert (no unit of work to flush), committed as it runs
         connection().execute(JOB_INSERT, vars(job))
-        connection().commit()
     except IntegrityError:  # the same key arrived twice at once: the other request won
         connection().rollback()
         replay = _idempotent_replay(key, fingerprint)
