@@ -23,6 +23,7 @@ from optimiser.errors import InputFormatError
 
 from .config import Limits
 from .errors import AuthenticationRequired, Conflict, LimitExceeded, NotFound, NotReady, TooManyRequests, relocated
+from .jobs import estimated_memory_mb  # on every submission: imported once, not in the request
 from .store import DEVELOPMENT_OWNER, FINAL_STATES, JOB_STATES, Fleet, Job, JobResult, Store, TripSet, new_id, utcnow
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
@@ -521,8 +522,6 @@ def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
 def _check_job_size(trip_set: TripSet, fleet: Fleet) -> None:
     """Refuse a job whose problem would not fit, from the counts stored at upload: before the
     travel matrix is built, which is where the memory goes."""
-    from .jobs import estimated_memory_mb
-
     most = limits()
     if trip_set.location_count is None or fleet.vehicle_count is None:  # stored before these were counted
         from geodata.readers import read_fleet, read_trips
