@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 #: How long the loop sleeps when nobody wakes it (a submission wakes it at once).
 POLL_S = 0.5
 #: The shortest time from one pass of the loop to the next, however often it is woken: a burst
-#: of submissions (hundreds a second) is claimed a pass at a time instead of one pass each, which
-#: kept the runner's process on a core of its own beside the request workers (BENCHMARKS.md).
+#: of submissions (hundreds a second) is claimed a pass at a time instead of costing two reads
+#: and a write each, which compete with the requests for the CPU and, on SQLite, the write lock.
 MIN_PASS_S = 0.1
 #: How often at most the runner rewrites the leases of the jobs it has in the cluster, as a share
 #: of the lease (and never less often than every 5 s): each is a write the request workers'
