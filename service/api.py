@@ -15,7 +15,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
-from sqlalchemy import bindparam, func, insert, select, true
+from sqlalchemy import bindparam, func, insert, or_, select, true
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from optimiser.analysis.contracts import RULE_NAMES, ContractAnalysisOptions
@@ -23,6 +24,7 @@ from optimiser.errors import InputFormatError, ProblemError
 
 from .config import Limits
 from .errors import AuthenticationRequired, Conflict, LimitExceeded, NotFound, NotReady, TooManyRequests, relocated
+from .jobs import estimated_memory_mb  # on every submission: imported once, not in the request
 from .store import DEVELOPMENT_OWNER, FINAL_STATES, JOB_STATES, Fleet, Job, JobResult, Store, TripSet, new_id, utcnow
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
@@ -47,13 +49,30 @@ def limits() -> Limits:
     return current_app.extensions["itu.limits"]
 
 
+def connection() -> Connection:
+    """The request's one database connection, taken from the pool at its first statement and given
+    back when the request ends (``give_back_connection``), each statement committing on its own
+    (``Store.requests``): a status request is one round trip to the database."""
+    found = g.get("connection")
+    if found is None:
+        found = g.connection = store().requests.connect()
+    return found
+
+
+@bp.teardown_request
+def give_back_connection(_error) -> None:
+    found = g.pop("connection", None)
+    if found is not None:
+        found.close()  # what was not committed is rolled back
+
+
 def _key_owner() -> tuple[str, str | None]:
     """(the key sent, its owner or None); development mode's one owner needs no key."""
     if current_app.config["DEV_MODE"]:
         return "", DEVELOPMENT_OWNER
     header = request.headers.get("Authorization", "")
     key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("X-API-Key", "")
-    return key, store().owner_of_key(key) if key else None
+    return key, store().owner_of_key(key, connection()) if key else None
 
 
 @bp.before_request
@@ -107,11 +126,6 @@ def _columns_but_content(model) -> list:
 #: running it on SQLite) and bound per request.
 OWNED = {model: select(*_columns_but_content(model)).where(model.__table__.c.id == bindparam("id"))
          for model in (TripSet, Fleet, Job)}
-INPUTS = (select(*[c.label(f"t_{c.name}") for c in _columns_but_content(TripSet)],
-                 *[c.label(f"f_{c.name}") for c in _columns_but_content(Fleet)])
-          .select_from(TripSet.__table__).join(Fleet.__table__, true())
-          .where(TripSet.id == bindparam("trip_set_id"), Fleet.id == bindparam("fleet_id"),
-                 TripSet.owner == bindparam("owner"), Fleet.owner == bindparam("owner")))
 REPLAY = select(*Job.__table__.c).where(Job.owner == bindparam("owner"), Job.idempotency_key == bindparam("key"))
 JOB_INSERT = insert(Job.__table__)
 NOUNS = {TripSet: "trip set", Fleet: "fleet", Job: "job"}
@@ -120,26 +134,69 @@ NOUNS = {TripSet: "trip set", Fleet: "fleet", Job: "job"}
 def _owned(model, item_id: str, where: str = "path.id"):
     """The caller's record as a row (read-only, attributes by column), without a file's content:
     no answer of the API needs it, and a submission must not read a day's trips to queue a job.
-    One Core statement on a pooled connection: these are the status and submit paths."""
-    with store().engine.connect() as connection:
-        item = connection.execute(OWNED[model], {"id": item_id}).first()
+    One Core statement on the request's connection: these are the status and submit paths."""
+    item = connection().execute(OWNED[model], {"id": item_id}).first()
     if item is None or item.owner != g.owner:
         raise NotFound(f"no {NOUNS[model]} {item_id!r}", where=where)
     return item
 
 
-def _owned_inputs(trip_set_id: str, fleet_id: str):
-    """(trip set, fleet) of a submission, the caller's own, in one statement; which one is missing
-    is asked again only when one is."""
-    with store().engine.connect() as connection:
-        row = connection.execute(INPUTS, {"trip_set_id": trip_set_id, "fleet_id": fleet_id, "owner": g.owner}).first()
-    if row is None:  # name the one that is not the caller's
-        _owned(TripSet, trip_set_id, "body.trip_set_id")
-        _owned(Fleet, fleet_id, "body.fleet_id")
-    values = row._mapping
-    trip_set = SimpleNamespace(**{c.name: values[f"t_{c.name}"] for c in _columns_but_content(TripSet)})
-    fleet = SimpleNamespace(**{c.name: values[f"f_{c.name}"] for c in _columns_but_content(Fleet)})
-    return trip_set, fleet
+#: What a submission's checks read of its trip set and fleet (``_check_job_size``, the clock's
+#: shift options): the counts stored at upload, not the files.
+SUBMISSION_INPUTS = {TripSet: ("id", "file_format", "trip_count", "location_count"),
+                     Fleet: ("id", "file_format", "vehicle_types", "vehicle_count")}
+
+
+def _submission_statement():
+    """Everything a submission reads, in one statement of index lookups (built once, bound per
+    request): the caller's trip set and fleet (no row when either is not the caller's), the job
+    already made with this Idempotency-Key if any, and the key's pace: its submissions of the last
+    minute and its unfinished jobs. The two counts stop at their limits (``most_recent``,
+    ``most_unfinished``): whether a limit is reached is all they are for, and a key's busy minute
+    then costs its next submission no more than the limit's rows."""
+    owner, since = bindparam("owner"), bindparam("since")
+    recent = select(Job.created_at).where(Job.owner == owner, Job.created_at > since).limit(bindparam("most_recent"))
+    # two comparisons, not IN (...): a literal IN list is rendered again on every execution
+    unfinished = (select(Job.id).where(Job.owner == owner, or_(Job.state == "queued", Job.state == "running"))
+                  .limit(bindparam("most_unfinished")))
+    return (select(*[TripSet.__table__.c[name].label(f"t_{name}") for name in SUBMISSION_INPUTS[TripSet]],
+                   *[Fleet.__table__.c[name].label(f"f_{name}") for name in SUBMISSION_INPUTS[Fleet]],
+                   select(Job.id).where(Job.owner == owner, Job.idempotency_key == bindparam("key"))
+                   .scalar_subquery().label("replay_id"),
+                   select(func.count()).select_from(recent.subquery()).scalar_subquery().label("recent"),
+                   select(func.count()).select_from(unfinished.subquery()).scalar_subquery().label("unfinished"))
+            .select_from(TripSet.__table__).join(Fleet.__table__, true())
+            .where(TripSet.id == bindparam("trip_set_id"), Fleet.id == bindparam("fleet_id"),
+                   TripSet.owner == owner, Fleet.owner == owner))
+
+
+SUBMISSION = _submission_statement()
+#: The oldest of a key's submissions since ``since``: when it leaves the window, the key may submit again.
+OLDEST_RECENT = select(func.min(Job.created_at)).where(Job.owner == bindparam("owner"),
+                                                      Job.created_at > bindparam("since"))
+#: A key's submissions counted over this window for ``Limits.submissions_per_minute``.
+PACE_WINDOW = dt.timedelta(seconds=60)
+
+
+def _submission_inputs(options: dict, key: str | None, now: dt.datetime):
+    """(trip set, fleet, pace) of a submission, the caller's own, read in one statement; or the
+    answer already given for this Idempotency-Key (``_idempotent_replay``) as the fourth item.
+    Which input is missing is asked again only when one is, after the replay."""
+    most = limits()
+    row = connection().execute(SUBMISSION, {"trip_set_id": options["trip_set_id"], "fleet_id": options["fleet_id"],
+                                            "owner": g.owner, "key": key, "since": now - PACE_WINDOW,
+                                            "most_recent": most.submissions_per_minute,
+                                            "most_unfinished": most.queued_jobs_per_key}).first()
+    if row is None or (key and row.replay_id is not None):
+        replay = _idempotent_replay(key, options["fingerprint"]) if key else None
+        if replay is not None:
+            return None, None, None, replay
+        # name the one that is not the caller's
+        _owned(TripSet, options["trip_set_id"], "body.trip_set_id")
+        _owned(Fleet, options["fleet_id"], "body.fleet_id")
+    trip_set = SimpleNamespace(**{name: getattr(row, f"t_{name}") for name in SUBMISSION_INPUTS[TripSet]})
+    fleet = SimpleNamespace(**{name: getattr(row, f"f_{name}") for name in SUBMISSION_INPUTS[Fleet]})
+    return trip_set, fleet, (row.recent, row.unfinished), None
 
 
 def _uploaded_file(allowed: dict[str, str], noun: str) -> tuple[str, str, bytes]:
@@ -184,6 +241,10 @@ def _with_file(content: bytes, name: str, suffix: str, read):
             raise InputFormatError(f"cannot read the file: {reason}", where=field) from None
 
 
+#: A JSON escape of a UTF-16 surrogate (``\ud800`` to ``\udfff``), paired or not.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
 def _json_body() -> Any:
     """The request's JSON, read strictly: a body that is not UTF-8, nests too deeply or holds a
     string no database can store is a 422 naming the body, never a 500."""
@@ -199,10 +260,13 @@ def _json_body() -> Any:
         raise InputFormatError("nested too deeply", where="body") from None
     except ValueError as exc:
         raise InputFormatError(f"not valid JSON: {exc}", where="body") from None
-    try:  # "\ud800" is valid JSON but not text: refused here rather than by the database driver
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise InputFormatError("a string holds an unpaired surrogate (\\ud800-\\udfff)", where="body") from None
+    # "\ud800" is valid JSON but not text: refused here rather than by the database driver. The
+    # text was UTF-8, so a surrogate can only have come from such an escape: only then is it looked for
+    if SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputFormatError("a string holds an unpaired surrogate (\\ud800-\\udfff)", where="body") from None
     return body
 
 
@@ -441,29 +505,28 @@ def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
     if key is not None and not 1 <= len(key) <= 200:
         raise InputFormatError("must be 1 to 200 characters", where="header.Idempotency-Key")
     fingerprint = hashlib.sha256(json.dumps({"kind": kind, **options}, sort_keys=True).encode()).hexdigest()
-    if key:
-        replay = _idempotent_replay(key, fingerprint)
-        if replay is not None:
-            return replay
-    trip_set, fleet = _owned_inputs(options["trip_set_id"], options["fleet_id"])
+    now = utcnow()
+    trip_set, fleet, pace, replay = _submission_inputs({**options, "fingerprint": fingerprint}, key, now)
+    if replay is not None:
+        return replay
     # only what is cheap is checked here (fields, references, sizes, limits): building the problem
     # (the travel matrix, windows that cannot be met) is the worker's, and a problem found there
     # fails the job with the same field-level problems a 422 would list
     _check_job_size(trip_set, fleet)
     if kind == "clock":
         _check_shift_options(options, trip_set)
-    _check_key_pace()
+    _check_key_pace(*pace, now)
     job = SimpleNamespace(
         id=new_id("job"), owner=g.owner, kind=kind, trip_set_id=trip_set.id, fleet_id=fleet.id,
         options={k: v for k, v in options.items() if k not in ("trip_set_id", "fleet_id")} | {
             "fingerprint": fingerprint},
         idempotency_key=key, state="queued", attempts=0, cancel_requested=False,
-        progress={"time_limit_s": options["time_limit_s"]}, error=None, summary=None, created_at=utcnow(),
+        progress={"time_limit_s": options["time_limit_s"]}, error=None, summary=None, created_at=now,
         started_at=None, finished_at=None, dispatched_by=None, heartbeat_at=None)
-    try:
-        with store().engine.begin() as connection:  # one Core insert: no unit of work to flush
-            connection.execute(JOB_INSERT, vars(job))
+    try:  # one Core insert (no unit of work to flush), committed as it runs
+        connection().execute(JOB_INSERT, vars(job))
     except IntegrityError:  # the same key arrived twice at once: the other request won
+        connection().rollback()
         replay = _idempotent_replay(key, fingerprint)
         if replay is not None:
             return replay
@@ -478,8 +541,6 @@ def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
 def _check_job_size(trip_set: TripSet, fleet: Fleet) -> None:
     """Refuse a job whose problem would not fit, from the counts stored at upload: before the
     travel matrix is built, which is where the memory goes."""
-    from .jobs import estimated_memory_mb
-
     most = limits()
     if trip_set.location_count is None or fleet.vehicle_count is None:  # stored before these were counted
         from geodata.readers import read_fleet, read_trips
@@ -507,42 +568,24 @@ def _check_job_size(trip_set: TripSet, fleet: Fleet) -> None:
                             where="body")
 
 
-def _pace_statement():
-    """A key's submissions of the last minute (how many, the oldest) and its unfinished jobs, in one
-    statement of three index lookups; built once, bound per request."""
-    owner, since = bindparam("owner"), bindparam("since")
-    recent = select(Job.created_at).where(Job.owner == owner, Job.created_at > since)
-    return select(select(func.count()).select_from(recent.subquery()).scalar_subquery(),
-                  select(func.min(Job.created_at)).where(Job.owner == owner, Job.created_at > since)
-                  .scalar_subquery(),
-                  select(func.count()).select_from(Job)
-                  .where(Job.owner == owner, Job.state.in_(("queued", "running"))).scalar_subquery())
-
-
-PACE = _pace_statement()
-
-
-def _check_key_pace() -> None:
+def _check_key_pace(recent: int, unfinished: int, now: dt.datetime) -> None:
     """At most so many submissions a minute and so many unfinished jobs per key, counted in the
-    database so that every service process sees the same figures."""
-    most, now = limits(), utcnow()
-    window = dt.timedelta(seconds=60)
-    with store().engine.connect() as connection:
-        recent, oldest, unfinished = connection.execute(PACE, {"owner": g.owner, "since": now - window}).one()
+    database (``SUBMISSION``) so that every service process sees the same figures."""
+    most = limits()
     if recent >= most.submissions_per_minute:
-        wait = (oldest + window - now).total_seconds()
+        oldest = connection().scalar(OLDEST_RECENT, {"owner": g.owner, "since": now - PACE_WINDOW})
+        wait = (oldest + PACE_WINDOW - now).total_seconds() if oldest else 1
         raise TooManyRequests(f"more than {most.submissions_per_minute} jobs submitted in a minute with this key",
                               where="Authorization", retry_after_s=max(1, math.ceil(wait)))
     if unfinished >= most.queued_jobs_per_key:
-        raise TooManyRequests(f"this key has {unfinished} jobs waiting or running (at most "
-                              f"{most.queued_jobs_per_key}); submit more when some have finished",
+        raise TooManyRequests(f"this key has {most.queued_jobs_per_key} jobs waiting or running, the most it may "
+                              f"have; submit more when some have finished",
                               where="Authorization",
                               retry_after_s=math.ceil(current_app.config["DEFAULT_SOLVE_SECONDS"]))
 
 
 def _idempotent_replay(key: str, fingerprint: str):
-    with store().engine.connect() as connection:
-        existing = connection.execute(REPLAY, {"owner": g.owner, "key": key}).first()
+    existing = connection().execute(REPLAY, {"owner": g.owner, "key": key}).first()
     if existing is None:
         return None
     if existing.options.get("fingerprint") != fingerprint:
@@ -551,18 +594,24 @@ def _idempotent_replay(key: str, fingerprint: str):
     return jsonify(body), 202, {"Location": body["url"], "Idempotent-Replayed": "true"}
 
 
+def job_url(job_id: str) -> str:
+    """What ``url_for("v1.get_job", job_id=job_id)`` gives, put together directly: every submission
+    and status answer carries it, and building it through the URL map cost as much as reading the
+    job. Job ids are the service's own (letters, digits, ``_``), with nothing to quote."""
+    return f"{request.script_root}{bp.url_prefix}/jobs/{job_id}"
+
+
 def job_body(job: Job) -> dict:
-    url = url_for("v1.get_job", job_id=job.id)
+    url = job_url(job.id)
     body = {"id": job.id, "kind": job.kind, "state": job.state, "trip_set_id": job.trip_set_id,
             "fleet_id": job.fleet_id, "options": {k: v for k, v in job.options.items() if k != "fingerprint"},
             "attempts": job.attempts, "cancel_requested": job.cancel_requested, "progress": job.progress,
             "error": job.error, "summary": job.summary, "created_at": _iso(job.created_at),
             "started_at": _iso(job.started_at), "finished_at": _iso(job.finished_at), "url": url,
-            "cancel_url": url_for("v1.cancel_job", job_id=job.id), "results": {}}
+            "cancel_url": f"{url}/cancel", "results": {}}
     if job.state in ("succeeded", "cancelled"):
-        with store().engine.connect() as connection:
-            names = connection.scalars(select(JobResult.name).where(JobResult.job_id == job.id)
-                                       .order_by(JobResult.name)).all()
+        names = connection().scalars(select(JobResult.name).where(JobResult.job_id == job.id)
+                                     .order_by(JobResult.name)).all()
         body["results"] = {n: url_for("v1.get_job_result", job_id=job.id, name=n) for n in names}
     return body
 

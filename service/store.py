@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint,
-                        create_engine, event, select, update)
-from sqlalchemy.engine import Engine
+                        bindparam, create_engine, event, select, update)
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -124,20 +124,36 @@ class HealthCheck(Base):
 
 
 # -- engines -------------------------------------------------------------------------------------------
+#: Connections each process keeps open, and how many more it may open for a moment. A request
+#: holds one from its first statement to its end, so a gunicorn worker needs as many as it has
+#: threads (8 by default): beyond the pool, a connection is opened and closed for each use (on
+#: SQLite with its pragmas; SQLAlchemy's default of 5 did that under the default 8 threads).
+POOL_SIZE = 10
+POOL_OVERFLOW = 20
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=POOL_SIZE,
+                               max_overflow=POOL_OVERFLOW)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):  # several processes write: WAL and a busy timeout
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            # in WAL mode NORMAL syncs at checkpoints rather than at every commit: a commit survives
+            # the service or its machine's processes dying (kill -9 included) and the database is
+            # never corrupted; only a power cut or an OS crash can take back the last commits. FULL
+            # made every submission wait for the disk (about 10 ms on this machine's, BENCHMARKS.md)
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No ping before each use: it was a round trip on every request. A connection the server
+    # dropped (a restart) fails its request with a 503 and SQLAlchemy then renews the whole pool.
+    return create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def migrate(url: str) -> None:
@@ -151,12 +167,21 @@ def migrate(url: str) -> None:
     command.upgrade(config, "head")
 
 
+#: The key lookup every authenticated request makes, built once.
+KEY_OWNER = select(ApiKey.id, ApiKey.revoked_at).where(ApiKey.key_hash == bindparam("key_hash"))
+
+
 class Store:
     """Sessions over one database; every query is scoped to an owner by the caller."""
 
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        #: The API's requests: each statement commits on its own. A status request is then one
+        #: round trip on PostgreSQL (no BEGIN, no ROLLBACK), a submission two (its reads, its
+        #: insert); nothing an API request does needs statements to be atomic together (two
+        #: submissions with one Idempotency-Key meet in the unique constraint).
+        self.requests = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:
@@ -189,10 +214,14 @@ class Store:
             s.add(record)
         return record, key
 
-    def owner_of_key(self, key: str) -> str | None:
-        with self.engine.connect() as connection:  # every request asks: one Core statement
-            record = connection.execute(select(ApiKey.id, ApiKey.revoked_at)
-                                        .where(ApiKey.key_hash == self.hash_key(key))).first()
+    def owner_of_key(self, key: str, connection: Connection | None = None) -> str | None:
+        """The key's owner, or None for a key unknown or revoked. Asked afresh on every request
+        (one indexed Core statement, on the request's own ``connection`` when given), so that a
+        revocation holds from the next request on, in every service process."""
+        if connection is None:
+            with self.engine.connect() as own:
+                return self.owner_of_key(key, own)
+        record = connection.execute(KEY_OWNER, {"key_hash": self.hash_key(key)}).first()
         if record is None or record.revoked_at is not None:
             return None
         return record.id

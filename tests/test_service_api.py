@@ -186,6 +186,24 @@ def test_inputs_that_do_not_fit_together_fail_the_job_with_the_problems(app, key
     assert "itu-job-" not in json.dumps(failed["error"])  # no path of the worker's
 
 
+def test_job_urls_are_the_routes_own_under_a_mount_prefix(app, keys):
+    """The job's URLs are put together without the URL map (they are on every status answer):
+    they must be what the map builds, also for a service mounted below a path, and lead there."""
+    from flask import url_for
+
+    client = app.test_client()
+    trip_set, fleet = inputs(client, keys["county"])
+    mounted = "http://localhost/planning"
+    response = client.post("/v1/solve-jobs", data=json.dumps({"trip_set_id": trip_set, "fleet_id": fleet}),
+                           headers={**keys["county"], "Content-Type": "application/json"}, base_url=mounted)
+    job = response.get_json()
+    with app.test_request_context(base_url=mounted):
+        assert job["url"] == url_for("v1.get_job", job_id=job["id"]) == f"/planning/v1/jobs/{job['id']}"
+        assert job["cancel_url"] == url_for("v1.cancel_job", job_id=job["id"])
+    status = client.get(job["url"].removeprefix("/planning"), headers=keys["county"], base_url=mounted)
+    assert status.get_json()["url"] == job["url"]
+
+
 def test_idempotent_submission(app, keys):
     client = app.test_client()
     trip_set, fleet = inputs(client, keys["county"])
