@@ -449,6 +449,10 @@ class ClockOptions:
     #: than a set of four is not worth the fifth school's disruption.
     least_saving_per_move: float = 0.0
     least_share_per_move: float = 0.005
+    #: Seconds from the start of the advice after which the scoring search stops: scoring solves
+    #: not started yet are dropped (single moves are scored coarse to fine, every destination in
+    #: turn, so all are tried) and the sets found so far are confirmed. None: no limit.
+    search_limit_s: float | None = None
     #: Solves at once on local processes (0: one per core; 1: one at a time in this process);
     #: ignored with an executor.
     workers: int = 0
@@ -466,6 +470,8 @@ class ClockOptions:
             raise ProblemError("breadth must be at least 1", where="options.breadth")
         if not (math.isfinite(self.least_share_per_move) and 0 <= self.least_share_per_move < 1):
             raise ProblemError("least_share_per_move must be a share from 0 up to 1", where="options.least_share_per_move")
+        if self.search_limit_s is not None and not (math.isfinite(self.search_limit_s) and self.search_limit_s > 0):
+            raise ProblemError("search_limit_s must be a positive number of seconds", where="options.search_limit_s")
         if self.workers < 0:
             raise ProblemError("workers must be 0 (one per core) or more", where="options.workers")
         SolveOptions(time_limit_s=self.time_limit_s, max_rounds=self.max_rounds)  # checks both
@@ -594,18 +600,27 @@ class _Runner:
         self.done = 0
         self.expected = 0
 
-    def run(self, calls: Sequence[tuple[Callable, tuple]]) -> list:
+    def run(self, calls: Sequence[tuple[Callable, tuple]], deadline: float | None = None) -> list:
+        """Each call's result (or the ``ItuError`` it raised), in order. Past ``deadline`` (a
+        ``time.monotonic()``), the calls not started yet are dropped: their results are None."""
         if self.cancel is not None and self.cancel.is_set():
             raise SolveCancelled("the clock advice was cancelled")
         self.expected = max(self.expected, self.done + len(calls))
         futures = {self.executor.submit(fn, *args): k for k, (fn, args) in enumerate(calls)}
         results: list = [None] * len(calls)
+        stopped = False
         for future in as_completed(futures):
+            if future.cancelled():
+                continue
             try:
                 results[futures[future]] = future.result()
             except ItuError as exc:
                 results[futures[future]] = exc
             self.done += 1
+            if deadline is not None and not stopped and time.monotonic() > deadline:
+                stopped = True
+                dropped = sum(1 for f in futures if f.cancel())
+                self.expected -= dropped
             if self.on_progress:
                 self.on_progress(Progress(time.monotonic() - self.started, None, self.time_limit_s,
                                           done=self.done, total=self.expected))
@@ -653,7 +668,10 @@ def advise_clock(problem: Problem, shifts: ShiftOptions, options: ClockOptions |
 
 def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -> ClockAdvice:
     objective = options.objective
-    screen = SolveOptions(time_limit_s=max(60.0, options.time_limit_s), seed=0, max_rounds=options.screen_rounds)
+    # scoring solves are never reported, so they skip the checker; every reported plan is checked
+    screen = SolveOptions(time_limit_s=max(60.0, options.time_limit_s), seed=0, max_rounds=options.screen_rounds,
+                          check=False)
+    deadline = None if options.search_limit_s is None else runner.started + options.search_limit_s
     # the incumbent: the unmoved day with a longer round budget, then re-searched as every candidate is
     base = runner.run([(full_solve, (problem, (), replace(screen, max_rounds=4 * options.screen_rounds)))])[0]
     if isinstance(base, ItuError):
@@ -662,9 +680,10 @@ def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -
     base_unserved = len(base.unserved)
     most = min(shifts.limits.most_moved or options.most_moves, len({m.destination for m in moves}))
     screens = 0
+    singles_tried = 0  # single moves whose scoring solve ran (fewer than offered past search_limit_s)
 
     def grow(parents: list[_Candidate], tries: Callable[[_Candidate], list[Move]]) -> list[_Candidate]:
-        nonlocal screens
+        nonlocal screens, singles_tried
         calls, owners = [], []
         for p, parent in enumerate(parents):
             calls.append((screen_solve, (problem, parent.moves, parent.routes, (), screen, objective)))
@@ -673,14 +692,18 @@ def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -
                 calls.append((screen_solve, (problem, tuple(sorted(parent.moves + (move,))), parent.routes, (move,),
                                              screen, objective)))
                 owners.append((p, move))
-        results = runner.run(calls)
-        screens += len(calls)
+        results = runner.run(calls, deadline)
+        screens += sum(1 for r in results if r is not None)
+        singles_tried += sum(1 for (p, move), r in zip(owners, results)
+                             if move is not None and r is not None and not parents[p].moves)
         references = {p: r for (p, move), r in zip(owners, results) if move is None}
         children: dict[frozenset, _Candidate] = {}
         for (p, move), result in zip(owners, results):
             if move is None:
                 continue
             reference = references[p]
+            if result is None or reference is None:  # dropped at the search's time limit: not scored
+                continue
             if isinstance(result, ItuError) or isinstance(reference, ItuError):
                 reason = str(result if isinstance(result, ItuError) else reference)
                 if not parents[p].moves:
@@ -700,12 +723,12 @@ def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -
 
     # every single move, scored against the incumbent re-searched alike
     root = _Candidate((), 0.0, base_routes)
-    singles = grow([root], lambda parent: moves)
+    singles = grow([root], lambda parent: coarse_first(moves))
     single_estimate = {c.moves[0]: c.estimate for c in singles}
     promising = promising_moves(singles, options.breadth, options.moves_per_destination)
     levels = [singles]
     beam = singles[:options.beam_width]
-    while beam and len(levels) < most:
+    while beam and len(levels) < most and (deadline is None or time.monotonic() < deadline):
         def tries(parent: _Candidate) -> list[Move]:
             taken = {m.destination for m in parent.moves}
             return [m for m in promising if m.destination not in taken]
@@ -788,13 +811,40 @@ def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -
                           "before": vehicles_on_road(base_plan, times), "after": vehicles_on_road(chosen_plan, times)},
         passengers={"before": passenger_impact(problem, base_plan),
                     "after": passenger_impact(apply_moves(problem, choice), chosen_plan)},
-        search={"moves_offered": len(moves) + len(excluded), "moves_tried": len(moves), "screening_solves": screens,
+        search={"moves_offered": len(moves) + len(excluded), "moves_tried": singles_tried, "screening_solves": screens,
                 "sets_confirmed": len(sets), "full_solves": sum(len(v) for v in plans.values()
                                                               if not isinstance(v, ItuError)),
                 "least_saving_per_move": round(per_move, 2),
                 "seeds": list(range(options.seeds)), "time_limit_s": options.time_limit_s,
-                "max_rounds": options.max_rounds, "screen_rounds": options.screen_rounds},
+                "max_rounds": options.max_rounds, "screen_rounds": options.screen_rounds,
+                "search_limit_s": options.search_limit_s},
         baseline_plan=base_plan, recommended_plan=chosen_plan)
+
+
+def coarse_first(moves: Sequence[Move]) -> list[Move]:
+    """``moves`` in the order they are scored: every destination's largest moves either way first,
+    then the others coarse to fine (multiples of 15 minutes before those of 10, before the rest),
+    taking the destinations in turn at each step. A search stopped at its time limit has then tried
+    every destination, at a coarser step, rather than some destinations at every minute and the
+    rest not at all."""
+    by_destination: dict[str, list[Move]] = {}
+    for move in moves:
+        by_destination.setdefault(move.destination, []).append(move)
+
+    def coarseness(move: Move, extremes: tuple[float, float]) -> tuple:
+        if move.minutes in extremes:
+            return (0, -abs(move.minutes))
+        step = next((k for k, unit in enumerate((15, 10)) if move.minutes % unit == 0), 2)
+        return (1 + step, -abs(move.minutes), move.minutes)
+
+    queues = []
+    for own in by_destination.values():
+        extremes = (min(m.minutes for m in own), max(m.minutes for m in own))
+        queues.append(sorted(own, key=lambda m: coarseness(m, extremes)))
+    ordered = []
+    for k in range(max((len(q) for q in queues), default=0)):
+        ordered.extend(q[k] for q in queues if k < len(q))
+    return ordered
 
 
 def promising_moves(singles: Sequence[_Candidate], breadth: int | None, per_destination: int) -> list[Move]:
