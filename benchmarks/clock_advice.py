@@ -86,9 +86,9 @@ class ClockBenchmark:
                            f"({'; '.join(m['description'] for m in c['set']) or 'as it is'})")
         if self.sweep_best:
             sw = self.sweep_saving
+            how = "by the scoring solve" if self.sweep_by == "scoring" else "with seed 0"
             out.append(f"plain sweep of {self.moves_swept} single moves ({self.sweep_s:.0f} s): best "
-                       f"{self.sweep_best}, £{self.sweep_first_seed:.2f} "
-                       f"{'by the scoring solve' if self.sweep_by == 'scoring' else 'with seed 0'}, £{sw['median']:.2f} median of "
+                       f"{self.sweep_best}, £{self.sweep_first_seed:.2f} {how}, £{sw['median']:.2f} median of "
                        f"the seeds (£{sw['min']:.2f} to £{sw['max']:.2f})")
             verdict = "beats or equals" if s.get("median", 0) >= sw["median"] - 1e-6 else "falls short of"
             out.append(f"the advisor {verdict} the best single move")
