@@ -155,11 +155,9 @@ def scoring_sweep(problem, moves, options: ClockOptions, pool) -> list[float]:
     alike with nothing moved."""
     from optimiser.analysis.clock import screen_solve
     from optimiser.domain.plan import route_order
-    from optimiser.options import SolveOptions
 
-    screen = SolveOptions(time_limit_s=max(60.0, options.time_limit_s), seed=0, max_rounds=options.screen_rounds,
-                          check=False)
-    base = full_solve(problem, (), replace(screen, max_rounds=4 * options.screen_rounds))
+    screen = options.scoring_options()
+    base = full_solve(problem, (), options.incumbent_options())
     routes = [route_order(problem, r) for r in base.routes]
     reference = screen_solve(problem, (), routes, (), screen, options.objective)["cost"]
     results = pool.map(screen_solve, [problem] * len(moves), [(m,) for m in moves], [routes] * len(moves),

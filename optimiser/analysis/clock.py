@@ -39,7 +39,7 @@ import math
 import os
 import statistics
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -454,7 +454,7 @@ class ClockOptions:
     #: turn, so all are tried) and the sets found so far are confirmed. None: no limit.
     search_limit_s: float | None = None
     #: Solves at once on local processes (0: one per core; 1: one at a time in this process);
-    #: ignored with an executor.
+    #: with an executor, the solves kept in flight under ``search_limit_s``.
     workers: int = 0
 
     def __post_init__(self):
@@ -478,6 +478,16 @@ class ClockOptions:
 
     def solve_options(self, seed: int) -> SolveOptions:
         return SolveOptions(time_limit_s=self.time_limit_s, seed=seed, max_rounds=self.max_rounds)
+
+    def scoring_options(self) -> SolveOptions:
+        """A scoring solve's: ``screen_rounds`` rounds with seed 0. Scoring solves are never
+        reported, so they skip the checker; every reported plan is checked."""
+        return SolveOptions(time_limit_s=max(60.0, self.time_limit_s), seed=0, max_rounds=self.screen_rounds,
+                            check=False)
+
+    def incumbent_options(self) -> SolveOptions:
+        """The unmoved day's, planned once as every scoring solve's start: four times the rounds."""
+        return replace(self.scoring_options(), max_rounds=4 * self.screen_rounds)
 
 
 @dataclass
@@ -593,37 +603,44 @@ class _Runner:
     """Runs batches of solves on the executor and counts them for the progress callback."""
 
     def __init__(self, executor, on_progress: ProgressCallback | None, time_limit_s: float,
-                 cancel: CancelToken | None = None):
+                 cancel: CancelToken | None = None, slots: int = 1):
         self.executor, self.on_progress, self.time_limit_s = executor, on_progress, time_limit_s
+        #: Solves in flight at once when a deadline may stop the rest: the executor's workers.
+        self.slots = slots
         self.cancel = cancel
         self.started = time.monotonic()
         self.done = 0
         self.expected = 0
 
     def run(self, calls: Sequence[tuple[Callable, tuple]], deadline: float | None = None) -> list:
-        """Each call's result (or the ``ItuError`` it raised), in order. Past ``deadline`` (a
-        ``time.monotonic()``), the calls not started yet are dropped: their results are None."""
+        """Each call's result (or the ``ItuError`` it raised), in order. With ``deadline`` (a
+        ``time.monotonic()``) at most ``slots`` calls are in flight, and none is started past it:
+        the results of those never started are None."""
         if self.cancel is not None and self.cancel.is_set():
             raise SolveCancelled("the clock advice was cancelled")
         self.expected = max(self.expected, self.done + len(calls))
-        futures = {self.executor.submit(fn, *args): k for k, (fn, args) in enumerate(calls)}
         results: list = [None] * len(calls)
-        stopped = False
-        for future in as_completed(futures):
-            if future.cancelled():
-                continue
-            try:
-                results[futures[future]] = future.result()
-            except ItuError as exc:
-                results[futures[future]] = exc
-            self.done += 1
-            if deadline is not None and not stopped and time.monotonic() > deadline:
-                stopped = True
-                dropped = sum(1 for f in futures if f.cancel())
-                self.expected -= dropped
-            if self.on_progress:
-                self.on_progress(Progress(time.monotonic() - self.started, None, self.time_limit_s,
-                                          done=self.done, total=self.expected))
+        waiting = list(enumerate(calls))[::-1]  # popped from the end: in order
+        in_flight = self.slots if deadline is not None else len(calls)
+        running: dict = {}
+        while waiting or running:
+            while waiting and len(running) < in_flight and (deadline is None or time.monotonic() <= deadline):
+                k, (fn, args) = waiting.pop()
+                running[self.executor.submit(fn, *args)] = k
+            if not running:  # past the deadline with nothing under way: the rest are dropped
+                self.expected -= len(waiting)
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                k = running.pop(future)
+                try:
+                    results[k] = future.result()
+                except ItuError as exc:
+                    results[k] = exc
+                self.done += 1
+                if self.on_progress:
+                    self.on_progress(Progress(time.monotonic() - self.started, None, self.time_limit_s,
+                                              done=self.done, total=self.expected))
         return results
 
 
@@ -656,7 +673,8 @@ def advise_clock(problem: Problem, shifts: ShiftOptions, options: ClockOptions |
 
         workers = options.workers or os.cpu_count() or 1
         executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    runner = _Runner(executor, on_progress, options.time_limit_s, cancel)
+    runner = _Runner(executor, on_progress, options.time_limit_s, cancel,
+                     slots=options.workers or os.cpu_count() or 1)
     try:
         advice = _advise(problem, shifts, options, moves, excluded, names, runner)
     finally:
@@ -668,12 +686,10 @@ def advise_clock(problem: Problem, shifts: ShiftOptions, options: ClockOptions |
 
 def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -> ClockAdvice:
     objective = options.objective
-    # scoring solves are never reported, so they skip the checker; every reported plan is checked
-    screen = SolveOptions(time_limit_s=max(60.0, options.time_limit_s), seed=0, max_rounds=options.screen_rounds,
-                          check=False)
+    screen = options.scoring_options()
     deadline = None if options.search_limit_s is None else runner.started + options.search_limit_s
     # the incumbent: the unmoved day with a longer round budget, then re-searched as every candidate is
-    base = runner.run([(full_solve, (problem, (), replace(screen, max_rounds=4 * options.screen_rounds)))])[0]
+    base = runner.run([(full_solve, (problem, (), options.incumbent_options()))])[0]
     if isinstance(base, ItuError):
         raise base
     base_routes = [route_order(problem, r) for r in base.routes]
