@@ -9,7 +9,7 @@ BENCH_SECONDS ?= 10
 BENCH_WORKERS ?= 2
 PORT ?= 8000
 
-.PHONY: run test chromium notebooks bench bench-ab bench-pr bench-day bench-het bench-roads bench-service bench-fuzz bench-clock install clean
+.PHONY: run test chromium notebooks bench bench-ab bench-pr bench-day bench-het bench-roads bench-service bench-fuzz bench-clock bench-clock-county install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,15 @@ bench-day: $(STAMP)
 bench-clock: $(STAMP)
 	mkdir -p bench-results
 	$(BIN)/itu bench clock --seeds 3 | tee bench-results/clock.txt
+
+# The clock advisor on the generated 2,000-trip day (scenario seed 1, as bench-day), every school
+# and day centre -30 to +30 minutes by 5, within 15 minutes on 2 cores: a search limit, then the
+# confirming solves; a sweep of the moves of 15 and 30 minutes by the advisor's scoring solve.
+bench-clock-county: $(STAMP)
+	mkdir -p bench-results
+	$(BIN)/itu bench clock --generated-trips 2000 --scenario-seed 1 --day-out bench-results/clock-county-day \
+	  --seeds 3 --seconds 120 --max-rounds 5000 --screen-rounds 500 --search-limit 420 --most-moves 3 \
+	  --confirm-per-size 1 --sweep-by scoring --sweep-step 15 | tee bench-results/clock-county.txt
 
 # Road network build and a 2,000 x 2,000 travel matrix on the Rutland extract.
 bench-roads: $(STAMP)

@@ -11,10 +11,10 @@ import sys
 import pytest
 
 from optimiser import advise_clock
-from optimiser.analysis.clock import (ClockLimits, ClockOptions, Move, apply_moves, candidate_moves, full_solve,
-                                      shift_options_from_csv_text, shift_options_from_document)
+from optimiser.analysis.clock import (ClockLimits, ClockOptions, Move, apply_moves, candidate_moves, coarse_first,
+                                      full_solve, shift_options_from_csv_text, shift_options_from_document)
 from optimiser.analysis.scenarios import ShiftWindows
-from optimiser.errors import InputFormatError
+from optimiser.errors import InputFormatError, ProblemError
 from tests.conftest import ROOT, assert_feasible
 from tests.instances import line_builder
 
@@ -156,7 +156,62 @@ def replace_options(**changes) -> ClockOptions:
     return replace(QUICK, **changes)
 
 
+def test_single_moves_are_scored_coarse_to_fine_every_destination_in_turn():
+    moves = [Move(d, float(m)) for d in ("a", "b") for m in range(-30, 31, 5) if m]
+    ordered = coarse_first(moves)
+    assert sorted(ordered) == sorted(moves)
+    # each destination's largest moves either way, then multiples of 15, of 10, then the rest
+    assert [(m.destination, m.minutes) for m in ordered[:8]] == [
+        ("a", -30), ("b", -30), ("a", 30), ("b", 30), ("a", -15), ("b", -15), ("a", 15), ("b", 15)]
+    assert {m.minutes for m in ordered[8:12]} == {-20, 20}
+    assert {abs(m.minutes) for m in ordered[16:]} == {5, 25}
+
+
+def test_a_search_time_limit_stops_the_scoring_and_confirms_what_it_has():
+    problem = two_schools()
+    shifts = shift_options_from_csv_text(SHIFTS, problem)
+    unlimited = advise_clock(problem, shifts, QUICK)
+    assert unlimited.search["moves_tried"] == 4
+    # a limit already past once the incumbent is planned: no scoring solve is started, and the
+    # advice still stands (move nothing), confirmed like any other
+    advice = advise_clock(problem, shifts, replace_options(search_limit_s=1e-6))
+    assert advice.search["moves_tried"] == 0 and advice.search["screening_solves"] == 0
+    assert advice.search["search_limit_s"] == 1e-6 and advice.moves == []
+    assert advice.saving is None or advice.saving["median"] <= unlimited.saving["median"] + 1e-6
+    assert_feasible(problem, advice.baseline_plan)
+    assert_feasible(apply_moves(problem, advice.moves), advice.recommended_plan)
+    with pytest.raises(ProblemError, match="search_limit_s"):
+        ClockOptions(search_limit_s=0)
+
+
 # ------------------------------------------------------------------------------ the command line
+def test_itu_bench_clock_on_a_generated_day_sweeps_by_the_scoring_solve(tmp_path):
+    """The county benchmark's command on a small generated day: every school and day centre is
+    offered -30 to +30 by 5 (no home, no hospital), and the sweep takes the moves of 30 minutes."""
+    from benchmarks.clock_advice import MOVABLE_SERVICES
+    from geodata.files import load_day
+    from optimiser.analysis.clock import read_shift_options
+
+    day_out = tmp_path / "day"
+    proc = subprocess.run([sys.executable, "-m", "service.cli", "bench", "clock", "--generated-trips", "40",
+                           "--scenario-seed", "3", "--day-out", str(day_out), "--seconds", "20", "--max-rounds",
+                           "200", "--screen-rounds", "50", "--seeds", "1", "--most-moves", "2", "--confirm-per-size",
+                           "1", "--search-limit", "600", "--sweep-by", "scoring", "--sweep-step", "30"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    day = load_day(day_out / "trips.csv", day_out / "fleet.json")
+    shifts = read_shift_options(day_out / "shifts.csv", day.problem, names=day.place_names)
+    places = {t.dropoff for t in day.problem.trips
+              if t.service in MOVABLE_SERVICES and not t.dropoff.startswith("home_")}
+    assert {o.destination for o in shifts.options} == places
+    assert all((o.from_minutes, o.to_minutes, o.step_minutes) == (-30, 30, 5) for o in shifts.options)
+    moves, _ = candidate_moves(day.problem, shifts)
+    swept = sum(1 for m in moves if m.minutes % 30 == 0)
+    assert f"plain sweep of {swept} single moves" in proc.stdout and "by the scoring solve" in proc.stdout
+    assert "the advisor beats or equals the best single move" in proc.stdout \
+        or "the advisor falls short of the best single move" in proc.stdout
+
+
 def test_itu_advise_clock_end_to_end(tmp_path):
     shifts = tmp_path / "shifts.csv"
     shifts.write_text("destination,from_minutes,to_minutes,step_minutes,trips\n"

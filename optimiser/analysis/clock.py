@@ -37,7 +37,7 @@ import math
 import os
 import statistics
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -433,8 +433,12 @@ class ClockOptions:
     #: than a set of four is not worth the fifth school's disruption.
     least_saving_per_move: float = 0.0
     least_share_per_move: float = 0.005
+    #: Seconds from the start of the advice after which the scoring search stops: scoring solves
+    #: not started yet are dropped (single moves are scored coarse to fine, every destination in
+    #: turn, so all are tried) and the sets found so far are confirmed. None: no limit.
+    search_limit_s: float | None = None
     #: Solves at once on local processes (0: one per core; 1: one at a time in this process);
-    #: ignored with an executor.
+    #: with an executor, the solves kept in flight under ``search_limit_s``.
     workers: int = 0
 
     def __post_init__(self):
@@ -450,12 +454,24 @@ class ClockOptions:
             raise ProblemError("breadth must be at least 1", where="options.breadth")
         if not (math.isfinite(self.least_share_per_move) and 0 <= self.least_share_per_move < 1):
             raise ProblemError("least_share_per_move must be a share from 0 up to 1", where="options.least_share_per_move")
+        if self.search_limit_s is not None and not (math.isfinite(self.search_limit_s) and self.search_limit_s > 0):
+            raise ProblemError("search_limit_s must be a positive number of seconds", where="options.search_limit_s")
         if self.workers < 0:
             raise ProblemError("workers must be 0 (one per core) or more", where="options.workers")
         SolveOptions(time_limit_s=self.time_limit_s, max_rounds=self.max_rounds)  # checks both
 
     def solve_options(self, seed: int) -> SolveOptions:
         return SolveOptions(time_limit_s=self.time_limit_s, seed=seed, max_rounds=self.max_rounds)
+
+    def scoring_options(self) -> SolveOptions:
+        """A scoring solve's: ``screen_rounds`` rounds with seed 0. Scoring solves are never
+        reported, so they skip the checker; every reported plan is checked."""
+        return SolveOptions(time_limit_s=max(60.0, self.time_limit_s), seed=0, max_rounds=self.screen_rounds,
+                            check=False)
+
+    def incumbent_options(self) -> SolveOptions:
+        """The unmoved day's, planned once as every scoring solve's start: four times the rounds."""
+        return replace(self.scoring_options(), max_rounds=4 * self.screen_rounds)
 
 
 @dataclass
@@ -571,28 +587,44 @@ class _Runner:
     """Runs batches of solves on the executor and counts them for the progress callback."""
 
     def __init__(self, executor, on_progress: ProgressCallback | None, time_limit_s: float,
-                 cancel: CancelToken | None = None):
+                 cancel: CancelToken | None = None, slots: int = 1):
         self.executor, self.on_progress, self.time_limit_s = executor, on_progress, time_limit_s
+        #: Solves in flight at once when a deadline may stop the rest: the executor's workers.
+        self.slots = slots
         self.cancel = cancel
         self.started = time.monotonic()
         self.done = 0
         self.expected = 0
 
-    def run(self, calls: Sequence[tuple[Callable, tuple]]) -> list:
+    def run(self, calls: Sequence[tuple[Callable, tuple]], deadline: float | None = None) -> list:
+        """Each call's result (or the ``ItuError`` it raised), in order. With ``deadline`` (a
+        ``time.monotonic()``) at most ``slots`` calls are in flight, and none is started past it:
+        the results of those never started are None."""
         if self.cancel is not None and self.cancel.is_set():
             raise SolveCancelled("the clock advice was cancelled")
         self.expected = max(self.expected, self.done + len(calls))
-        futures = {self.executor.submit(fn, *args): k for k, (fn, args) in enumerate(calls)}
         results: list = [None] * len(calls)
-        for future in as_completed(futures):
-            try:
-                results[futures[future]] = future.result()
-            except ItuError as exc:
-                results[futures[future]] = exc
-            self.done += 1
-            if self.on_progress:
-                self.on_progress(Progress(time.monotonic() - self.started, None, self.time_limit_s,
-                                          done=self.done, total=self.expected))
+        waiting = list(enumerate(calls))[::-1]  # popped from the end: in order
+        in_flight = self.slots if deadline is not None else len(calls)
+        running: dict = {}
+        while waiting or running:
+            while waiting and len(running) < in_flight and (deadline is None or time.monotonic() <= deadline):
+                k, (fn, args) = waiting.pop()
+                running[self.executor.submit(fn, *args)] = k
+            if not running:  # past the deadline with nothing under way: the rest are dropped
+                self.expected -= len(waiting)
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                k = running.pop(future)
+                try:
+                    results[k] = future.result()
+                except ItuError as exc:
+                    results[k] = exc
+                self.done += 1
+                if self.on_progress:
+                    self.on_progress(Progress(time.monotonic() - self.started, None, self.time_limit_s,
+                                              done=self.done, total=self.expected))
         return results
 
 
@@ -625,7 +657,8 @@ def advise_clock(problem: Problem, shifts: ShiftOptions, options: ClockOptions |
 
         workers = options.workers or os.cpu_count() or 1
         executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    runner = _Runner(executor, on_progress, options.time_limit_s, cancel)
+    runner = _Runner(executor, on_progress, options.time_limit_s, cancel,
+                     slots=options.workers or os.cpu_count() or 1)
     try:
         advice = _advise(problem, shifts, options, moves, excluded, names, runner)
     finally:
@@ -637,18 +670,20 @@ def advise_clock(problem: Problem, shifts: ShiftOptions, options: ClockOptions |
 
 def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -> ClockAdvice:
     objective = options.objective
-    screen = SolveOptions(time_limit_s=max(60.0, options.time_limit_s), seed=0, max_rounds=options.screen_rounds)
+    screen = options.scoring_options()
+    deadline = None if options.search_limit_s is None else runner.started + options.search_limit_s
     # the incumbent: the unmoved day with a longer round budget, then re-searched as every candidate is
-    base = runner.run([(full_solve, (problem, (), replace(screen, max_rounds=4 * options.screen_rounds)))])[0]
+    base = runner.run([(full_solve, (problem, (), options.incumbent_options()))])[0]
     if isinstance(base, ItuError):
         raise base
     base_routes = [route_order(problem, r) for r in base.routes]
     base_unserved = len(base.unserved)
     most = min(shifts.limits.most_moved or options.most_moves, len({m.destination for m in moves}))
     screens = 0
+    singles_tried = 0  # single moves whose scoring solve ran (fewer than offered past search_limit_s)
 
     def grow(parents: list[_Candidate], tries: Callable[[_Candidate], list[Move]]) -> list[_Candidate]:
-        nonlocal screens
+        nonlocal screens, singles_tried
         calls, owners = [], []
         for p, parent in enumerate(parents):
             calls.append((screen_solve, (problem, parent.moves, parent.routes, (), screen, objective)))
@@ -657,14 +692,18 @@ def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -
                 calls.append((screen_solve, (problem, tuple(sorted(parent.moves + (move,))), parent.routes, (move,),
                                              screen, objective)))
                 owners.append((p, move))
-        results = runner.run(calls)
-        screens += len(calls)
+        results = runner.run(calls, deadline)
+        screens += sum(1 for r in results if r is not None)
+        singles_tried += sum(1 for (p, move), r in zip(owners, results)
+                             if move is not None and r is not None and not parents[p].moves)
         references = {p: r for (p, move), r in zip(owners, results) if move is None}
         children: dict[frozenset, _Candidate] = {}
         for (p, move), result in zip(owners, results):
             if move is None:
                 continue
             reference = references[p]
+            if result is None or reference is None:  # dropped at the search's time limit: not scored
+                continue
             if isinstance(result, ItuError) or isinstance(reference, ItuError):
                 reason = str(result if isinstance(result, ItuError) else reference)
                 if not parents[p].moves:
@@ -684,12 +723,12 @@ def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -
 
     # every single move, scored against the incumbent re-searched alike
     root = _Candidate((), 0.0, base_routes)
-    singles = grow([root], lambda parent: moves)
+    singles = grow([root], lambda parent: coarse_first(moves))
     single_estimate = {c.moves[0]: c.estimate for c in singles}
     promising = promising_moves(singles, options.breadth, options.moves_per_destination)
     levels = [singles]
     beam = singles[:options.beam_width]
-    while beam and len(levels) < most:
+    while beam and len(levels) < most and (deadline is None or time.monotonic() < deadline):
         def tries(parent: _Candidate) -> list[Move]:
             taken = {m.destination for m in parent.moves}
             return [m for m in promising if m.destination not in taken]
@@ -772,13 +811,40 @@ def _advise(problem, shifts, options, moves, excluded, names, runner: _Runner) -
                           "before": vehicles_on_road(base_plan, times), "after": vehicles_on_road(chosen_plan, times)},
         passengers={"before": passenger_impact(problem, base_plan),
                     "after": passenger_impact(apply_moves(problem, choice), chosen_plan)},
-        search={"moves_offered": len(moves) + len(excluded), "moves_tried": len(moves), "screening_solves": screens,
+        search={"moves_offered": len(moves) + len(excluded), "moves_tried": singles_tried, "screening_solves": screens,
                 "sets_confirmed": len(sets), "full_solves": sum(len(v) for v in plans.values()
                                                               if not isinstance(v, ItuError)),
                 "least_saving_per_move": round(per_move, 2),
                 "seeds": list(range(options.seeds)), "time_limit_s": options.time_limit_s,
-                "max_rounds": options.max_rounds, "screen_rounds": options.screen_rounds},
+                "max_rounds": options.max_rounds, "screen_rounds": options.screen_rounds,
+                "search_limit_s": options.search_limit_s},
         baseline_plan=base_plan, recommended_plan=chosen_plan)
+
+
+def coarse_first(moves: Sequence[Move]) -> list[Move]:
+    """``moves`` in the order they are scored: every destination's largest moves either way first,
+    then the others coarse to fine (multiples of 15 minutes before those of 10, before the rest),
+    taking the destinations in turn at each step. A search stopped at its time limit has then tried
+    every destination, at a coarser step, rather than some destinations at every minute and the
+    rest not at all."""
+    by_destination: dict[str, list[Move]] = {}
+    for move in moves:
+        by_destination.setdefault(move.destination, []).append(move)
+
+    def coarseness(move: Move, extremes: tuple[float, float]) -> tuple:
+        if move.minutes in extremes:
+            return (0, -abs(move.minutes))
+        step = next((k for k, unit in enumerate((15, 10)) if move.minutes % unit == 0), 2)
+        return (1 + step, -abs(move.minutes), move.minutes)
+
+    queues = []
+    for own in by_destination.values():
+        extremes = (min(m.minutes for m in own), max(m.minutes for m in own))
+        queues.append(sorted(own, key=lambda m: coarseness(m, extremes)))
+    ordered = []
+    for k in range(max((len(q) for q in queues), default=0)):
+        ordered.extend(q[k] for q in queues if k < len(q))
+    return ordered
 
 
 def promising_moves(singles: Sequence[_Candidate], breadth: int | None, per_destination: int) -> list[Move]:

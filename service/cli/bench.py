@@ -134,14 +134,26 @@ def cmd_bench_clock(args) -> int:
     from optimiser.analysis.clock import ClockOptions
 
     options = ClockOptions(time_limit_s=args.seconds, seeds=args.seeds, max_rounds=args.max_rounds,
-                           screen_rounds=args.screen_rounds)
+                           screen_rounds=args.screen_rounds, search_limit_s=args.search_limit,
+                           most_moves=args.most_moves, confirm_per_size=args.confirm_per_size)
     if args.exhaustive:
         from benchmarks.clock_advice import run_exhaustive_check
 
         for line in run_exhaustive_check(trips=args.exhaustive_trips, options=options).lines():
             print(line, flush=True)
         return 0
-    result = run_clock_benchmark(args.trips, args.fleet, args.shifts, options, sweep=not args.no_sweep)
+    trips, fleet, shifts = args.trips, args.fleet, args.shifts
+    if args.generated_trips:
+        import tempfile
+
+        from benchmarks.clock_advice import write_generated_day
+
+        folder = args.day_out or tempfile.mkdtemp(prefix="itu-clock-day-")
+        trips, fleet, shifts = write_generated_day(folder, args.generated_trips, args.scenario_seed)
+        print(f"generated day: {args.generated_trips} trips, scenario seed {args.scenario_seed}, in {folder}",
+              flush=True)
+    result = run_clock_benchmark(trips, fleet, shifts, options, sweep=not args.no_sweep, sweep_by=args.sweep_by,
+                                 sweep_step=args.sweep_step)
     for line in result.lines():
         print(line, flush=True)
     return 0
@@ -202,6 +214,22 @@ def add_commands(sub) -> None:
     clock.add_argument("--screen-rounds", type=int, default=1000)
     clock.add_argument("--seeds", type=int, default=3)
     clock.add_argument("--no-sweep", action="store_true", help="the advisor only")
+    clock.add_argument("--generated-trips", type=int, default=0,
+                       help="instead of --trips, --fleet and --shifts: a generated day of this many trips (as itu "
+                            "bench day makes it), every school and day centre offered -30 to +30 minutes by 5")
+    clock.add_argument("--scenario-seed", type=int, default=1, help="the generated day's seed (default 1)")
+    clock.add_argument("--day-out", help="folder for the generated day and its shift file (default: a new "
+                                         "temporary folder)")
+    clock.add_argument("--search-limit", type=float, default=None,
+                       help="seconds after which the advisor's scoring search stops and confirms what it has")
+    clock.add_argument("--most-moves", type=int, default=5, help="largest set of moves tried (default 5)")
+    clock.add_argument("--confirm-per-size", type=int, default=2,
+                       help="sets of each size confirmed over the seeds (default 2)")
+    clock.add_argument("--sweep-by", choices=("full", "scoring"), default="full",
+                       help="the plain sweep solves each move in full with seed 0 (full, default) or scores it "
+                            "with the advisor's scoring solve from the same incumbent (scoring)")
+    clock.add_argument("--sweep-step", type=int, default=None,
+                       help="sweep only the moves of a whole number of this many minutes (default: every move)")
     clock.add_argument("--exhaustive", action="store_true",
                        help="instead: the advisor's pick against all 625 combinations of the busiest 4 destinations "
                             "x 5 options (-30, -15, none, +15, +30) on a small generated day, solved alike")
