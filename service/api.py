@@ -406,7 +406,8 @@ COMPARISON_FIELDS = {"trip_set_id": str, "fleet_id": str, "time_limit_s": (int, 
                      "travel": str, "far_points": str}
 #: A clock job: the shift options as a document (``shifts``) or a CSV file's text (``shifts_csv``).
 CLOCK_FIELDS = {**COMPARISON_FIELDS, "shifts": (list, dict), "shifts_csv": str, "most_moved": int,
-                "earliest_bell": str, "objective": str, "max_rounds": int, "screen_rounds": int}
+                "earliest_bell": str, "objective": str, "max_rounds": int, "screen_rounds": int,
+                "search_limit_s": (int, float)}
 JOB_KINDS = ("solve", "comparison", "clock", "contracts")
 #: A contracts job: the register as a CSV file's text (docs/contracts.md) and the analysis's rules.
 CONTRACTS_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points": str, "register_csv": str,
@@ -468,6 +469,10 @@ def _check_clock_request(body: dict) -> None:
     for name, most in (("most_moved", 100), ("max_rounds", 10**7), ("screen_rounds", 10**6)):
         if name in body and not 1 <= body[name] <= most:
             raise InputFormatError(f"must be between 1 and {most:,}", where=f"body.{name}")
+    if "search_limit_s" in body:
+        most = limits().comparison_seconds
+        if not (math.isfinite(body["search_limit_s"]) and 1 <= body["search_limit_s"] <= most):
+            raise InputFormatError(f"must be between 1 and {most:g} seconds", where="body.search_limit_s")
 
 
 def _check_contracts_request(body: dict) -> None:

@@ -430,7 +430,8 @@ def _clock(loaded, options: dict, control: _JobControl):
     shifts = clock_shifts(options, loaded.problem, loaded.place_names)
     clock_options = ClockOptions(time_limit_s=float(options.get("time_limit_s", 20)), seeds=int(options.get("seeds", 3)),
                                  max_rounds=options.get("max_rounds"), screen_rounds=int(options.get("screen_rounds", 1000)),
-                                 objective=options.get("objective", "cost"), workers=1)
+                                 objective=options.get("objective", "cost"), workers=1,
+                                 search_limit_s=options.get("search_limit_s"))
     control.update(force=True, phase="solving", solves_done=0, fraction=0.0)
 
     def on_progress(p) -> None:  # the total grows as the search goes: the fraction is of the solves known so far

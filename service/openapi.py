@@ -205,7 +205,10 @@ def document(limits: Limits | None = None) -> dict:
                     "max_rounds": {"type": "integer", "minimum": 1, "maximum": 10**7,
                                    "description": "round budget of each confirming solve"},
                     "screen_rounds": {"type": "integer", "minimum": 1, "maximum": 10**6,
-                                      "description": "rounds of each short scoring solve"}}, limits),
+                                      "description": "rounds of each short scoring solve"},
+                    "search_limit_s": {"type": "number", "minimum": 1, "maximum": limits.comparison_seconds,
+                                       "description": "stop scoring moves after this many seconds and confirm "
+                                                      "the best found so far (a county day's bound)"}}, limits),
                 "responses": job_submit}},
             "/v1/contracts-jobs": {"post": {
                 "operationId": "create_contracts_job",

@@ -219,11 +219,12 @@ def test_itu_advise_clock_end_to_end(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "service.cli", "advise", "clock", str(EXAMPLE), "--shifts", str(shifts),
                            "--seconds", "20", "--max-rounds", "300", "--screen-rounds", "100", "--seeds", "2",
-                           "--parallel", "1", "--out", str(out), "--json"],
+                           "--parallel", "1", "--search-limit", "900", "--out", str(out), "--json"],
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr
     advice = json.loads(proc.stdout)
     assert advice["problem"] == "rutland-morning-small"
+    assert advice["search"]["search_limit_s"] == 900
     assert len(advice["saving"]["by_seed"]) == 2 and advice["curve"][0]["moves"] == 0
     assert {p.name for p in out.iterdir()} == {"clock.json", "clock.md", "clock.html", "moves.csv", "vehicles.svg",
                                                "saving.svg"}
@@ -303,6 +304,16 @@ def test_a_clock_job_runs_end_to_end(service):
     assert done["summary"]["saving"] == advice["saving"]["median"]
     assert done["progress"]["solves_done"] == done["progress"]["solves_total"] > 2
     assert client.get("/v1/jobs?kind=clock").get_json()["total"] == 1
+
+
+@pytest.mark.parametrize("limit", [0, -5, 10**9, "soon"])
+def test_a_clock_job_with_a_search_limit_out_of_range_is_refused_naming_it(service, limit):
+    app, _ = service
+    response = submit_clock(app.test_client(), shifts_csv="destination,from_minutes,to_minutes,step_minutes\n"
+                                                          "Oakham Primary B (synthetic),-15,15,15\n",
+                            search_limit_s=limit)
+    assert response.status_code == 422
+    assert response.get_json()["where"] == "body.search_limit_s"
 
 
 def test_the_exhaustive_harness_finds_the_advisors_pick_among_the_best_on_a_generated_day():

@@ -35,7 +35,7 @@ def cmd_advise_clock(args) -> int:
     shifts = read_shift_options(args.shifts, day.problem, names=day.place_names, limits=limits_from_arguments(args))
     options = ClockOptions(time_limit_s=args.seconds, seeds=args.seeds, max_rounds=args.max_rounds,
                            screen_rounds=args.screen_rounds, objective=args.objective, workers=args.parallel,
-                           least_share_per_move=args.least_share_per_move)
+                           least_share_per_move=args.least_share_per_move, search_limit_s=args.search_limit)
     bar = None
     if sys.stderr.isatty() and not args.quiet:
         from tqdm import tqdm
@@ -96,6 +96,10 @@ def add_commands(sub) -> None:
     clock.add_argument("--least-share-per-move", type=float, default=0.005, metavar="SHARE",
                        help="each move recommended must add at least this share of the unmoved day's cost to the "
                             "saving (default 0.005: half a percent; 0 recommends the largest median saving)")
+    clock.add_argument("--search-limit", type=float, metavar="SECONDS",
+                       help="stop scoring moves after this many seconds and confirm the best found so far "
+                            "(single moves are scored coarse to fine, every destination in turn, so a county "
+                            "day gets a recommendation in bounded time; default: no limit)")
     clock.add_argument("--parallel", type=int, default=0, help="solves at once (default: one per core)")
     clock.add_argument("--dask-scheduler", metavar="ADDRESS", help="run the solves on this Dask cluster")
     clock.add_argument("--out", help="folder for clock.json, clock.md, clock.html, moves.csv and the charts")
