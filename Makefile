@@ -9,7 +9,7 @@ BENCH_SECONDS ?= 10
 BENCH_WORKERS ?= 2
 PORT ?= 8000
 
-.PHONY: run test chromium notebooks bench bench-ab bench-pr bench-day bench-het bench-roads bench-service bench-fuzz bench-clock bench-clock-county install clean
+.PHONY: run test chromium notebooks bench bench-ab bench-pr bench-day bench-het bench-roads bench-service bench-fuzz bench-clock bench-clock-county bench-replan install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -91,6 +91,12 @@ bench-clock-county: $(STAMP)
 	$(BIN)/itu bench clock --generated-trips 2000 --scenario-seed 1 --day-out bench-results/clock-county-day \
 	  --seeds 3 --seconds 120 --max-rounds 5000 --screen-rounds 500 --search-limit 420 --most-moves 3 \
 	  --confirm-per-size 1 --sweep-by scoring --sweep-step 15 | tee bench-results/clock-county.txt
+
+# Re-planning a published generated 500-trip day: a vehicle off the road at 07:30, and 20
+# cancellations with 10 new trips, at three seeds (BENCHMARKS.md, "Re-planning a published day").
+bench-replan: $(STAMP)
+	mkdir -p bench-results
+	$(BIN)/itu bench replan --trips 500 --seeds 0 1 2 | tee bench-results/replan.txt
 
 # Road network build and a 2,000 x 2,000 travel matrix on the Rutland extract.
 bench-roads: $(STAMP)

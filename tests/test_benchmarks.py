@@ -241,3 +241,34 @@ def test_an_instance_knows_its_half_from_every_instance_of_its_family_on_disk(tm
     # a/b in name order across both folders: a2-16 t, a2-20 v, a5-40 t, b5-40 v
     assert [half_of(tmp_path / "ropke2007" / f"{n}.txt") for n in ("a5-40", "b5-40")] == ["tuning", "validation"]
     assert half_of(tmp_path / "cordeau-laporte2003" / "pr02.txt") == "validation"
+
+
+# -- itu bench replan ----------------------------------------------------------------------------------
+def test_a_replan_benchmark_re_plans_the_published_day_and_moves_only_what_the_change_touches(tmp_path):
+    from benchmarks.replan_day import run_replan_benchmark, summary_lines
+
+    rows = run_replan_benchmark(trips=80, scenario_seed=2, publish_seconds=4, seeds=(0,), workers=1,
+                                day_out=tmp_path)
+    published = next(rows)
+    rows = list(rows)
+    assert [r.change for r in rows] == ["vehicle off", "cancel and add"]
+    off, cancel_add = rows
+    assert off.touched >= 1  # the vehicle taken off had trips after 07:30
+    assert cancel_add.touched == 30 and cancel_add.calls >= 30  # each cancelled and added trip is a call
+    for row in rows:
+        assert row.feasible and row.published_cost == published.cost.total
+        # nobody the change did not touch is moved unless moving them pays for itself: on this small
+        # day the repair leaves them all where they were
+        assert row.others_moved <= row.touched
+    assert len(summary_lines(rows)) == 2
+
+
+def test_itu_bench_replan_refuses_a_day_too_small_for_its_changes():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "service.cli", "bench", "replan", "--trips", "10"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--trips" in proc.stderr

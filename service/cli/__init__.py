@@ -10,6 +10,7 @@
     itu serve [--dev] [--host H] [--port P];  itu keys create NAME | list | revoke ID
     itu bench darp FILES... [--seconds S] [--workers W] [--json]
     itu bench day [--trips N] [--seconds S] [--seeds N...] [--against POUNDS] --out DIR
+    itu bench replan [--trips N] [--publish-seconds S] [--seeds N...] [--json]
     itu bench roads PBF;  itu bench service [--clients N]
 
 The commands live by what they are for: planning.py (solve, compare, curves, scenario),

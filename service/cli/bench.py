@@ -159,6 +159,31 @@ def cmd_bench_clock(args) -> int:
     return 0
 
 
+def cmd_bench_replan(args) -> int:
+    from benchmarks.replan_day import HEADER, run_replan_benchmark, summary_lines
+
+    if args.trips < 40:
+        raise InputFormatError("must be at least 40 (20 cancelled and 10 added among them)", where="--trips")
+    rows = run_replan_benchmark(trips=args.trips, scenario_seed=args.scenario_seed,
+                                publish_seconds=args.publish_seconds, seeds=tuple(args.seeds), workers=args.workers,
+                                day_out=args.day_out)
+    published = next(rows)
+    print(f"published plan: {args.trips} trips, scenario seed {args.scenario_seed}, £{published.cost.total:,.2f} "
+          f"a day, {published.vehicles_used} vehicles ({args.publish_seconds:g} s on {args.workers} workers)",
+          flush=True)
+    if not args.json:
+        print(HEADER, flush=True)
+    done = []
+    for row in rows:
+        done.append(row)
+        print(json.dumps(row.as_dict()) if args.json else row.line(), flush=True)
+    if not args.json:
+        print()
+        for line in summary_lines(done):
+            print(line)
+    return 0 if all(r.feasible for r in done) else 1
+
+
 def add_commands(sub) -> None:
     """``bench`` and its suites."""
     bench = sub.add_parser("bench", help="benchmarks")
@@ -192,6 +217,18 @@ def add_commands(sub) -> None:
                                                   "a PostgreSQL database is created if missing")
     service_bench.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     service_bench.set_defaults(func=cmd_bench_service)
+    bench_replan = bench_sub.add_parser("replan", help="a published generated day re-planned after a vehicle "
+                                                       "goes off the road, and after cancellations and new trips")
+    bench_replan.add_argument("--trips", type=int, default=500, help="trips in the generated day (default 500)")
+    bench_replan.add_argument("--scenario-seed", type=int, default=1, help="the generator's seed (default 1)")
+    bench_replan.add_argument("--publish-seconds", type=float, default=60.0,
+                              help="time limit of the solve that makes the published plan (default 60)")
+    bench_replan.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                              help="which vehicle, trips and new trips each run changes (default 0 1 2)")
+    bench_replan.add_argument("--workers", type=int, default=2)
+    bench_replan.add_argument("--day-out", help="folder for the generated day (default: a new temporary folder)")
+    bench_replan.add_argument("--json", action="store_true", help="one JSON object per re-plan")
+    bench_replan.set_defaults(func=cmd_bench_replan)
     bench_day = bench_sub.add_parser("day", help="a generated day solved at several seeds: median, mean, gap")
     bench_day.add_argument("--trips", type=int, default=2000, help="trips in the generated day (default 2000)")
     bench_day.add_argument("--scenario-seed", type=int, default=1, help="the generator's seed (default 1)")
