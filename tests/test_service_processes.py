@@ -3,6 +3,7 @@ runner and a local Dask cluster) on one database, killed with SIGKILL, stopped w
 restarted at once, side by side on PostgreSQL. Nothing is lost and nothing waits for a start."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -28,24 +29,36 @@ class Service:
     """One ``itu serve --dev`` process group (gunicorn and its Dask workers) on ``database_url``."""
 
     def __init__(self, database_url: str, workers: int = 2, args: tuple[str, ...] = (), **settings: str):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "ITU_DATABASE_URL": database_url,
+               "ITU_SEED_EXAMPLE": "false", "ITU_DASK_WORKERS": str(workers), "ITU_JOB_LEASE_S": str(LEASE_S),
+               **{f"ITU_{name}": value for name, value in settings.items()}}
+        # a free port can be taken by another process before the service binds it (a Dask worker of
+        # a test running beside this one): the service then exits, and starts again on another port
+        for _ in range(3):
+            if self._start(env, args):
+                return
+        raise AssertionError("itu serve found no free port in three tries")
+
+    def _start(self, env: dict, args: tuple[str, ...]) -> bool:
+        """True once the service answers healthy; False if its port was taken before it bound it."""
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "ITU_DATABASE_URL": database_url,
-               "ITU_SEED_EXAMPLE": "false", "ITU_DASK_WORKERS": str(workers), "ITU_JOB_LEASE_S": str(LEASE_S),
-               **{f"ITU_{name}": value for name, value in settings.items()}}
         self.process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--dev", "--port",
                                          str(self.port), *args], cwd=ROOT, env=env, start_new_session=True,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         for _ in range(1200):
+            if self.process.poll() is not None:
+                error = self.process.stderr.read().decode()
+                if "Address already in use" in error or "Connection in use" in error:  # gunicorn says the latter
+                    return False
+                raise AssertionError(f"itu serve exited: {error[-2000:]}")
             try:
                 if self.call("GET", "/v1/health")["status"] == "ok":
-                    return
-            except (OSError, ValueError):
+                    return True
+            except (OSError, ValueError, http.client.HTTPException):  # not answering yet, or not it
                 pass
-            if self.process.poll() is not None:
-                raise AssertionError(f"itu serve exited: {self.process.stderr.read().decode()[-2000:]}")
             time.sleep(0.1)
         raise AssertionError("itu serve did not become healthy")
 
