@@ -187,3 +187,15 @@ def served(tmp_path, dask_cluster):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     stop_app(app)
+
+
+@pytest.fixture
+def dev_service(tmp_path):
+    """(app, database URL): a development-mode app on a SQLite file of its own, for the job kinds' tests."""
+    from service import stop_app
+    from tests.test_service_api import make_app
+
+    url = f"sqlite:///{tmp_path / 'service.sqlite3'}"
+    app = make_app(url, DEV_MODE=True, BIND_HOST="127.0.0.1")
+    yield app, url
+    stop_app(app)

@@ -245,23 +245,14 @@ def test_itu_advise_clock_names_the_bad_row_without_a_traceback(tmp_path):
 
 # ------------------------------------------------------------------------------ the API job
 @pytest.fixture
-def service(tmp_path):
-    from service import stop_app
-    from tests.test_service_api import make_app
-
-    url = f"sqlite:///{tmp_path / 'clock.sqlite3'}"
-    app = make_app(url, DEV_MODE=True, BIND_HOST="127.0.0.1")
-    yield app, url
-    stop_app(app)
+def service(dev_service):
+    return dev_service
 
 
 def submit_clock(client, **body):
-    from tests.test_service_api import FLEET, TRIPS, upload
+    from tests.test_service_api import submit_on_the_example
 
-    trip_set = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", {}).get_json()["id"]
-    fleet = upload(client, "/v1/fleets", FLEET, "fleet.json", {}).get_json()["id"]
-    return client.post("/v1/clock-jobs", data=json.dumps({"trip_set_id": trip_set, "fleet_id": fleet, **body}),
-                       content_type="application/json")
+    return submit_on_the_example(client, "/v1/clock-jobs", **body)
 
 
 def test_a_clock_job_with_bad_shift_rows_is_refused_naming_each_row_and_column(service):

@@ -300,23 +300,14 @@ def test_the_csv_files_keep_a_users_formula_as_text(tmp_path):
 
 # ------------------------------------------------------------------------------ the API job
 @pytest.fixture
-def service(tmp_path):
-    from service import stop_app
-    from tests.test_service_api import make_app
-
-    url = f"sqlite:///{tmp_path / 'contracts.sqlite3'}"
-    app = make_app(url, DEV_MODE=True, BIND_HOST="127.0.0.1")
-    yield app, url
-    stop_app(app)
+def service(dev_service):
+    return dev_service
 
 
 def submit_contracts(client, **body):
-    from tests.test_service_api import FLEET, TRIPS, upload
+    from tests.test_service_api import submit_on_the_example
 
-    trip_set = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", {}).get_json()["id"]
-    fleet = upload(client, "/v1/fleets", FLEET, "fleet.json", {}).get_json()["id"]
-    return client.post("/v1/contracts-jobs", data=json.dumps({"trip_set_id": trip_set, "fleet_id": fleet, **body}),
-                       content_type="application/json")
+    return submit_on_the_example(client, "/v1/contracts-jobs", **body)
 
 
 def run_claimed(app, url, job_id):

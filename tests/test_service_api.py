@@ -43,6 +43,15 @@ def upload(client, url, content, filename, headers, name=None):
     return client.post(url, data=data, headers=headers, content_type="multipart/form-data")
 
 
+def submit_on_the_example(client, path: str, **body):
+    """POST ``body`` to a job route ``path`` with the bundled Rutland trip set and fleet uploaded."""
+    trip_set = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", {}).get_json()["id"]
+    fleet = upload(client, "/v1/fleets", FLEET, "fleet.json", {}).get_json()["id"]
+    return client.post(path, data=json.dumps({"trip_set_id": trip_set, "fleet_id": fleet, **body}),
+                       content_type="application/json")
+
+
+
 def inputs(client, headers):
     trips = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", headers).get_json()
     fleet = upload(client, "/v1/fleets", FLEET, "fleet.json", headers).get_json()
