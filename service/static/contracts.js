@@ -32,7 +32,7 @@
   function ended(job, failure) {
     $("contracts-run").disabled = false;
     if (failure) $("contracts-error").textContent = failure.message;
-    else if (job.state === "succeeded") show(job);
+    else if (job.state === "succeeded") { $("contracts-status").hidden = true; show(job); }
     else $("contracts-error").textContent = client.describeError(job.error || {message: job.state});
   }
   function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
@@ -44,11 +44,11 @@
   async function show(finished) {
     const s = finished.summary || {}, pounds = client.pounds;
     $("contracts-figures").replaceChildren(
-      figure("contracts, " + s.operators + " operators", String(s.contracts)),
-      figure("a day under the register", pounds(s.price_a_day)),
-      figure("duties one vehicle could chain: " + pounds(s.chain_saving_a_day) + " a day, " +
-             s.vehicles_saved_by_chains + " vehicles", String(s.chains)),
-      figure("duplicate runs: " + pounds(s.duplicate_saving_a_day) + " a day", String(s.duplicates)));
+      figure("Contracts", s.contracts + " with " + s.operators + " operators"),
+      figure("Price a day under the register", pounds(s.price_a_day)),
+      figure("Duties one vehicle could chain", s.chains + ": " + pounds(s.chain_saving_a_day) + " a day, " +
+             s.vehicles_saved_by_chains + " vehicles fewer"),
+      figure("Duplicate runs", s.duplicates + ": " + pounds(s.duplicate_saving_a_day) + " a day"));
     const urls = await client.downloads(finished.results, $("contracts-downloads"));
     const findings = (await (await fetch(urls["findings.json"])).json()).findings
       .slice().sort((a, b) => b.saving_a_day - a.saving_a_day).slice(0, SHOWN);

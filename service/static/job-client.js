@@ -68,6 +68,7 @@ window.jobClient = (() => {
     }));
     return urls;
   }
-  const pounds = x => (x < 0 ? "-£" : "£") + Math.abs(x).toFixed(2);
+  const pounds = x => (x < 0 ? "-£" : "£") +
+    Math.abs(x).toLocaleString("en-GB", {minimumFractionDigits: 2, maximumFractionDigits: 2});
   return {call, send, exampleFile, resultUrl, dayIds, submit, follow, downloads, describeError, pounds};
 })();
