@@ -103,15 +103,22 @@ def markdown(lots: TenderLots, place_names: Mapping[str, str] | None = None) -> 
     return "\n".join(lines) + "\n"
 
 
+def lots_document(lots: TenderLots, place_names: Mapping[str, str] | None = None) -> dict:
+    """lots.json: ``TenderLots.to_dict`` with each lot's area named as the trip file names its centre."""
+    names = place_names or {}
+    doc = lots.to_dict()
+    for lot_doc, lot in zip(doc["lots"], lots.lots):
+        lot_doc["area"] = names.get(lot.centre, lot.centre) if lot.centre else None
+    return doc
+
+
 def tender_files(lots: TenderLots, problem: Problem, place_names: Mapping[str, str] | None = None, *,
                  has_map: bool = False) -> dict[str, tuple[str, str]]:
     """Each file of the pack by name, with its media type and text: lots.json, lots.csv, lots.md,
     index.html, and per lot ``lot-NN.html`` and ``lot-NN-schedule.csv``. The command line writes
     them to a folder; the service keeps them as a job's results."""
     names = place_names or {}
-    doc = lots.to_dict()
-    for lot_doc, lot in zip(doc["lots"], lots.lots):
-        lot_doc["area"] = names.get(lot.centre, lot.centre) if lot.centre else None
+    doc = lots_document(lots, names)
     files = {"lots.json": ("application/json", json.dumps(doc, indent=2)),
              "lots.csv": ("text/csv", _csv(LOT_COLUMNS, lot_rows(lots, names))),
              "lots.md": ("text/markdown", markdown(lots, names)),

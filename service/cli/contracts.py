@@ -38,7 +38,7 @@ def cmd_contracts_lots(args) -> int:
     from geodata.tender import write_tender_pack
     from optimiser.analysis.tender_lots import (COST_FIELDS, LOT_FIELDS, lot_options_from_fields, make_lots,
                                                 plan_to_put_in_lots)
-    from optimiser.reporting.tender_report import markdown
+    from optimiser.reporting.tender_report import lots_document, markdown
 
     from .replanning import read_json
 
@@ -55,7 +55,7 @@ def cmd_contracts_lots(args) -> int:
     plan = plan_to_put_in_lots(document, problem, where=args.plan)
     lots = make_lots(problem, plan, options)
     if args.json:
-        print(json.dumps(lots.to_dict()))
+        print(json.dumps(lots_document(lots, day.place_names)))
     else:
         print(markdown(lots, day.place_names))
     if args.out:
@@ -72,8 +72,9 @@ def add_lots_command(contracts_sub) -> None:
     lots = contracts_sub.add_parser(
         "lots", help="a plan's vehicles in lots for tender, each with its schedules, staff and estimated price")
     lots.add_argument("plan", help="plan.json as itu solve --out writes it (read, never written)")
-    lots.add_argument("--trips", required=True, help="the trip file the plan was made from (plan.json does not carry it)")
-    lots.add_argument("--fleet", required=True, help="the fleet file the plan was made from")
+    lots.add_argument("--trips", required=True, help="the trip file (or problem document) the plan was made from "
+                                                     "(plan.json does not carry it)")
+    lots.add_argument("--fleet", help="the fleet file the plan was made from (for a trip file)")
     add_travel_arguments(lots)
     size = lots.add_mutually_exclusive_group(required=True)
     size.add_argument("--lots", type=int, help="how many lots")
