@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from dataclasses import replace
 
 from optimiser import InputFormatError, LotOptions, ProblemError, make_lots
 from optimiser.analysis.tender_lots import lot_options_from_fields
@@ -255,3 +256,91 @@ def test_a_plan_that_does_not_fit_the_trips_is_refused_naming_the_file(day, tmp_
     with pytest.raises(InputFormatError) as caught:
         plan_to_put_in_lots(document, problem, where="plan.json")
     assert caught.value.where.startswith("plan.json") and "nobody" in caught.value.message
+
+
+# ------------------------------------------------------------------------------ the API job
+def rutland_plan_by_hand():
+    """The bundled example's day and a plan made in milliseconds, not searched: each vehicle
+    carries on each duty the first trip it can on its own; the other trips are listed unserved."""
+    from geodata.files import load_day
+    from optimiser.domain.plan import UnservedTrip, time_route
+
+    day = load_day(ROOT / "examples" / "rutland" / "trips.csv", ROOT / "examples" / "rutland" / "fleet.json")
+    problem, orders, used = day.problem, [], set()
+    for vt in problem.vehicle_types:
+        for number in range(vt.count):
+            for duty in range(len(vt.duty_windows)):
+                for trip in problem.trips:
+                    if trip.id in used or not problem.can_carry(vt, trip):
+                        continue
+                    layout = next(lay for lay in vt.layouts if lay.fits(trip))
+                    order = RouteOrder(vt, number, layout, (("pickup", trip), ("dropoff", trip)), duty)
+                    try:
+                        time_route(problem, order)
+                    except ProblemError:
+                        continue
+                    orders.append(order)
+                    used.add(trip.id)
+                    break
+    unserved = [UnservedTrip(t.id, t.service, "left out of this test's plan") for t in problem.trips
+                if t.id not in used]
+    plan = build_plan(problem, orders, [], unserved)
+    assert_feasible(problem, plan)
+    return day, plan
+
+
+@pytest.fixture
+def service(dev_service):
+    return dev_service
+
+
+def stored_solve_job(app, client, plan):
+    """The example's trip set and fleet uploaded, and a succeeded solve job holding ``plan``."""
+    from service.store import DEVELOPMENT_OWNER, Job, JobResult, new_id, utcnow
+    from tests.test_service_api import FLEET, TRIPS, upload
+
+    trip_set = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", {}).get_json()["id"]
+    fleet = upload(client, "/v1/fleets", FLEET, "fleet.json", {}).get_json()["id"]
+    job_id = new_id("job")
+    with app.extensions["itu.store"].session() as s, s.begin():
+        s.add(Job(id=job_id, owner=DEVELOPMENT_OWNER, kind="solve", trip_set_id=trip_set, fleet_id=fleet, options={},
+                  state="succeeded", attempts=1, progress={}, created_at=utcnow(), finished_at=utcnow()))
+        s.flush()
+        s.add(JobResult(job_id=job_id, name="plan.json", media_type="application/json",
+                        content=json.dumps(plan.to_dict()).encode()))
+    return trip_set, fleet, job_id
+
+
+def test_a_lots_job_makes_the_pack_the_command_line_makes_from_a_stored_plan(service):
+    from tests.test_contracts import run_claimed
+
+    app, url = service
+    client = app.test_client()
+    day, plan = rutland_plan_by_hand()
+    trip_set, fleet, plan_job = stored_solve_job(app, client, plan)
+
+    def submit(**body):
+        return client.post("/v1/lots-jobs", data=json.dumps({"trip_set_id": trip_set, "fleet_id": fleet, **body}),
+                           content_type="application/json")
+
+    assert submit(lots=2).get_json()["where"] == "body.plan_job_id"
+    refused = submit(plan_job_id=plan_job, lots=2, group_by=["area", "colour"])
+    assert refused.status_code == 422 and refused.get_json()["where"] == "body.group_by"
+    assert submit(plan_job_id=plan_job, lot_size=0).get_json()["where"] == "body.lot_size"
+    assert submit(plan_job_id=plan_job, lots=2, margin_share=-1).get_json()["where"] == "body.margin_share"
+    assert submit(plan_job_id="job_nobody", lots=2).status_code == 404
+    response = submit(plan_job_id=plan_job, lots=3, group_by=["time_band", "area"], overhead_share=0.2)
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert job["kind"] == "lots"
+    assert run_claimed(app, url, job["id"]) == "succeeded"
+    done = client.get(job["url"]).get_json()
+    assert {"index.html", "lots.json", "lots.csv", "lot-01.html", "lot-03-schedule.csv", "lots.gpkg",
+            "lots-map.html"} <= set(done["results"])
+    saved = client.get(done["results"]["lots.json"]).get_json()
+    problem = replace(day.problem, name=plan.problem_name)
+    expected = make_lots(problem, plan, LotOptions(lots=3, group_by=("time_band", "area"),
+                                                   cost_model=OperatorCostModel(overhead_share=0.2)))
+    assert saved["overall"] == expected.to_dict()["overall"]
+    assert done["summary"]["price_a_day"] == expected.price_a_day
+    assert client.get("/v1/jobs?kind=lots").get_json()["total"] == 1
