@@ -229,7 +229,7 @@ class Lot:
         """How many vehicles of each type and layout, with the drivers and assistants they need."""
         counts: dict[tuple[str, str], list[VehicleDay]] = {}
         for v in self.vehicle_days:
-            counts.setdefault((v.vehicle_type, " / ".join(v.layouts)), []).append(v)
+            counts.setdefault((v.vehicle_type, " / ".join(sorted(v.layouts))), []).append(v)
         return [{"vehicle_type": t, "layout": lay, "vehicles": len(vs), "drivers": len(vs),
                  "assistants": sum(1 for v in vs if v.passenger_assistant)}
                 for (t, lay), vs in sorted(counts.items())]
