@@ -70,13 +70,18 @@ def _job_request(extra: dict, limits: Limits) -> dict:
         "properties": properties}}}}
 
 
-def _contracts_request(limits: Limits) -> dict:
-    """A contracts job's body: no solve, so no time limit; the register is required."""
-    body = _job_request(CONTRACTS_PROPERTIES, limits)
+def _analysis_request(properties: dict, required: str, limits: Limits) -> dict:
+    """A body of a job that solves nothing (contracts, lots): no time limit, and ``required``."""
+    body = _job_request(properties, limits)
     schema = body["content"]["application/json"]["schema"]
     del schema["properties"]["time_limit_s"]
-    schema["required"] = [*schema["required"], "register_csv"]
+    schema["required"] = [*schema["required"], required]
     return body
+
+
+def _contracts_request(limits: Limits) -> dict:
+    """A contracts job's body: the register is required."""
+    return _analysis_request(CONTRACTS_PROPERTIES, "register_csv", limits)
 
 
 #: What a contracts job takes besides the trip set and fleet (docs/contracts.md).
@@ -95,12 +100,8 @@ CONTRACTS_PROPERTIES = {
 
 
 def _lots_request(limits: Limits) -> dict:
-    """A lots job's body: no solve, so no time limit; the plan's job and the number or size of lots."""
-    body = _job_request(LOTS_PROPERTIES, limits)
-    schema = body["content"]["application/json"]["schema"]
-    del schema["properties"]["time_limit_s"]
-    schema["required"] = [*schema["required"], "plan_job_id"]
-    return body
+    """A lots job's body: the plan's job is required."""
+    return _analysis_request(LOTS_PROPERTIES, "plan_job_id", limits)
 
 
 #: What a lots job takes besides the trip set and fleet (docs/contracts.md, "Tender lots").

@@ -486,18 +486,6 @@ SCHEDULE_COLUMNS = ("lot", "vehicle", "vehicle_type", "duty", "layout", "stop_nu
                     "wheelchairs_on_board", "stretchers_on_board")
 
 
-def _needs(problem: Problem, trip_id: str) -> str:
-    trip = problem.trip(trip_id)
-    words = [trip.need]
-    if trip.escorts:
-        words.append(f"{trip.escorts} escort" + ("s" if trip.escorts > 1 else ""))
-    if trip.needs_assistant:
-        words.append("passenger assistant")
-    if trip.travels_alone:
-        words.append("travels alone")
-    return ", ".join(words)
-
-
 def schedule_rows(problem: Problem, lot: Lot, place_names: Mapping[str, str] | None = None) -> list[dict]:
     """Every stop of every route of the lot, in vehicle, duty and stop order: what the operator
     would run. Trip ids, not passengers' names: a tender pack goes to bidders."""
@@ -510,7 +498,7 @@ def schedule_rows(problem: Problem, lot: Lot, place_names: Mapping[str, str] | N
                              "duty": route.duty + 1, "layout": route.layout, "stop_number": number, "kind": stop.kind,
                              "location": stop.location, "place": names.get(stop.location, stop.location),
                              "trip_id": stop.trip_id or "", "service": stop.service or "",
-                             "needs": _needs(problem, stop.trip_id) if stop.trip_id else "",
+                             "needs": problem.trip(stop.trip_id).needs_text if stop.trip_id else "",
                              "arrival": format_clock(stop.arrival_s), "service_start": format_clock(stop.service_start_s),
                              "departure": format_clock(stop.departure_s),
                              "seats_on_board": stop.load.get("seats", 0),
