@@ -245,17 +245,21 @@ def test_itu_contracts_lots_writes_the_pack_from_a_plan_json(day, tmp_path):
     assert "lot_options.group_by: unknown key 'colour'" in bad.stderr
 
 
-def test_a_plan_that_does_not_fit_the_trips_is_refused_naming_the_file(day, tmp_path):
+def test_a_plan_that_does_not_fit_the_trips_is_refused_naming_the_file(day):
+    from optimiser.analysis.tender_lots import plan_to_put_in_lots
+
     problem, plan = day
     document = plan.to_dict()
     document["routes"][0]["stops"][1]["trip_id"] = "nobody"
-    (tmp_path / "plan.json").write_text(json.dumps(document))
-    (tmp_path / "day.json").write_text(json.dumps(day_document()))
-    from optimiser.analysis.tender_lots import plan_to_put_in_lots
-
     with pytest.raises(InputFormatError) as caught:
         plan_to_put_in_lots(document, problem, where="plan.json")
     assert caught.value.where.startswith("plan.json") and "nobody" in caught.value.message
+    # a plan of another fleet: more vehicles than this one has
+    document = plan.to_dict()
+    document["routes"][0]["vehicle_number"] = 9
+    with pytest.raises(InputFormatError, match="minibus #9 does not exist") as caught:
+        plan_to_put_in_lots(document, problem, where="plan.json")
+    assert caught.value.where == "plan.json"
 
 
 # ------------------------------------------------------------------------------ the API job
