@@ -348,3 +348,34 @@ def test_a_lots_job_makes_the_pack_the_command_line_makes_from_a_stored_plan(ser
     assert saved["overall"] == expected.to_dict()["overall"]
     assert done["summary"]["price_a_day"] == expected.price_a_day
     assert client.get("/v1/jobs?kind=lots").get_json()["total"] == 1
+
+
+# ------------------------------------------------------------------------------ the planner's page
+@pytest.mark.slow
+def test_make_tender_lots_of_the_plan_shown_on_the_planners_page(served, browser):
+    """The page's lots section: before a plan is shown it says to plan first; after planning the
+    example it makes the lots asked for, lists each with its price and shows the pack."""
+    from tests.test_service_web import start_run
+
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(served + "/")
+    page.click("#lots-run")
+    assert "Plan the day" in page.inner_text("#lots-error")
+    start_run(page, served, "#plan-day")
+    page.fill("#lots-count", "2")
+    page.uncheck("#lots-by-time-band")  # a quick plan's vehicles may fall in three time bands
+    page.click("#lots-run")
+    page.wait_for_function("""() => !document.getElementById("lots-results").hidden
+                              || document.getElementById("lots-error").textContent""", timeout=300_000)
+    assert not page.inner_text("#lots-error")
+    rows = page.locator("#lots-table tbody tr")
+    assert rows.count() == 2
+    assert all(rows.nth(k).locator("td").nth(7).inner_text().startswith("£") for k in range(2))
+    assert "2 lots" in page.inner_text("#lots-headline")
+    page.frame_locator("#lots-index").locator("h1").first.wait_for(timeout=30_000)
+    downloads = page.inner_text("#lots-downloads")
+    assert "lot-01.html" in downloads and "lot-02-schedule.csv" in downloads
+    assert not page.inner_text("#lots-error")
+    assert not errors
