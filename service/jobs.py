@@ -549,13 +549,19 @@ def trips_with_added(trip_set, rows: dict[int, dict]) -> bytes:
     A CSV gains lines in its own delimiter; a GeoJSON file gains features with no geometry."""
     if trip_set.file_format == "geojson":
         document = json.loads(trip_set.content)
-        document["features"] = list(document.get("features") or []) + [
+        features = list(document.get("features") or [])
+        _refuse_known_ids(rows, {str((f.get("properties") or {}).get("id", "")).strip() for f in features})
+        document["features"] = features + [
             {"type": "Feature", "geometry": None, "properties": dict(row)} for row in rows.values()]
         return json.dumps(document).encode()
     text = trip_set.content.decode("utf-8-sig")
     header = text.splitlines()[0] if text else ""
     delimiter = ";" if ";" in header and "," not in header else ","  # as the trip reader tells them apart
-    columns = [c.strip() for c in next(csv.reader([header], delimiter=delimiter))]
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    columns = [c.strip() for c in next(reader)]
+    if "id" in columns:
+        at = columns.index("id")
+        _refuse_known_ids(rows, {line[at].strip() for line in reader if len(line) > at})
     out = io.StringIO()
     out.write(text if text.endswith("\n") else text + "\n")
     writer = csv.writer(out, delimiter=delimiter)
@@ -566,6 +572,14 @@ def trips_with_added(trip_set, rows: dict[int, dict]) -> bytes:
                                    where=f"body.changes[{index}].trip.{unknown[0]}")
         writer.writerow([_cell(row.get(c)) for c in columns])
     return out.getvalue().encode()
+
+
+def _refuse_known_ids(rows: dict[int, dict], known: set[str]) -> None:
+    """An added trip must be new to the day: were its id the file's already, the file would not read."""
+    for index, row in rows.items():
+        if str(row["id"]).strip() in known:
+            raise InputFormatError(f"trip {str(row['id']).strip()!r} is already in the day",
+                                   where=f"body.changes[{index}].trip.id")
 
 
 def _told_of_the_change(error: ItuError, change_of_trip: dict[str, int]) -> ItuError:
