@@ -243,3 +243,14 @@ def test_changes_that_do_not_fit_the_day_fail_the_job_naming_the_change(app, key
     assert {p.get("file") for p in done["error"]["problems"] if p.get("trip_id") == "x-2"} == {"body.changes[1].trip"}
     assert client.get(plan_job["results"]["plan.json"], headers=county).data == plan_file
     assert client.get(plan_job["url"], headers=county).get_json()["state"] == "succeeded"
+
+
+def test_the_openapi_document_describes_the_re_plan(app):
+    document = app.test_client().get("/v1/openapi.json").get_json()
+    operation = document["paths"]["/v1/plans/{plan_id}/changes"]["post"]
+    assert operation["responses"]["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Job"}
+    schemas = document["components"]["schemas"]
+    kinds = {schemas[ref["$ref"].rsplit("/", 1)[-1]]["properties"]["kind"]["const"]
+             for ref in schemas["Changes"]["properties"]["changes"]["items"]["oneOf"]}
+    assert kinds == {"cancel", "add", "move_window", "vehicle_off"}
+    assert "replan" in schemas["Job"]["properties"]["kind"]["enum"]
