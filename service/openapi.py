@@ -126,6 +126,48 @@ LOTS_PROPERTIES = {
     "margin_share": {"type": "number", "minimum": 0, "default": 0.10}}
 
 
+#: Job kinds, as the API's job records and its kind filter name them.
+JOB_KINDS = ("solve", "comparison", "clock", "contracts", "lots", "replan")
+_CLOCK = {"type": "string", "description": "HH:MM"}
+#: A re-plan's body: the changes document of ``itu replan`` (examples/rutland/changes.json) with
+#: the disruption prices and the optional full search.
+CHANGE_SCHEMAS = {
+    "Changes": {"type": "object", "required": ["changes"], "additionalProperties": False, "properties": {
+        "now": {**_CLOCK, "description": "HH:MM: stops the published plan serves before it are fixed, and nothing "
+                                         "is placed before it (default 00:00)"},
+        "changes": {"type": "array", "items": {"oneOf": [_ref("Cancel"), _ref("AddTrip"), _ref("MoveWindow"),
+                                                         _ref("VehicleOff")]}},
+        "prices": {"type": "object", "additionalProperties": False,
+                   "description": "the disruption price, beside the plan's own cost", "properties": {
+                       "moved_vehicle": {"type": "number", "minimum": 0, "default": 20,
+                                         "description": "£ per passenger carried by another vehicle"},
+                       "moved_pickup": {"type": "number", "minimum": 0, "default": 10,
+                                        "description": "£ per pickup moved beyond the tolerance"},
+                       "tolerance_minutes": {"type": "number", "minimum": 0, "default": 10}}},
+        "resolve": {"type": "boolean", "default": False,
+                    "description": "also search the whole day from the repaired routes; kept if cheaper, disruption "
+                                   "included, and it leaves every stop before now where it was"},
+        "time_limit_s": {"type": "number", "minimum": 0.5, "default": 10,
+                         "description": "the full search's time limit (with resolve)"},
+        "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}},
+    "Cancel": {"type": "object", "required": ["kind", "trip_id"], "additionalProperties": False, "properties": {
+        "kind": {"const": "cancel"}, "trip_id": {"type": "string"}}},
+    "AddTrip": {"type": "object", "required": ["kind", "trip"], "additionalProperties": False, "properties": {
+        "kind": {"const": "add"},
+        "trip": {"type": "object", "required": ["id"], "description": "a trip file's row: its columns, as text "
+                                                                      "(a CSV or GeoJSON trip set)",
+                 "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}}},
+    "MoveWindow": {"type": "object", "required": ["kind", "trip_id"], "additionalProperties": False, "properties": {
+        "kind": {"const": "move_window"}, "trip_id": {"type": "string"}, "earliest_pickup": _CLOCK,
+        "latest_pickup": _CLOCK, "earliest_arrival": _CLOCK, "latest_arrival": _CLOCK}},
+    "VehicleOff": {"type": "object", "required": ["kind", "vehicle_type", "vehicle_number"],
+                   "additionalProperties": False, "properties": {
+                       "kind": {"const": "vehicle_off"}, "vehicle_type": {"type": "string"},
+                       "vehicle_number": {"type": "integer", "minimum": 0, "description": "as in plan.json"},
+                       "from": {**_CLOCK, "description": "HH:MM: it carries nothing after this (default now)"}}},
+}
+
+
 def limits_description(limits: Limits) -> str:
     return (f"Limits of this service, checked before any work is done: at most {limits.trips_per_set:,} trips a "
             f"trip set, {limits.locations:,} places a problem, {limits.vehicles_per_type:,} vehicles of one type "
@@ -256,13 +298,25 @@ def document(limits: Limits | None = None) -> dict:
                 "parameters": [IDEMPOTENCY],
                 "requestBody": _lots_request(limits),
                 "responses": job_submit}},
+            "/v1/plans/{plan_id}/changes": {"post": {
+                "operationId": "create_replan_job",
+                "summary": "Re-plan a stored plan (a succeeded solve job's) after the day's changes, moving as "
+                           "few passengers as the disruption price makes worthwhile (docs/replanning.md). A job: "
+                           "poll its url; its results are the new plan's files, replan.json, calls.json, calls.csv "
+                           "(who to phone: old and new vehicle and pickup) and replan.md. The published plan is "
+                           "read, never written; send all the day's changes against it each time. A change that "
+                           "does not fit the day (an unknown trip or vehicle, a change in the past, a vehicle "
+                           "leaving the road with a passenger on board) fails the job with the field named",
+                "parameters": [_id_parameter("plan_id", "the solve job whose plan is re-planned"), IDEMPOTENCY],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Changes")}}},
+                "responses": job_submit}},
             "/v1/jobs": {"get": {
                 "operationId": "list_jobs", "summary": "Your jobs, newest first",
                 "parameters": PAGING + [
                     {"name": "state", "in": "query", "required": False,
                      "schema": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"]}},
                     {"name": "kind", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts", "lots"]}}],
+                     "schema": {"type": "string", "enum": list(JOB_KINDS)}}],
                 "responses": {"200": _json(page("Job"), "A page"), **_errors(401, 422)}}},
             "/v1/jobs/{job_id}": {"get": {
                 "operationId": "get_job", "summary": "A job's state, progress and result links",
@@ -281,7 +335,8 @@ def document(limits: Limits | None = None) -> dict:
                            "clock.html, clock.md, moves.csv, vehicles.svg, saving.svg and recommended-*; for contracts jobs "
                            "findings.json, contracts.html, contracts.md, findings.csv, contracts.csv and "
                            "contracts.geojson; for lots jobs index.html, lots.json, lots.csv, lots.md, lot-NN.html, "
-                           "lot-NN-schedule.csv, lots.gpkg and lots-map.html",
+                           "lot-NN-schedule.csv, lots.gpkg and lots-map.html; for re-plans the plan's files, "
+                           "replan.json, calls.json, calls.csv and replan.md",
                 "parameters": [_id_parameter("job_id", "job id"), _id_parameter("name", "result name")],
                 "responses": {"200": {"description": "The file", "content": {
                     "application/json": {"schema": {}}, "application/geo+json": {"schema": {}},
@@ -302,6 +357,7 @@ def document(limits: Limits | None = None) -> dict:
                     "problems": {"type": "array", "items": {"type": "object", "properties": {
                         "message": {"type": "string"}, "file": {"type": "string"}, "row": {"type": "integer"},
                         "trip_id": {"type": "string"}, "column": {"type": "string"}}}}}},
+                **CHANGE_SCHEMAS,
                 "Health": {"type": "object", "required": ["status"], "properties": {
                     "status": {"type": "string", "enum": ["ok", "degraded"]},
                     "problems": {"type": "array", "items": {"type": "string"}},
@@ -321,7 +377,7 @@ def document(limits: Limits | None = None) -> dict:
                 "Job": {"type": "object", "required": ["id", "kind", "state", "progress", "url", "results"],
                         "properties": {
                             "id": {"type": "string"},
-                            "kind": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts", "lots"]},
+                            "kind": {"type": "string", "enum": list(JOB_KINDS)},
                             "state": {"type": "string",
                                       "enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
                             "trip_set_id": {"type": "string"}, "fleet_id": {"type": "string"},
