@@ -188,8 +188,8 @@ def document(limits: Limits | None = None) -> dict:
     job_submit = {"202": {**_json(_ref("Job"), "Accepted: the job is queued; poll its url"),
                           "headers": {"Location": {"schema": {"type": "string"}}}},
                   **_errors(400, 401, 404, 409, 413, 422, 429, 503)}
-    return {
-        "openapi": "3.1.0",
+    return as_openapi_30({
+        "openapi": "3.0.3",
         "info": {"title": "Integrated transport route optimiser", "version": API_VERSION,
                  "description": "Plan school, SEN, social-care and patient trips together; compare integrated "
                                 "planning against separate contracts. Times of day are HH:MM, money in pounds, "
@@ -392,4 +392,29 @@ def document(limits: Limits | None = None) -> dict:
                             "results": {"type": "object", "additionalProperties": {"type": "string"}}}},
             },
         },
-    }
+    })
+
+
+def as_openapi_30(node):
+    """The document in OpenAPI 3.0's dialect of JSON Schema: the schemas are written with 3.1's
+    ``const``, type lists for nullable values and numeric ``exclusiveMinimum``, but the bundled
+    Swagger UI (4.x) renders only 3.0, as do many client generators a scheduling system would use."""
+    if isinstance(node, list):
+        return [as_openapi_30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: as_openapi_30(value) for key, value in node.items()}
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    if isinstance(out.get("type"), list):
+        types = [t for t in out["type"] if t != "null"]
+        out["type"] = types[0] if len(types) == 1 else types
+        if len(types) < len(node["type"]):
+            out["nullable"] = True
+        if isinstance(out["type"], list):  # several types: 3.0 says so with oneOf
+            out["oneOf"] = [{"type": t} for t in out.pop("type")]
+    for bound, inclusive in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(bound), (int, float)) and not isinstance(out.get(bound), bool):
+            out[inclusive] = out[bound]
+            out[bound] = True
+    return out

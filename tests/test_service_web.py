@@ -243,3 +243,15 @@ def test_re_plan_the_day_from_the_plan_view_and_see_the_calls(served, browser):
     assert page.locator("#replan-changes tbody tr").count() == 3 and page.is_visible("#replan-box")
     page.wait_for_timeout(300)  # time for any handler an image would have run
     assert not errors
+
+
+def test_the_api_documentation_page_renders_the_operations(served, browser):
+    """The bundled Swagger UI renders the OpenAPI document: every job route is listed, the newest too."""
+    page = browser.new_page()
+    page.goto(served + "/v1/docs")
+    operation = page.locator("[id$='-create_replan_job']")  # Swagger UI's block of the operation
+    operation.wait_for(timeout=30_000)
+    assert "/v1/plans/{plan_id}/changes" in operation.inner_text().replace("\u200b", "")
+    for operation_id in ("create_solve_job", "create_contracts_job", "create_lots_job"):
+        assert page.locator(f"[id$='-{operation_id}']").count() == 1, operation_id
+    assert "Unable to render" not in page.inner_text("body")
