@@ -14,7 +14,8 @@ What it does (the engine's search cannot price disruption, so this is the honest
    disruption price: the route's cost rise, plus the price of every passenger the insertion moves
    to another vehicle or whose pickup it shifts beyond the tolerance (the other passengers of the
    route included), against its contract price; stops before ``now`` never move and nothing is
-   placed before ``now``;
+   placed before ``now``. The places are tested in compiled code first (engine/places.py) and
+   only those that can still be cheapest are timed, as the plan is, in Python;
 3. with ``ReplanOptions.resolve``, a full search is also run from those repaired routes; its routes
    are matched to the published vehicles (a type's vehicles are alike, so a vehicle is the one
    sharing most passengers) and it is kept only if it leaves every stop before ``now`` where it was,
