@@ -198,3 +198,27 @@ def test_the_disruption_price_is_settable_and_checked():
         (500 if c.old_vehicle != c.new_vehicle else 0) + (500 if c.old_pickup != c.new_pickup else 0) for c in moved))
     for result in (free, dear):
         assert check_plan(result.problem, result.plan).feasible
+
+
+def test_the_compiled_test_of_places_makes_the_plan_that_timing_every_place_makes():
+    """On a generated day, a vehicle off the road mid-morning and a few trips cancelled and
+    added: the repair that tests places in compiled code and times only those that can be
+    cheapest makes the same plan, calls and disruption price as timing every place in Python."""
+    from benchmarks.replan_day import cancel_and_add_document, vehicle_off_document
+    from tests.instances import generated_day
+
+    problem = generated_day(80, 3)
+    published = solve(problem, SolveOptions(time_limit_s=60, max_rounds=300))
+    off, _ = vehicle_off_document(published, seed=0)
+    cancel_and_add, added, _ = cancel_and_add_document(problem, published, seed=0, cancel=6, add=4)
+    for document, trips in ((off, {}), (cancel_and_add, added)):
+        changes = changes_from_document(document, problem, published, trips)
+        compiled, timed = (replan(problem, published, changes, ReplanOptions(compiled_places=flag))
+                           for flag in (True, False))
+        assert check_plan(compiled.problem, compiled.plan).feasible
+        assert compiled.calls and compiled.calls == timed.calls
+        assert [(r.vehicle_type, r.vehicle_number, r.duty, [(s.trip_id, s.kind, s.service_start_s) for s in r.stops])
+                for r in compiled.plan.routes] == [
+            (r.vehicle_type, r.vehicle_number, r.duty, [(s.trip_id, s.kind, s.service_start_s) for s in r.stops])
+            for r in timed.plan.routes]
+        assert compiled.disruption == timed.disruption

@@ -14,7 +14,8 @@ What it does (the engine's search cannot price disruption, so this is the honest
    disruption price: the route's cost rise, plus the price of every passenger the insertion moves
    to another vehicle or whose pickup it shifts beyond the tolerance (the other passengers of the
    route included), against its contract price; stops before ``now`` never move and nothing is
-   placed before ``now``;
+   placed before ``now``. The places are tested in compiled code first (engine/places.py) and
+   only those that can still be cheapest are timed, as the plan is, in Python;
 3. with ``ReplanOptions.resolve``, a full search is also run from those repaired routes; its routes
    are matched to the published vehicles (a type's vehicles are alike, so a vehicle is the one
    sharing most passengers) and it is kept only if it leaves every stop before ``now`` where it was,
@@ -35,6 +36,7 @@ from typing import Mapping, Sequence
 from optimiser.checker import checked_plan
 from optimiser.domain.model import Problem, Trip, format_clock, parse_clock
 from optimiser.domain.plan import ContractedTrip, Plan, RouteOrder, UnservedTrip, build_plan, route_order, time_route
+from optimiser.engine.places import InsertionPlaces
 from optimiser.errors import InputFormatError, ItuError, ProblemError
 from optimiser.options import SolveOptions
 
@@ -71,6 +73,10 @@ class ReplanOptions:
     resolve: bool = False
     #: The full search's options (place_left_out is set).
     solve: SolveOptions = field(default_factory=lambda: SolveOptions(time_limit_s=10.0))
+    #: Test the places for a trip in compiled code (the search's schedule test) and time exactly
+    #: only those that can be cheapest; False: time every place in Python (some 50 times slower;
+    #: the reference the compiled test is checked against).
+    compiled_places: bool = True
 
 
 # ------------------------------------------------------------------------------ the changes
@@ -426,13 +432,14 @@ def replan(problem: Problem, plan: Plan, changes: Changes, options: ReplanOption
     unserved = [u for u in plan.unserved if u.trip_id not in cancelled and u.trip_id not in moved]
     order_of = {tid: k for k, tid in enumerate(waiting)}
     waiting = sorted(dict.fromkeys(waiting), key=lambda t: (day_problem.trip(t).earliest_pickup_s, order_of[t]))
+    routes = _Routes(day, orders, options.compiled_places)
     for trip_id in waiting:
         trip = day_problem.trip(trip_id)
-        best = _best_insertion(day, orders, trip)
+        best = _best_insertion(day, routes, trip)
         offer = day_problem.contract_price(trip)
         contract_price = None if offer is None else offer[1] + day.disruption_of(trip_id, None, None)
         if best is not None and (contract_price is None or best[0] <= contract_price):
-            orders[best[1]] = best[2]
+            routes.put(best[1], best[2])
         elif offer is not None:
             contracted.append(ContractedTrip(trip_id, trip.service, offer[0].name, offer[1],
                                              f"re-planned ({reasons.get(trip_id, 'changed')}): the contract is "
@@ -469,38 +476,169 @@ def _free_vehicles(problem: Problem, orders: Mapping[tuple[str, int, int], Route
                         yield (vt.name, number, duty), RouteOrder(vt, number, layout, (), duty)
 
 
-def _best_insertion(day: _Day, orders: dict, trip: Trip):
-    """(price rise, key, new order) of the cheapest place for ``trip``, or None."""
-    best = None
+def _first_open(day: _Day, events) -> int:
+    """The first position of a route after its stops served before now: nothing is placed among them."""
+    first = 0
+    while first < len(events):
+        kind, served = events[first]
+        times = day.published.pickup_s if kind == "pickup" else day.published.dropoff_s
+        if times.get(served.id, day.now) >= day.now:
+            break
+        first += 1
+    return first
+
+
+def _not_before_now(trip: Trip, published: Published, now: float) -> Trip:
+    """``trip`` as the compiled test of places sees it: its stops not served yet start no earlier
+    than the repair allows (``route_price`` refuses a schedule that puts them before now), so
+    the test does not offer places only such a schedule would have."""
+    earliest = now - SAME_TIME_S - 1.0  # a second's margin: the test only narrows what is timed exactly
+    changes = {}
+    if published.pickup_s.get(trip.id, now) >= now:
+        changes["earliest_pickup_s"] = min(max(trip.earliest_pickup_s, earliest), trip.latest_pickup_s)
+    if published.dropoff_s.get(trip.id, now) >= now:
+        changes["earliest_arrival_s"] = min(max(trip.earliest_arrival_s, earliest), trip.latest_arrival_s)
+    return replace(trip, **changes)
+
+
+class _Routes:
+    """The repair's routes by (type, number, duty), each one's price kept until the route
+    changes, and (with ``ReplanOptions.compiled_places``) a copy held as the search holds routes
+    to test places in compiled code."""
+
+    def __init__(self, day: _Day, orders: dict, compiled: bool):
+        self.day = day
+        self.orders = orders
+        self._priced: dict = {}
+        self.places = None
+        self._compiled: set = set()  # routes whose compiled copy matches and has a schedule
+        if compiled:
+            trips = [_not_before_now(t, day.published, day.now) for t in day.problem.trips]
+            self.places = InsertionPlaces(day.problem, trips)
+            self._compiled = {(vt.name, number, duty) for vt in day.problem.vehicle_types
+                              for number in range(vt.count) for duty in range(len(vt.duty_windows))}
+            for key, order in orders.items():
+                self._copy(key, order)
+
+    def put(self, key, order: RouteOrder) -> None:
+        self.orders[key] = order
+        if self.places is not None:
+            self._copy(key, order)
+
+    def _copy(self, key, order: RouteOrder) -> None:
+        if self.places.set_route(key, order.events):
+            self._compiled.add(key)
+        else:  # a route timed exactly but not in whole centiseconds: its places are timed in Python
+            self._compiled.discard(key)
+
+    def compiled(self, key) -> bool:
+        return key in self._compiled
+
+    def price(self, key, order: RouteOrder):
+        """``day.route_price(order)`` of the route ``key`` holds now, worked out once."""
+        if not order.events:
+            return self.day.route_price(order)
+        kept = self._priced.get(key)
+        if kept is None or kept[0] is not order:
+            kept = (order, self.day.route_price(order))
+            self._priced[key] = kept
+        return kept[1]
+
+
+def _pickups_beyond_tolerance(day: _Day, route) -> float:
+    """The price already paid on ``route`` (timed) for pickups moved beyond the tolerance: the most
+    a place on it can take back from the disruption price by pulling them in again."""
+    if route is None:
+        return 0.0
+    late = 0
+    for stop in route.stops:
+        if stop.kind == "pickup" and stop.trip_id in day.published.vehicle:
+            if abs(stop.service_start_s - day.published.pickup_s[stop.trip_id]) > day.prices.tolerance_s:
+                late += 1
+    return late * day.prices.moved_pickup
+
+
+def _best_insertion(day: _Day, routes: _Routes, trip: Trip):
+    """(price rise, key, new order) of the cheapest place for ``trip``, or None.
+
+    Every place on every route and idle vehicle is a candidate; a candidate's exact price comes
+    from timing its route (``route_price``). With compiled places, only the places with a
+    schedule are candidates, each with a lower bound on its price rise (the compiled route cost
+    rise, the day rate of a vehicle not used yet, the price of moving the trip to another
+    vehicle, less what the route already pays for late pickups), and they are timed cheapest
+    bound first until no bound can beat the best: the same place as timing them all."""
+    orders = routes.orders
     used = {(k[0], k[1]) for k, o in orders.items() if o.events}
     candidates = [(k, o) for k, o in orders.items() if o.events] + list(_free_vehicles(day.problem, orders))
-    for key, order in candidates:
+    old_vehicle = day.published.vehicle.get(trip.id)
+    bounds = []  # (bound, rank, i, j)
+    open_routes = []  # (rank, key, order, base, first gap)
+    asked: dict = {}  # route key -> its index among the compiled routes asked about
+    for rank, (key, order) in enumerate(candidates):
         if not order.layout.fits(trip) or not day.problem.can_carry(order.vehicle_type, trip):
             continue
-        before = day.route_price(order)
+        before = routes.price(key, order)
         if before is None:
             continue
         base = before[0]
         if not order.events and (key[0], key[1]) in used:
             base += order.vehicle_type.cost_per_day  # the day rate is paid once a vehicle
+        first = _first_open(day, order.events)
+        open_routes.append((rank, key, order, base, first))
+        if routes.compiled(key):
+            asked.setdefault(key, len(asked))
+        else:
+            n = len(order.events)
+            bounds.extend((-math.inf, rank, i, j) for i in range(first, n + 1) for j in range(i, n + 1))
+    if asked:
+        by_key = {}
+        for rank, key, order, base, first in open_routes:
+            by_key.setdefault(key, (order, first))
+        # a vehicle off the road: no stop after its time (a second's margin: the exact timing decides)
+        ask = [(key, by_key[key][1], day.off.get((key[0], key[1]), math.inf) + SAME_TIME_S + 1.0) for key in asked]
+        route_at, gap_i, gap_j, cost, duty = routes.places.places(trip.id, ask)
+        rises: dict = {}
+        for x, (key, _, _) in enumerate(ask):
+            order = by_key[key][0]
+            vt = order.vehicle_type
+            rate = vt.staff_cost_per_hour / 3600.0
+            # Added to any place: its day rate on a vehicle not used yet, the price of a move to
+            # another vehicle; taken off: the late pickups the route already pays for. The compiled
+            # duty is at most a centisecond an arc longer than the exact one (travel rounded up).
+            extra = ((vt.cost_per_day if not order.events and (key[0], key[1]) not in used else 0.0)
+                     + (day.prices.moved_vehicle if old_vehicle is not None and old_vehicle != (key[0], key[1])
+                        else 0.0)
+                     - _pickups_beyond_tolerance(day, routes.price(key, order)[1])
+                     - rate * 0.02 * (len(order.events) + 5) - 1e-4)
+            rises[x] = (rate, extra)
+        for rank, key, order, base, first in open_routes:
+            if key not in asked:
+                continue
+            x = asked[key]
+            rate, extra = rises[x]
+            mine = route_at == x
+            bounds.extend(zip((cost[mine] + duty[mine] * rate + extra).tolist(), [rank] * int(mine.sum()),
+                              gap_i[mine].tolist(), gap_j[mine].tolist()))
+    bounds.sort()
+    by_rank = {r[0]: r for r in open_routes}
+    timed = []  # (rank, i, j, rise, key, new order)
+    least = math.inf
+    for bound, rank, i, j in bounds:
+        if bound > least + 1e-9:
+            break
+        _, key, order, base, _ = by_rank[rank]
         events = order.events
-        first = 0  # stops served before now stay first: nothing is placed among them
-        while first < len(events):
-            kind, served = events[first]
-            times = day.published.pickup_s if kind == "pickup" else day.published.dropoff_s
-            if times.get(served.id, day.now) >= day.now:
-                break
-            first += 1
-        for i in range(first, len(events) + 1):
-            for j in range(i, len(events) + 1):
-                new_events = events[:i] + (("pickup", trip),) + events[i:j] + (("dropoff", trip),) + events[j:]
-                new = replace(order, events=new_events)
-                priced = day.route_price(new)
-                if priced is None:
-                    continue
-                rise = priced[0] - base
-                if best is None or rise < best[0] - 1e-9:
-                    best = (rise, key, new)
+        new = replace(order, events=events[:i] + (("pickup", trip),) + events[i:j] + (("dropoff", trip),) + events[j:])
+        priced = day.route_price(new)
+        if priced is None:
+            continue
+        rise = priced[0] - base
+        least = min(least, rise)
+        timed.append((rank, i, j, rise, key, new))
+    best = None
+    for rank, i, j, rise, key, new in sorted(timed, key=lambda c: c[:3]):  # as if every place were timed in order
+        if best is None or rise < best[0] - 1e-9:
+            best = (rise, key, new)
     return best
 
 

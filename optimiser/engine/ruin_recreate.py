@@ -1312,6 +1312,12 @@ def compile_now() -> float:
     search.improve(time.monotonic() + 0.2)
     # and the first routes of a county-sized day, which the search builds itself
     RuinAndRecreate(m, [[] for _ in m.vehicles], time_units, cost_units, 0).place_all(forced=True)
+    # and the test of places that re-planning a published day uses
+    from .places import InsertionPlaces
+
+    places = InsertionPlaces(problem, problem.trips)
+    places.set_route(("minibus", 0, 0), [("pickup", problem.trip("a")), ("dropoff", problem.trip("a"))])
+    places.places("b", [(("minibus", 0, 0), 0, math.inf)])
     return time.monotonic() - started
 
 

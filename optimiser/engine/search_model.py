@@ -92,8 +92,10 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
                 demand[r] += [t.demand[r], -t.demand[r]]
     allowed = {}
     for k, trip in enumerate(trips):
-        ok = [v for v, (ti, _, _, li) in enumerate(vehicles)
-              if problem.can_carry(vts[ti], trip) and vts[ti].layouts[li].fits(trip)]
+        # by type and layout, not vehicle by vehicle: a fleet has far more vehicles than layouts
+        fits = {(ti, li) for ti, vt in enumerate(vts) if problem.can_carry(vt, trip)
+                for li, layout in enumerate(vt.layouts) if layout.fits(trip)}
+        ok = [v for v, (ti, _, _, li) in enumerate(vehicles) if (ti, li) in fits]
         if len(ok) < len(vehicles):
             allowed[k] = ok
     ride_limits, penalties = [], []
