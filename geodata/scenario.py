@@ -25,6 +25,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from optimiser.analysis.contracts import contract_run, ride_window
+from optimiser.domain.days import WEEKDAYS
 from optimiser.domain.model import RESOURCES, format_clock, parse_layouts
 from optimiser.domain.register import Contract
 from optimiser.errors import InputFormatError
@@ -426,6 +427,58 @@ def _fleet_for(rows: list[dict], area: Area, all_day: bool = False) -> dict:
     return {"depots": {"depot": [round(area.depot.latitude, 6), round(area.depot.longitude, 6)]},
             "services": ["school", "sen", "social_care", "nept"], "vehicle_types": vehicle_types,
             "tariffs": tariffs}
+
+
+# -- a week -------------------------------------------------------------------------------------------------
+def generate_week(area: Area, *, trips: int, days: int = 5, regular_share: float = 0.8, seed: int = 0,
+                  travel: TravelProvider | None = None, shape: str = "council") -> Scenario:
+    """A week of ``days`` weekdays of about ``trips`` trips a day: ``regular_share`` of each day's
+    passengers are regular, on every day at the same times (one row each, ``days`` every day); the
+    others vary by day: each travels on some days only (a patient on one day, unless on renal
+    dialysis), so that each day has its share of them. Rows carry ``days`` and ``passenger``
+    (docs/week.md); the fleet is sized to the busiest day."""
+    if not 1 <= days <= len(WEEKDAYS):
+        raise InputFormatError(f"days must be between 1 and {len(WEEKDAYS)}", where="days")
+    if not 0 <= regular_share <= 1:
+        raise InputFormatError("the regular share must be between 0 and 1", where="regular_share")
+    pool = generate_scenario(area, trips=min(2 * trips, 20_000), seed=seed, travel=travel, shape=shape)
+    people: dict[str, list[dict]] = {}
+    for row in pool.trips:
+        people.setdefault(row["passenger"], []).append(row)
+    week = WEEKDAYS[:days]
+    per_day = max(1, trips // 2)
+    regular_count = round(regular_share * per_day)
+    rng = np.random.default_rng(seed + 1)
+    room = dict.fromkeys(week, per_day - regular_count)
+    rows: list[dict] = []
+    regular = 0
+    for rows_of_person in people.values():
+        first = rows_of_person[0]
+        # most patients are one-off; renal patients travel on set days, like pupils and clients
+        one_off = first["service"] == "nept" and "renal" not in first.get("notes", "")
+        if regular < regular_count and not one_off:
+            regular += 1
+            chosen = week
+        else:
+            open_days = [d for d in week if room[d] > 0]
+            if not open_days:
+                continue
+            size = 1 if one_off or len(open_days) == 1 else int(rng.integers(1, len(open_days)))
+            picked = {str(d) for d in rng.choice(open_days, size=size, replace=False)}
+            chosen = tuple(d for d in week if d in picked)
+            for d in chosen:
+                room[d] -= 1
+        rows.extend(dict(r, days=";".join(chosen)) for r in rows_of_person)
+        if regular >= regular_count and not any(room.values()):
+            break
+    busiest = max(week, key=lambda d: sum(1 for r in rows if d in r["days"].split(";")))
+    fleet = _fleet_for([r for r in rows if busiest in r["days"].split(";")], area, all_day=shape != "council")
+    by_day = {d: sum(1 for r in rows if d in r["days"].split(";")) for d in week}
+    summary = {**pool.summary, "trips": len(rows), "days": list(week), "trips_by_day": by_day,
+               "regular_share": regular_share, "regular_passengers": regular,
+               "passengers": len({r["passenger"] for r in rows}),
+               "by_service": {s: sum(1 for r in rows if r["service"] == s) for s in pool.summary["by_service"]}}
+    return Scenario(f"{area.name.split()[0]}-week-{per_day * 2}-seed{seed}", rows, fleet, summary)
 
 
 def write_scenario(scenario: Scenario, out_dir: str | Path) -> list[Path]:
