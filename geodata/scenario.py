@@ -432,53 +432,74 @@ def _fleet_for(rows: list[dict], area: Area, all_day: bool = False) -> dict:
 # -- a week -------------------------------------------------------------------------------------------------
 def generate_week(area: Area, *, trips: int, days: int = 5, regular_share: float = 0.8, seed: int = 0,
                   travel: TravelProvider | None = None, shape: str = "council") -> Scenario:
-    """A week of ``days`` weekdays of about ``trips`` trips a day: ``regular_share`` of each day's
-    passengers are regular, on every day at the same times (one row each, ``days`` every day); the
-    others vary by day: each travels on some days only (a patient on one day, unless on renal
-    dialysis), so that each day has its share of them. Rows carry ``days`` and ``passenger``
-    (docs/week.md); the fleet is sized to the busiest day."""
+    """A week of ``days`` weekdays of about ``trips`` trips a day, whose first day is the day
+    ``generate_scenario`` makes with the same arguments: ``regular_share`` of that day's passengers
+    are regular, on every day at the same times (one row each, ``days`` every day); the others travel
+    on the first day and on some others (a patient on the first only, unless on renal dialysis), and
+    passengers of another day of the area (ids ending ``-b``) take their places on the days they do
+    not travel. Rows carry ``days`` and ``passenger`` (docs/week.md); the fleet is the first day's."""
     if not 1 <= days <= len(WEEKDAYS):
         raise InputFormatError(f"days must be between 1 and {len(WEEKDAYS)}", where="days")
     if not 0 <= regular_share <= 1:
         raise InputFormatError("the regular share must be between 0 and 1", where="regular_share")
-    pool = generate_scenario(area, trips=min(2 * trips, 20_000), seed=seed, travel=travel, shape=shape)
-    people: dict[str, list[dict]] = {}
-    for row in pool.trips:
-        people.setdefault(row["passenger"], []).append(row)
+    base = generate_scenario(area, trips=trips, seed=seed, travel=travel, shape=shape)
+    others = generate_scenario(area, trips=trips, seed=seed + 7919, travel=travel, shape=shape)
     week = WEEKDAYS[:days]
-    per_day = max(1, trips // 2)
-    regular_count = round(regular_share * per_day)
     rng = np.random.default_rng(seed + 1)
-    room = dict.fromkeys(week, per_day - regular_count)
+    people = _people(base.trips)
+    regular_count = round(regular_share * len(people))
+    room = {d: 0 for d in week}
     rows: list[dict] = []
     regular = 0
-    for rows_of_person in people.values():
-        first = rows_of_person[0]
-        # most patients are one-off; renal patients travel on set days, like pupils and clients
-        one_off = first["service"] == "nept" and "renal" not in first.get("notes", "")
-        if regular < regular_count and not one_off:
+    for person in people:
+        if regular < regular_count and not _one_off(person):
             regular += 1
             chosen = week
         else:
-            open_days = [d for d in week if room[d] > 0]
-            if not open_days:
-                continue
-            size = 1 if one_off or len(open_days) == 1 else int(rng.integers(1, len(open_days)))
-            picked = {str(d) for d in rng.choice(open_days, size=size, replace=False)}
-            chosen = tuple(d for d in week if d in picked)
-            for d in chosen:
-                room[d] -= 1
-        rows.extend(dict(r, days=";".join(chosen)) for r in rows_of_person)
-        if regular >= regular_count and not any(room.values()):
+            later = [d for d in week[1:] if not _one_off(person) and rng.random() < 0.5]
+            chosen = (week[0], *later)
+            for d in week[1:]:
+                room[d] += d not in later
+        rows.extend(dict(r, days=";".join(chosen)) for r in person)
+    for person in _people([_renamed(r) for r in others.trips]):
+        open_days = [d for d in week if room[d] > 0]
+        if not open_days:
             break
-    busiest = max(week, key=lambda d: sum(1 for r in rows if d in r["days"].split(";")))
-    fleet = _fleet_for([r for r in rows if busiest in r["days"].split(";")], area, all_day=shape != "council")
+        size = 1 if _one_off(person) or len(open_days) == 1 else int(rng.integers(1, len(open_days)))
+        picked = {str(d) for d in rng.choice(open_days, size=size, replace=False)}
+        chosen = tuple(d for d in week if d in picked)
+        for d in chosen:
+            room[d] -= 1
+        rows.extend(dict(r, days=";".join(chosen)) for r in person)
     by_day = {d: sum(1 for r in rows if d in r["days"].split(";")) for d in week}
-    summary = {**pool.summary, "trips": len(rows), "days": list(week), "trips_by_day": by_day,
+    summary = {**base.summary, "trips": len(rows), "days": list(week), "trips_by_day": by_day,
                "regular_share": regular_share, "regular_passengers": regular,
                "passengers": len({r["passenger"] for r in rows}),
-               "by_service": {s: sum(1 for r in rows if r["service"] == s) for s in pool.summary["by_service"]}}
-    return Scenario(f"{area.name.split()[0]}-week-{per_day * 2}-seed{seed}", rows, fleet, summary)
+               "by_service": {s: sum(1 for r in rows if r["service"] == s) for s in base.summary["by_service"]}}
+    return Scenario(f"{base.name}-week", rows, base.fleet, summary)
+
+
+def _people(rows: list[dict]) -> list[list[dict]]:
+    """Rows grouped by passenger, in the order the passengers first appear."""
+    people: dict[str, list[dict]] = {}
+    for row in rows:
+        people.setdefault(row["passenger"], []).append(row)
+    return list(people.values())
+
+
+def _one_off(person: list[dict]) -> bool:
+    """Most patients travel once; renal patients travel on set days, as pupils and clients do."""
+    return person[0]["service"] == "nept" and "renal" not in person[0].get("notes", "")
+
+
+def _renamed(row: dict) -> dict:
+    """A row of another day's passenger, its ids and homes told apart from the first day's."""
+    row = dict(row, id=f"{row['id']}-b", passenger=f"{row['passenger']} (b)")
+    for end in ("pickup", "dropoff"):
+        if row[f"{end}_location"].startswith("home_"):
+            row[f"{end}_location"] = f"{row[f'{end}_location']}b"
+            row[f"{end}_name"] = f"{row[f'{end}_name']}b"
+    return row
 
 
 def write_scenario(scenario: Scenario, out_dir: str | Path) -> list[Path]:
