@@ -256,15 +256,18 @@ class WeekResult:
 
 # ------------------------------------------------------------------------------ planning
 def plan_week(week: Week, options: WeekOptions | None = None, *,
-              solve_day: Callable[[Problem, SolveOptions], Plan] | None = None) -> WeekResult:
+              solve_day: Callable[[Problem, SolveOptions], Plan] | None = None,
+              alone: Mapping[str, Plan] | None = None) -> WeekResult:
     """Plan every day of ``week`` (``WeekOptions.method``), each plan checked; ``solve_day``
-    replaces ``optimiser.solve`` (a notebook may pass one with progress)."""
+    replaces ``optimiser.solve`` (a notebook may pass one with progress); ``alone``: each day
+    already planned alone (another ``WeekResult.independent``), not planned again."""
     options = options or WeekOptions()
     if solve_day is None:
         from optimiser.solving import solve as solve_day
     independent = None
-    if options.method == "independent" or options.compare_independent:
-        independent = _matched({d: solve_day(week.problems[d], options.solve) for d in week.days}, week)
+    if options.method == "independent" or options.compare_independent or alone is not None:
+        independent = _matched(alone if alone is not None else {
+            d: solve_day(week.problems[d], options.solve) for d in week.days}, week)
     notes: list[str] = []
     if options.method == "independent":
         plans = independent

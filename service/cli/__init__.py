@@ -12,10 +12,12 @@
     itu bench darp FILES... [--seconds S] [--workers W] [--json]
     itu bench day [--trips N] [--seconds S] [--seeds N...] [--against POUNDS] --out DIR
     itu bench replan [--trips N] [--publish-seconds S] [--seeds N...] [--json]
+    itu bench week [--trips N] [--seconds S] [--seeds N...] [--json]
     itu bench roads PBF;  itu bench service [--clients N]
 
 The commands live by what they are for: planning.py (solve, compare, curves, scenario),
-weekly.py (solve-week), advising.py (advise clock), contracts.py (contracts analyse), serving.py (serve, keys) and bench.py (the harnesses of benchmarks/).
+weekly.py (solve-week),
+advising.py (advise clock), contracts.py (contracts analyse), serving.py (serve, keys) and bench.py (the harnesses of benchmarks/).
 Errors the user can fix are printed as one line (what and where), exit code 2; never a traceback.
 """
 from __future__ import annotations
