@@ -658,6 +658,9 @@ def load_problem(trips_path: str | Path, fleet_path: str | Path, *, travel: Trav
     points = {**table_rows.locations, **fleet.depots}
     table: TravelTable = provider.table(points)
     warnings = list(table_rows.warnings) + fleet.warnings
+    if day is None and any(r.days for r in table_rows.rows):
+        warnings.append(f"{trip_file.source}: rows name their days, but every row is planned as one day; "
+                        "itu solve-week plans a week (docs/week.md)")
     for row in table_rows.rows:
         for end, place in (("pickup", row.pickup_id), ("dropoff", row.dropoff_id)):
             snap = table.snap_m.get(place, 0.0)

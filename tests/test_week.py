@@ -79,6 +79,12 @@ def test_a_bad_days_value_is_named_with_row_trip_and_column(small_week, tmp_path
     assert "funday" in problem["message"]
 
 
+def test_solving_a_week_as_one_day_warns(small_week):
+    from geodata.files import load_day
+
+    assert any("solve-week" in w for w in load_day(*small_week).warnings)
+
+
 def test_a_trip_file_without_days_is_one_day():
     week = load_week(ROOT / "examples/rutland/trips.csv", ROOT / "examples/rutland/fleet.json")
     assert week.days == ("day",) and len(week.day["day"].problem.trips) == 200 and not week.week.regular_trips
