@@ -9,7 +9,7 @@ BENCH_SECONDS ?= 10
 BENCH_WORKERS ?= 2
 PORT ?= 8000
 
-.PHONY: run test chromium notebooks bench bench-ab bench-pr bench-day bench-het bench-roads bench-service bench-fuzz bench-clock bench-clock-county bench-replan install clean
+.PHONY: run test chromium notebooks bench bench-ab bench-pr bench-day bench-het bench-roads bench-service bench-fuzz bench-clock bench-clock-county bench-replan bench-week install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -101,6 +101,12 @@ bench-clock-county: $(STAMP)
 bench-replan: $(STAMP)
 	mkdir -p bench-results
 	$(BIN)/itu bench replan --trips 500 --seeds 0 1 2 | tee bench-results/replan.txt
+
+# A generated week of five 300-trip weekdays planned with consistent routes, against each day
+# planned alone, at two seeds (BENCHMARKS.md, "A week with consistent routes").
+bench-week: $(STAMP)
+	mkdir -p bench-results
+	$(BIN)/itu bench week --trips 300 --seconds 15 --seeds 0 1 | tee bench-results/week.txt
 
 # Road network build and a 2,000 x 2,000 travel matrix on the Rutland extract.
 bench-roads: $(STAMP)

@@ -69,13 +69,14 @@ def travel_config(*, pbf: str | Path | None = None, osrm_url: str | None = None,
 
 def load_day(trips_path: str | Path, fleet_path: str | Path | None = None, *,
              travel: TravelProvider | Mapping | None = None, tariffs_path: str | Path | None = None,
-             far_points: str = "error", max_snap_m: float = DEFAULT_MAX_SNAP_M) -> LoadedDay:
+             far_points: str = "error", max_snap_m: float = DEFAULT_MAX_SNAP_M, day: str | None = None) -> LoadedDay:
     """The day in ``trips_path``: a trip file (by its suffix, ``GEODATA_SUFFIXES``) with its
     fleet file, travel times from ``travel`` (a provider, or ``travel_config``'s mapping;
     crow-fly if None), ``tariffs_path`` added to the fleet's tariffs and locations further than
     ``max_snap_m`` from a road an error or a warning (``far_points``); or a problem document,
     which may hold its fleet or take it from ``fleet_path`` (``travel`` and the rest do not
-    apply: a document carries its own times). Raises ``InputFormatError`` naming the file, row
+    apply: a document carries its own times). ``day``: one day of a week's trip file (its rows
+    whose ``days`` include it; geodata/week.py). Raises ``InputFormatError`` naming the file, row
     and column of every problem."""
     trips_path = Path(trips_path)
     if trips_path.suffix.lower() in GEODATA_SUFFIXES:
@@ -83,7 +84,7 @@ def load_day(trips_path: str | Path, fleet_path: str | Path | None = None, *,
             raise InputFormatError("a trip file needs a fleet file beside it (CSV or JSON)", where="fleet")
         provider = travel if hasattr(travel, "table") else travel_provider(travel)
         loaded = load_problem(trips_path, fleet_path, travel=provider, tariffs_path=tariffs_path,
-                              far_points=far_points, max_snap_m=max_snap_m)
+                              far_points=far_points, max_snap_m=max_snap_m, day=day)
         return LoadedDay(loaded.problem, comparison_settings(loaded.settings), dict(loaded.locations),
                          trip_text=loaded.trip_text, place_names=loaded.place_names,
                          network=getattr(provider, "network", None), snap_m=dict(loaded.snap_m),

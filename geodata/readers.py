@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from optimiser.domain.days import parse_week_days, runs_on
 from optimiser.errors import InputFormatError, ItuError, ProblemError
 from optimiser.domain.documents import LAYOUT_FIELDS, TARIFF_FIELDS, VEHICLE_FIELDS
 from optimiser.domain.model import (LAYOUT_WORDS, Layout, Problem, ProblemBuilder, format_clock, great_circle_m,
@@ -31,8 +32,11 @@ NUMBER_COLUMNS = ("max_ride_minutes", "max_ride_factor", "pickup_service_minutes
 COORDINATE_COLUMNS = ("pickup_latitude", "pickup_longitude", "dropoff_latitude", "dropoff_longitude")
 #: Free text carried to run sheets and maps, never to the solver.
 TEXT_COLUMNS = ("passenger", "notes", "pickup_name", "dropoff_name")
+#: A week of trips: the days each row runs (``Mon;Tue;Wed``, ``weekdays`` or ISO dates; blank: every
+#: day). ``passenger`` ties one person's rows together across the days (docs/week.md).
+WEEK_COLUMNS = ("days",)
 TRIP_COLUMNS = ("id", "service", "pickup_location", "dropoff_location", *COORDINATE_COLUMNS, *TIME_COLUMNS,
-                *COUNT_COLUMNS, *FLAG_COLUMNS, *NUMBER_COLUMNS, *TEXT_COLUMNS)
+                *COUNT_COLUMNS, *FLAG_COLUMNS, *NUMBER_COLUMNS, *TEXT_COLUMNS, *WEEK_COLUMNS)
 #: Columns GIS tools add on their own; never reported as unknown.
 GIS_COLUMNS = ("geometry", "fid", "ogc_fid")
 
@@ -226,6 +230,8 @@ class TripRow:
     dropoff: tuple[float, float]
     options: Mapping[str, Any]
     text: Mapping[str, str]
+    #: The days the row runs (``parse_week_days``); empty: every day.
+    days: tuple[str, ...] = ()
 
 
 @dataclass
@@ -365,10 +371,19 @@ def _read_trips(path: Path, services: Iterable[str], problems: Problems) -> Trip
             ids.append(place)
         text = {c: _text(raw[c]) for c in TEXT_COLUMNS if not _missing(raw.get(c))}
         rows.append(TripRow(number, trip_id, service, ids[0], ids[1], places[ids[0]][0], places[ids[1]][0],
-                            options, text))
+                            options, text, _days(raw.get("days"), problems, row=number, trip_id=trip_id)))
     if not raw_rows:
         problems.add("the file has no trips")
     return TripTable(path.name, rows, warnings)
+
+
+def _days(value, problems: Problems, column: str = "days", **where) -> tuple[str, ...]:
+    """A row's ``days`` (``parse_week_days``); what cannot be read goes to ``problems``."""
+    try:
+        return parse_week_days(None if _missing(value) else str(value))
+    except ValueError as exc:
+        problems.add(str(exc), column=column, **where)
+        return ()
 
 
 def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -394,8 +409,11 @@ FLEET_JSON_FIELDS = {"depots", "services", "vehicle_types", "tariffs", "fleet_by
                      "today_route_prices"}
 FLEET_CSV_COLUMNS = ("name", "count", "depot", "depot_latitude", "depot_longitude", "layouts", "shift_start",
                      "shift_end", "max_duty_hours", "passenger_assistant", "cost_per_day", "cost_per_km",
-                     "cost_per_hour", "assistant_cost_per_hour", "co2_kg_per_km", "services", "duties")
-TARIFF_CSV_COLUMNS = ("name", "flag_fall", "per_km", "services", "needs", "provides_assistant")
+                     "cost_per_hour", "assistant_cost_per_hour", "co2_kg_per_km", "services", "duties", "days")
+TARIFF_CSV_COLUMNS = ("name", "flag_fall", "per_km", "services", "needs", "provides_assistant", "days")
+#: A fleet row or tariff may run on some days of a week only (``days``, as a trip's); a problem
+#: document's vehicle types and tariffs have no days.
+DAY_FIELD = "days"
 def _split_list(value) -> list[str]:
     if _missing(value):
         return []
@@ -448,6 +466,7 @@ def _fleet_from_csv(path: Path, problems: Problems) -> Fleet:
             except ValueError as exc:
                 problems.add(str(exc), column="passenger_assistant", **where)
         spec["services"] = _split_list(raw.get("services"))
+        spec[DAY_FIELD] = _days(raw.get("days"), problems, **where)
         if not _missing(raw.get("duties")):  # split shifts: "07:00-10:30; 14:30-18:30"
             try:
                 spec["duties"] = [f"{format_clock(a)}-{format_clock(b)}"
@@ -500,9 +519,10 @@ def _fleet_from_json(path: Path, problems: Problems) -> Fleet:
         if not isinstance(raw, dict):
             problems.add("expected an object", column=where)
             continue
-        for key in sorted(set(raw) - VEHICLE_FIELDS):
-            problems.add(f"unknown field; known: {sorted(VEHICLE_FIELDS)}", column=f"{where}.{key}")
+        for key in sorted(set(raw) - VEHICLE_FIELDS - {DAY_FIELD}):
+            problems.add(f"unknown field; known: {sorted(VEHICLE_FIELDS | {DAY_FIELD})}", column=f"{where}.{key}")
         spec = {k: v for k, v in raw.items() if k in VEHICLE_FIELDS}
+        spec[DAY_FIELD] = _days(raw.get(DAY_FIELD), problems, column=f"{where}.days")
         for key in ("name", "count", "depot", "layouts"):
             if key not in spec:
                 problems.add("missing", column=f"{where}.{key}")
@@ -542,11 +562,12 @@ def _fleet_from_json(path: Path, problems: Problems) -> Fleet:
     tariffs = []
     for i, raw in enumerate(doc.get("tariffs") or []):
         where = f"tariffs[{i}]"
-        if not isinstance(raw, dict) or not {"name", "flag_fall", "per_km"} <= set(raw) or set(raw) - TARIFF_FIELDS:
+        if (not isinstance(raw, dict) or not {"name", "flag_fall", "per_km"} <= set(raw)
+                or set(raw) - TARIFF_FIELDS - {DAY_FIELD}):
             problems.add(f"expected an object with name, flag_fall, per_km and optionally "
-                         f"{sorted(TARIFF_FIELDS - {'name', 'flag_fall', 'per_km'})}", column=where)
+                         f"{sorted(TARIFF_FIELDS - {'name', 'flag_fall', 'per_km'} | {DAY_FIELD})}", column=where)
             continue
-        tariffs.append({**raw, "_row": where})
+        tariffs.append({**raw, DAY_FIELD: _days(raw.get(DAY_FIELD), problems, column=f"{where}.days"), "_row": where})
     services = tuple(doc.get("services") or DEFAULT_SERVICES)
     settings = {k: doc[k] for k in ("fleet_by_service", "today_trip_prices", "today_route_prices") if k in doc}
     return Fleet(path.name, vehicle_types, tariffs, depots, services, settings)
@@ -567,6 +588,7 @@ def read_tariffs_csv(path: str | Path) -> list[dict]:
                 problems.add(f"cannot read {raw.get(column)!r} as a number", row=number, column=column)
         spec["services"] = _split_list(raw.get("services"))
         spec["needs"] = _split_list(raw.get("needs"))
+        spec[DAY_FIELD] = _days(raw.get("days"), problems, row=number)
         if not _missing(raw.get("provides_assistant")):
             try:
                 spec["provides_assistant"] = _flag(raw["provides_assistant"])
@@ -615,8 +637,12 @@ class LoadedProblem:
 
 def load_problem(trips_path: str | Path, fleet_path: str | Path, *, travel: TravelProvider | Mapping | None = None,
                  tariffs_path: str | Path | None = None, max_snap_m: float = DEFAULT_MAX_SNAP_M,
-                 far_points: str = "error", name: str | None = None) -> LoadedProblem:
+                 far_points: str = "error", name: str | None = None, day: str | None = None) -> LoadedProblem:
     """Read trips and a fleet, compute travel times, and build a validated problem.
+
+    ``day`` (a day name or an ISO date) takes from a week's files (``days`` columns) the trips,
+    vehicle types and tariffs that run that day; the travel times still cover every place of the
+    week, so each day's problem has the same locations. None: every row, whatever its days.
 
     ``far_points`` decides what a location more than ``max_snap_m`` from the nearest road
     is: ``"error"`` (the default: a typo'd coordinate or a point outside the network's
@@ -632,6 +658,9 @@ def load_problem(trips_path: str | Path, fleet_path: str | Path, *, travel: Trav
     points = {**table_rows.locations, **fleet.depots}
     table: TravelTable = provider.table(points)
     warnings = list(table_rows.warnings) + fleet.warnings
+    if day is None and any(r.days for r in table_rows.rows):
+        warnings.append(f"{trip_file.source}: rows name their days, but every row is planned as one day; "
+                        "itu solve-week plans a week (docs/week.md)")
     for row in table_rows.rows:
         for end, place in (("pickup", row.pickup_id), ("dropoff", row.dropoff_id)):
             snap = table.snap_m.get(place, 0.0)
@@ -653,6 +682,8 @@ def load_problem(trips_path: str | Path, fleet_path: str | Path, *, travel: Trav
                                                           if stem == "trips" else stem))
     row_of_trip = {}
     for row in table_rows.rows:
+        if day is not None and not runs_on(row.days, day):
+            continue
         row_of_trip[row.trip_id] = row.row
         try:
             builder.add_trip(row.trip_id, row.service, row.pickup_id, row.dropoff_id, **row.options)
@@ -662,6 +693,9 @@ def load_problem(trips_path: str | Path, fleet_path: str | Path, *, travel: Trav
     for spec in fleet.vehicle_types:
         spec = dict(spec)
         row = spec.pop("_row")
+        if day is not None and not runs_on(spec.pop(DAY_FIELD, ()), day):
+            continue
+        spec.pop(DAY_FIELD, None)
         try:
             vt = builder.add_vehicle_type(str(spec.pop("name")), **spec)
             row_of_vehicle[vt.name] = row
@@ -670,6 +704,9 @@ def load_problem(trips_path: str | Path, fleet_path: str | Path, *, travel: Trav
     for spec in fleet.tariffs:
         spec = dict(spec)
         row = spec.pop("_row")
+        if day is not None and not runs_on(spec.pop(DAY_FIELD, ()), day):
+            continue
+        spec.pop(DAY_FIELD, None)
         try:
             builder.add_tariff(str(spec.pop("name")), **spec)
         except (ProblemError, TypeError, ValueError) as exc:

@@ -25,6 +25,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from optimiser.analysis.contracts import contract_run, ride_window
+from optimiser.domain.days import WEEKDAYS
 from optimiser.domain.model import RESOURCES, format_clock, parse_layouts
 from optimiser.domain.register import Contract
 from optimiser.errors import InputFormatError
@@ -426,6 +427,79 @@ def _fleet_for(rows: list[dict], area: Area, all_day: bool = False) -> dict:
     return {"depots": {"depot": [round(area.depot.latitude, 6), round(area.depot.longitude, 6)]},
             "services": ["school", "sen", "social_care", "nept"], "vehicle_types": vehicle_types,
             "tariffs": tariffs}
+
+
+# -- a week -------------------------------------------------------------------------------------------------
+def generate_week(area: Area, *, trips: int, days: int = 5, regular_share: float = 0.8, seed: int = 0,
+                  travel: TravelProvider | None = None, shape: str = "council") -> Scenario:
+    """A week of ``days`` weekdays of about ``trips`` trips a day, whose first day is the day
+    ``generate_scenario`` makes with the same arguments: ``regular_share`` of that day's passengers
+    are regular, on every day at the same times (one row each, ``days`` every day); the others travel
+    on the first day and on some others (a patient on the first only, unless on renal dialysis), and
+    passengers of another day of the area (ids ending ``-b``) take their places on the days they do
+    not travel. Rows carry ``days`` and ``passenger`` (docs/week.md); the fleet is the first day's."""
+    if not 1 <= days <= len(WEEKDAYS):
+        raise InputFormatError(f"days must be between 1 and {len(WEEKDAYS)}", where="days")
+    if not 0 <= regular_share <= 1:
+        raise InputFormatError("the regular share must be between 0 and 1", where="regular_share")
+    base = generate_scenario(area, trips=trips, seed=seed, travel=travel, shape=shape)
+    others = generate_scenario(area, trips=trips, seed=seed + 7919, travel=travel, shape=shape)
+    week = WEEKDAYS[:days]
+    rng = np.random.default_rng(seed + 1)
+    people = _people(base.trips)
+    regular_count = round(regular_share * len(people))
+    room = {d: 0 for d in week}
+    rows: list[dict] = []
+    regular = 0
+    for person in people:
+        if regular < regular_count and not _one_off(person):
+            regular += 1
+            chosen = week
+        else:
+            later = [d for d in week[1:] if not _one_off(person) and rng.random() < 0.5]
+            chosen = (week[0], *later)
+            for d in week[1:]:
+                room[d] += d not in later
+        rows.extend(dict(r, days=";".join(chosen)) for r in person)
+    for person in _people([_renamed(r) for r in others.trips]):
+        open_days = [d for d in week if room[d] > 0]
+        if not open_days:
+            break
+        size = 1 if _one_off(person) or len(open_days) == 1 else int(rng.integers(1, len(open_days)))
+        picked = {str(d) for d in rng.choice(open_days, size=size, replace=False)}
+        chosen = tuple(d for d in week if d in picked)
+        for d in chosen:
+            room[d] -= 1
+        rows.extend(dict(r, days=";".join(chosen)) for r in person)
+    by_day = {d: sum(1 for r in rows if d in r["days"].split(";")) for d in week}
+    summary = {**base.summary, "trips": len(rows), "days": list(week), "trips_by_day": by_day,
+               "regular_share": regular_share, "regular_passengers": regular,
+               "passengers": len({r["passenger"] for r in rows}),
+               "by_service": {s: sum(1 for r in rows if r["service"] == s) for s in base.summary["by_service"]}}
+    return Scenario(f"{base.name}-week", rows, base.fleet, summary)
+
+
+def _people(rows: list[dict]) -> list[list[dict]]:
+    """Rows grouped by passenger, in the order the passengers first appear."""
+    people: dict[str, list[dict]] = {}
+    for row in rows:
+        people.setdefault(row["passenger"], []).append(row)
+    return list(people.values())
+
+
+def _one_off(person: list[dict]) -> bool:
+    """Most patients travel once; renal patients travel on set days, as pupils and clients do."""
+    return person[0]["service"] == "nept" and "renal" not in person[0].get("notes", "")
+
+
+def _renamed(row: dict) -> dict:
+    """A row of another day's passenger, its ids and homes told apart from the first day's."""
+    row = dict(row, id=f"{row['id']}-b", passenger=f"{row['passenger']} (b)")
+    for end in ("pickup", "dropoff"):
+        if row[f"{end}_location"].startswith("home_"):
+            row[f"{end}_location"] = f"{row[f'{end}_location']}b"
+            row[f"{end}_name"] = f"{row[f'{end}_name']}b"
+    return row
 
 
 def write_scenario(scenario: Scenario, out_dir: str | Path) -> list[Path]:

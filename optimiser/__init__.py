@@ -9,7 +9,7 @@ a checked ``Plan`` out. The package is laid out by role:
   OR-Tools, parts);
 - ``decompose/``: large days planned in parts side by side (regions, the sides of a break);
 - ``analysis/``: what the plans mean (integration savings, the cost split, what-if variants, the
-  clock advisor, today's contracts, re-planning a published day);
+  clock advisor, today's contracts, re-planning a published day, planning a week with consistent routes);
 - ``reporting/``: reports and charts;
 - ``checker.py``: the independent checker, which imports nothing of the engine;
 - ``options.py`` and ``solving.py``: how to search, and ``solve`` itself.
@@ -20,6 +20,7 @@ from .analysis.contracts import ContractAnalysis, ContractAnalysisOptions, analy
 from .analysis.replan import DisruptionPrices, ReplanOptions, ReplanResult, changes_from_document, replan
 from .analysis.scenarios import Variant, run_variants
 from .analysis.tender_lots import Lot, LotOptions, TenderLots, make_lots
+from .analysis.week import Week, WeekOptions, WeekResult, plan_week
 from .checker import CheckReport, check_plan
 from .domain.model import (RESOURCES, ContractTariff, Layout, Problem, ProblemBuilder, TravelMatrix, Trip, VehicleType,
                            crow_fly, format_clock, parse_clock)
@@ -35,6 +36,7 @@ __all__ = [
     "CompareOptions", "Comparison", "compare", "ContractAnalysis", "ContractAnalysisOptions", "analyse_contracts",
     "Contract", "Register", "read_register", "Variant", "run_variants",
     "Lot", "LotOptions", "TenderLots", "make_lots",
+    "Week", "WeekOptions", "WeekResult", "plan_week",
     "DisruptionPrices", "ReplanOptions", "ReplanResult", "changes_from_document", "replan",
     "CheckReport", "check_plan", "InputFormatError", "ItuError", "PlanCheckError", "ProblemError", "SolveCancelled",
     "SolveFailed", "RESOURCES", "ContractTariff", "Layout", "Problem", "ProblemBuilder", "TravelMatrix", "Trip",

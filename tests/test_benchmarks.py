@@ -272,3 +272,16 @@ def test_itu_bench_replan_refuses_a_day_too_small_for_its_changes():
     proc = subprocess.run([sys.executable, "-m", "service.cli", "bench", "replan", "--trips", "10"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--trips" in proc.stderr
+
+
+def test_a_week_benchmark_checks_every_row_and_the_template_keeps_everyone_consistent(tmp_path):
+    from benchmarks.week import run_week_benchmark
+
+    rows = run_week_benchmark(trips=20, scenario_seed=1, seconds=0.5, seeds=(0,), workers=1, day_out=str(tmp_path))
+    week = next(rows)
+    assert week.days == ("Mon", "Tue", "Wed", "Thu", "Fri")
+    done = list(rows)
+    assert [r.method for r in done] == ["independent, vehicles matched", "template: school, SEN, social care",
+                                        "template: SEN, social care"]
+    assert all(r.checked and r.alone == done[0].cost for r in done)
+    assert all(r.consistent_share == 1.0 and r.largest_spread_minutes <= 20.05 for r in done[1:])

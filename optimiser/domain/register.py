@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from optimiser.domain.csv_text import csv_text_rows
+from optimiser.domain.days import DEFAULT_DAYS, WEEKDAYS, parse_days  # noqa: F401 - the register's days
 from optimiser.domain.model import Layout, Problem, format_clock, parse_clock, parse_layouts
 from optimiser.errors import InputFormatError, ProblemError
 
@@ -38,9 +39,6 @@ REGISTER_COLUMNS = ("id", "operator", "kind", "services", "vehicle_type", "layou
 REQUIRED_COLUMNS = ("id", "operator", "price_basis", "price", "trips")
 CONTRACT_KINDS = ("route", "taxi")
 PRICE_BASES = ("day", "trip", "mile")
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-#: What a blank ``days`` means: school and day-centre contracts run on weekdays.
-DEFAULT_DAYS = WEEKDAYS[:5]
 METRES_PER_MILE = 1609.344
 TRUE_WORDS = {"yes", "y", "true", "t", "1"}
 FALSE_WORDS = {"no", "n", "false", "f", "0", ""}
@@ -181,35 +179,6 @@ def _split(value) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [str(v).strip() for v in value if str(v).strip()]
     return [w.strip() for w in str(value).split(";") if w.strip()]
-
-
-def parse_days(text) -> tuple[str, ...]:
-    """``"Mon-Fri"``, ``"Mon;Wed;Fri"``, ``"Tue, Thu"``, ``"weekdays"`` or ``"daily"`` as day names
-    in week order; blank: ``DEFAULT_DAYS``."""
-    if _blank(text):
-        return DEFAULT_DAYS
-    words = str(text).strip().lower()
-    if words in ("daily", "every day", "all"):
-        return WEEKDAYS
-    if words in ("weekdays", "school days"):
-        return DEFAULT_DAYS
-    index = {d.lower(): k for k, d in enumerate(WEEKDAYS)}
-    index.update({full: k for k, full in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday",
-                                                    "saturday", "sunday"))})
-    chosen: set[int] = set()
-    for part in words.replace(",", ";").replace(" ", ";").split(";"):
-        if not part:
-            continue
-        ends = part.split("-")
-        if len(ends) > 2 or any(e not in index for e in ends):
-            raise ValueError(f"cannot read {part!r} as days: use e.g. 'Mon-Fri' or 'Mon;Wed;Fri'")
-        low, high = index[ends[0]], index[ends[-1]]
-        if high < low:
-            raise ValueError(f"{part!r} runs backwards: write e.g. 'Mon-Fri'")
-        chosen.update(range(low, high + 1))
-    if not chosen:
-        raise ValueError("no day given")
-    return tuple(WEEKDAYS[k] for k in sorted(chosen))
 
 
 def format_days(days: Sequence[str]) -> str:

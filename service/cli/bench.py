@@ -184,6 +184,28 @@ def cmd_bench_replan(args) -> int:
     return 0 if all(r.feasible for r in done) else 1
 
 
+def cmd_bench_week(args) -> int:
+    from benchmarks.week import HEADER, run_week_benchmark, summary_lines
+
+    rows = run_week_benchmark(trips=args.trips, scenario_seed=args.scenario_seed, seconds=args.seconds,
+                              seeds=tuple(args.seeds), workers=args.workers, day_out=args.day_out)
+    loaded = next(rows)
+    sizes = ", ".join(f"{d} {len(loaded.day[d].problem.trips)}" for d in loaded.days)
+    print(f"week: {sizes} trips; {len(loaded.week.regular_trips)} regular trip rows; scenario seed "
+          f"{args.scenario_seed}; {args.seconds:g} s a solve on {args.workers} worker(s)", flush=True)
+    if not args.json:
+        print(HEADER, flush=True)
+    done = []
+    for row in rows:
+        done.append(row)
+        print(json.dumps(row.as_dict()) if args.json else row.line(), flush=True)
+    if not args.json:
+        print()
+        for line in summary_lines(done):
+            print(line)
+    return 0 if all(r.checked for r in done if r.method.startswith("template")) else 1
+
+
 def add_commands(sub) -> None:
     """``bench`` and its suites."""
     bench = sub.add_parser("bench", help="benchmarks")
@@ -229,6 +251,16 @@ def add_commands(sub) -> None:
     bench_replan.add_argument("--day-out", help="folder for the generated day (default: a new temporary folder)")
     bench_replan.add_argument("--json", action="store_true", help="one JSON object per re-plan")
     bench_replan.set_defaults(func=cmd_bench_replan)
+    bench_week = bench_sub.add_parser("week", help="a generated week of 5 weekdays planned with consistent routes, "
+                                                   "against each day planned alone")
+    bench_week.add_argument("--trips", type=int, default=300, help="trips a day (default 300)")
+    bench_week.add_argument("--scenario-seed", type=int, default=1, help="the generator's seed (default 1)")
+    bench_week.add_argument("--seconds", type=float, default=15.0, help="time limit of each solve (default 15)")
+    bench_week.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="solver seeds (default 0 1)")
+    bench_week.add_argument("--workers", type=int, default=1)
+    bench_week.add_argument("--day-out", help="folder for the generated week (default: a new temporary folder)")
+    bench_week.add_argument("--json", action="store_true", help="one JSON object per row")
+    bench_week.set_defaults(func=cmd_bench_week)
     bench_day = bench_sub.add_parser("day", help="a generated day solved at several seeds: median, mean, gap")
     bench_day.add_argument("--trips", type=int, default=2000, help="trips in the generated day (default 2000)")
     bench_day.add_argument("--scenario-seed", type=int, default=1, help="the generator's seed (default 1)")

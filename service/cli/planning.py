@@ -192,11 +192,20 @@ def cmd_scenario_generate(args) -> int:
     from geodata.scenario import area_from_osm, generate_scenario, synthetic_area, write_scenario
     from geodata.travel import travel_provider
 
+    if args.register and args.days:
+        raise InputFormatError("--register writes one day's contracts: generate the day without --days",
+                               where="--register")
     area = area_from_osm(args.pbf) if args.pbf else synthetic_area(args.area)
     if args.pbf and not args.roads and not args.osrm:
         args.roads = args.pbf  # windows and ride caps from the same roads the plan will use
     travel = travel_provider(travel_from_arguments(args))
-    scenario = generate_scenario(area, trips=args.trips, seed=args.seed, travel=travel, shape=args.shape)
+    if args.days:  # a week: the day's passengers over the days, most of them regular
+        from geodata.scenario import generate_week
+
+        scenario = generate_week(area, trips=args.trips, days=args.days, regular_share=args.regular_share,
+                                 seed=args.seed, travel=travel, shape=args.shape)
+    else:
+        scenario = generate_scenario(area, trips=args.trips, seed=args.seed, travel=travel, shape=args.shape)
     written = write_scenario(scenario, args.out)
     if args.register:  # today's contracts for the day just written, read back as any day is
         day = load_day(written[0], written[1], travel=travel)
@@ -305,6 +314,11 @@ def add_commands(sub) -> None:
     gen.add_argument("--area", default="rutland", help="built-in synthetic area when no --pbf (default rutland)")
     gen.add_argument("--roads", help=argparse.SUPPRESS)
     gen.add_argument("--osrm", help="OSRM server for the direct journey times")
+    gen.add_argument("--days", type=int, metavar="N",
+                     help="write a week of N weekdays (a days and a passenger column; docs/week.md): --trips a day")
+    gen.add_argument("--regular-share", type=float, default=0.8,
+                     help="with --days: the share of each day's passengers who travel every day at the same "
+                          "times (default 0.8)")
     gen.add_argument("--register", action="store_true",
                      help="also write register.csv: a plausible register of today's contracts for the day")
     gen.set_defaults(func=cmd_scenario_generate)

@@ -1,0 +1,151 @@
+"""A week of trips: the days columns, the generated week, planning it with consistent routes and the
+checker's week extension."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from geodata.scenario import generate_scenario, generate_week, synthetic_area, write_scenario
+from geodata.week import load_week
+from optimiser import InputFormatError, ProblemError, SolveOptions
+from optimiser.analysis.week import WeekOptions, plan_week
+from optimiser.checker_week import check_week
+from optimiser.domain.days import parse_days, parse_week_days, runs_on, week_of
+from service.cli import main
+from tests.conftest import ROOT, assert_feasible
+
+#: A round budget, so the plans are the same on a busy machine as on an idle one.
+FAST = SolveOptions(time_limit_s=60, max_rounds=300)
+
+
+@pytest.fixture(scope="module")
+def small_week(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("week")
+    scenario = generate_week(synthetic_area("rutland"), trips=40, days=3, seed=1)
+    trips, fleet, _ = write_scenario(scenario, folder)
+    return trips, fleet
+
+
+@pytest.fixture(scope="module")
+def planned(small_week):
+    week = load_week(*small_week).week
+    return week, plan_week(week, WeekOptions(solve=FAST))
+
+
+def test_days_read_as_names_ranges_and_dates():
+    assert parse_week_days("Mon;Wed") == ("Mon", "Wed")
+    assert parse_week_days("weekdays") == ("Mon", "Tue", "Wed", "Thu", "Fri")
+    assert parse_week_days("2027-01-12; Mon-Tue") == ("Mon", "Tue", "2027-01-12")
+    assert parse_week_days("") == ()
+    assert parse_days("") == ("Mon", "Tue", "Wed", "Thu", "Fri")  # the register's blank: weekdays
+    # a day name runs on each date that falls on it (11 January 2027 is a Monday); blank runs every day
+    assert runs_on(("Mon",), "2027-01-11") and not runs_on(("Mon",), "2027-01-12") and runs_on((), "Fri")
+    assert week_of([("Tue",), ("Mon", "Tue")]) == ("Mon", "Tue")
+    assert week_of([("Mon",), ("2027-01-12",)]) == ("2027-01-12",)
+    for bad in ("Funday", "2027-13-01", "Fri-Mon"):
+        with pytest.raises(ValueError):
+            parse_week_days(bad)
+
+
+def test_a_generated_week_starts_with_the_day_and_keeps_its_size(small_week):
+    trips, _ = small_week
+    rows = list(csv.DictReader(open(trips)))
+    day = generate_scenario(synthetic_area("rutland"), trips=40, seed=1)
+    assert {r["id"] for r in rows if "Mon" in r["days"].split(";")} == {r["id"] for r in day.trips}
+    for d in ("Mon", "Tue", "Wed"):
+        assert sum(1 for r in rows if d in r["days"].split(";")) == 40
+    # 80% of the day's 20 passengers are regular; a few others may happen to travel every day too
+    assert generate_week(synthetic_area("rutland"), trips=40, days=3, seed=1).summary["regular_passengers"] == 16
+    everyday = {r["passenger"] for r in rows if r["days"] == "Mon;Tue;Wed"}
+    assert 16 <= len(everyday) < 20
+
+
+def test_a_bad_days_value_is_named_with_row_trip_and_column(small_week, tmp_path):
+    trips, fleet = small_week
+    rows = list(csv.DictReader(open(trips)))
+    rows[2]["days"] = "Mon;Funday"
+    bad = tmp_path / "trips.csv"
+    with bad.open("w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(InputFormatError) as caught:
+        load_week(bad, fleet)
+    (problem,) = caught.value.problems
+    assert problem["row"] == 4 and problem["trip_id"] == rows[2]["id"] and problem["column"] == "days"
+    assert "funday" in problem["message"]
+
+
+def test_solving_a_week_as_one_day_warns(small_week):
+    from geodata.files import load_day
+
+    assert any("solve-week" in w for w in load_day(*small_week).warnings)
+
+
+def test_a_trip_file_without_days_is_one_day():
+    week = load_week(ROOT / "examples/rutland/trips.csv", ROOT / "examples/rutland/fleet.json")
+    assert week.days == ("day",) and len(week.day["day"].problem.trips) == 200 and not week.week.regular_trips
+
+
+def test_a_fleet_may_differ_by_day(small_week, tmp_path):
+    trips, fleet = small_week
+    document = json.loads(Path(fleet).read_text())
+    minibus = next(v for v in document["vehicle_types"] if v["name"] == "minibus")
+    document["vehicle_types"].append(dict(minibus, count=minibus["count"] + 3, days="Wed"))
+    minibus["days"] = "Mon;Tue"
+    (tmp_path / "fleet.json").write_text(json.dumps(document))
+    week = load_week(trips, tmp_path / "fleet.json")
+    count = {d: next(v.count for v in week.day[d].problem.vehicle_types if v.name == "minibus") for d in week.days}
+    assert count == {"Mon": minibus["count"], "Tue": minibus["count"], "Wed": minibus["count"] + 3}
+    document["vehicle_types"][-1]["days"] = "Wednesday-ish"
+    (tmp_path / "fleet.json").write_text(json.dumps(document))
+    with pytest.raises(InputFormatError, match="days"):
+        load_week(trips, tmp_path / "fleet.json")
+
+
+def test_the_template_keeps_regular_passengers_on_one_vehicle_within_the_tolerance(planned):
+    week, result = planned
+    for day in week.days:
+        assert_feasible(week.problems[day], result.plans[day])
+    hard = sorted(result.options.hard_services)
+    report = check_week(week.days, week.problems, result.plans, week.passenger_of, result.continuity,
+                        hard_services=hard, tolerance_minutes=10)
+    assert report.feasible, report.violations
+    for service in hard:
+        figures = result.continuity["by_service"].get(service)
+        if figures:
+            assert figures["both_share"] == 1.0 and figures["largest_spread_minutes"] <= 20
+    assert result.premium is not None and result.to_dict()["by_day"][0]["independent_cost"] is not None
+
+
+def test_the_week_checker_measures_the_claims_again(planned):
+    week, result = planned
+    claims = json.loads(json.dumps(result.continuity))
+    claims["passengers"][0]["largest_spread_minutes"] = -1.0
+    report = check_week(week.days, week.problems, result.plans, week.passenger_of, claims)
+    assert any("claimed pickups" in v for v in report.violations)
+    # each day planned alone, its vehicles matched to Monday's, breaks the hard rule somewhere
+    alone = check_week(week.days, week.problems, result.independent, week.passenger_of,
+                       hard_services=("school", "sen", "social_care"))
+    assert not alone.feasible
+
+
+def test_week_options_are_checked():
+    with pytest.raises(ProblemError, match="method"):
+        WeekOptions(method="weekly")
+    with pytest.raises(ProblemError, match="consistency"):
+        WeekOptions(consistency=(("sen", "sometimes"),))
+
+
+def test_itu_solve_week_writes_the_week_and_a_plan_per_day(small_week, tmp_path, capsys):
+    trips, fleet = small_week
+    assert main(["solve-week", str(trips), str(fleet), "--seconds", "2", "--no-independent", "--out",
+                 str(tmp_path / "out")]) == 0
+    week = json.loads((tmp_path / "out" / "week.json").read_text())
+    assert [d["day"] for d in week["by_day"]] == ["Mon", "Tue", "Wed"] and week["premium"] is None
+    assert all((tmp_path / "out" / d / "plan.json").is_file() for d in ("Mon", "Tue", "Wed"))
+    assert "week checker passed" in capsys.readouterr().out
+    assert main(["solve-week", str(trips), str(fleet), "--free", "sen", "--consistent", "sen"]) == 2
