@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from optimiser.analysis.contracts import RULE_NAMES, ContractAnalysisOptions
+from optimiser.analysis.tender_lots import COST_FIELDS, LOT_FIELDS, lot_options_from_fields
 from optimiser.errors import InputFormatError, ProblemError
 
 from .config import Limits
@@ -408,10 +409,17 @@ COMPARISON_FIELDS = {"trip_set_id": str, "fleet_id": str, "time_limit_s": (int, 
 CLOCK_FIELDS = {**COMPARISON_FIELDS, "shifts": (list, dict), "shifts_csv": str, "most_moved": int,
                 "earliest_bell": str, "objective": str, "max_rounds": int, "screen_rounds": int,
                 "search_limit_s": (int, float)}
-JOB_KINDS = ("solve", "comparison", "clock", "contracts")
+JOB_KINDS = ("solve", "comparison", "clock", "contracts", "lots")
 #: A contracts job: the register as a CSV file's text (docs/contracts.md) and the analysis's rules.
 CONTRACTS_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points": str, "register_csv": str,
                     "complete": bool, **{name: (int, float) for name in RULE_NAMES}}
+#: A lots job: a stored plan (a result of one of the caller's jobs on the same trip set and fleet),
+#: how to cut it into lots and the operator cost model's rates (docs/contracts.md, "Tender lots").
+LOTS_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points": str, "plan_job_id": str,
+               "plan_result": str, "lots": int, "lot_size": int, "group_by": list, "school_days": int,
+               "other_days": int, "term_time_services": list, **{name: (int, float) for name in COST_FIELDS}}
+#: The plans a lots job may start from: a solve's, a comparison's integrated plan, the clock advisor's.
+PLAN_RESULTS = ("plan.json", "integrated-plan.json", "recommended-plan.json")
 
 
 def _job_request(fields: dict[str, Any], kind: str) -> dict:
@@ -442,6 +450,8 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
         _check_clock_request(body)
     if kind == "contracts":
         _check_contracts_request(body)
+    if kind == "lots":
+        _check_lots_request(body)
     if "regions" in body and not 1 <= body["regions"] <= 1000:
         raise InputFormatError("must be between 1 and 1000 (1 never splits the day)", where="body.regions")
     if "seed" in body and not 0 <= body["seed"] < 2**31:
@@ -487,6 +497,39 @@ def _check_contracts_request(body: dict) -> None:
         raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None
 
 
+def _check_lots_request(body: dict) -> None:
+    """A lots job names its plan and asks for lots the options allow (the plan itself is checked
+    in ``_check_plan_job`` once the caller's inputs are known)."""
+    if "plan_job_id" not in body:
+        raise InputFormatError("missing: the job whose plan to put in lots", where="body.plan_job_id")
+    if body.get("plan_result", "plan.json") not in PLAN_RESULTS:
+        raise InputFormatError(f"must be one of {', '.join(PLAN_RESULTS)}", where="body.plan_result")
+    for name in ("group_by", "term_time_services"):
+        if not all(isinstance(item, str) for item in body.get(name, [])):
+            raise InputFormatError("must be a list of strings", where=f"body.{name}")
+    try:
+        lot_options_from_fields({k: body[k] for k in LOT_FIELDS + COST_FIELDS if k in body})
+    except ProblemError as exc:
+        raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None
+
+
+def _check_plan_job(options: dict) -> None:
+    """The plan a lots job starts from: one of the caller's jobs, succeeded, on the same trip set
+    and fleet, with the plan result named."""
+    plan_job = _owned(Job, options["plan_job_id"], "body.plan_job_id")
+    if plan_job.state != "succeeded":
+        raise Conflict(f"job {plan_job.id} has {plan_job.state}, not succeeded: it has no plan yet",
+                       where="body.plan_job_id")
+    if (plan_job.trip_set_id, plan_job.fleet_id) != (options["trip_set_id"], options["fleet_id"]):
+        raise InputFormatError(f"job {plan_job.id} planned trip set {plan_job.trip_set_id} on fleet "
+                               f"{plan_job.fleet_id}; give those", where="body.plan_job_id")
+    name = options.get("plan_result", "plan.json")
+    found = connection().scalar(select(func.count()).select_from(JobResult).where(
+        JobResult.job_id == plan_job.id, JobResult.name == name))
+    if not found:
+        raise InputFormatError(f"job {plan_job.id} has no result {name}", where="body.plan_result")
+
+
 def _check_shift_options(options: dict, trip_set: TripSet) -> None:
     """The shift options against the trip set's places: a 422 listing every bad row and column."""
     from geodata.readers import read_trips
@@ -520,6 +563,8 @@ def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
     _check_job_size(trip_set, fleet)
     if kind == "clock":
         _check_shift_options(options, trip_set)
+    if kind == "lots":
+        _check_plan_job(options)
     _check_key_pace(*pace, now)
     job = SimpleNamespace(
         id=new_id("job"), owner=g.owner, kind=kind, trip_set_id=trip_set.id, fleet_id=fleet.id,
@@ -639,6 +684,11 @@ def create_clock_job():
 @bp.post("/contracts-jobs")
 def create_contracts_job():
     return _submit("contracts", CONTRACTS_FIELDS)
+
+
+@bp.post("/lots-jobs")
+def create_lots_job():
+    return _submit("lots", LOTS_FIELDS)
 
 
 @bp.get("/jobs")

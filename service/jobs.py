@@ -199,6 +199,8 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
             results, summary = _clock(loaded, options, control)
         elif kind == "contracts":
             results, summary = _contracts(loaded, options, control)
+        elif kind == "lots":
+            results, summary = _lots(loaded, options, control)
         else:
             results, summary = _compare(loaded, options, control)
     except SolveCancelled as exc:
@@ -487,4 +489,40 @@ def _contracts(loaded, options: dict, control: _JobControl):
     overall = analysis.overall
     summary = {k: overall[k] for k in ("contracts", "operators", "price_a_day", "chains", "chain_saving_a_day",
                                        "vehicles_saved_by_chains", "duplicates", "duplicate_saving_a_day")}
+    return files, summary
+
+
+#: Media types of the tender pack's files, by suffix.
+PACK_MEDIA_TYPES = {".json": "application/json", ".csv": "text/csv", ".md": "text/markdown", ".html": "text/html",
+                    ".gpkg": "application/geopackage+sqlite3"}
+
+
+def _lots(loaded, options: dict, control: _JobControl):
+    """A stored plan (``plan_job_id``'s ``plan_result``) put in tender lots: no solve, so the job
+    is over in seconds. The pack's files are its results, the GeoPackage included."""
+    from geodata.tender import write_tender_pack
+    from optimiser.analysis.tender_lots import (COST_FIELDS, LOT_FIELDS, lot_options_from_fields, make_lots,
+                                                plan_to_put_in_lots)
+    from optimiser.errors import InputFormatError
+
+    control.update(force=True, phase="making lots", fraction=0.0)
+    with control.store.session() as s:
+        stored = s.get(JobResult, (options["plan_job_id"], options.get("plan_result", "plan.json")))
+        content = None if stored is None else stored.content
+    if content is None:
+        raise InputFormatError("the plan's job has no such result any more", where="body.plan_job_id")
+    document = json.loads(content)
+    problem = loaded.problem
+    if isinstance(document, dict) and isinstance(document.get("problem"), str):
+        problem = replace(problem, name=document["problem"])
+    plan = plan_to_put_in_lots(document, problem, where="body.plan_job_id")
+    lots = make_lots(problem, plan, lot_options_from_fields({k: options[k] for k in LOT_FIELDS + COST_FIELDS
+                                                             if k in options}))
+    with tempfile.TemporaryDirectory(prefix="itu-lots-") as folder:
+        written = write_tender_pack(lots, plan, problem, folder, locations=loaded.locations,
+                                    place_names=loaded.place_names)
+        files = {p.name: (PACK_MEDIA_TYPES[p.suffix], p.read_bytes()) for p in written}
+    overall = lots.to_dict()["overall"]
+    summary = {k: overall[k] for k in ("lots", "vehicles", "drivers", "assistants", "smallest_lot", "largest_lot",
+                                       "price_a_day", "price_a_year")}
     return files, summary

@@ -70,13 +70,18 @@ def _job_request(extra: dict, limits: Limits) -> dict:
         "properties": properties}}}}
 
 
-def _contracts_request(limits: Limits) -> dict:
-    """A contracts job's body: no solve, so no time limit; the register is required."""
-    body = _job_request(CONTRACTS_PROPERTIES, limits)
+def _analysis_request(properties: dict, required: str, limits: Limits) -> dict:
+    """A body of a job that solves nothing (contracts, lots): no time limit, and ``required``."""
+    body = _job_request(properties, limits)
     schema = body["content"]["application/json"]["schema"]
     del schema["properties"]["time_limit_s"]
-    schema["required"] = [*schema["required"], "register_csv"]
+    schema["required"] = [*schema["required"], required]
     return body
+
+
+def _contracts_request(limits: Limits) -> dict:
+    """A contracts job's body: the register is required."""
+    return _analysis_request(CONTRACTS_PROPERTIES, "register_csv", limits)
 
 
 #: What a contracts job takes besides the trip set and fleet (docs/contracts.md).
@@ -92,6 +97,33 @@ CONTRACTS_PROPERTIES = {
     "longest_gap_minutes": {"type": "number", "minimum": 0, "default": 90},
     "near_km": {"type": "number", "minimum": 0, "default": 3},
     "overlap_share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.5}}
+
+
+def _lots_request(limits: Limits) -> dict:
+    """A lots job's body: the plan's job is required."""
+    return _analysis_request(LOTS_PROPERTIES, "plan_job_id", limits)
+
+
+#: What a lots job takes besides the trip set and fleet (docs/contracts.md, "Tender lots").
+LOTS_PROPERTIES = {
+    "plan_job_id": {"type": "string", "description": "one of your succeeded jobs on the same trip set and fleet, "
+                                                    "whose plan to put in lots (required)"},
+    "plan_result": {"type": "string", "enum": ["plan.json", "integrated-plan.json", "recommended-plan.json"],
+                    "default": "plan.json", "description": "which of its plans: a solve's, a comparison's "
+                                                           "integrated plan or the clock advisor's"},
+    "lots": {"type": "integer", "minimum": 1, "description": "how many lots; give this or lot_size"},
+    "lot_size": {"type": "integer", "minimum": 1, "description": "the most vehicles in a lot"},
+    "group_by": {"type": "array", "items": {"type": "string", "enum": ["area", "time_band", "vehicle_type"]},
+                 "default": ["area"], "description": "what lots are kept apart by"},
+    "school_days": {"type": "integer", "minimum": 0, "maximum": 366, "default": 190},
+    "other_days": {"type": "integer", "minimum": 0, "maximum": 366, "default": 63,
+                   "description": "days out of term on which the all-year services run"},
+    "term_time_services": {"type": "array", "items": {"type": "string"}, "default": ["school", "sen"]},
+    "driver_per_hour": {"type": "number", "minimum": 0, "default": 15.0},
+    "assistant_per_hour": {"type": "number", "minimum": 0, "default": 12.71},
+    "minimum_paid_hours": {"type": "number", "minimum": 0, "default": 2.0},
+    "overhead_share": {"type": "number", "minimum": 0, "default": 0.15},
+    "margin_share": {"type": "number", "minimum": 0, "default": 0.10}}
 
 
 def limits_description(limits: Limits) -> str:
@@ -217,13 +249,20 @@ def document(limits: Limits | None = None) -> dict:
                 "parameters": [IDEMPOTENCY],
                 "requestBody": _contracts_request(limits),
                 "responses": job_submit}},
+            "/v1/lots-jobs": {"post": {
+                "operationId": "create_lots_job",
+                "summary": "A stored plan's vehicles in tender lots, each with its schedules, staff and estimated "
+                           "price, and the tender pack (docs/contracts.md)",
+                "parameters": [IDEMPOTENCY],
+                "requestBody": _lots_request(limits),
+                "responses": job_submit}},
             "/v1/jobs": {"get": {
                 "operationId": "list_jobs", "summary": "Your jobs, newest first",
                 "parameters": PAGING + [
                     {"name": "state", "in": "query", "required": False,
                      "schema": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"]}},
                     {"name": "kind", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts"]}}],
+                     "schema": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts", "lots"]}}],
                 "responses": {"200": _json(page("Job"), "A page"), **_errors(401, 422)}}},
             "/v1/jobs/{job_id}": {"get": {
                 "operationId": "get_job", "summary": "A job's state, progress and result links",
@@ -241,12 +280,14 @@ def document(limits: Limits | None = None) -> dict:
                            "comparison.json, report.html, report.md, chart-*.svg and integrated-*; for clock jobs clock.json, "
                            "clock.html, clock.md, moves.csv, vehicles.svg, saving.svg and recommended-*; for contracts jobs "
                            "findings.json, contracts.html, contracts.md, findings.csv, contracts.csv and "
-                           "contracts.geojson",
+                           "contracts.geojson; for lots jobs index.html, lots.json, lots.csv, lots.md, lot-NN.html, "
+                           "lot-NN-schedule.csv, lots.gpkg and lots-map.html",
                 "parameters": [_id_parameter("job_id", "job id"), _id_parameter("name", "result name")],
                 "responses": {"200": {"description": "The file", "content": {
                     "application/json": {"schema": {}}, "application/geo+json": {"schema": {}},
                     "text/csv": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}},
                     "text/markdown": {"schema": {"type": "string"}},
+                    "application/geopackage+sqlite3": {"schema": {"type": "string", "format": "binary"}},
                     "image/svg+xml": {"schema": {"type": "string"}}}}, **_errors(401, 404, 409)}}},
         },
         "components": {
@@ -280,7 +321,7 @@ def document(limits: Limits | None = None) -> dict:
                 "Job": {"type": "object", "required": ["id", "kind", "state", "progress", "url", "results"],
                         "properties": {
                             "id": {"type": "string"},
-                            "kind": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts"]},
+                            "kind": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts", "lots"]},
                             "state": {"type": "string",
                                       "enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
                             "trip_set_id": {"type": "string"}, "fleet_id": {"type": "string"},
