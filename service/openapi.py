@@ -256,13 +256,34 @@ def document(limits: Limits | None = None) -> dict:
                 "parameters": [IDEMPOTENCY],
                 "requestBody": _lots_request(limits),
                 "responses": job_submit}},
+            "/v1/week-jobs": {"post": {
+                "operationId": "create_week_job",
+                "summary": "Plan a week so that regular passengers keep their vehicle and pickup time, with what "
+                           "that costs against planning each day alone (docs/week.md)",
+                "description": "The trip set's rows say the days they run (a days column) and who travels (a "
+                               "passenger column). The job runs a template solve, one solve a day and, for the "
+                               "premium, each day alone: at most the comparison limit of seconds in all. Results: "
+                               "week.json, week.md and each day's plan files (Mon-plan.json, Mon-map.html, ...).",
+                "parameters": [IDEMPOTENCY],
+                "requestBody": _job_request({
+                    "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+                    "method": {"type": "string", "enum": ["template", "independent"], "default": "template"},
+                    "tolerance_minutes": {"type": "number", "minimum": 0, "maximum": 180, "default": 10,
+                                          "description": "how far a regular pickup may move from its told time"},
+                    "consistent": {"type": "array", "items": {"type": "string"},
+                                   "description": "services kept consistent besides sen, social_care and school"},
+                    "free": {"type": "array", "items": {"type": "string"},
+                             "description": "services planned freely each day besides nept"},
+                    "compare_independent": {"type": "boolean", "default": True,
+                                            "description": "also plan each day alone, for the premium"}}, limits),
+                "responses": job_submit}},
             "/v1/jobs": {"get": {
                 "operationId": "list_jobs", "summary": "Your jobs, newest first",
                 "parameters": PAGING + [
                     {"name": "state", "in": "query", "required": False,
                      "schema": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"]}},
                     {"name": "kind", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts", "lots"]}}],
+                     "schema": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts", "lots", "week"]}}],
                 "responses": {"200": _json(page("Job"), "A page"), **_errors(401, 422)}}},
             "/v1/jobs/{job_id}": {"get": {
                 "operationId": "get_job", "summary": "A job's state, progress and result links",
@@ -321,7 +342,7 @@ def document(limits: Limits | None = None) -> dict:
                 "Job": {"type": "object", "required": ["id", "kind", "state", "progress", "url", "results"],
                         "properties": {
                             "id": {"type": "string"},
-                            "kind": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts", "lots"]},
+                            "kind": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts", "lots", "week"]},
                             "state": {"type": "string",
                                       "enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
                             "trip_set_id": {"type": "string"}, "fleet_id": {"type": "string"},
