@@ -560,6 +560,7 @@ def _week(loaded, options: dict, control: _JobControl, settings: dict):
     from optimiser.analysis.week import WeekOptions, consistency_with, plan_week
     from optimiser.checker_week import check_week
     from optimiser.errors import InputFormatError, PlanCheckError, ProblemError
+    from optimiser.reporting.report import week_charts
 
     limit = float(options["time_limit_s"])
     solves = week_solves(len(loaded.days), options)
@@ -599,6 +600,7 @@ def _week(loaded, options: dict, control: _JobControl, settings: dict):
              "week.md": ("text/markdown", result.markdown().encode())}
     for day, plan in result.plans.items():
         files.update(plan_files(plan, loaded.day[day], prefix=f"{day}-"))
+    files.update(chart_files(week_charts(document)))
     summary = {k: document[k] for k in ("days", "cost", "independent_cost", "premium", "consistent_share",
                                         "independent_consistent_share")}
     return files, summary

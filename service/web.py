@@ -36,6 +36,32 @@ def example_file(name: str):
     return Response(files[name], mimetype="text/csv" if name.endswith(".csv") else "application/json")
 
 
+WEEK_EXAMPLE_DIR = EXAMPLE_DIR.parent / "rutland-week"
+
+
+def example_week_files() -> dict[str, bytes]:
+    """The bundled week (docs/week.md): the committed files, or the same week generated afresh
+    (seed 1, 200 trips a day, Monday to Friday) where the examples folder was not installed."""
+    names = ("trips.csv", "fleet.json")
+    if all((WEEK_EXAMPLE_DIR / name).is_file() for name in names):
+        return {name: (WEEK_EXAMPLE_DIR / name).read_bytes() for name in names}
+    import tempfile
+
+    from geodata.scenario import generate_week, synthetic_area, write_scenario
+
+    with tempfile.TemporaryDirectory() as folder:
+        write_scenario(generate_week(synthetic_area("rutland"), trips=200, days=5, seed=1), folder)
+        return {name: (Path(folder) / name).read_bytes() for name in names}
+
+
+@bp.get("/examples/rutland-week/<name>")
+def example_week_file(name: str):
+    files = example_week_files()
+    if name not in files:
+        abort(404)
+    return Response(files[name], mimetype="text/csv" if name.endswith(".csv") else "application/json")
+
+
 @bp.get("/assets/swagger/<path:name>")
 def swagger_asset(name: str):
     import swagger_ui_bundle

@@ -13,6 +13,7 @@ from .planning import add_travel_arguments, travel_from_arguments
 def write_week(result, loaded, out_dir: str | Path) -> list[Path]:
     """``week.json``, ``week.md`` and, in a folder per day, the files ``itu solve --out`` writes."""
     from geodata.files import write_plan_files
+    from optimiser.reporting.report import week_charts
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -22,6 +23,9 @@ def write_week(result, loaded, out_dir: str | Path) -> list[Path]:
         written.append(out / name)
     for day, plan in result.plans.items():
         written.extend(write_plan_files(plan, loaded.day[day], out / day))
+    for name, chart in week_charts(result.to_dict()).items():
+        (out / f"chart-{name.replace('_', '-')}.svg").write_text(chart.svg)
+        written.append(out / f"chart-{name.replace('_', '-')}.svg")
     return written
 
 
@@ -52,7 +56,9 @@ def cmd_solve_week(args) -> int:
     print("the week checker passed every day's plan and the continuity reported")
     if args.out:
         written = write_week(result, loaded, args.out)
-        print(f"wrote {written[0]}, {written[1]} and {len(written) - 2} files in a folder per day "
+        charts = [p for p in written if p.name.startswith("chart-")]
+        print(f"wrote {written[0]}, {written[1]}, {', '.join(str(p) for p in charts)} and "
+              f"{len(written) - 2 - len(charts)} files in a folder per day "
               f"({', '.join(str(Path(args.out) / d) for d in result.plans)})")
     return 0
 
