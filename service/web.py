@@ -28,14 +28,6 @@ def example_files() -> dict[str, bytes]:
         return {name: (Path(folder) / name).read_bytes() for name in ("trips.csv", "fleet.json")}
 
 
-@bp.get("/examples/rutland/<name>")
-def example_file(name: str):
-    files = example_files()
-    if name not in files:
-        abort(404)
-    return Response(files[name], mimetype="text/csv" if name.endswith(".csv") else "application/json")
-
-
 WEEK_EXAMPLE_DIR = EXAMPLE_DIR.parent / "rutland-week"
 
 
@@ -54,9 +46,13 @@ def example_week_files() -> dict[str, bytes]:
         return {name: (Path(folder) / name).read_bytes() for name in names}
 
 
-@bp.get("/examples/rutland-week/<name>")
-def example_week_file(name: str):
-    files = example_week_files()
+#: The bundled examples the page offers, by the folder name in their addresses.
+EXAMPLES = {"rutland": example_files, "rutland-week": example_week_files}
+
+
+@bp.get("/examples/<example>/<name>")
+def example_file(example: str, name: str):
+    files = EXAMPLES[example]() if example in EXAMPLES else {}
     if name not in files:
         abort(404)
     return Response(files[name], mimetype="text/csv" if name.endswith(".csv") else "application/json")
