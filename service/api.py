@@ -27,7 +27,7 @@ from optimiser.errors import InputFormatError, ProblemError
 
 from .config import Limits
 from .errors import AuthenticationRequired, Conflict, LimitExceeded, NotFound, NotReady, TooManyRequests, relocated
-from .jobs import estimated_memory_mb  # on every submission: imported once, not in the request
+from .jobs import estimated_memory_mb, week_solves  # on every submission: imported once, not in the request
 from .openapi import JOB_KINDS
 from .store import DEVELOPMENT_OWNER, FINAL_STATES, JOB_STATES, Fleet, Job, JobResult, Store, TripSet, new_id, utcnow
 
@@ -420,6 +420,11 @@ CONTRACTS_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_poi
 LOTS_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points": str, "plan_job_id": str,
                "plan_result": str, "lots": int, "lot_size": int, "group_by": list, "school_days": int,
                "other_days": int, "term_time_services": list, **{name: (int, float) for name in COST_FIELDS}}
+#: A week job: a trip set whose rows say the days they run (docs/week.md), planned so that regular
+#: passengers keep their vehicle and pickup time.
+WEEK_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points": str, "time_limit_s": (int, float),
+               "seed": int, "method": str, "tolerance_minutes": (int, float), "consistent": list, "free": list,
+               "compare_independent": bool}
 #: The plans a lots job may start from: a solve's, a comparison's integrated plan, the clock advisor's.
 PLAN_RESULTS = ("plan.json", "integrated-plan.json", "recommended-plan.json")
 
@@ -454,6 +459,8 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
         _check_contracts_request(body)
     if kind == "lots":
         _check_lots_request(body)
+    if kind == "week":
+        _check_week_request(body, limit, most)
     if "regions" in body and not 1 <= body["regions"] <= 1000:
         raise InputFormatError("must be between 1 and 1000 (1 never splits the day)", where="body.regions")
     if "seed" in body and not 0 <= body["seed"] < 2**31:
@@ -497,6 +504,27 @@ def _check_contracts_request(body: dict) -> None:
         ContractAnalysisOptions(**{k: body[k] for k in RULE_NAMES if k in body})
     except ProblemError as exc:
         raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None
+
+
+def _check_week_request(body: dict, limit: float, most) -> None:
+    """A week job's options; its days are known only once the trip set is read in the worker, which
+    refuses a week whose solves take more than a comparison may (``service.jobs.week_solves``)."""
+    from optimiser.analysis.week import METHODS
+
+    if body.get("method", "template") not in METHODS:
+        raise InputFormatError(f"must be one of {', '.join(METHODS)}", where="body.method")
+    tolerance = body.get("tolerance_minutes", 10)
+    if not (math.isfinite(tolerance) and 0 <= tolerance <= 180):
+        raise InputFormatError("must be between 0 and 180 minutes", where="body.tolerance_minutes")
+    for name in ("consistent", "free"):
+        if not all(isinstance(item, str) for item in body.get(name, [])):
+            raise InputFormatError("must be a list of service names", where=f"body.{name}")
+    both = sorted(set(body.get("consistent", [])) & set(body.get("free", [])))
+    if both:
+        raise InputFormatError(f"{both[0]!r} is in both consistent and free", where="body.free")
+    if week_solves(1, body) * limit > most.comparison_seconds:
+        raise LimitExceeded(f"even a week of one day runs {week_solves(1, body)} solves of {limit:g} s; at most "
+                            f"{most.comparison_seconds:g} s of solving a job", where="body.time_limit_s")
 
 
 def _check_lots_request(body: dict) -> None:
@@ -699,6 +727,11 @@ def create_contracts_job():
 @bp.post("/lots-jobs")
 def create_lots_job():
     return _submit("lots", LOTS_FIELDS)
+
+
+@bp.post("/week-jobs")
+def create_week_job():
+    return _submit("week", WEEK_FIELDS)
 
 
 # -- re-planning a stored plan ------------------------------------------------------------------------------

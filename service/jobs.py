@@ -90,6 +90,20 @@ def load_job_problem(trip_set: TripSet, fleet: Fleet, options: dict, settings: d
             raise relocated(exc, folder, "inputs") from None
 
 
+def load_job_week(trip_set: TripSet, fleet: Fleet, options: dict, settings: dict):
+    """A week job's days (``geodata.week.load_week``), each built and validated as a day is; a
+    problem with the inputs is an ItuError listing every day's rows and columns."""
+    from geodata.week import load_week
+
+    with tempfile.TemporaryDirectory(prefix="itu-job-") as folder:
+        trips_path, fleet_path = materialise_inputs(trip_set, fleet, Path(folder))
+        try:
+            return load_week(trips_path, fleet_path, travel=travel_config(options, settings),
+                             far_points=options.get("far_points", "warn"))
+        except ItuError as exc:
+            raise relocated(exc, folder, "inputs") from None
+
+
 class _JobControl:
     """Progress out, cancellation in: both through the job's row, at most once a second."""
 
@@ -197,7 +211,8 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
         if kind == "replan":  # its day is the published one with the added trips: built its own way
             results, summary = _replan(store, trip_set, fleet, options, control, settings)
         else:
-            loaded = _build(trip_set, fleet, options, settings, control)
+            loaded = _build(trip_set, fleet, options, settings, control,
+                            load=load_job_week if kind == "week" else load_job_problem)
             if kind == "solve":
                 results, summary = _solve(loaded, options, control, settings)
             elif kind == "clock":
@@ -206,6 +221,8 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
                 results, summary = _contracts(loaded, options, control)
             elif kind == "lots":
                 results, summary = _lots(loaded, options, control)
+            elif kind == "week":
+                results, summary = _week(loaded, options, control, settings)
             else:
                 results, summary = _compare(loaded, options, control)
     except SolveCancelled as exc:
@@ -237,7 +254,8 @@ def _finish(job: Job, state: str, **fields) -> None:
         setattr(job, key, value)
 
 
-def _build(trip_set: TripSet, fleet: Fleet, options: dict, settings: dict, control: _JobControl):
+def _build(trip_set: TripSet, fleet: Fleet, options: dict, settings: dict, control: _JobControl,
+           load=load_job_problem):
     """The job's problem, built in a thread while this run keeps the heartbeat and watches for
     cancellation: building a big day (reading it, the travel matrix, a road network or an OSRM
     server) takes seconds to minutes and has no checks of its own. A cancel ends the job within
@@ -247,7 +265,7 @@ def _build(trip_set: TripSet, fleet: Fleet, options: dict, settings: dict, contr
 
     def build() -> None:
         try:
-            outcome["loaded"] = load_job_problem(trip_set, fleet, options, settings)
+            outcome["loaded"] = load(trip_set, fleet, options, settings)
         except BaseException as exc:  # noqa: BLE001 - handed to the run, which reports it
             outcome["error"] = exc
 
@@ -530,6 +548,7 @@ def _lots(loaded, options: dict, control: _JobControl):
     overall = lots.to_dict()["overall"]
     summary = {k: overall[k] for k in ("lots", "vehicles", "drivers", "assistants", "smallest_lot", "largest_lot",
                                        "price_a_day", "price_a_year")}
+    return files, summary
 
 
 # -- re-planning a published plan ------------------------------------------------------------------------------
@@ -655,4 +674,64 @@ def _replan(store: Store, trip_set: TripSet, fleet: Fleet, options: dict, contro
     summary = {**plan_summary(result.plan), "published_cost": report["published_cost"],
                "disruption": report["disruption"], "calls": len(calls), "method": result.method,
                "plan_job_id": options["plan_job_id"]}
+    return files, summary
+
+
+def week_solves(days: int, options: dict) -> int:
+    """How many solves a week job runs: the template, each day's, and each day alone for the premium."""
+    alone = options.get("compare_independent", True) or options.get("method") == "independent"
+    return 1 + days * (2 if alone else 1)
+
+
+def _week(loaded, options: dict, control: _JobControl, settings: dict):
+    """A week planned with consistent routes (optimiser.analysis.week, docs/week.md): every day's plan
+    checked, and the week's consistency checked again by the week checker; results are week.json,
+    week.md and each day's plan files, named ``Mon-plan.json`` and so on."""
+    from optimiser import SolveOptions, solve
+    from optimiser.analysis.week import WeekOptions, consistency_with, plan_week
+    from optimiser.checker_week import check_week
+    from optimiser.errors import InputFormatError, PlanCheckError, ProblemError
+    from optimiser.reporting.report import week_charts
+
+    limit = float(options["time_limit_s"])
+    solves = week_solves(len(loaded.days), options)
+    most = float(settings["MAX_COMPARISON_SECONDS"])
+    if solves * limit > most:
+        raise InputFormatError(f"a week of {len(loaded.days)} days runs {solves} solves of {limit:g} s, "
+                               f"{solves * limit:g} s in all; at most {most:g} s a job", where="body.time_limit_s")
+    try:
+        week_options = WeekOptions(
+            solve=SolveOptions(time_limit_s=limit, seed=int(options.get("seed", 0)), workers=1),
+            method=options.get("method", "template"),
+            consistency=consistency_with(options.get("consistent", ()), options.get("free", ())),
+            tolerance_s=60.0 * float(options.get("tolerance_minutes", 10)),
+            compare_independent=bool(options.get("compare_independent", True)))
+    except ProblemError as exc:
+        raise InputFormatError(exc.message, where="body.free" if "both" in exc.message else "body") from None
+    done = [0]
+    control.update(force=True, phase="solving", solves_done=0, solves_total=solves, fraction=0.0)
+
+    def solve_day(problem, solve_options):
+        def on_progress(p):
+            within = min(1.0, p.elapsed_s / max(p.time_limit_s, 1e-9))
+            control.update(best_cost=round(p.best_cost, 2), fraction=round((done[0] + within) / solves, 3))
+
+        plan = solve(problem, solve_options, on_progress=on_progress, cancel=control)
+        done[0] += 1
+        control.update(force=True, solves_done=done[0], fraction=round(done[0] / solves, 3))
+        return plan
+
+    week = loaded.week
+    result = plan_week(week, week_options, solve_day=solve_day)
+    report = check_week(week.days, week.problems, result.plans, week.passenger_of, result.continuity)
+    if not report.feasible:
+        raise PlanCheckError("the week's plans fail the week checker: " + "; ".join(report.violations[:5]))
+    document = result.to_dict()
+    files = {"week.json": ("application/json", json.dumps(document).encode()),
+             "week.md": ("text/markdown", result.markdown().encode())}
+    for day, plan in result.plans.items():
+        files.update(plan_files(plan, loaded.day[day], prefix=f"{day}-"))
+    files.update(chart_files(week_charts(document)))
+    summary = {k: document[k] for k in ("days", "cost", "independent_cost", "premium", "consistent_share",
+                                        "independent_consistent_share")}
     return files, summary

@@ -127,7 +127,7 @@ LOTS_PROPERTIES = {
 
 
 #: Job kinds, as the API's job records and its kind filter name them.
-JOB_KINDS = ("solve", "comparison", "clock", "contracts", "lots", "replan")
+JOB_KINDS = ("solve", "comparison", "clock", "contracts", "lots", "replan", "week")
 _CLOCK = {"type": "string", "description": "HH:MM"}
 #: A re-plan's body: the changes document of ``itu replan`` (examples/rutland/changes.json) with
 #: the disruption prices and the optional full search.
@@ -297,6 +297,27 @@ def document(limits: Limits | None = None) -> dict:
                            "price, and the tender pack (docs/contracts.md)",
                 "parameters": [IDEMPOTENCY],
                 "requestBody": _lots_request(limits),
+                "responses": job_submit}},
+            "/v1/week-jobs": {"post": {
+                "operationId": "create_week_job",
+                "summary": "Plan a week so that regular passengers keep their vehicle and pickup time, with what "
+                           "that costs against planning each day alone (docs/week.md)",
+                "description": "The trip set's rows say the days they run (a days column) and who travels (a "
+                               "passenger column). The job runs a template solve, one solve a day and, for the "
+                               "premium, each day alone: at most the comparison limit of seconds in all. Results: "
+                               "week.json, week.md and each day's plan files (Mon-plan.json, Mon-map.html, ...).",
+                "parameters": [IDEMPOTENCY],
+                "requestBody": _job_request({
+                    "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+                    "method": {"type": "string", "enum": ["template", "independent"], "default": "template"},
+                    "tolerance_minutes": {"type": "number", "minimum": 0, "maximum": 180, "default": 10,
+                                          "description": "how far a regular pickup may move from its told time"},
+                    "consistent": {"type": "array", "items": {"type": "string"},
+                                   "description": "services kept consistent besides sen, social_care and school"},
+                    "free": {"type": "array", "items": {"type": "string"},
+                             "description": "services planned freely each day besides nept"},
+                    "compare_independent": {"type": "boolean", "default": True,
+                                            "description": "also plan each day alone, for the premium"}}, limits),
                 "responses": job_submit}},
             "/v1/plans/{plan_id}/changes": {"post": {
                 "operationId": "create_replan_job",

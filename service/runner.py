@@ -60,7 +60,7 @@ class JobRunner:
         reports how it is doing, for request workers in other processes."""
         self.store = store
         self.settings = {k: settings[k] for k in ("MAX_JOB_ATTEMPTS", "DEFAULT_SOLVE_SECONDS", "ROADS_PBF", "OSRM_URL",
-                                                  "SOLVER_NICENESS")}
+                                                  "SOLVER_NICENESS", "MAX_COMPARISON_SECONDS")}
         self.scheduler = settings.get("DASK_SCHEDULER")
         self.n_workers = settings.get("DASK_WORKERS") or os.cpu_count() or 1
         self.lease = timedelta(seconds=settings["JOB_LEASE_S"])

@@ -28,9 +28,31 @@ def example_files() -> dict[str, bytes]:
         return {name: (Path(folder) / name).read_bytes() for name in ("trips.csv", "fleet.json")}
 
 
-@bp.get("/examples/rutland/<name>")
-def example_file(name: str):
-    files = example_files()
+WEEK_EXAMPLE_DIR = EXAMPLE_DIR.parent / "rutland-week"
+
+
+def example_week_files() -> dict[str, bytes]:
+    """The bundled week (docs/week.md): the committed files, or the same week generated afresh
+    (seed 1, 200 trips a day, Monday to Friday) where the examples folder was not installed."""
+    names = ("trips.csv", "fleet.json")
+    if all((WEEK_EXAMPLE_DIR / name).is_file() for name in names):
+        return {name: (WEEK_EXAMPLE_DIR / name).read_bytes() for name in names}
+    import tempfile
+
+    from geodata.scenario import generate_week, synthetic_area, write_scenario
+
+    with tempfile.TemporaryDirectory() as folder:
+        write_scenario(generate_week(synthetic_area("rutland"), trips=200, days=5, seed=1), folder)
+        return {name: (Path(folder) / name).read_bytes() for name in names}
+
+
+#: The bundled examples the page offers, by the folder name in their addresses.
+EXAMPLES = {"rutland": example_files, "rutland-week": example_week_files}
+
+
+@bp.get("/examples/<example>/<name>")
+def example_file(example: str, name: str):
+    files = EXAMPLES[example]() if example in EXAMPLES else {}
     if name not in files:
         abort(404)
     return Response(files[name], mimetype="text/csv" if name.endswith(".csv") else "application/json")

@@ -383,3 +383,16 @@ def _matched(plans: Mapping[str, Plan], week: Week) -> dict[str, Plan]:
         orders = [route_order(problem, r, mapping[(r.vehicle_type, r.vehicle_number)]) for r in plan.routes]
         out[day] = build_plan(problem, orders, plan.contracted, plan.unserved, plan.solver)
     return out
+
+
+def consistency_with(consistent=(), free=()) -> tuple[tuple[str, str], ...]:
+    """``DEFAULT_CONSISTENCY`` with the services in ``consistent`` made hard and those in ``free``
+    made free (services it does not name are added); a service in both is refused."""
+    consistent, free = set(consistent), set(free)
+    both = sorted(consistent & free)
+    if both:
+        raise ProblemError(f"{both[0]!r} cannot be both consistent and free", where="week_options.consistency")
+    rules = dict(DEFAULT_CONSISTENCY)
+    rules.update({s: "hard" for s in consistent})
+    rules.update({s: "free" for s in free})
+    return tuple(rules.items())

@@ -281,3 +281,39 @@ def cost_curve_chart(title: str, curves: Mapping[str, Sequence[tuple[float, floa
         _legend(figure, axes, style)
 
     return _draw(style, "cost_curves", title, draw)
+
+
+def week_cost_chart(by_day: Mapping[str, tuple[float, float | None]], style: ChartStyle = ChartStyle()) -> Chart:
+    """``by_day``: day -> (the consistent week's cost that day, the day planned alone or None)."""
+    days = list(by_day)
+    series = {"consistent week": [week for week, _ in by_day.values()]}
+    if all(alone is not None for _, alone in by_day.values()):
+        series["each day alone"] = [alone for _, alone in by_day.values()]
+
+    def draw(figure, axes):
+        _grouped_bars(axes, days, series, [style.series_colour(1), style.series_colour(0)][:len(series)])
+        _pounds(axes)
+        axes.set_ylabel("cost a day")
+        _legend(figure, axes, style)
+
+    return _draw(style, "week_cost", "Cost by day: the consistent week against each day planned alone", draw)
+
+
+def continuity_chart(by_service: Mapping[str, tuple[float, float | None]], style: ChartStyle = ChartStyle()) -> Chart:
+    """``by_service``: service -> (share of its regular passengers with one vehicle all week and every
+    pickup within the tolerance in the week's plans, the same share with each day planned alone)."""
+    services = list(by_service)
+    series = {"consistent week": [100 * week for week, _ in by_service.values()]}
+    if all(alone is not None for _, alone in by_service.values()):
+        series["each day alone"] = [100 * alone for _, alone in by_service.values()]
+
+    def draw(figure, axes):
+        from matplotlib.ticker import PercentFormatter
+
+        _grouped_bars(axes, services, series, [style.series_colour(1), style.series_colour(0)][:len(series)])
+        axes.set_ylim(0, 100)
+        axes.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+        axes.set_ylabel("regular passengers")
+        _legend(figure, axes, style)
+
+    return _draw(style, "continuity", "Regular passengers with one vehicle and a steady pickup all week", draw)

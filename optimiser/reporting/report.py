@@ -12,8 +12,9 @@ from typing import Mapping
 from optimiser.analysis.compare import Comparison, ride_minutes, vehicles_in_use
 from optimiser.domain.documents import ROUTE_COLUMNS, route_rows
 from optimiser.domain.plan import Plan
-from optimiser.reporting.charts import (Chart, ChartStyle, cost_components_chart, cost_curve_chart, cost_split_chart,
-                                        ride_times_chart, savings_by_service_chart, vehicles_in_use_chart)
+from optimiser.reporting.charts import (Chart, ChartStyle, continuity_chart, cost_components_chart, cost_curve_chart,
+                                        cost_split_chart, ride_times_chart, savings_by_service_chart,
+                                        vehicles_in_use_chart, week_cost_chart)
 
 COMPONENT_WORDS = {"vehicles_fixed": "vehicles (fixed)", "distance": "distance", "driver_time": "driver time",
                    "assistants": "passenger assistants", "contracts": "contracts"}
@@ -59,6 +60,20 @@ def plan_charts(plan: Plan, style: ChartStyle = ChartStyle()) -> dict[str, Chart
     if plan.solver.best_cost_over_time:
         drawn["search"] = cost_curve_chart("The search's best cost over time",
                                            {"best cost found": plan.solver.best_cost_over_time}, style=style)
+    return drawn
+
+
+def week_charts(week: Mapping, style: ChartStyle = ChartStyle()) -> dict[str, Chart]:
+    """A planned week's charts by name, from its document (``WeekResult.to_dict()``): the cost of each
+    day against the day planned alone, and each consistent service's regular passengers kept on one
+    vehicle with a steady pickup, in the week's plans and in the days planned alone."""
+    drawn = {"week_cost": week_cost_chart({d["day"]: (d["cost"], d["independent_cost"]) for d in week["by_day"]},
+                                          style)}
+    alone = (week.get("independent_continuity") or {}).get("by_service", {})
+    shares = {service: (figures["both_share"], alone[service]["both_share"] if service in alone else None)
+              for service, figures in week["continuity"]["by_service"].items()}
+    if shares:
+        drawn["continuity"] = continuity_chart(shares, style)
     return drawn
 
 

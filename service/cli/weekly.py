@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from optimiser.errors import InputFormatError, PlanCheckError
+from optimiser.errors import InputFormatError, PlanCheckError, ProblemError
 
 from .planning import add_travel_arguments, travel_from_arguments
 
@@ -13,6 +13,7 @@ from .planning import add_travel_arguments, travel_from_arguments
 def write_week(result, loaded, out_dir: str | Path) -> list[Path]:
     """``week.json``, ``week.md`` and, in a folder per day, the files ``itu solve --out`` writes."""
     from geodata.files import write_plan_files
+    from optimiser.reporting.report import week_charts
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -22,13 +23,16 @@ def write_week(result, loaded, out_dir: str | Path) -> list[Path]:
         written.append(out / name)
     for day, plan in result.plans.items():
         written.extend(write_plan_files(plan, loaded.day[day], out / day))
+    for name, chart in week_charts(result.to_dict()).items():
+        (out / f"chart-{name.replace('_', '-')}.svg").write_text(chart.svg)
+        written.append(out / f"chart-{name.replace('_', '-')}.svg")
     return written
 
 
 def cmd_solve_week(args) -> int:
     from geodata.week import load_week
     from optimiser import SolveOptions
-    from optimiser.analysis.week import DEFAULT_CONSISTENCY, WeekOptions, plan_week
+    from optimiser.analysis.week import WeekOptions, consistency_with, plan_week
     from optimiser.checker_week import check_week
 
     loaded = load_week(args.trips, args.fleet, travel=travel_from_arguments(args), tariffs_path=args.tariffs,
@@ -36,13 +40,10 @@ def cmd_solve_week(args) -> int:
     for day in loaded.days:
         for warning in loaded.day[day].warnings:
             print(f"itu: warning: {warning}", file=sys.stderr)
-    free = set(args.free or ())
-    hard = set(args.consistent or ())
-    if free & hard:
-        raise InputFormatError(f"{sorted(free & hard)[0]!r} is both --free and --consistent", where="--free")
-    consistency = tuple((s, "free" if s in free else "hard" if s in hard else rule)
-                        for s, rule in DEFAULT_CONSISTENCY) + tuple(
-        (s, "free" if s in free else "hard") for s in sorted(free | hard) if s not in dict(DEFAULT_CONSISTENCY))
+    try:
+        consistency = consistency_with(args.consistent or (), args.free or ())
+    except ProblemError as exc:
+        raise InputFormatError(exc.message, where="--free") from None
     options = WeekOptions(solve=SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers),
                           method=args.method, consistency=consistency, tolerance_s=args.tolerance_minutes * 60.0,
                           compare_independent=not args.no_independent)
@@ -55,7 +56,9 @@ def cmd_solve_week(args) -> int:
     print("the week checker passed every day's plan and the continuity reported")
     if args.out:
         written = write_week(result, loaded, args.out)
-        print(f"wrote {written[0]}, {written[1]} and {len(written) - 2} files in a folder per day "
+        charts = [p for p in written if p.name.startswith("chart-")]
+        print(f"wrote {written[0]}, {written[1]}, {', '.join(str(p) for p in charts)} and "
+              f"{len(written) - 2 - len(charts)} files in a folder per day "
               f"({', '.join(str(Path(args.out) / d) for d in result.plans)})")
     return 0
 

@@ -29,10 +29,10 @@ window.jobClient = (() => {
     form.append("file", file);
     return call("POST", url, form);
   }
-  async function exampleFile(name) {
-    const response = await fetch("/examples/rutland/" + name);
+  async function exampleFile(name, example = "rutland") {
+    const response = await fetch("/examples/" + example + "/" + name);
     if (!response.ok) throw new Error("the bundled example has no " + name + " here");
-    return new File([await response.blob()], "rutland-" + name);
+    return new File([await response.blob()], example + "-" + name);
   }
   async function resultUrl(url) {  // results need the API key, which an iframe or a link cannot send
     const response = await fetch(url, {headers: headers()});

@@ -1,0 +1,118 @@
+"""A week planned over HTTP: POST /v1/week-jobs on a trip set whose rows say their days, each day's
+plan and the week's continuity as results, and bad options refused naming the field."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from geodata.scenario import generate_week, synthetic_area, write_scenario
+from geodata.week import load_week
+from optimiser.analysis.replan import plan_from_document
+from optimiser.checker_week import check_week
+from tests.conftest import assert_feasible
+from tests.test_contracts import run_claimed
+from tests.test_service_api import upload
+
+
+@pytest.fixture(scope="module")
+def small_week(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("week")
+    trips, fleet, _ = write_scenario(generate_week(synthetic_area("rutland"), trips=40, days=3, seed=1), folder)
+    return trips, fleet
+
+
+@pytest.fixture
+def submit_week(dev_service, small_week):
+    """POST a week job on the small week with ``body``; the trips text may be replaced."""
+    app, _ = dev_service
+    client = app.test_client()
+
+    def submit(trips_text: bytes | None = None, **body):
+        trips, fleet = small_week
+        trip_set = upload(client, "/v1/trip-sets", trips_text or trips.read_bytes(), "week.csv", {}).get_json()["id"]
+        fleet_id = upload(client, "/v1/fleets", fleet.read_bytes(), "fleet.json", {}).get_json()["id"]
+        return client.post("/v1/week-jobs", data=json.dumps({"trip_set_id": trip_set, "fleet_id": fleet_id, **body}),
+                           content_type="application/json")
+    return submit
+
+
+def test_a_week_job_plans_every_day_and_reports_continuity(dev_service, submit_week, small_week):
+    app, url = dev_service
+    client = app.test_client()
+    response = submit_week(time_limit_s=1, tolerance_minutes=15)
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert job["kind"] == "week"
+    assert run_claimed(app, url, job["id"]) == "succeeded"
+    done = client.get(job["url"]).get_json()
+    assert done["summary"]["days"] == ["Mon", "Tue", "Wed"]
+    assert done["progress"]["solves_done"] == done["progress"]["solves_total"] == 7  # template, 3 days, 3 alone
+    assert {"week.json", "week.md", "Mon-plan.json", "Tue-routes.csv", "Wed-map.html"} <= set(done["results"])
+    week_document = client.get(done["results"]["week.json"]).get_json()
+    assert week_document["tolerance_minutes"] == 15
+    assert week_document["premium"] == done["summary"]["premium"] is not None
+    # each day's stored plan passes the checker on its own day, and the week's claims are measured again
+    week = load_week(*small_week).week
+    plans = {d: plan_from_document(client.get(done["results"][f"{d}-plan.json"]).get_json(), week.problems[d])
+             for d in week.days}
+    for day, plan in plans.items():
+        assert_feasible(week.problems[day], plan)
+    assert check_week(week.days, week.problems, plans, week.passenger_of, week_document["continuity"]).feasible
+    assert client.get("/v1/jobs?kind=week").get_json()["total"] == 1
+
+
+@pytest.mark.parametrize("body, where", [
+    ({"method": "weekly"}, "body.method"),
+    ({"tolerance_minutes": -5}, "body.tolerance_minutes"),
+    ({"consistent": ["nept"], "free": ["nept"]}, "body.free"),
+    ({"free": "nept"}, "body.free"),
+    ({"compare_independent": "yes"}, "body.compare_independent"),
+    ({"time_limit_s": 3000}, "body.time_limit_s"),  # a template and a day, and the day alone: 9,000 s
+])
+def test_a_week_job_with_bad_options_is_refused_naming_the_field(submit_week, body, where):
+    response = submit_week(**body)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["where"] == where
+
+
+def test_a_week_whose_days_cannot_be_read_is_refused_at_upload_naming_row_trip_and_column(dev_service, small_week):
+    app, _ = dev_service
+    lines = small_week[0].read_text().splitlines()
+    header, row = lines[0].split(","), lines[1].split(",")
+    row[header.index("days")] = "Funday"
+    response = upload(app.test_client(), "/v1/trip-sets", "\n".join([lines[0], ",".join(row), *lines[2:]]).encode(),
+                      "week.csv", {})
+    assert response.status_code == 422
+    assert [(p["row"], p["trip_id"], p["column"]) for p in response.get_json()["problems"]] == [(2, row[0], "days")]
+
+
+@pytest.mark.slow
+def test_plan_the_bundled_week_from_the_planners_page(served, browser):
+    """The page's week section: nothing chosen is said on the page; the bundled Rutland week
+    planned, its figures and charts, a row per vehicle with a column per day, continuity by service."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(served + "/")
+    page.click("#week-run")
+    assert "Choose a week's trip file" in page.inner_text("#week-error")
+    page.click("#week-use-example")
+    page.wait_for_selector("text=The Rutland week")
+    page.fill("#week-seconds", "1")
+    page.uncheck("#week-alone")
+    page.click("#week-run")
+    page.wait_for_function("""() => !document.getElementById("week-results").hidden
+                              || document.getElementById("week-error").textContent""", timeout=300_000)
+    assert not page.inner_text("#week-error")
+    assert [page.locator("#week-vehicles thead th").nth(k).inner_text() for k in range(6)] == [
+        "Vehicle", "Mon", "Tue", "Wed", "Thu", "Fri"]
+    vehicles = page.locator("#week-vehicles tbody tr")
+    assert vehicles.count() > 0
+    assert "trips" in vehicles.first.inner_text()
+    services = [page.locator("#week-continuity tbody tr").nth(k).locator("td").first.inner_text()
+                for k in range(page.locator("#week-continuity tbody tr").count())]
+    assert "sen" in services and "social_care" in services
+    assert page.locator("#week-charts img").count() == 2
+    assert "week.json" in page.inner_text("#week-downloads")
+    assert not errors
