@@ -42,7 +42,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
-from optimiser.analysis.clock import Move, apply_moves
+from optimiser.analysis.clock import Move, ShiftOptions, apply_moves
 from optimiser.analysis.compare import CompareOptions, ride_minutes, run_solves
 from optimiser.analysis.contracts import contract_run
 from optimiser.checker import check_plan
@@ -50,7 +50,7 @@ from optimiser.domain.model import Problem, VehicleType
 from optimiser.domain.operator_costs import OperatorCostModel, SizeBand, VehicleRates, vehicle_days
 from optimiser.domain.plan import ContractedTrip, CostBreakdown, Plan, service_figures
 from optimiser.domain.register import Register
-from optimiser.errors import PlanCheckError, ProblemError
+from optimiser.errors import InputFormatError, PlanCheckError, ProblemError
 from optimiser.options import CancelToken, ProgressCallback
 
 #: The models in the order they are shown, with their names for people.
@@ -198,6 +198,23 @@ def scaled_cost_model(model: OperatorCostModel, factors: PriceFactors) -> Operat
                    size_bands=tuple(SizeBand(b.max_seats, rates(b.rates)) for b in model.size_bands),
                    vehicle_rates=None if model.vehicle_rates is None else {
                        name: rates(r) for name, r in model.vehicle_rates.items()})
+
+
+def fixed_moves(shifts: ShiftOptions, source: str = "shifts") -> tuple[Move, ...]:
+    """The clock moves a shift file gives when each row offers one shift (as the clock advisor's
+    recommendation is written: a destination and its minutes); a row offering a range is refused."""
+    moves, problems = [], []
+    for option in shifts.options:
+        offered = option.minutes()
+        if len(offered) != 1:
+            problems.append(f"row {option.row}: {option.destination} offers {len(offered)} shifts; give the one "
+                            "to price (from_minutes alone)")
+            continue
+        moves.append(Move(option.destination, offered[0], option.trips))
+    if problems:
+        raise InputFormatError("an operating model prices one move a destination: " + "; ".join(problems[:5]),
+                               where=source)
+    return tuple(moves)
 
 
 # ------------------------------------------------------------------------------ the days
