@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from optimiser.analysis.contracts import RULE_NAMES, ContractAnalysisOptions
+from optimiser.analysis.operating_models import MODEL_RATE_FIELDS
 from optimiser.errors import InputFormatError, ProblemError
 
 from .config import Limits
@@ -408,10 +409,14 @@ COMPARISON_FIELDS = {"trip_set_id": str, "fleet_id": str, "time_limit_s": (int, 
 CLOCK_FIELDS = {**COMPARISON_FIELDS, "shifts": (list, dict), "shifts_csv": str, "most_moved": int,
                 "earliest_bell": str, "objective": str, "max_rounds": int, "screen_rounds": int,
                 "search_limit_s": (int, float)}
-JOB_KINDS = ("solve", "comparison", "clock", "contracts")
+JOB_KINDS = ("solve", "comparison", "clock", "contracts", "models")
 #: A contracts job: the register as a CSV file's text (docs/contracts.md) and the analysis's rules.
 CONTRACTS_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points": str, "register_csv": str,
                     "complete": bool, **{name: (int, float) for name in RULE_NAMES}}
+#: An operating-models job: the register, and how the models are solved and priced (docs/contracts.md).
+MODELS_FIELDS = {**COMPARISON_FIELDS, "register_csv": str, "complete": bool, "shifts_csv": str,
+                 "models": list, "school_services": list, "school_days": int, "other_days": int,
+                 "vehicle_prices": dict, **{name: (int, float) for name in MODEL_RATE_FIELDS}}
 
 
 def _job_request(fields: dict[str, Any], kind: str) -> dict:
@@ -431,7 +436,7 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
     limit = float(body.get("time_limit_s", config["DEFAULT_SOLVE_SECONDS"] if kind == "solve" else 20))
     if not 0.5 <= limit <= most.solve_seconds:
         raise InputFormatError(f"must be between 0.5 and {most.solve_seconds:g} seconds", where="body.time_limit_s")
-    if kind in ("comparison", "clock"):
+    if kind in ("comparison", "clock", "models"):
         if not 1 <= body.get("seeds", 3) <= most.seeds:
             raise InputFormatError(f"must be between 1 and {most.seeds}", where="body.seeds")
         if body.get("seeds", 3) * limit > most.comparison_seconds:
@@ -442,6 +447,8 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
         _check_clock_request(body)
     if kind == "contracts":
         _check_contracts_request(body)
+    if kind == "models":
+        _check_models_request(body)
     if "regions" in body and not 1 <= body["regions"] <= 1000:
         raise InputFormatError("must be between 1 and 1000 (1 never splits the day)", where="body.regions")
     if "seed" in body and not 0 <= body["seed"] < 2**31:
@@ -483,6 +490,20 @@ def _check_contracts_request(body: dict) -> None:
                                where="body.register_csv")
     try:
         ContractAnalysisOptions(**{k: body[k] for k in RULE_NAMES if k in body})
+    except ProblemError as exc:
+        raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None
+
+
+def _check_models_request(body: dict) -> None:
+    """An operating-models job's register is there and its settings make options (the register
+    and any clock moves are checked against the day when the job runs)."""
+    from .jobs import models_options
+
+    if "register_csv" not in body:
+        raise InputFormatError("missing: the contract register as a CSV file's text (docs/contracts.md)",
+                               where="body.register_csv")
+    try:
+        models_options(body)
     except ProblemError as exc:
         raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None
 
@@ -639,6 +660,11 @@ def create_clock_job():
 @bp.post("/contracts-jobs")
 def create_contracts_job():
     return _submit("contracts", CONTRACTS_FIELDS)
+
+
+@bp.post("/models-jobs")
+def create_models_job():
+    return _submit("models", MODELS_FIELDS)
 
 
 @bp.get("/jobs")

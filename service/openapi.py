@@ -94,6 +94,37 @@ CONTRACTS_PROPERTIES = {
     "overlap_share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.5}}
 
 
+#: What an operating-models job takes besides the trip set, fleet, seeds and time limit (docs/contracts.md).
+MODELS_PROPERTIES = {
+    "seeds": {"type": "integer", "minimum": 1, "default": 3, "description": "solves of each model, one a seed"},
+    "register_csv": {"type": "string", "description": "the contract register as a CSV file's text (required)"},
+    "complete": {"type": "boolean", "default": False},
+    "shifts_csv": {"type": "string", "description": "clock moves to price too: a shift file's text, one shift a "
+                                                   "destination; adds each solved model with the moves"},
+    "models": {"type": "array", "items": {"type": "string", "enum": ["today", "retendered", "in_house", "hybrid"]}},
+    "school_services": {"type": "array", "items": {"type": "string"}, "default": ["school", "sen"]},
+    "school_days": {"type": "integer", "minimum": 0, "maximum": 366, "default": 190},
+    "other_days": {"type": "integer", "minimum": 0, "maximum": 366, "default": 70},
+    "vehicle_prices": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0},
+                       "description": "pounds a vehicle to buy by fleet type name (else by size)"},
+    "driver_per_hour": {"type": "number", "minimum": 0, "default": 15.0},
+    "assistant_per_hour": {"type": "number", "minimum": 0, "default": 12.71},
+    "minimum_paid_hours": {"type": "number", "minimum": 0, "default": 2.0},
+    "overhead_share": {"type": "number", "minimum": 0, "default": 0.15},
+    "margin_share": {"type": "number", "minimum": 0, "default": 0.10},
+    "life_years": {"type": "number", "exclusiveMinimum": 0, "default": 7},
+    "interest_rate": {"type": "number", "minimum": 0, "default": 0},
+    "in_house_fleet_factor": {"type": "number", "minimum": 1, "default": 3},
+    "sensitivity_step": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "default": 0.2}}
+
+
+def _models_request(limits: Limits) -> dict:
+    body = _job_request(MODELS_PROPERTIES, limits)
+    schema = body["content"]["application/json"]["schema"]
+    schema["required"] = [*schema["required"], "register_csv"]
+    return body
+
+
 def limits_description(limits: Limits) -> str:
     return (f"Limits of this service, checked before any work is done: at most {limits.trips_per_set:,} trips a "
             f"trip set, {limits.locations:,} places a problem, {limits.vehicles_per_type:,} vehicles of one type "
@@ -217,13 +248,20 @@ def document(limits: Limits | None = None) -> dict:
                 "parameters": [IDEMPOTENCY],
                 "requestBody": _contracts_request(limits),
                 "responses": job_submit}},
+            "/v1/models-jobs": {"post": {
+                "operationId": "create_models_job",
+                "summary": "Operating models side by side: today's register, re-tendered routes, in-house and "
+                           "hybrid, a day and a year, with spread over seeds and the sensitivity (docs/contracts.md)",
+                "parameters": [IDEMPOTENCY],
+                "requestBody": _models_request(limits),
+                "responses": job_submit}},
             "/v1/jobs": {"get": {
                 "operationId": "list_jobs", "summary": "Your jobs, newest first",
                 "parameters": PAGING + [
                     {"name": "state", "in": "query", "required": False,
                      "schema": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"]}},
                     {"name": "kind", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts"]}}],
+                     "schema": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts", "models"]}}],
                 "responses": {"200": _json(page("Job"), "A page"), **_errors(401, 422)}}},
             "/v1/jobs/{job_id}": {"get": {
                 "operationId": "get_job", "summary": "A job's state, progress and result links",
@@ -241,7 +279,8 @@ def document(limits: Limits | None = None) -> dict:
                            "comparison.json, report.html, report.md, chart-*.svg and integrated-*; for clock jobs clock.json, "
                            "clock.html, clock.md, moves.csv, vehicles.svg, saving.svg and recommended-*; for contracts jobs "
                            "findings.json, contracts.html, contracts.md, findings.csv, contracts.csv and "
-                           "contracts.geojson",
+                           "contracts.geojson; for models jobs models.json, models.html, models.md, models.csv, "
+                           "seeds.csv, annual-cost.svg and tornado.svg",
                 "parameters": [_id_parameter("job_id", "job id"), _id_parameter("name", "result name")],
                 "responses": {"200": {"description": "The file", "content": {
                     "application/json": {"schema": {}}, "application/geo+json": {"schema": {}},
@@ -280,7 +319,7 @@ def document(limits: Limits | None = None) -> dict:
                 "Job": {"type": "object", "required": ["id", "kind", "state", "progress", "url", "results"],
                         "properties": {
                             "id": {"type": "string"},
-                            "kind": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts"]},
+                            "kind": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts", "models"]},
                             "state": {"type": "string",
                                       "enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
                             "trip_set_id": {"type": "string"}, "fleet_id": {"type": "string"},

@@ -159,3 +159,35 @@ def test_the_example_end_to_end_with_tiny_time_limits(tmp_path):
     for name in ("models.md", "models.html", "models.csv", "seeds.csv", "annual-cost.svg", "tornado.svg"):
         assert (tmp_path / name).stat().st_size > 0
     assert "<script" not in (tmp_path / "models.html").read_text()
+
+
+# ------------------------------------------------------------------------------ the API job
+@pytest.fixture
+def service(dev_service):
+    return dev_service
+
+
+def test_a_models_job_prices_the_models_and_refuses_bad_settings_by_field(service):
+    from tests.test_contracts import run_claimed
+    from tests.test_service_api import submit_on_the_example
+
+    app, url = service
+    client = app.test_client()
+    register_text = (RUTLAND / "register.csv").read_text()
+    refused = submit_on_the_example(client, "/v1/models-jobs", register_csv=register_text, margin_share=-0.1)
+    assert refused.status_code == 422 and refused.get_json()["where"] == "body.margin_share"
+    refused = submit_on_the_example(client, "/v1/models-jobs", register_csv=register_text, models=["today", "x"])
+    assert refused.status_code == 422 and refused.get_json()["where"] == "body.models"
+    response = submit_on_the_example(client, "/v1/models-jobs", register_csv=register_text, seeds=1, time_limit_s=1,
+                                     models=["today", "hybrid"], school_days=195, other_days=0)
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert job["kind"] == "models"
+    assert run_claimed(app, url, job["id"]) == "succeeded"
+    done = client.get(job["url"]).get_json()
+    assert {"models.json", "models.html", "models.md", "models.csv", "seeds.csv", "annual-cost.svg",
+            "tornado.svg"} <= set(done["results"])
+    doc = client.get(done["results"]["models.json"]).get_json()
+    today = doc["models"][0]
+    assert today["cost_a_year"]["median"] == pytest.approx(195 * today["cost_a_school_day"]["median"])
+    assert done["summary"]["preferred"] == "hybrid"

@@ -177,6 +177,12 @@ class PriceFactors:
     capital: float = 1.0
 
 
+#: The numbers a request may set besides seeds and days: the operator's rates, the capital's terms
+#: and the models' own settings.
+MODEL_RATE_FIELDS = ("driver_per_hour", "assistant_per_hour", "minimum_paid_hours", "overhead_share", "margin_share",
+                     "life_years", "interest_rate", "in_house_fleet_factor", "sensitivity_step")
+
+
 #: The rates the sensitivity moves, by the name a chart shows.
 SENSITIVITY_RATES = {"register prices": "register", "taxi tariffs": "taxi",
                      "operator pay (driver, assistant)": "operator_pay",
