@@ -37,10 +37,10 @@ chromium:
 	   apt-get install -y -q chromium >/dev/null 2>&1)); } || \
 	  echo "chromium is not installed and cannot be installed here: the browser test will be skipped"
 
-# TEST_PROCESSES=2 runs whole test files in two processes (8 minutes instead of 14 on a 2-core
-# machine), but the tests that start servers pick free ports that a process of the other half
-# can take first: one such clash in 707 tests was seen, so one process stays the default.
-TEST_PROCESSES ?= 1
+# Whole test files run in two processes (8 minutes instead of 14 on a 2-core machine); the
+# servers tests start take ports from a block of their own process (tests/ports.py), so the two
+# halves never race for a port. TEST_PROCESSES=1 runs everything in one process.
+TEST_PROCESSES ?= 2
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest $(if $(filter-out 1,$(TEST_PROCESSES)),-n $(TEST_PROCESSES) --dist loadfile)
 

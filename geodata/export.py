@@ -38,17 +38,6 @@ def vehicle_label(route) -> str:
     return f"{route.vehicle_type} {route.vehicle_number + 1}{duty}"
 
 
-def _needs(trip) -> str:
-    words = [trip.need]
-    if trip.escorts:
-        words.append(f"{trip.escorts} escort" + ("s" if trip.escorts > 1 else ""))
-    if trip.needs_assistant:
-        words.append("passenger assistant")
-    if trip.travels_alone:
-        words.append("travels alone")
-    return ", ".join(words)
-
-
 def _stop_records(plan: Plan, problem: Problem, locations: Mapping, trip_text: Mapping, place_names: Mapping):
     for route in plan.routes:
         for number, stop in enumerate(route.stops):
@@ -63,7 +52,7 @@ def _stop_records(plan: Plan, problem: Problem, locations: Mapping, trip_text: M
                 "kind": stop.kind, "location": stop.location, "place": place_names.get(stop.location, stop.location),
                 "trip_id": stop.trip_id or "", "service": stop.service or "", "passenger": person if trip else "",
                 "boards": person if stop.kind == "pickup" else "", "alights": person if stop.kind == "dropoff" else "",
-                "needs": _needs(trip) if trip else "", "notes": text.get("notes", ""),
+                "needs": trip.needs_text if trip else "", "notes": text.get("notes", ""),
                 "arrival": format_clock(stop.arrival_s), "service_start": format_clock(stop.service_start_s),
                 "departure": format_clock(stop.departure_s), "wait_minutes": round(stop.wait_s / 60, 1),
                 "seats_on_board": stop.load.get("seats", 0),
@@ -102,7 +91,7 @@ def plan_layers(plan: Plan, problem: Problem, locations: Mapping[str, tuple[floa
         a, b = locations[trip.pickup], locations[trip.dropoff]
         contracted.append({"trip_id": c.trip_id, "service": c.service, "tariff": c.tariff, "price": round(c.price, 2),
                            "reason": c.reason, "passenger": trip_text.get(c.trip_id, {}).get("passenger", ""),
-                           "needs": _needs(trip), "geometry": LineString([(a[1], a[0]), (b[1], b[0])])})
+                           "needs": trip.needs_text, "geometry": LineString([(a[1], a[0]), (b[1], b[0])])})
     contracted_frame = geopandas.GeoDataFrame(contracted, geometry="geometry", crs=4326) if contracted else \
         geopandas.GeoDataFrame({"trip_id": [], "geometry": []}, geometry="geometry", crs=4326)
     return {"routes": route_frame, "stops": stop_frame, "contracted": contracted_frame}

@@ -19,6 +19,7 @@ from .analysis.compare import CompareOptions, Comparison, compare
 from .analysis.contracts import ContractAnalysis, ContractAnalysisOptions, analyse_contracts
 from .analysis.replan import DisruptionPrices, ReplanOptions, ReplanResult, changes_from_document, replan
 from .analysis.scenarios import Variant, run_variants
+from .analysis.tender_lots import Lot, LotOptions, TenderLots, make_lots
 from .checker import CheckReport, check_plan
 from .domain.model import (RESOURCES, ContractTariff, Layout, Problem, ProblemBuilder, TravelMatrix, Trip, VehicleType,
                            crow_fly, format_clock, parse_clock)
@@ -33,6 +34,7 @@ __all__ = [
     "ClockAdvice", "ClockLimits", "ClockOptions", "advise_clock", "read_shift_options",
     "CompareOptions", "Comparison", "compare", "ContractAnalysis", "ContractAnalysisOptions", "analyse_contracts",
     "Contract", "Register", "read_register", "Variant", "run_variants",
+    "Lot", "LotOptions", "TenderLots", "make_lots",
     "DisruptionPrices", "ReplanOptions", "ReplanResult", "changes_from_document", "replan",
     "CheckReport", "check_plan", "InputFormatError", "ItuError", "PlanCheckError", "ProblemError", "SolveCancelled",
     "SolveFailed", "RESOURCES", "ContractTariff", "Layout", "Problem", "ProblemBuilder", "TravelMatrix", "Trip",

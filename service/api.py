@@ -21,11 +21,15 @@ from sqlalchemy.exc import IntegrityError
 
 from optimiser.analysis.contracts import RULE_NAMES, ContractAnalysisOptions
 from optimiser.analysis.operating_models import MODEL_RATE_FIELDS
+from optimiser.analysis.replan import WINDOW_FIELDS
+from optimiser.analysis.tender_lots import COST_FIELDS, LOT_FIELDS, lot_options_from_fields
+from optimiser.domain.model import parse_clock
 from optimiser.errors import InputFormatError, ProblemError
 
 from .config import Limits
 from .errors import AuthenticationRequired, Conflict, LimitExceeded, NotFound, NotReady, TooManyRequests, relocated
 from .jobs import estimated_memory_mb  # on every submission: imported once, not in the request
+from .openapi import JOB_KINDS
 from .store import DEVELOPMENT_OWNER, FINAL_STATES, JOB_STATES, Fleet, Job, JobResult, Store, TripSet, new_id, utcnow
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
@@ -409,10 +413,16 @@ COMPARISON_FIELDS = {"trip_set_id": str, "fleet_id": str, "time_limit_s": (int, 
 CLOCK_FIELDS = {**COMPARISON_FIELDS, "shifts": (list, dict), "shifts_csv": str, "most_moved": int,
                 "earliest_bell": str, "objective": str, "max_rounds": int, "screen_rounds": int,
                 "search_limit_s": (int, float)}
-JOB_KINDS = ("solve", "comparison", "clock", "contracts", "models")
 #: A contracts job: the register as a CSV file's text (docs/contracts.md) and the analysis's rules.
 CONTRACTS_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points": str, "register_csv": str,
                     "complete": bool, **{name: (int, float) for name in RULE_NAMES}}
+#: A lots job: a stored plan (a result of one of the caller's jobs on the same trip set and fleet),
+#: how to cut it into lots and the operator cost model's rates (docs/contracts.md, "Tender lots").
+LOTS_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points": str, "plan_job_id": str,
+               "plan_result": str, "lots": int, "lot_size": int, "group_by": list, "school_days": int,
+               "other_days": int, "term_time_services": list, **{name: (int, float) for name in COST_FIELDS}}
+#: The plans a lots job may start from: a solve's, a comparison's integrated plan, the clock advisor's.
+PLAN_RESULTS = ("plan.json", "integrated-plan.json", "recommended-plan.json")
 #: An operating-models job: the register, and how the models are solved and priced (docs/contracts.md).
 MODELS_FIELDS = {**COMPARISON_FIELDS, "register_csv": str, "complete": bool, "shifts_csv": str,
                  "models": list, "school_services": list, "school_days": int, "other_days": int,
@@ -449,6 +459,8 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
         _check_contracts_request(body)
     if kind == "models":
         _check_models_request(body)
+    if kind == "lots":
+        _check_lots_request(body)
     if "regions" in body and not 1 <= body["regions"] <= 1000:
         raise InputFormatError("must be between 1 and 1000 (1 never splits the day)", where="body.regions")
     if "seed" in body and not 0 <= body["seed"] < 2**31:
@@ -508,6 +520,39 @@ def _check_models_request(body: dict) -> None:
         raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None
 
 
+def _check_lots_request(body: dict) -> None:
+    """A lots job names its plan and asks for lots the options allow (the plan itself is checked
+    in ``_check_plan_job`` once the caller's inputs are known)."""
+    if "plan_job_id" not in body:
+        raise InputFormatError("missing: the job whose plan to put in lots", where="body.plan_job_id")
+    if body.get("plan_result", "plan.json") not in PLAN_RESULTS:
+        raise InputFormatError(f"must be one of {', '.join(PLAN_RESULTS)}", where="body.plan_result")
+    for name in ("group_by", "term_time_services"):
+        if not all(isinstance(item, str) for item in body.get(name, [])):
+            raise InputFormatError("must be a list of strings", where=f"body.{name}")
+    try:
+        lot_options_from_fields({k: body[k] for k in LOT_FIELDS + COST_FIELDS if k in body})
+    except ProblemError as exc:
+        raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None
+
+
+def _check_plan_job(options: dict) -> None:
+    """The plan a lots job starts from: one of the caller's jobs, succeeded, on the same trip set
+    and fleet, with the plan result named."""
+    plan_job = _owned(Job, options["plan_job_id"], "body.plan_job_id")
+    if plan_job.state != "succeeded":
+        raise Conflict(f"job {plan_job.id} has {plan_job.state}, not succeeded: it has no plan yet",
+                       where="body.plan_job_id")
+    if (plan_job.trip_set_id, plan_job.fleet_id) != (options["trip_set_id"], options["fleet_id"]):
+        raise InputFormatError(f"job {plan_job.id} planned trip set {plan_job.trip_set_id} on fleet "
+                               f"{plan_job.fleet_id}; give those", where="body.plan_job_id")
+    name = options.get("plan_result", "plan.json")
+    found = connection().scalar(select(func.count()).select_from(JobResult).where(
+        JobResult.job_id == plan_job.id, JobResult.name == name))
+    if not found:
+        raise InputFormatError(f"job {plan_job.id} has no result {name}", where="body.plan_result")
+
+
 def _check_shift_options(options: dict, trip_set: TripSet) -> None:
     """The shift options against the trip set's places: a 422 listing every bad row and column."""
     from geodata.readers import read_trips
@@ -526,7 +571,13 @@ def _check_shift_options(options: dict, trip_set: TripSet) -> None:
 
 
 def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
-    options = _job_request(fields, kind)
+    return _queue(kind, _job_request(fields, kind))
+
+
+def _queue(kind: str, options: dict, check=None) -> tuple[Response, int, dict]:
+    """Queue a job of ``kind`` on ``options`` (which name its trip set and fleet), or answer with
+    the job already made for the request's Idempotency-Key. ``check(trip_set)``: a kind's own
+    check of the submission against its trip set's stored counts and format."""
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
         raise InputFormatError("must be 1 to 200 characters", where="header.Idempotency-Key")
@@ -541,6 +592,10 @@ def _submit(kind: str, fields: dict) -> tuple[Response, int, dict]:
     _check_job_size(trip_set, fleet)
     if kind == "clock":
         _check_shift_options(options, trip_set)
+    if kind == "lots":
+        _check_plan_job(options)
+    if check is not None:
+        check(trip_set)
     _check_key_pace(*pace, now)
     job = SimpleNamespace(
         id=new_id("job"), owner=g.owner, kind=kind, trip_set_id=trip_set.id, fleet_id=fleet.id,
@@ -665,6 +720,131 @@ def create_contracts_job():
 @bp.post("/models-jobs")
 def create_models_job():
     return _submit("models", MODELS_FIELDS)
+
+
+@bp.post("/lots-jobs")
+def create_lots_job():
+    return _submit("lots", LOTS_FIELDS)
+
+
+# -- re-planning a stored plan ------------------------------------------------------------------------------
+#: A re-plan's body: the changes document of ``itu replan`` (``now``, ``changes``), the disruption
+#: prices, and the optional full search (docs/replanning.md).
+REPLAN_FIELDS = {"now": str, "changes": list, "prices": dict, "resolve": bool, "time_limit_s": (int, float),
+                 "seed": int}
+#: Each change kind's fields and their JSON types; the first after ``kind`` are required.
+CHANGE_FIELDS = {"cancel": {"trip_id": str},
+                 "move_window": {"trip_id": str, **{name: str for name in WINDOW_FIELDS}},
+                 "vehicle_off": {"vehicle_type": str, "vehicle_number": int, "from": str},
+                 "add": {"trip": dict}}
+REQUIRED_CHANGE_FIELDS = {"cancel": ("trip_id",), "move_window": ("trip_id",),
+                          "vehicle_off": ("vehicle_type", "vehicle_number"), "add": ("trip",)}
+#: The disruption prices a body may set: pounds a passenger moved to another vehicle, pounds a
+#: pickup moved beyond the tolerance, and the tolerance in minutes.
+PRICE_FIELDS = ("moved_vehicle", "moved_pickup", "tolerance_minutes")
+#: Trip file columns an added trip may carry at most (a row, not a document).
+ADDED_TRIP_COLUMNS_MAX = 100
+
+
+def _check_fields(value: dict, fields: dict, where: str) -> None:
+    """Every key of ``value`` one of ``fields``, each of its JSON type (a number is not a flag)."""
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise InputFormatError(f"unknown field(s) {unknown}; known: {sorted(fields)}", where=where)
+    for name, kinds in fields.items():
+        if name in value and (not isinstance(value[name], kinds) or (isinstance(value[name], bool) and kinds is not bool)):
+            raise InputFormatError(f"wrong type: {type(value[name]).__name__}", where=f"{where}.{name}")
+
+
+def _check_clock(value, where: str) -> None:
+    try:
+        parse_clock(value, where=where)
+    except ProblemError as exc:
+        raise InputFormatError(exc.message, where=where) from None
+
+
+def _check_change(change, where: str) -> None:
+    """One change's shape: its kind, its fields and their types, its times readable. Whether it
+    fits the day (a known trip or vehicle, not in the past) is the job's to find, on the day."""
+    if not isinstance(change, dict) or change.get("kind") not in CHANGE_FIELDS:
+        raise InputFormatError(f"expected an object whose kind is one of {', '.join(CHANGE_FIELDS)}",
+                               where=f"{where}.kind")
+    kind = change["kind"]
+    _check_fields(change, {"kind": str, **CHANGE_FIELDS[kind]}, where)
+    for name in REQUIRED_CHANGE_FIELDS[kind]:
+        if name not in change:
+            raise InputFormatError("missing", where=f"{where}.{name}")
+    for name in (*WINDOW_FIELDS, "from"):
+        if change.get(name) not in (None, ""):
+            _check_clock(change[name], f"{where}.{name}")
+    if kind == "add":
+        row = change["trip"]
+        if not isinstance(row.get("id"), (str, int)) or isinstance(row.get("id"), bool) or not str(row["id"]).strip():
+            raise InputFormatError("an added trip is a trip file's row with an id", where=f"{where}.trip.id")
+        if len(row) > ADDED_TRIP_COLUMNS_MAX:
+            raise InputFormatError(f"more than {ADDED_TRIP_COLUMNS_MAX} columns", where=f"{where}.trip")
+        for column, cell in row.items():
+            if isinstance(cell, (dict, list)):
+                raise InputFormatError("a trip file's cell: text, a number or null", where=f"{where}.trip.{column}")
+
+
+def _replan_request(plan_job) -> dict:
+    """The re-plan's options from its body, checked at the edge: its fields and their types,
+    the changes' shapes and times, the prices; with the published plan's inputs and travel."""
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise InputFormatError("expected a JSON object (Content-Type: application/json)", where="body")
+    _check_fields(body, REPLAN_FIELDS, "body")
+    if "changes" not in body:
+        raise InputFormatError("missing: the list of changes (docs/replanning.md)", where="body.changes")
+    if len(body["changes"]) > limits().trips_per_set:
+        raise LimitExceeded(f"{len(body['changes']):,} changes; at most {limits().trips_per_set:,}",
+                            where="body.changes")
+    if "now" in body:
+        _check_clock(body["now"], "body.now")
+    for i, change in enumerate(body["changes"]):
+        _check_change(change, f"body.changes[{i}]")
+    prices = body.get("prices", {})
+    _check_fields(prices, {name: (int, float) for name in PRICE_FIELDS}, "body.prices")
+    for name, value in prices.items():
+        if not (math.isfinite(value) and value >= 0):
+            raise InputFormatError("must be a number of at least 0", where=f"body.prices.{name}")
+    limit = float(body.get("time_limit_s", 10))
+    if not 0.5 <= limit <= limits().solve_seconds:
+        raise InputFormatError(f"must be between 0.5 and {limits().solve_seconds:g} seconds",
+                               where="body.time_limit_s")
+    if "seed" in body and not 0 <= body["seed"] < 2**31:
+        raise InputFormatError("must be between 0 and 2**31 - 1", where="body.seed")
+    published = {k: plan_job.options[k] for k in ("travel", "far_points") if k in plan_job.options}
+    return {**body, **published, "time_limit_s": limit, "plan_job_id": plan_job.id,
+            "trip_set_id": plan_job.trip_set_id, "fleet_id": plan_job.fleet_id}
+
+
+def _check_added_trips(options: dict):
+    """Added trips are rows of the trip file: a CSV or GeoJSON trip set takes them."""
+    def check(trip_set) -> None:
+        if trip_set.file_format not in ("csv", "geojson"):
+            for i, change in enumerate(options["changes"]):
+                if change["kind"] == "add":
+                    raise InputFormatError(f"a trip can be added to a trip set uploaded as CSV or GeoJSON; this "
+                                           f"one is {trip_set.file_format}", where=f"body.changes[{i}].trip")
+    return check
+
+
+@bp.post("/plans/<plan_id>/changes")
+def create_replan_job(plan_id: str):
+    """Re-plan a stored plan (a finished solve job's) after the day's changes: a job like the
+    others, whose results are the new plan, the calls to make and the map. The plan itself is
+    read, never written."""
+    plan_job = _owned(Job, plan_id, "path.plan_id")
+    if plan_job.kind != "solve":
+        raise NotFound(f"no plan {plan_id!r}: it is a {plan_job.kind} job; re-plan a solve job's plan "
+                       "with all the day's changes", where="path.plan_id")
+    if plan_job.state != "succeeded":
+        raise NotReady(f"the solve job is {plan_job.state}; its plan can be re-planned once it has succeeded",
+                       where="path.plan_id")
+    options = _replan_request(plan_job)
+    return _queue("replan", options, _check_added_trips(options))
 
 
 @bp.get("/jobs")

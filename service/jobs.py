@@ -3,6 +3,7 @@ results and progress back. Runs in a Dask worker process (local or on another ma
 it takes only the job id and the database URL and shares nothing else with the service."""
 from __future__ import annotations
 
+import csv
 import io
 import json
 import logging
@@ -13,11 +14,12 @@ import time
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select, update
 
-from optimiser.errors import ItuError, ProblemError, SolveCancelled
+from optimiser.errors import InputFormatError, ItuError, ProblemError, SolveCancelled
 
 from .errors import relocated
 from .store import FINAL_STATES, Fleet, Job, JobResult, Store, TripSet, utcnow
@@ -192,17 +194,22 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
         kind, options = job.kind, dict(job.options)
     control = _JobControl(store, job_id, float(options.get("time_limit_s", 30)), run_started_at=now)
     try:
-        loaded = _build(trip_set, fleet, options, settings, control)
-        if kind == "solve":
-            results, summary = _solve(loaded, options, control, settings)
-        elif kind == "clock":
-            results, summary = _clock(loaded, options, control)
-        elif kind == "contracts":
-            results, summary = _contracts(loaded, options, control)
-        elif kind == "models":
-            results, summary = _models(loaded, options, control)
+        if kind == "replan":  # its day is the published one with the added trips: built its own way
+            results, summary = _replan(store, trip_set, fleet, options, control, settings)
         else:
-            results, summary = _compare(loaded, options, control)
+            loaded = _build(trip_set, fleet, options, settings, control)
+            if kind == "solve":
+                results, summary = _solve(loaded, options, control, settings)
+            elif kind == "clock":
+                results, summary = _clock(loaded, options, control)
+            elif kind == "contracts":
+                results, summary = _contracts(loaded, options, control)
+            elif kind == "lots":
+                results, summary = _lots(loaded, options, control)
+            elif kind == "models":
+                results, summary = _models(loaded, options, control)
+            else:
+                results, summary = _compare(loaded, options, control)
     except SolveCancelled as exc:
         return _end(control, "cancelled",
                     error={"code": "cancelled", "message": exc.message or "cancelled while running"})
@@ -552,4 +559,165 @@ def _contracts(loaded, options: dict, control: _JobControl):
     overall = analysis.overall
     summary = {k: overall[k] for k in ("contracts", "operators", "price_a_day", "chains", "chain_saving_a_day",
                                        "vehicles_saved_by_chains", "duplicates", "duplicate_saving_a_day")}
+    return files, summary
+
+
+#: Media types of the tender pack's files, by suffix.
+PACK_MEDIA_TYPES = {".json": "application/json", ".csv": "text/csv", ".md": "text/markdown", ".html": "text/html",
+                    ".gpkg": "application/geopackage+sqlite3"}
+
+
+def _lots(loaded, options: dict, control: _JobControl):
+    """A stored plan (``plan_job_id``'s ``plan_result``) put in tender lots: no solve, so the job
+    is over in seconds. The pack's files are its results, the GeoPackage included."""
+    from geodata.tender import write_tender_pack
+    from optimiser.analysis.tender_lots import (COST_FIELDS, LOT_FIELDS, lot_options_from_fields, make_lots,
+                                                plan_to_put_in_lots)
+    from optimiser.errors import InputFormatError
+
+    control.update(force=True, phase="making lots", fraction=0.0)
+    with control.store.session() as s:
+        stored = s.get(JobResult, (options["plan_job_id"], options.get("plan_result", "plan.json")))
+        content = None if stored is None else stored.content
+    if content is None:
+        raise InputFormatError("the plan's job has no such result any more", where="body.plan_job_id")
+    document = json.loads(content)
+    problem = loaded.problem
+    if isinstance(document, dict) and isinstance(document.get("problem"), str):
+        problem = replace(problem, name=document["problem"])
+    plan = plan_to_put_in_lots(document, problem, where="body.plan_job_id")
+    lots = make_lots(problem, plan, lot_options_from_fields({k: options[k] for k in LOT_FIELDS + COST_FIELDS
+                                                             if k in options}))
+    with tempfile.TemporaryDirectory(prefix="itu-lots-") as folder:
+        written = write_tender_pack(lots, plan, problem, folder, locations=loaded.locations,
+                                    place_names=loaded.place_names)
+        files = {p.name: (PACK_MEDIA_TYPES[p.suffix], p.read_bytes()) for p in written}
+    overall = lots.to_dict()["overall"]
+    summary = {k: overall[k] for k in ("lots", "vehicles", "drivers", "assistants", "smallest_lot", "largest_lot",
+                                       "price_a_day", "price_a_year")}
+
+
+# -- re-planning a published plan ------------------------------------------------------------------------------
+#: How a flag of an added trip (JSON true or false) is written into the trip file.
+FLAG_WORDS = {True: "yes", False: "no"}
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    return FLAG_WORDS[value] if isinstance(value, bool) else str(value)
+
+
+def trips_with_added(trip_set, rows: dict[int, dict]) -> bytes:
+    """The trip set's file with the added trips (a trip file's rows, by the index of their change)
+    after its own rows, so that they are read, and reach the travel table, as the day's trips are.
+    A CSV gains lines in its own delimiter; a GeoJSON file gains features with no geometry."""
+    if trip_set.file_format == "geojson":
+        document = json.loads(trip_set.content)
+        features = list(document.get("features") or [])
+        _refuse_known_ids(rows, {str((f.get("properties") or {}).get("id", "")).strip() for f in features})
+        document["features"] = features + [
+            {"type": "Feature", "geometry": None, "properties": dict(row)} for row in rows.values()]
+        return json.dumps(document).encode()
+    text = trip_set.content.decode("utf-8-sig")
+    header = text.splitlines()[0] if text else ""
+    delimiter = ";" if ";" in header and "," not in header else ","  # as the trip reader tells them apart
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    columns = [c.strip() for c in next(reader)]
+    if "id" in columns:
+        at = columns.index("id")
+        _refuse_known_ids(rows, {line[at].strip() for line in reader if len(line) > at})
+    out = io.StringIO()
+    out.write(text if text.endswith("\n") else text + "\n")
+    writer = csv.writer(out, delimiter=delimiter)
+    for index, row in rows.items():
+        unknown = sorted(set(row) - set(columns))
+        if unknown:
+            raise InputFormatError(f"unknown column {unknown[0]!r}; the trip file's columns are {', '.join(columns)}",
+                                   where=f"body.changes[{index}].trip.{unknown[0]}")
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return out.getvalue().encode()
+
+
+def _refuse_known_ids(rows: dict[int, dict], known: set[str]) -> None:
+    """An added trip must be new to the day: were its id the file's already, the file would not read."""
+    for index, row in rows.items():
+        if str(row["id"]).strip() in known:
+            raise InputFormatError(f"trip {str(row['id']).strip()!r} is already in the day",
+                                   where=f"body.changes[{index}].trip.id")
+
+
+def _told_of_the_change(error: ItuError, change_of_trip: dict[str, int]) -> ItuError:
+    """An error of the re-plan's inputs told in the request's terms: a change's field is under
+    ``body``, and a problem with an added trip names its change rather than a row of a file."""
+    if error.where and (error.where.startswith("changes") or error.where == "now"):
+        error.where = f"body.{error.where}"
+    for item in getattr(error, "problems", []):
+        if item.get("trip_id") in change_of_trip:
+            item["file"] = f"body.changes[{change_of_trip[item['trip_id']]}].trip"
+            item.pop("row", None)
+    return error
+
+
+def replan_prices(options: dict):
+    from optimiser.analysis.replan import DisruptionPrices
+
+    prices = options.get("prices") or {}
+    defaults = DisruptionPrices()
+    return DisruptionPrices(moved_vehicle=prices.get("moved_vehicle", defaults.moved_vehicle),
+                            moved_pickup=prices.get("moved_pickup", defaults.moved_pickup),
+                            tolerance_s=60.0 * prices.get("tolerance_minutes", defaults.tolerance_s / 60.0))
+
+
+#: The columns of a re-plan's calls: the CLI's, with the passenger's name beside the trip.
+CALL_COLUMNS = ("trip_id", "passenger", "reason", "old_vehicle", "old_pickup", "new_vehicle", "new_pickup")
+
+
+def _replan(store: Store, trip_set: TripSet, fleet: Fleet, options: dict, control: _JobControl, settings: dict):
+    """The published plan (its solve job's plan.json, read and never written) re-planned after
+    the body's changes on the same day, travel and fleet; results: the new plan's files, the
+    calls as JSON and CSV, and the re-plan's summary."""
+    from optimiser import SolveOptions
+    from optimiser.analysis.replan import ReplanOptions, changes_from_document, plan_from_document, replan
+
+    with store.session() as s:
+        published_file = s.get(JobResult, (options["plan_job_id"], "plan.json"))
+    if published_file is None:
+        raise InputFormatError("the published plan has no plan.json", where="path.plan_id")
+    rows = {i: c["trip"] for i, c in enumerate(options["changes"]) if c["kind"] == "add"}
+    change_of_trip = {str(row["id"]): i for i, row in rows.items()}
+    day = SimpleNamespace(name=trip_set.name, file_format=trip_set.file_format,
+                          content=trips_with_added(trip_set, rows) if rows else trip_set.content)
+    try:
+        loaded = _build(day, fleet, options, settings, control)
+        problem = replace(loaded.problem, trips=tuple(t for t in loaded.problem.trips if t.id not in change_of_trip))
+        added = {t.id: t for t in loaded.problem.trips if t.id in change_of_trip}
+        published = plan_from_document(json.loads(published_file.content), problem, where="path.plan_id")
+        changes = changes_from_document({k: options[k] for k in ("now", "changes") if k in options}, problem,
+                                        published, added)
+    except ItuError as exc:
+        raise _told_of_the_change(exc, change_of_trip) from None
+    limit = float(options.get("time_limit_s", 10))
+    control.update(force=True, phase="re-planning", fraction=0.0)
+    if options.get("resolve"):
+        control.searching = (time.monotonic(), limit)
+    result = replan(problem, published, changes, ReplanOptions(
+        prices=replan_prices(options), resolve=bool(options.get("resolve")),
+        solve=SolveOptions(time_limit_s=limit, seed=int(options.get("seed", 0)), workers=1)))
+    new_day = replace(loaded, problem=result.problem)
+    calls = [{"trip_id": c.trip_id, "passenger": loaded.trip_text.get(c.trip_id, {}).get("passenger") or None,
+              **{k: v for k, v in c.to_dict().items() if k != "trip_id"}} for c in result.calls]
+    calls_csv = io.StringIO()
+    writer = csv.DictWriter(calls_csv, CALL_COLUMNS)
+    writer.writeheader()
+    writer.writerows({k: spreadsheet_cell(v) for k, v in call.items()} for call in calls)
+    report = {**result.to_dict(), "plan_job_id": options["plan_job_id"], "calls": calls}
+    files = {**plan_files(result.plan, new_day),
+             "replan.json": ("application/json", json.dumps(report).encode()),
+             "calls.json": ("application/json", json.dumps(calls).encode()),
+             "calls.csv": ("text/csv", calls_csv.getvalue().encode()),
+             "replan.md": ("text/markdown", result.markdown().encode())}
+    summary = {**plan_summary(result.plan), "published_cost": report["published_cost"],
+               "disruption": report["disruption"], "calls": len(calls), "method": result.method,
+               "plan_job_id": options["plan_job_id"]}
     return files, summary

@@ -70,13 +70,18 @@ def _job_request(extra: dict, limits: Limits) -> dict:
         "properties": properties}}}}
 
 
-def _contracts_request(limits: Limits) -> dict:
-    """A contracts job's body: no solve, so no time limit; the register is required."""
-    body = _job_request(CONTRACTS_PROPERTIES, limits)
+def _analysis_request(properties: dict, required: str, limits: Limits) -> dict:
+    """A body of a job that solves nothing (contracts, lots): no time limit, and ``required``."""
+    body = _job_request(properties, limits)
     schema = body["content"]["application/json"]["schema"]
     del schema["properties"]["time_limit_s"]
-    schema["required"] = [*schema["required"], "register_csv"]
+    schema["required"] = [*schema["required"], required]
     return body
+
+
+def _contracts_request(limits: Limits) -> dict:
+    """A contracts job's body: the register is required."""
+    return _analysis_request(CONTRACTS_PROPERTIES, "register_csv", limits)
 
 
 #: What a contracts job takes besides the trip set and fleet (docs/contracts.md).
@@ -125,6 +130,75 @@ def _models_request(limits: Limits) -> dict:
     return body
 
 
+def _lots_request(limits: Limits) -> dict:
+    """A lots job's body: the plan's job is required."""
+    return _analysis_request(LOTS_PROPERTIES, "plan_job_id", limits)
+
+
+#: What a lots job takes besides the trip set and fleet (docs/contracts.md, "Tender lots").
+LOTS_PROPERTIES = {
+    "plan_job_id": {"type": "string", "description": "one of your succeeded jobs on the same trip set and fleet, "
+                                                    "whose plan to put in lots (required)"},
+    "plan_result": {"type": "string", "enum": ["plan.json", "integrated-plan.json", "recommended-plan.json"],
+                    "default": "plan.json", "description": "which of its plans: a solve's, a comparison's "
+                                                           "integrated plan or the clock advisor's"},
+    "lots": {"type": "integer", "minimum": 1, "description": "how many lots; give this or lot_size"},
+    "lot_size": {"type": "integer", "minimum": 1, "description": "the most vehicles in a lot"},
+    "group_by": {"type": "array", "items": {"type": "string", "enum": ["area", "time_band", "vehicle_type"]},
+                 "default": ["area"], "description": "what lots are kept apart by"},
+    "school_days": {"type": "integer", "minimum": 0, "maximum": 366, "default": 190},
+    "other_days": {"type": "integer", "minimum": 0, "maximum": 366, "default": 63,
+                   "description": "days out of term on which the all-year services run"},
+    "term_time_services": {"type": "array", "items": {"type": "string"}, "default": ["school", "sen"]},
+    "driver_per_hour": {"type": "number", "minimum": 0, "default": 15.0},
+    "assistant_per_hour": {"type": "number", "minimum": 0, "default": 12.71},
+    "minimum_paid_hours": {"type": "number", "minimum": 0, "default": 2.0},
+    "overhead_share": {"type": "number", "minimum": 0, "default": 0.15},
+    "margin_share": {"type": "number", "minimum": 0, "default": 0.10}}
+
+
+#: Job kinds, as the API's job records and its kind filter name them.
+JOB_KINDS = ("solve", "comparison", "clock", "contracts", "lots", "models", "replan")
+_CLOCK = {"type": "string", "description": "HH:MM"}
+#: A re-plan's body: the changes document of ``itu replan`` (examples/rutland/changes.json) with
+#: the disruption prices and the optional full search.
+CHANGE_SCHEMAS = {
+    "Changes": {"type": "object", "required": ["changes"], "additionalProperties": False, "properties": {
+        "now": {**_CLOCK, "description": "HH:MM: stops the published plan serves before it are fixed, and nothing "
+                                         "is placed before it (default 00:00)"},
+        "changes": {"type": "array", "items": {"oneOf": [_ref("Cancel"), _ref("AddTrip"), _ref("MoveWindow"),
+                                                         _ref("VehicleOff")]}},
+        "prices": {"type": "object", "additionalProperties": False,
+                   "description": "the disruption price, beside the plan's own cost", "properties": {
+                       "moved_vehicle": {"type": "number", "minimum": 0, "default": 20,
+                                         "description": "£ per passenger carried by another vehicle"},
+                       "moved_pickup": {"type": "number", "minimum": 0, "default": 10,
+                                        "description": "£ per pickup moved beyond the tolerance"},
+                       "tolerance_minutes": {"type": "number", "minimum": 0, "default": 10}}},
+        "resolve": {"type": "boolean", "default": False,
+                    "description": "also search the whole day from the repaired routes; kept if cheaper, disruption "
+                                   "included, and it leaves every stop before now where it was"},
+        "time_limit_s": {"type": "number", "minimum": 0.5, "default": 10,
+                         "description": "the full search's time limit (with resolve)"},
+        "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}},
+    "Cancel": {"type": "object", "required": ["kind", "trip_id"], "additionalProperties": False, "properties": {
+        "kind": {"const": "cancel"}, "trip_id": {"type": "string"}}},
+    "AddTrip": {"type": "object", "required": ["kind", "trip"], "additionalProperties": False, "properties": {
+        "kind": {"const": "add"},
+        "trip": {"type": "object", "required": ["id"], "description": "a trip file's row: its columns, as text "
+                                                                      "(a CSV or GeoJSON trip set)",
+                 "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}}},
+    "MoveWindow": {"type": "object", "required": ["kind", "trip_id"], "additionalProperties": False, "properties": {
+        "kind": {"const": "move_window"}, "trip_id": {"type": "string"}, "earliest_pickup": _CLOCK,
+        "latest_pickup": _CLOCK, "earliest_arrival": _CLOCK, "latest_arrival": _CLOCK}},
+    "VehicleOff": {"type": "object", "required": ["kind", "vehicle_type", "vehicle_number"],
+                   "additionalProperties": False, "properties": {
+                       "kind": {"const": "vehicle_off"}, "vehicle_type": {"type": "string"},
+                       "vehicle_number": {"type": "integer", "minimum": 0, "description": "as in plan.json"},
+                       "from": {**_CLOCK, "description": "HH:MM: it carries nothing after this (default now)"}}},
+}
+
+
 def limits_description(limits: Limits) -> str:
     return (f"Limits of this service, checked before any work is done: at most {limits.trips_per_set:,} trips a "
             f"trip set, {limits.locations:,} places a problem, {limits.vehicles_per_type:,} vehicles of one type "
@@ -145,8 +219,8 @@ def document(limits: Limits | None = None) -> dict:
     job_submit = {"202": {**_json(_ref("Job"), "Accepted: the job is queued; poll its url"),
                           "headers": {"Location": {"schema": {"type": "string"}}}},
                   **_errors(400, 401, 404, 409, 413, 422, 429, 503)}
-    return {
-        "openapi": "3.1.0",
+    return as_openapi_30({
+        "openapi": "3.0.3",
         "info": {"title": "Integrated transport route optimiser", "version": API_VERSION,
                  "description": "Plan school, SEN, social-care and patient trips together; compare integrated "
                                 "planning against separate contracts. Times of day are HH:MM, money in pounds, "
@@ -255,13 +329,32 @@ def document(limits: Limits | None = None) -> dict:
                 "parameters": [IDEMPOTENCY],
                 "requestBody": _models_request(limits),
                 "responses": job_submit}},
+            "/v1/lots-jobs": {"post": {
+                "operationId": "create_lots_job",
+                "summary": "A stored plan's vehicles in tender lots, each with its schedules, staff and estimated "
+                           "price, and the tender pack (docs/contracts.md)",
+                "parameters": [IDEMPOTENCY],
+                "requestBody": _lots_request(limits),
+                "responses": job_submit}},
+            "/v1/plans/{plan_id}/changes": {"post": {
+                "operationId": "create_replan_job",
+                "summary": "Re-plan a stored plan (a succeeded solve job's) after the day's changes, moving as "
+                           "few passengers as the disruption price makes worthwhile (docs/replanning.md). A job: "
+                           "poll its url; its results are the new plan's files, replan.json, calls.json, calls.csv "
+                           "(who to phone: old and new vehicle and pickup) and replan.md. The published plan is "
+                           "read, never written; send all the day's changes against it each time. A change that "
+                           "does not fit the day (an unknown trip or vehicle, a change in the past, a vehicle "
+                           "leaving the road with a passenger on board) fails the job with the field named",
+                "parameters": [_id_parameter("plan_id", "the solve job whose plan is re-planned"), IDEMPOTENCY],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Changes")}}},
+                "responses": job_submit}},
             "/v1/jobs": {"get": {
                 "operationId": "list_jobs", "summary": "Your jobs, newest first",
                 "parameters": PAGING + [
                     {"name": "state", "in": "query", "required": False,
                      "schema": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "cancelled"]}},
                     {"name": "kind", "in": "query", "required": False,
-                     "schema": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts", "models"]}}],
+                     "schema": {"type": "string", "enum": list(JOB_KINDS)}}],
                 "responses": {"200": _json(page("Job"), "A page"), **_errors(401, 422)}}},
             "/v1/jobs/{job_id}": {"get": {
                 "operationId": "get_job", "summary": "A job's state, progress and result links",
@@ -279,13 +372,16 @@ def document(limits: Limits | None = None) -> dict:
                            "comparison.json, report.html, report.md, chart-*.svg and integrated-*; for clock jobs clock.json, "
                            "clock.html, clock.md, moves.csv, vehicles.svg, saving.svg and recommended-*; for contracts jobs "
                            "findings.json, contracts.html, contracts.md, findings.csv, contracts.csv and "
-                           "contracts.geojson; for models jobs models.json, models.html, models.md, models.csv, "
-                           "seeds.csv, annual-cost.svg and tornado.svg",
+                           "contracts.geojson; for lots jobs index.html, lots.json, lots.csv, lots.md, lot-NN.html, "
+                           "lot-NN-schedule.csv, lots.gpkg and lots-map.html; for models jobs models.json, "
+                           "models.html, models.md, models.csv, seeds.csv, annual-cost.svg and tornado.svg; for "
+                           "re-plans the plan's files, replan.json, calls.json, calls.csv and replan.md",
                 "parameters": [_id_parameter("job_id", "job id"), _id_parameter("name", "result name")],
                 "responses": {"200": {"description": "The file", "content": {
                     "application/json": {"schema": {}}, "application/geo+json": {"schema": {}},
                     "text/csv": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}},
                     "text/markdown": {"schema": {"type": "string"}},
+                    "application/geopackage+sqlite3": {"schema": {"type": "string", "format": "binary"}},
                     "image/svg+xml": {"schema": {"type": "string"}}}}, **_errors(401, 404, 409)}}},
         },
         "components": {
@@ -300,6 +396,7 @@ def document(limits: Limits | None = None) -> dict:
                     "problems": {"type": "array", "items": {"type": "object", "properties": {
                         "message": {"type": "string"}, "file": {"type": "string"}, "row": {"type": "integer"},
                         "trip_id": {"type": "string"}, "column": {"type": "string"}}}}}},
+                **CHANGE_SCHEMAS,
                 "Health": {"type": "object", "required": ["status"], "properties": {
                     "status": {"type": "string", "enum": ["ok", "degraded"]},
                     "problems": {"type": "array", "items": {"type": "string"}},
@@ -319,7 +416,7 @@ def document(limits: Limits | None = None) -> dict:
                 "Job": {"type": "object", "required": ["id", "kind", "state", "progress", "url", "results"],
                         "properties": {
                             "id": {"type": "string"},
-                            "kind": {"type": "string", "enum": ["solve", "comparison", "clock", "contracts", "models"]},
+                            "kind": {"type": "string", "enum": list(JOB_KINDS)},
                             "state": {"type": "string",
                                       "enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
                             "trip_set_id": {"type": "string"}, "fleet_id": {"type": "string"},
@@ -334,4 +431,29 @@ def document(limits: Limits | None = None) -> dict:
                             "results": {"type": "object", "additionalProperties": {"type": "string"}}}},
             },
         },
-    }
+    })
+
+
+def as_openapi_30(node):
+    """The document in OpenAPI 3.0's dialect of JSON Schema: the schemas are written with 3.1's
+    ``const``, type lists for nullable values and numeric ``exclusiveMinimum``, but the bundled
+    Swagger UI (4.x) renders only 3.0, as do many client generators a scheduling system would use."""
+    if isinstance(node, list):
+        return [as_openapi_30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: as_openapi_30(value) for key, value in node.items()}
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    if isinstance(out.get("type"), list):
+        types = [t for t in out["type"] if t != "null"]
+        out["type"] = types[0] if len(types) == 1 else types
+        if len(types) < len(node["type"]):
+            out["nullable"] = True
+        if isinstance(out["type"], list):  # several types: 3.0 says so with oneOf
+            out["oneOf"] = [{"type": t} for t in out.pop("type")]
+    for bound, inclusive in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(bound), (int, float)) and not isinstance(out.get(bound), bool):
+            out[inclusive] = out[bound]
+            out[bound] = True
+    return out

@@ -17,8 +17,8 @@ def example_files() -> dict[str, bytes]:
     """The bundled example: the committed files, or the same day generated afresh (seed 1,
     200 trips) where the package was installed without the examples folder."""
     if (EXAMPLE_DIR / "trips.csv").is_file() and (EXAMPLE_DIR / "fleet.json").is_file():
-        return {name: (EXAMPLE_DIR / name).read_bytes() for name in ("trips.csv", "fleet.json", "shifts.csv")
-                if (EXAMPLE_DIR / name).is_file()}
+        return {name: (EXAMPLE_DIR / name).read_bytes()
+                for name in ("trips.csv", "fleet.json", "shifts.csv", "register.csv") if (EXAMPLE_DIR / name).is_file()}
     import tempfile
 
     from geodata.scenario import generate_scenario, synthetic_area, write_scenario

@@ -298,6 +298,32 @@ def test_the_csv_files_keep_a_users_formula_as_text(tmp_path):
     assert contracts[0]["contract"].startswith("\'=") and not contracts[0]["price_a_day"].startswith("\'")
 
 
+# ------------------------------------------------------------------------------ the planner's page
+@pytest.mark.slow
+def test_analyse_the_example_register_from_the_planners_page(served, browser):
+    """The page's contracts section: no register chosen is said on the page; the example's register
+    analysed, its figures, its largest findings (dearest first), the report and the downloads shown."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(served + "/")
+    page.click("#contracts-run")
+    assert "Choose a contract register" in page.inner_text("#contracts-error")
+    page.click("#contracts-use-example")
+    page.wait_for_selector("text=The example's register")
+    page.click("#contracts-run")
+    page.wait_for_selector("#contracts-results:not([hidden])", timeout=120_000)
+    assert "91 with 6 operators" in page.inner_text("#contracts-figures")
+    rows = page.locator("#contracts-findings tbody tr")
+    assert rows.count() == 15
+    savings = [float(rows.nth(k).locator("td").nth(3).inner_text().lstrip("£-").replace(",", "")) for k in range(2)]
+    assert savings[0] >= savings[1] > 0
+    page.frame_locator("#contracts-report").locator("h1").first.wait_for(timeout=30_000)
+    assert "findings.json" in page.inner_text("#contracts-downloads")
+    assert not page.inner_text("#contracts-error")
+    assert not errors
+
+
 # ------------------------------------------------------------------------------ the API job
 @pytest.fixture
 def service(dev_service):

@@ -488,7 +488,8 @@ def test_the_page_keeps_the_key_for_the_tab_only_and_sandboxes_results(app):
     # map, run sheets and report each in a sandbox of an origin of its own; the report runs no script
     frames = dict(re.findall(r'<iframe id="([^"]+)"[^>]*?(sandbox(?:="[^"]*")?)', page))
     assert frames == {"map": 'sandbox="allow-scripts"', "run-sheets": 'sandbox="allow-scripts allow-modals"',
-                      "report": "sandbox", "clock-report": 'sandbox=""'}
+                      "report": "sandbox", "clock-report": 'sandbox=""', "contracts-report": 'sandbox=""',
+                      "lots-index": 'sandbox=""'}
     assert "allow-same-origin" not in page
 
 

@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 
 from service.store import Job, Store
 from tests.conftest import ROOT
+from tests.ports import free_port
 from tests.test_service_api import FLEET, TRIPS
 
 pytestmark = pytest.mark.slow
@@ -41,9 +41,7 @@ class Service:
 
     def _start(self, env: dict, args: tuple[str, ...]) -> bool:
         """True once the service answers healthy; False if its port was taken before it bound it."""
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--dev", "--port",
                                          str(self.port), *args], cwd=ROOT, env=env, start_new_session=True,

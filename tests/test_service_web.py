@@ -187,3 +187,71 @@ def test_a_bad_file_is_explained_on_the_page(served, browser, tmp_path):
     page.wait_for_function("document.getElementById('error').textContent.length > 0", timeout=30_000)
     text = page.inner_text("#error")
     assert "row 2" in text and "pickup_latitude" in text
+
+
+def test_re_plan_the_day_from_the_plan_view_and_see_the_calls(served, browser):
+    """On a plan of the day: cancel a trip, take a vehicle off the road and add a pupil (whose id
+    is written as markup) in the re-plan form, re-plan, and see the new plan with the calls to make."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    start_run(page, served, "#plan-day")
+    page.wait_for_selector("#replan-box:not([hidden])")
+    assert page.is_hidden("#calls-box")
+    published_id, routes = page.evaluate("""async () => {
+        const plan = await (await fetch(job.results["plan.json"])).json();
+        return [job.id, plan.routes.filter(r => r.stops.length)]; }""")
+    trips = [s["trip_id"] for r in routes for s in r["stops"] if s["kind"] == "pickup"]
+    off = routes[-1]
+    cancelled = next(t for t in trips if not any(s["trip_id"] == t for s in off["stops"]))
+    page.fill("#replan-now", "06:00")
+    page.fill("#replan-cancel-trip", trips[-1])
+    page.click("#replan-add-cancel")
+    page.click("#replan-changes .remove-change")  # a change taken back is not sent
+    assert page.is_visible("#replan-changes-none")
+    page.fill("#replan-cancel-trip", cancelled)
+    page.click("#replan-add-cancel")
+    page.select_option("#replan-vehicle", label=f"{off['vehicle_type']} {off['vehicle_number']}")
+    page.fill("#replan-vehicle-from", "06:30")
+    page.click("#replan-add-vehicle-off")
+    pupil = "<img src=x onerror=pwned(1)>"
+    for field, value in (("id", pupil), ("service", "school"), ("passenger", "<script>pwned(2)</script>"),
+                         ("pickup_latitude", "52.6391"), ("pickup_longitude", "-0.6502"),
+                         ("dropoff_latitude", "52.641955"), ("dropoff_longitude", "-0.640672"),
+                         ("earliest_pickup", "07:45"), ("latest_arrival", "08:40")):
+        page.fill(f"#replan-new-{field}", value)
+    page.click("#replan-add-trip")
+    assert page.locator("#replan-changes tbody tr").count() == 3
+    page.click("#replan-run")
+    page.wait_for_selector("#calls-box:not([hidden])", timeout=120_000)
+    assert page.inner_text("#run-title").startswith("Re-plan")
+    page.wait_for_selector("#calls tbody tr")
+    calls = [[cell.strip() for cell in row] for row in page.eval_on_selector_all(
+        "#calls tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")]
+    by_trip = {row[1]: row for row in calls}
+    assert by_trip[cancelled][2] == "cancelled"
+    assert by_trip[pupil][0] == "<script>pwned(2)</script>" and by_trip[pupil][2].startswith("added")
+    moved = [row for row in calls if row[2].startswith("vehicle off the road")]
+    assert moved and all(row[3] == f"{off['vehicle_type']} {off['vehicle_number']}" for row in moved)
+    assert all(row[5] != row[3] for row in moved)  # each moved to another vehicle, or to a contract ("–")
+    assert "published" in page.inner_text("#calls-headline")
+    assert page.locator("#calls img, #calls script, #replan-changes img").count() == 0
+    # the new plan is the one shown: its timeline, its downloads with the calls, and it re-plans the published plan
+    page.wait_for_selector("#timeline .bar")
+    assert "calls.csv" in page.inner_text("#downloads")
+    assert page.evaluate("job.kind") == "replan" and page.evaluate("job.options.plan_job_id") == published_id
+    assert page.locator("#replan-changes tbody tr").count() == 3 and page.is_visible("#replan-box")
+    page.wait_for_timeout(300)  # time for any handler an image would have run
+    assert not errors
+
+
+def test_the_api_documentation_page_renders_the_operations(served, browser):
+    """The bundled Swagger UI renders the OpenAPI document: every job route is listed, the newest too."""
+    page = browser.new_page()
+    page.goto(served + "/v1/docs")
+    operation = page.locator("[id$='-create_replan_job']")  # Swagger UI's block of the operation
+    operation.wait_for(timeout=30_000)
+    assert "/v1/plans/{plan_id}/changes" in operation.inner_text().replace("\u200b", "")
+    for operation_id in ("create_solve_job", "create_contracts_job", "create_lots_job"):
+        assert page.locator(f"[id$='-{operation_id}']").count() == 1, operation_id
+    assert "Unable to render" not in page.inner_text("body")

@@ -199,6 +199,18 @@ class Trip:
         return "ambulant"
 
     @property
+    def needs_text(self) -> str:
+        """What a driver is told of the passenger's needs: ``wheelchair, 1 escort, passenger assistant``."""
+        words = [self.need]
+        if self.escorts:
+            words.append(f"{self.escorts} escort" + ("s" if self.escorts > 1 else ""))
+        if self.needs_assistant:
+            words.append("passenger assistant")
+        if self.travels_alone:
+            words.append("travels alone")
+        return ", ".join(words)
+
+    @property
     def demand(self) -> Mapping[str, int]:
         """What the trip occupies on board, per resource (escorts take seats)."""
         return {"seats": self.seats + self.escorts, "wheelchair_spaces": self.wheelchair_spaces,

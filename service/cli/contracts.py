@@ -1,5 +1,5 @@
-"""Contract commands: ``itu contracts analyse``, what today's contracts waste, and ``itu contracts
-models``, operating models side by side."""
+"""Contract commands: ``itu contracts analyse``, what today's contracts waste; ``itu contracts
+models``, operating models side by side; ``itu contracts lots``, a plan's vehicles in lots for tender."""
 from __future__ import annotations
 
 import json
@@ -32,6 +32,71 @@ def cmd_contracts_analyse(args) -> int:
     return 0
 
 
+def cmd_contracts_lots(args) -> int:
+    from dataclasses import replace
+
+    from geodata.tender import write_tender_pack
+    from optimiser.analysis.tender_lots import (COST_FIELDS, LOT_FIELDS, lot_options_from_fields, make_lots,
+                                                plan_to_put_in_lots)
+    from optimiser.reporting.tender_report import lots_document, markdown
+
+    from .replanning import read_json
+
+    document = read_json(args.plan, "plan")
+    fields = {k: getattr(args, k) for k in LOT_FIELDS + COST_FIELDS if hasattr(args, k)}
+    fields["group_by"] = [k.strip() for k in args.by.split(",") if k.strip()]
+    if args.term_time_services is not None:
+        fields["term_time_services"] = [s.strip() for s in args.term_time_services.split(",") if s.strip()]
+    options = lot_options_from_fields(fields)  # a bad option is refused before the day is read
+    day = load_from_arguments(args)
+    problem = day.problem
+    if isinstance(document, dict) and isinstance(document.get("problem"), str):
+        problem = replace(problem, name=document["problem"])
+    plan = plan_to_put_in_lots(document, problem, where=args.plan)
+    lots = make_lots(problem, plan, options)
+    if args.json:
+        print(json.dumps(lots_document(lots, day.place_names)))
+    else:
+        print(markdown(lots, day.place_names))
+    if args.out:
+        written = write_tender_pack(lots, plan, problem, args.out, locations=day.locations,
+                                    place_names=day.place_names, network=day.network)
+        if not args.json:
+            print(f"wrote {len(written)} files under {args.out}: index.html, lots.json, lots.csv, a sheet and a "
+                  f"schedule per lot" + (", lots.gpkg and lots-map.html" if any(p.suffix == ".gpkg" for p in written)
+                                         else ""))
+    return 0
+
+
+def add_lots_command(contracts_sub) -> None:
+    lots = contracts_sub.add_parser(
+        "lots", help="a plan's vehicles in lots for tender, each with its schedules, staff and estimated price")
+    lots.add_argument("plan", help="plan.json as itu solve --out writes it (read, never written)")
+    lots.add_argument("--trips", required=True, help="the trip file (or problem document) the plan was made from "
+                                                     "(plan.json does not carry it)")
+    lots.add_argument("--fleet", help="the fleet file the plan was made from (for a trip file)")
+    add_travel_arguments(lots)
+    size = lots.add_mutually_exclusive_group(required=True)
+    size.add_argument("--lots", type=int, help="how many lots")
+    size.add_argument("--lot-size", type=int, help="the most vehicles in a lot; as few lots as that allows")
+    lots.add_argument("--by", default="area",
+                      help="what lots are kept apart by, comma-separated: area, time_band, vehicle_type (default area)")
+    lots.add_argument("--school-days", type=int, help="school days in a year (default 190)")
+    lots.add_argument("--other-days", type=int,
+                      help="other days the all-year services run (default 63: 2026's weekdays out of term)")
+    lots.add_argument("--term-time-services", help="services that run in term only, comma-separated "
+                                                   "(default school,sen)")
+    lots.add_argument("--driver-per-hour", type=float, help="operator's driver pay an hour (default 15.00)")
+    lots.add_argument("--assistant-per-hour", type=float, help="operator's assistant pay an hour (default 12.71)")
+    lots.add_argument("--minimum-paid-hours", type=float, help="least hours paid a duty (default 2)")
+    lots.add_argument("--overhead-share", type=float, help="overheads as a share of direct costs (default 0.15)")
+    lots.add_argument("--margin-share", type=float, help="operator's margin as a share (default 0.10)")
+    lots.add_argument("--out", help="folder for the tender pack: index.html, lots.json, lots.csv, lots.md, "
+                                    "lot-NN.html and lot-NN-schedule.csv, lots.gpkg and lots-map.html")
+    lots.add_argument("--json", action="store_true", help="print the lots as one JSON object")
+    lots.set_defaults(func=cmd_contracts_lots)
+
+
 def add_commands(sub) -> None:
     contracts = sub.add_parser("contracts", help="today's contracts: what could be chained, what is duplicated")
     contracts_sub = contracts.add_subparsers(dest="contracts_action", required=True)
@@ -60,6 +125,7 @@ def add_commands(sub) -> None:
                                        "contracts.csv and contracts.geojson")
     analyse.add_argument("--json", action="store_true", help="print the analysis as one JSON object")
     analyse.set_defaults(func=cmd_contracts_analyse)
+    add_lots_command(contracts_sub)
     add_models_command(contracts_sub)
 
 

@@ -12,7 +12,7 @@ from geodata.files import load_day
 from optimiser.errors import InputFormatError
 
 
-def _read_json(path: str, what: str):
+def read_json(path: str, what: str):
     try:
         return json.loads(Path(path).read_text())
     except OSError as exc:
@@ -54,8 +54,8 @@ def cmd_replan(args) -> int:
     from optimiser.analysis.replan import (DisruptionPrices, ReplanOptions, changes_from_document, plan_from_document,
                                            replan, write_replan)
 
-    plan_document = _read_json(args.plan, "plan")
-    change_document = _read_json(args.changes, "changes")
+    plan_document = read_json(args.plan, "plan")
+    change_document = read_json(args.changes, "changes")
     if not isinstance(change_document, dict):
         raise InputFormatError("expected an object with now and changes", where=args.changes)
     problem, added = load_day_with_added(args.trips, args.fleet, change_document)

@@ -85,7 +85,8 @@ async function poll() {
 
 // ---------------------------------------------------------------- past runs
 // Runs of this key (or of development mode's one owner), newest first, plans and comparisons alike.
-function runName(item) { return item.kind === "comparison" ? "comparison" : "plan of the day"; }
+const RUN_NAMES = {comparison: "comparison", replan: "re-plan", solve: "plan of the day"};
+function runName(item) { return RUN_NAMES[item.kind] || item.kind; }
 function runResult(item) {
   const s = item.summary;
   if (!s) return "";
@@ -143,7 +144,8 @@ async function show(run) {
   const prefix = comparison ? "integrated-" : "";
   const s = run.summary || {};
   blobs.forEach(URL.revokeObjectURL); blobs = [];
-  $("run-title").textContent = (comparison ? "Comparison" : "Plan of the day") + " started " +
+  $("run-title").textContent = (comparison ? "Comparison" : run.kind === "replan" ? "Re-plan" : "Plan of the day") +
+    " started " +
     run.created_at.replace("T", " ").replace("Z", "").slice(0, 16) + (run.state === "cancelled" ? " (cancelled: " +
     "the best plan found before it stopped)" : "");
   $("figures").replaceChildren(...(comparison ? [
@@ -172,7 +174,9 @@ async function show(run) {
   if (comparison) showComparison(run, urls);
   $("results").hidden = false;
   chooseView(comparison ? "comparison-view" : "plan-view");
-  showPlan(await api("GET", run.results[prefix + "plan.json"]));
+  const plan = await api("GET", run.results[prefix + "plan.json"]);
+  showPlan(plan);
+  showReplan(run, plan);  // static/replan.js: the re-plan form, and a re-plan's calls
 }
 // The charts a job drew (chart-*.svg), each an image in the box with id ``into``.
 function chartNames(run) {
