@@ -595,6 +595,7 @@ def _lots(loaded, options: dict, control: _JobControl):
     overall = lots.to_dict()["overall"]
     summary = {k: overall[k] for k in ("lots", "vehicles", "drivers", "assistants", "smallest_lot", "largest_lot",
                                        "price_a_day", "price_a_year")}
+    return files, summary
 
 
 # -- re-planning a published plan ------------------------------------------------------------------------------

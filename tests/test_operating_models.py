@@ -191,3 +191,26 @@ def test_a_models_job_prices_the_models_and_refuses_bad_settings_by_field(servic
     today = doc["models"][0]
     assert today["cost_a_year"]["median"] == pytest.approx(195 * today["cost_a_school_day"]["median"])
     assert done["summary"]["preferred"] == "hybrid"
+
+
+@pytest.mark.slow
+def test_compare_the_models_from_the_planners_page(served, browser):
+    """The page's operating-models section on the example's register: each model's year with its
+    range, the cheapest named, the charts, the report and the downloads."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(served + "/")
+    page.fill("#models-seconds", "1")
+    page.fill("#models-seeds", "1")
+    page.click("#models-run")
+    page.wait_for_function("""() => !document.getElementById("models-results").hidden
+                              || document.getElementById("models-error").textContent""", timeout=300_000)
+    assert not page.inner_text("#models-error")
+    titles = [page.locator("#models-table tbody tr").nth(k).locator("td").first.inner_text() for k in range(4)]
+    assert [t[:3] for t in titles] == ["(a)", "(b)", "(c)", "(d)"]
+    assert "Cheapest a year" in page.inner_text("#models-headline")
+    assert page.locator("#models-charts img").count() == 2
+    page.frame_locator("#models-report").locator("h1").first.wait_for(timeout=30_000)
+    assert "models.json" in page.inner_text("#models-downloads")
+    assert not errors
