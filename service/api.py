@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from optimiser.analysis.contracts import RULE_NAMES, ContractAnalysisOptions
+from optimiser.analysis.operating_models import MODEL_RATE_FIELDS
 from optimiser.analysis.replan import WINDOW_FIELDS
 from optimiser.analysis.tender_lots import COST_FIELDS, LOT_FIELDS, lot_options_from_fields
 from optimiser.domain.model import parse_clock
@@ -427,6 +428,10 @@ WEEK_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points":
                "compare_independent": bool}
 #: The plans a lots job may start from: a solve's, a comparison's integrated plan, the clock advisor's.
 PLAN_RESULTS = ("plan.json", "integrated-plan.json", "recommended-plan.json")
+#: An operating-models job: the register, and how the models are solved and priced (docs/contracts.md).
+MODELS_FIELDS = {**COMPARISON_FIELDS, "register_csv": str, "complete": bool, "shifts_csv": str,
+                 "models": list, "school_services": list, "school_days": int, "other_days": int,
+                 "vehicle_prices": dict, **{name: (int, float) for name in MODEL_RATE_FIELDS}}
 
 
 def _job_request(fields: dict[str, Any], kind: str) -> dict:
@@ -446,7 +451,7 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
     limit = float(body.get("time_limit_s", config["DEFAULT_SOLVE_SECONDS"] if kind == "solve" else 20))
     if not 0.5 <= limit <= most.solve_seconds:
         raise InputFormatError(f"must be between 0.5 and {most.solve_seconds:g} seconds", where="body.time_limit_s")
-    if kind in ("comparison", "clock"):
+    if kind in ("comparison", "clock", "models"):
         if not 1 <= body.get("seeds", 3) <= most.seeds:
             raise InputFormatError(f"must be between 1 and {most.seeds}", where="body.seeds")
         if body.get("seeds", 3) * limit > most.comparison_seconds:
@@ -457,6 +462,8 @@ def _job_request(fields: dict[str, Any], kind: str) -> dict:
         _check_clock_request(body)
     if kind == "contracts":
         _check_contracts_request(body)
+    if kind == "models":
+        _check_models_request(body)
     if kind == "lots":
         _check_lots_request(body)
     if kind == "week":
@@ -525,6 +532,20 @@ def _check_week_request(body: dict, limit: float, most) -> None:
     if week_solves(1, body) * limit > most.comparison_seconds:
         raise LimitExceeded(f"even a week of one day runs {week_solves(1, body)} solves of {limit:g} s; at most "
                             f"{most.comparison_seconds:g} s of solving a job", where="body.time_limit_s")
+
+
+def _check_models_request(body: dict) -> None:
+    """An operating-models job's register is there and its settings make options (the register
+    and any clock moves are checked against the day when the job runs)."""
+    from .jobs import models_options
+
+    if "register_csv" not in body:
+        raise InputFormatError("missing: the contract register as a CSV file's text (docs/contracts.md)",
+                               where="body.register_csv")
+    try:
+        models_options(body)
+    except ProblemError as exc:
+        raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None
 
 
 def _check_lots_request(body: dict) -> None:
@@ -722,6 +743,11 @@ def create_clock_job():
 @bp.post("/contracts-jobs")
 def create_contracts_job():
     return _submit("contracts", CONTRACTS_FIELDS)
+
+
+@bp.post("/models-jobs")
+def create_models_job():
+    return _submit("models", MODELS_FIELDS)
 
 
 @bp.post("/lots-jobs")

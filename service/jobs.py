@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from optimiser.errors import InputFormatError, ItuError, SolveCancelled
+from optimiser.errors import InputFormatError, ItuError, ProblemError, SolveCancelled
 
 from .errors import relocated
 from .store import FINAL_STATES, Fleet, Job, JobResult, Store, TripSet, utcnow
@@ -223,6 +223,8 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
                 results, summary = _lots(loaded, options, control)
             elif kind == "week":
                 results, summary = _week(loaded, options, control, settings)
+            elif kind == "models":
+                results, summary = _models(loaded, options, control)
             else:
                 results, summary = _compare(loaded, options, control)
     except SolveCancelled as exc:
@@ -427,6 +429,69 @@ def _compare(loaded, options: dict, control: _JobControl):
                "saving_percent": round(100 * (result.separate.cost - result.integrated.cost)
                                        / result.separate.cost, 2) if result.separate.cost else None,
                "solves_cut_short": result.solves_cut_short}
+    return files, summary
+
+
+def models_options(options: dict, moves=()):
+    """An operating-models job's settings as ``OperatingModelOptions`` (``ProblemError`` naming the
+    field when one is out of range)."""
+    from optimiser.analysis.operating_models import (MODEL_RATE_FIELDS, MODELS, CapitalPrices,
+                                                     OperatingModelOptions)
+    from optimiser.domain.operator_costs import OperatorCostModel
+
+    rates = {k: float(options[k]) for k in MODEL_RATE_FIELDS if k in options}
+    cost_model = OperatorCostModel(**{k: rates[k] for k in ("driver_per_hour", "assistant_per_hour",
+                                                            "minimum_paid_hours", "overhead_share", "margin_share")
+                                      if k in rates})
+    prices = options.get("vehicle_prices") or {}
+    for name, price in prices.items():
+        if isinstance(price, bool) or not isinstance(price, (int, float)):
+            raise ProblemError("a price in pounds", where=f"options.vehicle_prices.{name}")
+    capital = CapitalPrices(by_type={k: float(v) for k, v in prices.items()} or None,
+                            **{k: rates[k] for k in ("life_years", "interest_rate") if k in rates})
+    for name in ("models", "school_services"):
+        if not all(isinstance(v, str) for v in options.get(name, [])):
+            raise ProblemError("a list of names", where=f"options.{name}")
+    return OperatingModelOptions(
+        seeds=int(options.get("seeds", 3)), time_limit_s=float(options.get("time_limit_s", 20)), cost_model=cost_model,
+        capital=capital, school_days=int(options.get("school_days", 190)), other_days=int(options.get("other_days", 70)),
+        school_services=tuple(options.get("school_services", ("school", "sen"))),
+        models=tuple(options.get("models", MODELS)), clock_moves=tuple(moves),
+        **{k: rates[k] for k in ("in_house_fleet_factor", "sensitivity_step") if k in rates})
+
+
+def _models(loaded, options: dict, control: _JobControl):
+    """The operating models on the job's day: every solve spread over the cluster as a comparison's
+    are; a bad register or shift file fails the job listing every row and column at fault."""
+    from optimiser.analysis.clock import shift_options_from_csv_text
+    from optimiser.analysis.operating_models import compare_operating_models, fixed_moves
+    from optimiser.domain.register import register_from_csv_text
+    from optimiser.reporting.models_report import model_files
+
+    register = register_from_csv_text(options["register_csv"], loaded.problem, complete=bool(options.get("complete")),
+                                      source="body.register_csv")
+    moves = ()
+    if "shifts_csv" in options:
+        shifts = shift_options_from_csv_text(options["shifts_csv"], loaded.problem, names=loaded.place_names,
+                                             source="body.shifts_csv")
+        moves = fixed_moves(shifts, "body.shifts_csv")
+    model_options = models_options(options, moves)
+
+    def on_progress(p) -> None:
+        control.update(solves_done=p.done, solves_total=p.total, fraction=round(p.done / p.total, 3), force=True)
+
+    from distributed import worker_client
+
+    if _on_dask_worker():  # spread the solves over the whole cluster; this task steps aside while they run
+        with worker_client() as client:
+            result = compare_operating_models(loaded.problem, register, model_options, on_progress=on_progress,
+                                              executor=client.get_executor(pure=False), cancel=control)
+    else:
+        result = compare_operating_models(loaded.problem, register, model_options, on_progress=on_progress,
+                                          cancel=control)
+    files = {name: (media_type, text.encode()) for name, (media_type, text) in model_files(result).items()}
+    summary = {"preferred": result.preferred,
+               **{f"{key}_a_year": round(m.year, 2) for key, m in result.models.items()}}
     return files, summary
 
 

@@ -99,6 +99,37 @@ CONTRACTS_PROPERTIES = {
     "overlap_share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.5}}
 
 
+#: What an operating-models job takes besides the trip set, fleet, seeds and time limit (docs/contracts.md).
+MODELS_PROPERTIES = {
+    "seeds": {"type": "integer", "minimum": 1, "default": 3, "description": "solves of each model, one a seed"},
+    "register_csv": {"type": "string", "description": "the contract register as a CSV file's text (required)"},
+    "complete": {"type": "boolean", "default": False},
+    "shifts_csv": {"type": "string", "description": "clock moves to price too: a shift file's text, one shift a "
+                                                   "destination; adds each solved model with the moves"},
+    "models": {"type": "array", "items": {"type": "string", "enum": ["today", "retendered", "in_house", "hybrid"]}},
+    "school_services": {"type": "array", "items": {"type": "string"}, "default": ["school", "sen"]},
+    "school_days": {"type": "integer", "minimum": 0, "maximum": 366, "default": 190},
+    "other_days": {"type": "integer", "minimum": 0, "maximum": 366, "default": 70},
+    "vehicle_prices": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0},
+                       "description": "pounds a vehicle to buy by fleet type name (else by size)"},
+    "driver_per_hour": {"type": "number", "minimum": 0, "default": 15.0},
+    "assistant_per_hour": {"type": "number", "minimum": 0, "default": 12.71},
+    "minimum_paid_hours": {"type": "number", "minimum": 0, "default": 2.0},
+    "overhead_share": {"type": "number", "minimum": 0, "default": 0.15},
+    "margin_share": {"type": "number", "minimum": 0, "default": 0.10},
+    "life_years": {"type": "number", "exclusiveMinimum": 0, "default": 7},
+    "interest_rate": {"type": "number", "minimum": 0, "default": 0},
+    "in_house_fleet_factor": {"type": "number", "minimum": 1, "default": 3},
+    "sensitivity_step": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1, "default": 0.2}}
+
+
+def _models_request(limits: Limits) -> dict:
+    body = _job_request(MODELS_PROPERTIES, limits)
+    schema = body["content"]["application/json"]["schema"]
+    schema["required"] = [*schema["required"], "register_csv"]
+    return body
+
+
 def _lots_request(limits: Limits) -> dict:
     """A lots job's body: the plan's job is required."""
     return _analysis_request(LOTS_PROPERTIES, "plan_job_id", limits)
@@ -127,7 +158,7 @@ LOTS_PROPERTIES = {
 
 
 #: Job kinds, as the API's job records and its kind filter name them.
-JOB_KINDS = ("solve", "comparison", "clock", "contracts", "lots", "replan", "week")
+JOB_KINDS = ("solve", "comparison", "clock", "contracts", "lots", "models", "replan", "week")
 _CLOCK = {"type": "string", "description": "HH:MM"}
 #: A re-plan's body: the changes document of ``itu replan`` (examples/rutland/changes.json) with
 #: the disruption prices and the optional full search.
@@ -291,6 +322,13 @@ def document(limits: Limits | None = None) -> dict:
                 "parameters": [IDEMPOTENCY],
                 "requestBody": _contracts_request(limits),
                 "responses": job_submit}},
+            "/v1/models-jobs": {"post": {
+                "operationId": "create_models_job",
+                "summary": "Operating models side by side: today's register, re-tendered routes, in-house and "
+                           "hybrid, a day and a year, with spread over seeds and the sensitivity (docs/contracts.md)",
+                "parameters": [IDEMPOTENCY],
+                "requestBody": _models_request(limits),
+                "responses": job_submit}},
             "/v1/lots-jobs": {"post": {
                 "operationId": "create_lots_job",
                 "summary": "A stored plan's vehicles in tender lots, each with its schedules, staff and estimated "
@@ -356,8 +394,9 @@ def document(limits: Limits | None = None) -> dict:
                            "clock.html, clock.md, moves.csv, vehicles.svg, saving.svg and recommended-*; for contracts jobs "
                            "findings.json, contracts.html, contracts.md, findings.csv, contracts.csv and "
                            "contracts.geojson; for lots jobs index.html, lots.json, lots.csv, lots.md, lot-NN.html, "
-                           "lot-NN-schedule.csv, lots.gpkg and lots-map.html; for re-plans the plan's files, "
-                           "replan.json, calls.json, calls.csv and replan.md",
+                           "lot-NN-schedule.csv, lots.gpkg and lots-map.html; for models jobs models.json, "
+                           "models.html, models.md, models.csv, seeds.csv, annual-cost.svg and tornado.svg; for "
+                           "re-plans the plan's files, replan.json, calls.json, calls.csv and replan.md",
                 "parameters": [_id_parameter("job_id", "job id"), _id_parameter("name", "result name")],
                 "responses": {"200": {"description": "The file", "content": {
                     "application/json": {"schema": {}}, "application/geo+json": {"schema": {}},

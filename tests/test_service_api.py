@@ -489,7 +489,7 @@ def test_the_page_keeps_the_key_for_the_tab_only_and_sandboxes_results(app):
     frames = dict(re.findall(r'<iframe id="([^"]+)"[^>]*?(sandbox(?:="[^"]*")?)', page))
     assert frames == {"map": 'sandbox="allow-scripts"', "run-sheets": 'sandbox="allow-scripts allow-modals"',
                       "report": "sandbox", "clock-report": 'sandbox=""', "contracts-report": 'sandbox=""',
-                      "lots-index": 'sandbox=""'}
+                      "lots-index": 'sandbox=""', "models-report": 'sandbox=""'}
     assert "allow-same-origin" not in page
 
 

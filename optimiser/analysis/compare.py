@@ -98,7 +98,7 @@ def coalition_problem(problem: Problem, services: frozenset, fleet_by_service=No
     return Problem(trips, tuple(vehicle_types), problem.matrix, problem.tariffs, name)
 
 
-def _run_solves(jobs: dict, options: CompareOptions, on_progress: ProgressCallback | None,
+def run_solves(jobs: dict, options: CompareOptions, on_progress: ProgressCallback | None,
                 executor: Executor | None = None, cancel: CancelToken | None = None) -> dict:
     """Solve every (key -> problem, seed, seconds) job; returns key -> plan.
 
@@ -429,7 +429,7 @@ def compare(problem: Problem, options: CompareOptions | None = None, *,
             for subset in itertools.combinations(services, size):
                 c = frozenset(subset)
                 jobs[(c, 0)] = job(c, 0, fleet)
-    plans = _run_solves(jobs, options, on_progress, executor, cancel)
+    plans = run_solves(jobs, options, on_progress, executor, cancel)
 
     def best_cost(coalition: frozenset) -> float:
         found = [p.cost.total for (c, _), p in plans.items() if c == coalition]

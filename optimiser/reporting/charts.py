@@ -317,3 +317,47 @@ def continuity_chart(by_service: Mapping[str, tuple[float, float | None]], style
         _legend(figure, axes, style)
 
     return _draw(style, "continuity", "Regular passengers with one vehicle and a steady pickup all week", draw)
+
+
+def model_costs_chart(costs: Mapping[str, tuple[float, float, float]], style: ChartStyle = ChartStyle()) -> Chart:
+    """Operating models' cost a year: a bar at each model's median, its whiskers from the least to
+    the most over seeds. ``costs``: model name -> (least, median, most) pounds a year."""
+    names = list(costs)
+
+    def draw(figure, axes):
+        medians = [costs[n][1] for n in names]
+        below = [costs[n][1] - costs[n][0] for n in names]
+        above = [costs[n][2] - costs[n][1] for n in names]
+        axes.bar(range(len(names)), medians, 0.6, color=[style.series_colour(i) for i in range(len(names))],
+                 yerr=[below, above], capsize=4, ecolor=style.reference_colour)
+        axes.set_xticks(range(len(names)), names, rotation=15, ha="right")
+        _pounds(axes)
+        axes.set_ylabel("cost a year (median; range over seeds)")
+
+    return _draw(style, "model_costs", "Operating models: cost a year", draw)
+
+
+def tornado_chart(title: str, base: float, swings: Mapping[str, tuple[float, float]], *, low_label: str = "rate down",
+                  high_label: str = "rate up", style: ChartStyle = ChartStyle()) -> Chart:
+    """How far a figure moves when each input moves down and up, one at a time: a horizontal bar
+    each side of ``base`` per input, the widest at the top. ``swings``: input -> (figure with the
+    input down, figure with it up)."""
+    names = sorted(swings, key=lambda n: abs(swings[n][1] - swings[n][0]))
+
+    def draw(figure, axes):
+        axes.grid(True, axis="x", color=style.grid_colour, linewidth=0.8)
+        axes.grid(False, axis="y")
+        rows = range(len(names))
+        axes.barh(rows, [swings[n][0] - base for n in names], 0.6, left=base, color=style.series_colour(3),
+                  label=low_label)
+        axes.barh(rows, [swings[n][1] - base for n in names], 0.6, left=base, color=style.series_colour(2),
+                  label=high_label)
+        axes.axvline(base, color=style.reference_colour, linewidth=1)
+        axes.set_yticks(list(rows), names)
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+        axes.xaxis.set_major_locator(MaxNLocator(steps=[1, 2, 5, 10], nbins=6))
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: _pounds_text(value)))
+        _legend(figure, axes, style)
+
+    return _draw(style, "tornado", title, draw, height_in=max(style.height_in, 0.45 * len(names) + 1.6))

@@ -48,7 +48,7 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _cell(value) -> str:
+def cell_text(value) -> str:
     """A CSV cell a spreadsheet shows as text: a user's string (an operator's name, a contract id)
     starting with a formula character gets a leading apostrophe, as Excel writes literal text;
     numbers stay numbers."""
@@ -59,7 +59,7 @@ def _cell(value) -> str:
 
 
 def finding_rows(analysis: ContractAnalysis) -> list[dict]:
-    return [{c: _cell(f.get(c)) for c in FINDING_COLUMNS} for f in analysis.findings]
+    return [{c: cell_text(f.get(c)) for c in FINDING_COLUMNS} for f in analysis.findings]
 
 
 def contract_layer(analysis: ContractAnalysis, locations: Mapping[str, tuple[float, float]]) -> dict | None:
@@ -89,7 +89,7 @@ def contract_layer(analysis: ContractAnalysis, locations: Mapping[str, tuple[flo
     return {"type": "FeatureCollection", "features": features}
 
 
-def _csv_text(columns, rows) -> str:
+def csv_text(columns, rows) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
@@ -107,8 +107,8 @@ def contract_files(analysis: ContractAnalysis, locations: Mapping[str, tuple[flo
         "findings.json": ("application/json", json.dumps(analysis.to_dict(), indent=2)),
         "contracts.md": ("text/markdown", markdown(analysis)),
         "contracts.html": ("text/html", html_report(analysis)),
-        "findings.csv": ("text/csv", _csv_text(FINDING_COLUMNS, finding_rows(analysis))),
-        "contracts.csv": ("text/csv", _csv_text(CONTRACT_COLUMNS, ({k: _cell(v) for k, v in r.to_dict().items()}
+        "findings.csv": ("text/csv", csv_text(FINDING_COLUMNS, finding_rows(analysis))),
+        "contracts.csv": ("text/csv", csv_text(CONTRACT_COLUMNS, ({k: cell_text(v) for k, v in r.to_dict().items()}
                                                                    for r in analysis.runs))),
     }
     layer = contract_layer(analysis, locations or {})

@@ -4,6 +4,8 @@
     itu compare TRIPS [FLEET] [--roads PBF | --osrm URL] [--seconds S] [--seeds K] [--out DIR]
     itu advise clock TRIPS [FLEET] --shifts SHIFTS.csv [--seconds S] [--seeds K] [--out DIR] [--json]
     itu contracts analyse TRIPS FLEET --register REGISTER.csv [--complete] [--out DIR] [--json]
+    itu contracts models TRIPS FLEET --register REGISTER.csv [--seeds K] [--seconds S] [--shifts SHIFTS.csv] [--out DIR]
+    itu contracts lots PLAN.json --trips TRIPS [--fleet FLEET] --lots N | --lot-size S [--by KEYS] [--out DIR]
     itu curves PLAN.json... --out SVG
     itu solve-week TRIPS FLEET [--seconds S] [--method template|independent] [--out DIR]
     itu replan PLAN.json CHANGES.json --trips TRIPS --fleet FLEET [--resolve] [--seconds S] [--out DIR]
@@ -16,8 +18,8 @@
     itu bench roads PBF;  itu bench service [--clients N]
 
 The commands live by what they are for: planning.py (solve, compare, curves, scenario),
-weekly.py (solve-week),
-advising.py (advise clock), contracts.py (contracts analyse), serving.py (serve, keys) and bench.py (the harnesses of benchmarks/).
+weekly.py (solve-week), replanning.py (replan), advising.py (advise clock), contracts.py (contracts
+analyse, models and lots), serving.py (serve, keys) and bench.py (the harnesses of benchmarks/).
 Errors the user can fix are printed as one line (what and where), exit code 2; never a traceback.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Contract commands: ``itu contracts analyse``, what today's contracts waste; ``itu contracts
-lots``, a plan's vehicles in lots for tender."""
+models``, operating models side by side; ``itu contracts lots``, a plan's vehicles in lots for tender."""
 from __future__ import annotations
 
 import json
@@ -126,3 +126,122 @@ def add_commands(sub) -> None:
     analyse.add_argument("--json", action="store_true", help="print the analysis as one JSON object")
     analyse.set_defaults(func=cmd_contracts_analyse)
     add_lots_command(contracts_sub)
+    add_models_command(contracts_sub)
+
+
+def _money_by_name(texts, where: str) -> dict[str, float]:
+    """``NAME=POUNDS`` flags as a mapping."""
+    from optimiser.errors import InputFormatError
+
+    out = {}
+    for text in texts or []:
+        name, _, value = text.rpartition("=")
+        try:
+            out[name.strip()] = float(value.replace(",", "").lstrip("£"))
+        except ValueError:
+            raise InputFormatError(f"{text!r} is not NAME=POUNDS (e.g. \"minibus=70000\")", where=where) from None
+        if not name.strip():
+            raise InputFormatError(f"{text!r} has no name before '='", where=where)
+    return out
+
+
+def cmd_contracts_models(args) -> int:
+    import sys
+
+    from optimiser import Progress
+    from optimiser.analysis.clock import read_shift_options
+    from optimiser.analysis.operating_models import (CapitalPrices, OperatingModelOptions, compare_operating_models,
+                                                     fixed_moves)
+    from optimiser.domain.operator_costs import OperatorCostModel
+    from optimiser.domain.register import read_register
+    from optimiser.reporting.models_report import markdown, write_operating_models
+
+    day = load_from_arguments(args)
+    register = read_register(args.register, day.problem, complete=args.complete)
+    moves = ()
+    if args.shifts:
+        moves = fixed_moves(read_shift_options(args.shifts, day.problem, names=day.place_names), args.shifts)
+    cost_model = OperatorCostModel(driver_per_hour=args.driver_per_hour, assistant_per_hour=args.assistant_per_hour,
+                                   minimum_paid_hours=args.minimum_paid_hours, overhead_share=args.overhead_share,
+                                   margin_share=args.margin_share)
+    capital = CapitalPrices(by_type=_money_by_name(args.vehicle_price, "--vehicle-price") or None,
+                            life_years=args.vehicle_life_years, interest_rate=args.interest_rate)
+    options = OperatingModelOptions(
+        seeds=args.seeds, time_limit_s=args.seconds, workers=args.parallel, cost_model=cost_model, capital=capital,
+        school_days=args.school_days, other_days=args.other_days,
+        school_services=tuple(s.strip() for s in args.school_services.split(",") if s.strip()),
+        models=tuple(m.strip() for m in args.models.split(",") if m.strip()), clock_moves=moves,
+        in_house_fleet_factor=args.fleet_factor, sensitivity_step=args.sensitivity_step)
+    bar = None
+    if sys.stderr.isatty() and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="solves", unit="solve", file=sys.stderr, leave=False)
+
+    def on_progress(progress: Progress) -> None:  # each finished solve: done of total
+        if bar is not None:
+            bar.total = progress.total
+            bar.n = progress.done
+            bar.refresh()
+
+    try:
+        result = compare_operating_models(day.problem, register, options, on_progress=on_progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(markdown(result))
+    if args.out:
+        for path in write_operating_models(result, args.out):
+            if not args.json:
+                print(f"wrote {path}")
+    return 0
+
+
+def add_models_command(contracts_sub) -> None:
+    from optimiser.analysis.operating_models import MODELS
+
+    models = contracts_sub.add_parser(
+        "models", help="today's register, re-tendered routes, in-house and hybrid plans side by side, a year")
+    models.add_argument("trips", help="trip file (CSV, GeoJSON, GeoPackage) or problem document (JSON)")
+    models.add_argument("fleet", nargs="?", help="fleet file (CSV or JSON) for a trip file")
+    add_travel_arguments(models)
+    models.add_argument("--register", required=True, help="the contract register, CSV (docs/contracts.md)")
+    models.add_argument("--complete", action="store_true",
+                        help="the register holds every contract of the day: a trip on no contract is an error")
+    models.add_argument("--seeds", type=int, default=3, help="solves of each model, one a seed (default 3)")
+    models.add_argument("--seconds", type=float, default=20.0, help="time limit of each solve (default 20)")
+    models.add_argument("--parallel", type=int, default=0, help="solves at once (default 0: one per core)")
+    models.add_argument("--models", default=",".join(MODELS),
+                        help=f"which models, comma-separated (default {','.join(MODELS)})")
+    models.add_argument("--shifts", help="clock moves to price too (a shift file, one shift a destination, as "
+                                         "the clock advisor reads): adds each solved model with the moves")
+    models.add_argument("--school-days", type=int, default=190, help="days a year with every trip (default 190)")
+    models.add_argument("--other-days", type=int, default=70,
+                        help="other weekdays a year, without school trips (default 70)")
+    models.add_argument("--school-services", default="school,sen",
+                        help="services that run on school days only (default school,sen)")
+    models.add_argument("--driver-per-hour", type=float, default=15.0, help="operator's driver pay (default 15.00)")
+    models.add_argument("--assistant-per-hour", type=float, default=12.71,
+                        help="operator's passenger assistant pay (default 12.71)")
+    models.add_argument("--minimum-paid-hours", type=float, default=2.0,
+                        help="least hours an operator pays for a duty (default 2)")
+    models.add_argument("--overhead-share", type=float, default=0.15, help="operator's overheads (default 0.15)")
+    models.add_argument("--margin-share", type=float, default=0.10, help="operator's margin (default 0.10)")
+    models.add_argument("--fleet-factor", type=float, default=3.0,
+                        help="in-house: each vehicle type up to this many times the vehicles held (default 3)")
+    models.add_argument("--vehicle-price", action="append", metavar="TYPE=POUNDS",
+                        help="price of a vehicle of a fleet type to buy (repeat; else by size)")
+    models.add_argument("--vehicle-life-years", type=float, default=7.0,
+                        help="years a vehicle's price is spread over (default 7)")
+    models.add_argument("--interest-rate", type=float, default=0.0,
+                        help="yearly interest on the capital (default 0: straight line)")
+    models.add_argument("--sensitivity-step", type=float, default=0.20,
+                        help="share each rate moves either way in the sensitivity (default 0.20)")
+    models.add_argument("--out", help="folder for models.json, models.md, models.html, models.csv, seeds.csv, "
+                                      "annual-cost.svg and tornado.svg")
+    models.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
+    models.add_argument("--quiet", action="store_true", help="no progress bar")
+    models.set_defaults(func=cmd_contracts_models)
