@@ -454,7 +454,8 @@ def models_options(options: dict, moves=()):
             raise ProblemError("a list of names", where=f"options.{name}")
     return OperatingModelOptions(
         seeds=int(options.get("seeds", 3)), time_limit_s=float(options.get("time_limit_s", 20)), cost_model=cost_model,
-        capital=capital, school_days=int(options.get("school_days", 190)), other_days=int(options.get("other_days", 70)),
+        capital=capital, school_days=int(options.get("school_days", 190)),
+        other_days=int(options.get("other_days", 70)),
         school_services=tuple(options.get("school_services", ("school", "sen"))),
         models=tuple(options.get("models", MODELS)), clock_moves=tuple(moves),
         **{k: rates[k] for k in ("in_house_fleet_factor", "sensitivity_step") if k in rates})

@@ -112,7 +112,8 @@ def test_in_house_buys_the_vehicles_beyond_those_held():
     capital = CapitalPrices(by_type={"car": 21_000.0}, life_years=7)
     options = OperatingModelOptions(seeds=1, time_limit_s=1, workers=1, models=("in_house",), capital=capital)
     model = compare_operating_models(problem, register, options).models["in_house"].to_dict()
-    # the two runs arrive within the same five minutes and do not fit one car together: one held, one to buy: one to buy, £21,000 over 7 years
+    # the two runs arrive within the same five minutes and do not fit one car together: one held,
+    # one to buy, £21,000 over 7 years
     assert model["vehicles_to_acquire"] == {"car": 1}
     assert model["capital"] == 21_000.0 and model["capital_a_year"] == pytest.approx(3000.0)
     assert model["taxi_trips"] == 0

@@ -186,7 +186,8 @@ MODEL_RATE_FIELDS = ("driver_per_hour", "assistant_per_hour", "minimum_paid_hour
 #: The rates the sensitivity moves, by the name a chart shows.
 SENSITIVITY_RATES = {"register prices": "register", "taxi tariffs": "taxi",
                      "operator pay (driver, assistant)": "operator_pay",
-                     "operator vehicle rates (day, km)": "operator_vehicles", "operator overheads": "operator_overheads",
+                     "operator vehicle rates (day, km)": "operator_vehicles",
+                     "operator overheads": "operator_overheads",
                      "operator margin": "operator_margin", "fleet day cost": "fleet_day",
                      "fleet cost a km": "fleet_km", "fleet staff cost an hour": "fleet_hour",
                      "vehicle prices (capital)": "capital"}
@@ -195,7 +196,8 @@ SENSITIVITY_RATES = {"register prices": "register", "taxi tariffs": "taxi",
 def scaled_cost_model(model: OperatorCostModel, factors: PriceFactors) -> OperatorCostModel:
     """``model`` with its pay, vehicle rates, overheads and margin multiplied by ``factors``."""
     def rates(r: VehicleRates) -> VehicleRates:
-        return VehicleRates(day_rate=r.day_rate * factors.operator_vehicles, per_km=r.per_km * factors.operator_vehicles)
+        k = factors.operator_vehicles
+        return VehicleRates(day_rate=r.day_rate * k, per_km=r.per_km * k)
 
     return replace(model, driver_per_hour=model.driver_per_hour * factors.operator_pay,
                    assistant_per_hour=model.assistant_per_hour * factors.operator_pay,
