@@ -455,7 +455,7 @@ def models_options(options: dict, moves=()):
     return OperatingModelOptions(
         seeds=int(options.get("seeds", 3)), time_limit_s=float(options.get("time_limit_s", 20)), cost_model=cost_model,
         capital=capital, school_days=int(options.get("school_days", 190)),
-        other_days=int(options.get("other_days", 70)),
+        other_days=int(options.get("other_days", 63)),
         school_services=tuple(options.get("school_services", ("school", "sen"))),
         models=tuple(options.get("models", MODELS)), clock_moves=tuple(moves),
         **{k: rates[k] for k in ("in_house_fleet_factor", "sensitivity_step") if k in rates})

@@ -109,7 +109,7 @@ MODELS_PROPERTIES = {
     "models": {"type": "array", "items": {"type": "string", "enum": ["today", "retendered", "in_house", "hybrid"]}},
     "school_services": {"type": "array", "items": {"type": "string"}, "default": ["school", "sen"]},
     "school_days": {"type": "integer", "minimum": 0, "maximum": 366, "default": 190},
-    "other_days": {"type": "integer", "minimum": 0, "maximum": 366, "default": 70},
+    "other_days": {"type": "integer", "minimum": 0, "maximum": 366, "default": 63},
     "vehicle_prices": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0},
                        "description": "pounds a vehicle to buy by fleet type name (else by size)"},
     "driver_per_hour": {"type": "number", "minimum": 0, "default": 15.0},

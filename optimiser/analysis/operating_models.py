@@ -23,8 +23,8 @@ The models (the efficiency programme's "three or four exemplar models" of integr
 - with ``clock_moves``, each of ``clock_models`` again on the day with those clocks moved
   (``retendered+clock`` and so on).
 
-A year is ``school_days`` days with every trip and ``other_days`` days (the other weekdays: holidays
-and training days) with the trips of services not in ``school_services``; each solved model is
+A year is ``school_days`` days with every trip and ``other_days`` days (the other weekdays out of term:
+63 in 2026, its 253 weekdays less bank holidays less 190 school days, as tender lots count them) with the trips of services not in ``school_services``; each solved model is
 solved for both days, with the same seeds and time limit. The solver is a heuristic, so each
 solved model is solved with ``seeds`` seeds and reported as the median with its range.
 
@@ -116,7 +116,7 @@ class OperatingModelOptions:
     capital: CapitalPrices = field(default_factory=CapitalPrices)
     #: Days a year with every trip, and the other weekdays (with no trips of ``school_services``).
     school_days: int = 190
-    other_days: int = 70
+    other_days: int = 63
     school_services: tuple[str, ...] = ("school", "sen")
     models: tuple[str, ...] = MODELS
     #: Moves of clocks (e.g. the clock advisor's recommendation) and the models to price with them too.

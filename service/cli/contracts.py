@@ -219,8 +219,8 @@ def add_models_command(contracts_sub) -> None:
     models.add_argument("--shifts", help="clock moves to price too (a shift file, one shift a destination, as "
                                          "the clock advisor reads): adds each solved model with the moves")
     models.add_argument("--school-days", type=int, default=190, help="days a year with every trip (default 190)")
-    models.add_argument("--other-days", type=int, default=70,
-                        help="other weekdays a year, without school trips (default 70)")
+    models.add_argument("--other-days", type=int, default=63,
+                        help="other weekdays a year, without school trips (default 63: 2026's weekdays out of term)")
     models.add_argument("--school-services", default="school,sen",
                         help="services that run on school days only (default school,sen)")
     models.add_argument("--driver-per-hour", type=float, default=15.0, help="operator's driver pay (default 15.00)")
