@@ -96,8 +96,8 @@ def test_the_sensitivity_moves_the_saving_by_the_rates_share():
     rates = {r["rate"]: r for r in result.sensitivity["rates"]}
     # register prices: £40 a school day, 190 days, moved 20% either way
     assert rates["register prices"]["high"] - rates["register prices"]["low"] == pytest.approx(0.4 * 40 * 190)
-    # the fleet's km cost is the hybrid plan's whole cost (£20 a day, 260 days); more cost, less saving
-    assert rates["fleet cost a km"]["low"] - rates["fleet cost a km"]["high"] == pytest.approx(0.4 * 20 * 260)
+    # the fleet's km cost is the hybrid plan's whole cost (£20 a day, 190 + 63 days); more cost, less saving
+    assert rates["fleet cost a km"]["low"] - rates["fleet cost a km"]["high"] == pytest.approx(0.4 * 20 * (190 + 63))
     assert "operator margin" not in rates  # no re-tendered model in this comparison
 
 
