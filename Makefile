@@ -106,7 +106,7 @@ bench-replan: $(STAMP)
 # planned alone, at two seeds (BENCHMARKS.md, "A week with consistent routes").
 bench-week: $(STAMP)
 	mkdir -p bench-results
-	$(BIN)/itu bench week --trips 300 --seconds 15 --seeds 0 1 | tee bench-results/week.txt
+	$(BIN)/itu bench week --trips 300 --seconds 15 --seeds 0 1 --chart bench-results/week-tradeoff.svg | tee bench-results/week.txt
 
 # Road network build and a 2,000 x 2,000 travel matrix on the Rutland extract.
 bench-roads: $(STAMP)

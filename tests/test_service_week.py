@@ -116,3 +116,21 @@ def test_plan_the_bundled_week_from_the_planners_page(served, browser):
     assert page.locator("#week-charts img").count() == 2
     assert "week.json" in page.inner_text("#week-downloads")
     assert not errors
+
+
+def test_the_week_charts_name_every_day_service_and_method_as_text():
+    from optimiser.reporting.charts import continuity_tradeoff_chart
+    from optimiser.reporting.report import week_charts
+
+    week = {"by_day": [{"day": "Mon", "cost": 400.0, "independent_cost": 380.0},
+                       {"day": "<b>Tue</b>", "cost": 410.0, "independent_cost": 390.0}],
+            "continuity": {"by_service": {"sen": {"both_share": 1.0}, "social_care": {"both_share": 0.5}}},
+            "independent_continuity": {"by_service": {"sen": {"both_share": 0.25}}}}
+    drawn = week_charts(week)
+    assert set(drawn) == {"week_cost", "continuity"}
+    assert "Mon" in drawn["week_cost"].svg and "&lt;b&gt;Tue&lt;/b&gt;" in drawn["week_cost"].svg
+    assert "each day alone" in drawn["week_cost"].svg
+    # a service with no figure planned alone: the week's bars only, no made-up zero beside them
+    assert "social_care" in drawn["continuity"].svg and "each day alone" not in drawn["continuity"].svg
+    tradeoff = continuity_tradeoff_chart({"template": [(0.11, 1.0), (0.108, 1.0)], "independent": [(0.0, 0.086)]})
+    assert "template" in tradeoff.svg and "independent" in tradeoff.svg and "%" in tradeoff.svg

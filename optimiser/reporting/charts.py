@@ -361,3 +361,24 @@ def tornado_chart(title: str, base: float, swings: Mapping[str, tuple[float, flo
         _legend(figure, axes, style)
 
     return _draw(style, "tornado", title, draw, height_in=max(style.height_in, 0.45 * len(names) + 1.6))
+
+
+def continuity_tradeoff_chart(points: Mapping[str, Sequence[tuple[float, float]]],
+                              style: ChartStyle = ChartStyle()) -> Chart:
+    """What consistency costs: ``points``: method -> (premium over days planned alone, share of
+    regular passengers kept steady) per seed, as fractions; one colour a method."""
+    def draw(figure, axes):
+        from matplotlib.ticker import PercentFormatter
+
+        for j, (method, seeds) in enumerate(points.items()):
+            axes.scatter([100 * p for p, _ in seeds], [100 * s for _, s in seeds], s=36, label=method,
+                         color=style.series_colour(j + 1), zorder=3)
+        axes.set_ylim(0, 105)
+        axes.xaxis.set_major_formatter(PercentFormatter(decimals=0))
+        axes.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+        axes.grid(True, color=style.grid_colour, linewidth=0.6)
+        axes.set_xlabel("the week's cost over the days planned alone")
+        axes.set_ylabel("regular SEN and day-centre passengers kept steady")
+        _legend(figure, axes, style)
+
+    return _draw(style, "continuity_tradeoff", "Continuity against cost: each method at each seed", draw)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from benchmarks.darp import DEFAULT_BKS
 from optimiser.errors import InputFormatError
@@ -203,6 +204,14 @@ def cmd_bench_week(args) -> int:
         print()
         for line in summary_lines(done):
             print(line)
+    if args.chart:
+        from optimiser.reporting.charts import continuity_tradeoff_chart
+
+        points: dict[str, list[tuple[float, float]]] = {}
+        for row in done:
+            points.setdefault(row.method, []).append((row.premium, row.consistent_share))
+        Path(args.chart).write_text(continuity_tradeoff_chart(points).svg)
+        print(f"wrote {args.chart}")
     return 0 if all(r.checked for r in done if r.method.startswith("template")) else 1
 
 
@@ -260,6 +269,8 @@ def add_commands(sub) -> None:
     bench_week.add_argument("--workers", type=int, default=1)
     bench_week.add_argument("--day-out", help="folder for the generated week (default: a new temporary folder)")
     bench_week.add_argument("--json", action="store_true", help="one JSON object per row")
+    bench_week.add_argument("--chart", metavar="SVG", help="also draw continuity against cost, a point per method "
+                                                          "and seed, to this SVG file")
     bench_week.set_defaults(func=cmd_bench_week)
     bench_day = bench_sub.add_parser("day", help="a generated day solved at several seeds: median, mean, gap")
     bench_day.add_argument("--trips", type=int, default=2000, help="trips in the generated day (default 2000)")
