@@ -215,3 +215,23 @@ def test_compare_the_models_from_the_planners_page(served, browser):
     page.frame_locator("#models-report").locator("h1").first.wait_for(timeout=30_000)
     assert "models.json" in page.inner_text("#models-downloads")
     assert not errors
+
+
+@pytest.mark.parametrize("body, where", [
+    ({"driver_per_hour": float("nan")}, "body.driver_per_hour"),
+    ({"margin_share": float("inf")}, "body.margin_share"),
+    ({"life_years": float("inf")}, "body.life_years"),
+    ({"in_house_fleet_factor": float("nan")}, "body.in_house_fleet_factor"),
+    ({"vehicle_prices": {"minibus": float("nan")}}, "body.vehicle_prices.minibus"),
+    ({"vehicle_prices": {"minibus": -1}}, "body.vehicle_prices.minibus"),
+    # the in-house fleet is the fleet times the factor: within the vehicles a problem may have
+    ({"in_house_fleet_factor": 1e9}, "body.in_house_fleet_factor"),
+])
+def test_a_models_job_refuses_rates_that_are_not_numbers_or_too_many_vehicles(service, body, where):
+    """NaN and Infinity (which Python's JSON reads) passed a "not negative" test and were queued."""
+    from tests.test_service_api import submit_on_the_example
+
+    app, _ = service
+    register_text = (RUTLAND / "register.csv").read_text()
+    refused = submit_on_the_example(app.test_client(), "/v1/models-jobs", register_csv=register_text, **body)
+    assert refused.status_code == 422 and refused.get_json()["where"] == where, refused.get_json()

@@ -379,3 +379,15 @@ def test_make_tender_lots_of_the_plan_shown_on_the_planners_page(served, browser
     assert "lot-01.html" in downloads and "lot-02-schedule.csv" in downloads
     assert not page.inner_text("#lots-error")
     assert not errors
+
+
+@pytest.mark.parametrize("rate", ["driver_per_hour", "overhead_share"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_lots_job_refuses_a_rate_that_is_not_a_number(service, rate, value):
+    """NaN and Infinity passed the cost model's "not negative" test and priced every lot at them."""
+    from tests.test_service_api import submit_on_the_example
+
+    app, _ = service
+    refused = submit_on_the_example(app.test_client(), "/v1/lots-jobs", plan_job_id="job_any", lots=2,
+                                    **{rate: value})
+    assert refused.status_code == 422 and refused.get_json()["where"] == f"body.{rate}"
