@@ -227,6 +227,7 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
                 results, summary = _models(loaded, options, control)
             else:
                 results, summary = _compare(loaded, options, control)
+            summary = {**summary, **input_warnings(loaded)}
     except SolveCancelled as exc:
         return _end(control, "cancelled",
                     error={"code": "cancelled", "message": exc.message or "cancelled while running"})
@@ -248,6 +249,26 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
                     error={"code": "cancelled", "message": "cancelled while running; the best plan found so far "
                                                            "is kept"})
     return _end(control, "succeeded", summary=summary, progress={**control.progress, "fraction": 1.0})
+
+
+#: Warnings a job's summary lists at most (a day's places far from a road can be thousands).
+MOST_WARNINGS = 20
+
+
+def input_warnings(loaded) -> dict:
+    """What the job's files said that is worth knowing but not an error, as ``itu solve`` prints
+    it (a week's file planned as one day, a place far from a road, a column not used), for its
+    summary: ``{"warnings": [...]}``, or nothing when there are none."""
+    if hasattr(loaded, "days_of_trip"):  # a week: each day's, once
+        warnings = list(dict.fromkeys(w for day in loaded.days for w in loaded.day[day].warnings))
+        if tuple(loaded.days) == ("day",):
+            warnings.insert(0, "the trip set's rows do not say their days (no days column): the week is "
+                               "one day, 'day'")
+    else:
+        warnings = list(getattr(loaded, "warnings", []))
+    if len(warnings) > MOST_WARNINGS:
+        warnings = warnings[:MOST_WARNINGS] + [f"and {len(warnings) - MOST_WARNINGS:,} more"]
+    return {"warnings": warnings} if warnings else {}
 
 
 def _finish(job: Job, state: str, **fields) -> None:
