@@ -744,7 +744,7 @@ def _replan(store: Store, trip_set: TripSet, fleet: Fleet, options: dict, contro
         control.searching = (time.monotonic(), limit)
     result = replan(problem, published, changes, ReplanOptions(
         prices=replan_prices(options), resolve=bool(options.get("resolve")),
-        solve=SolveOptions(time_limit_s=limit, seed=int(options.get("seed", 0)), workers=1)))
+        solve=SolveOptions(time_limit_s=limit, seed=int(options.get("seed", 0)), workers=1)), cancel=control)
     new_day = replace(loaded, problem=result.problem)
     calls = [{"trip_id": c.trip_id, "passenger": loaded.trip_text.get(c.trip_id, {}).get("passenger") or None,
               **{k: v for k, v in c.to_dict().items() if k != "trip_id"}} for c in result.calls]
