@@ -250,6 +250,19 @@ def _with_file(content: bytes, name: str, suffix: str, read):
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
+def _not_a_json_number(word: str):
+    """Python's JSON reads NaN and Infinity, which JSON has not (RFC 8259), no price or time can
+    be, and PostgreSQL will not store in a job's options."""
+    raise ValueError(f"{word} is not a number JSON allows")
+
+
+def _finite_number(digits: str) -> float:
+    value = float(digits)
+    if not math.isfinite(value):  # 1e400: read as infinity
+        raise ValueError(f"{digits[:20]} is too large a number")
+    return value
+
+
 def _json_body() -> Any:
     """The request's JSON, read strictly: a body that is not UTF-8, nests too deeply or holds a
     string no database can store is a 422 naming the body, never a 500."""
@@ -260,7 +273,7 @@ def _json_body() -> Any:
     except UnicodeDecodeError as exc:
         raise InputFormatError(f"not UTF-8: byte {exc.start} cannot be read", where="body") from None
     try:
-        body = json.loads(text)
+        body = json.loads(text, parse_constant=_not_a_json_number, parse_float=_finite_number)
     except RecursionError:
         raise InputFormatError("nested too deeply", where="body") from None
     except ValueError as exc:

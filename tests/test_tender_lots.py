@@ -383,11 +383,8 @@ def test_make_tender_lots_of_the_plan_shown_on_the_planners_page(served, browser
 
 @pytest.mark.parametrize("rate", ["driver_per_hour", "overhead_share"])
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
-def test_a_lots_job_refuses_a_rate_that_is_not_a_number(service, rate, value):
+def test_lot_options_refuse_a_rate_that_is_not_a_number(rate, value):
     """NaN and Infinity passed the cost model's "not negative" test and priced every lot at them."""
-    from tests.test_service_api import submit_on_the_example
-
-    app, _ = service
-    refused = submit_on_the_example(app.test_client(), "/v1/lots-jobs", plan_job_id="job_any", lots=2,
-                                    **{rate: value})
-    assert refused.status_code == 422 and refused.get_json()["where"] == f"body.{rate}"
+    with pytest.raises(ProblemError) as refused:
+        lot_options_from_fields({"lots": 2, rate: value})
+    assert refused.value.where == f"cost_model.{rate}"
