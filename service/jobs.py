@@ -626,8 +626,11 @@ def _lots(loaded, options: dict, control: _JobControl):
     if isinstance(document, dict) and isinstance(document.get("problem"), str):
         problem = replace(problem, name=document["problem"])
     plan = plan_to_put_in_lots(document, problem, where="body.plan_job_id")
-    lots = make_lots(problem, plan, lot_options_from_fields({k: options[k] for k in LOT_FIELDS + COST_FIELDS
-                                                             if k in options}))
+    try:
+        lots = make_lots(problem, plan, lot_options_from_fields({k: options[k] for k in LOT_FIELDS + COST_FIELDS
+                                                                 if k in options}))
+    except ProblemError as exc:  # more lots than the plan has vehicles, ...: named as the body names them
+        raise ProblemError(exc.message, where=exc.where.replace("lot_options.", "body.", 1)) from None
     with tempfile.TemporaryDirectory(prefix="itu-lots-") as folder:
         written = write_tender_pack(lots, plan, problem, folder, locations=loaded.locations,
                                     place_names=loaded.place_names)
