@@ -250,6 +250,19 @@ def _with_file(content: bytes, name: str, suffix: str, read):
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
+def _not_a_json_number(word: str):
+    """Python's JSON reads NaN and Infinity, which JSON has not (RFC 8259), no price or time can
+    be, and PostgreSQL will not store in a job's options."""
+    raise ValueError(f"{word} is not a number JSON allows")
+
+
+def _finite_number(digits: str) -> float:
+    value = float(digits)
+    if not math.isfinite(value):  # 1e400: read as infinity
+        raise ValueError(f"{digits[:20]} is too large a number")
+    return value
+
+
 def _json_body() -> Any:
     """The request's JSON, read strictly: a body that is not UTF-8, nests too deeply or holds a
     string no database can store is a 422 naming the body, never a 500."""
@@ -260,7 +273,7 @@ def _json_body() -> Any:
     except UnicodeDecodeError as exc:
         raise InputFormatError(f"not UTF-8: byte {exc.start} cannot be read", where="body") from None
     try:
-        body = json.loads(text)
+        body = json.loads(text, parse_constant=_not_a_json_number, parse_float=_finite_number)
     except RecursionError:
         raise InputFormatError("nested too deeply", where="body") from None
     except ValueError as exc:
@@ -545,7 +558,25 @@ def _check_models_request(body: dict) -> None:
     try:
         models_options(body)
     except ProblemError as exc:
-        raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None
+        # a vehicle's price is named within vehicle_prices; every other setting is a field of the body
+        where = exc.where.split(".")[-1]
+        if where in body.get("vehicle_prices", {}) and where not in body:
+            where = f"vehicle_prices.{where}"
+        raise InputFormatError(exc.message, where=f"body.{where}") from None
+
+
+def _check_in_house_fleet(options: dict):
+    """The in-house model's fleet is the fleet's vehicles times ``in_house_fleet_factor``: it must
+    stay within the vehicles a problem may have, as the fleet itself must."""
+    def check(trip_set) -> None:
+        fleet = _owned(Fleet, options["fleet_id"], "body.fleet_id")
+        factor = options.get("in_house_fleet_factor", 3.0)
+        if fleet.vehicle_count is None or "in_house" not in options.get("models", ["in_house"]):
+            return  # a fleet stored before its vehicles were counted: the worker's problem limits hold
+        if fleet.vehicle_count * factor > limits().vehicles:
+            raise LimitExceeded(f"{fleet.vehicle_count:,} vehicles times {factor:g} is more than "
+                                f"{limits().vehicles:,}, the most a problem may have", where="body.in_house_fleet_factor")
+    return check
 
 
 def _check_lots_request(body: dict) -> None:
@@ -747,7 +778,8 @@ def create_contracts_job():
 
 @bp.post("/models-jobs")
 def create_models_job():
-    return _submit("models", MODELS_FIELDS)
+    options = _job_request(MODELS_FIELDS, "models")
+    return _queue("models", options, _check_in_house_fleet(options))
 
 
 @bp.post("/lots-jobs")

@@ -227,6 +227,7 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
                 results, summary = _models(loaded, options, control)
             else:
                 results, summary = _compare(loaded, options, control)
+            summary = {**summary, **input_warnings(loaded)}
     except SolveCancelled as exc:
         return _end(control, "cancelled",
                     error={"code": "cancelled", "message": exc.message or "cancelled while running"})
@@ -248,6 +249,26 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
                     error={"code": "cancelled", "message": "cancelled while running; the best plan found so far "
                                                            "is kept"})
     return _end(control, "succeeded", summary=summary, progress={**control.progress, "fraction": 1.0})
+
+
+#: Warnings a job's summary lists at most (a day's places far from a road can be thousands).
+MOST_WARNINGS = 20
+
+
+def input_warnings(loaded) -> dict:
+    """What the job's files said that is worth knowing but not an error, as ``itu solve`` prints
+    it (a week's file planned as one day, a place far from a road, a column not used), for its
+    summary: ``{"warnings": [...]}``, or nothing when there are none."""
+    if hasattr(loaded, "days_of_trip"):  # a week: each day's, once
+        warnings = list(dict.fromkeys(w for day in loaded.days for w in loaded.day[day].warnings))
+        if tuple(loaded.days) == ("day",):
+            warnings.insert(0, "the trip set's rows do not say their days (no days column): the week is "
+                               "one day, 'day'")
+    else:
+        warnings = list(getattr(loaded, "warnings", []))
+    if len(warnings) > MOST_WARNINGS:
+        warnings = warnings[:MOST_WARNINGS] + [f"and {len(warnings) - MOST_WARNINGS:,} more"]
+    return {"warnings": warnings} if warnings else {}
 
 
 def _finish(job: Job, state: str, **fields) -> None:
@@ -605,8 +626,11 @@ def _lots(loaded, options: dict, control: _JobControl):
     if isinstance(document, dict) and isinstance(document.get("problem"), str):
         problem = replace(problem, name=document["problem"])
     plan = plan_to_put_in_lots(document, problem, where="body.plan_job_id")
-    lots = make_lots(problem, plan, lot_options_from_fields({k: options[k] for k in LOT_FIELDS + COST_FIELDS
-                                                             if k in options}))
+    try:
+        lots = make_lots(problem, plan, lot_options_from_fields({k: options[k] for k in LOT_FIELDS + COST_FIELDS
+                                                                 if k in options}))
+    except ProblemError as exc:  # more lots than the plan has vehicles, ...: named as the body names them
+        raise ProblemError(exc.message, where=exc.where.replace("lot_options.", "body.", 1)) from None
     with tempfile.TemporaryDirectory(prefix="itu-lots-") as folder:
         written = write_tender_pack(lots, plan, problem, folder, locations=loaded.locations,
                                     place_names=loaded.place_names)
@@ -723,7 +747,7 @@ def _replan(store: Store, trip_set: TripSet, fleet: Fleet, options: dict, contro
         control.searching = (time.monotonic(), limit)
     result = replan(problem, published, changes, ReplanOptions(
         prices=replan_prices(options), resolve=bool(options.get("resolve")),
-        solve=SolveOptions(time_limit_s=limit, seed=int(options.get("seed", 0)), workers=1)))
+        solve=SolveOptions(time_limit_s=limit, seed=int(options.get("seed", 0)), workers=1)), cancel=control)
     new_day = replace(loaded, problem=result.problem)
     calls = [{"trip_id": c.trip_id, "passenger": loaded.trip_text.get(c.trip_id, {}).get("passenger") or None,
               **{k: v for k, v in c.to_dict().items() if k != "trip_id"}} for c in result.calls]

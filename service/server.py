@@ -49,14 +49,21 @@ def checked_config(options: ServerOptions) -> dict:
     """The configuration the workers will run with, checked and the database migrated here, once,
     before any worker starts (a bad setting is one clear message, not a worker failing to boot)."""
     from flask import Flask
+    from sqlalchemy.exc import OperationalError
 
     from .config import load_config
     from .store import migrate
 
-    config = load_config(Path(Flask("service", instance_relative_config=True).instance_path), overrides(options))
+    instance = Path(Flask("service", instance_relative_config=True).instance_path)
+    # the default database is a SQLite file in the instance folder, which a fresh checkout lacks
+    instance.mkdir(parents=True, exist_ok=True)
+    config = load_config(instance, overrides(options))
     if options.workers < 1 or options.threads < 1:
         raise ConfigurationError("workers and threads must be at least 1", where="--workers/--threads")
-    migrate(config["DATABASE_URL"])
+    try:
+        migrate(config["DATABASE_URL"])
+    except OperationalError as exc:  # a folder that is not there, a server that does not answer
+        raise ConfigurationError(f"cannot open the database: {exc.orig}", where="ITU_DATABASE_URL") from None
     return config
 
 

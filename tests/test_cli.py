@@ -280,3 +280,23 @@ def test_bench_darp_prints_a_table_per_family_and_takes_search_parameters(darp_d
     refused = itu("bench", "darp", str(darp_dir / "cordeau2006" / "a2-16.txt"), "--set", "ruin_recreate.nope=1",
                   check=False)
     assert refused.returncode == 2 and "ruin_recreate has no parameter 'nope'" in refused.stderr
+
+
+def test_serve_makes_its_instance_folder_and_names_a_database_it_cannot_open(tmp_path, monkeypatch):
+    """A fresh checkout has no instance folder, where the default SQLite file goes: the service
+    makes it. A database it cannot open is one line naming the setting, not a traceback."""
+    from flask import Flask
+
+    from service.errors import ConfigurationError
+    from service.server import ServerOptions, checked_config
+
+    for name in ("ITU_DATABASE_URL", "ITU_DEV_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    fresh = tmp_path / "checkout" / "instance"
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(fresh))
+    config = checked_config(ServerOptions(dev=True))
+    assert config["DATABASE_URL"].endswith("itu.sqlite3") and (fresh / "itu.sqlite3").is_file()
+    monkeypatch.setenv("ITU_DATABASE_URL", f"sqlite:///{tmp_path / 'no such folder' / 'itu.sqlite3'}")
+    with pytest.raises(ConfigurationError) as refused:
+        checked_config(ServerOptions(dev=True))
+    assert refused.value.where == "ITU_DATABASE_URL" and "unable to open" in refused.value.message

@@ -215,3 +215,35 @@ def test_compare_the_models_from_the_planners_page(served, browser):
     page.frame_locator("#models-report").locator("h1").first.wait_for(timeout=30_000)
     assert "models.json" in page.inner_text("#models-downloads")
     assert not errors
+
+
+@pytest.mark.parametrize("body, where", [
+    ({"vehicle_prices": {"minibus": -1}}, "body.vehicle_prices.minibus"),
+    # the in-house fleet is the fleet times the factor: within the vehicles a problem may have
+    ({"in_house_fleet_factor": 1e9}, "body.in_house_fleet_factor"),
+])
+def test_a_models_job_names_a_vehicle_price_and_refuses_too_big_an_in_house_fleet(service, body, where):
+    """A vehicle's price was named body.<type>; a factor of a billion was queued to build a fleet
+    of billions of vehicles."""
+    from tests.test_service_api import submit_on_the_example
+
+    app, _ = service
+    register_text = (RUTLAND / "register.csv").read_text()
+    refused = submit_on_the_example(app.test_client(), "/v1/models-jobs", register_csv=register_text, **body)
+    assert refused.status_code == 422 and refused.get_json()["where"] == where, refused.get_json()
+
+
+@pytest.mark.parametrize("make, where", [
+    (lambda x: OperatorCostModel(driver_per_hour=x), "cost_model.driver_per_hour"),
+    (lambda x: OperatorCostModel(margin_share=x), "cost_model.margin_share"),
+    (lambda x: CapitalPrices(life_years=x), "capital.life_years"),
+    (lambda x: CapitalPrices(interest_rate=x), "capital.interest_rate"),
+    (lambda x: CapitalPrices(by_type={"minibus": x}), "capital.minibus"),
+    (lambda x: OperatingModelOptions(in_house_fleet_factor=x), "options.in_house_fleet_factor"),
+])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_rates_that_are_not_numbers_are_refused_by_name(make, where, value):
+    """NaN passed a "not negative" test and infinity priced every vehicle at infinity."""
+    with pytest.raises(ProblemError) as refused:
+        make(value)
+    assert refused.value.where == where

@@ -606,3 +606,17 @@ def test_the_openapi_document_states_this_services_limits(database_url):
         assert "429" in document["paths"]["/v1/solve-jobs"]["post"]["responses"]
     finally:
         stop_app(app)
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_number_json_does_not_allow_is_a_422_naming_the_body(app, keys, number):
+    """Python's JSON reads NaN and Infinity (and 1e400 as infinity): they went through the field
+    checks into the job's options, and PostgreSQL refused to store them (a 500)."""
+    client = app.test_client()
+    trip_set, fleet = inputs(client, keys["county"])
+    for path, field in (("/v1/contracts-jobs", '"register_csv": "x", "turnaround_minutes"'),
+                        ("/v1/solve-jobs", '"time_limit_s": 5, "seed": 1, "far_points": "warn", "regions"')):
+        data = f'{{"trip_set_id": "{trip_set}", "fleet_id": "{fleet}", {field}: {number}}}'
+        response = client.post(path, data=data, headers={**keys["county"], "Content-Type": "application/json"})
+        assert response.status_code == 422, response.get_json()
+        assert response.get_json()["where"] == "body" and number.lstrip("-")[:3] in response.get_json()["message"]

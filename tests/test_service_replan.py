@@ -254,3 +254,27 @@ def test_the_openapi_document_describes_the_re_plan(app):
              for ref in schemas["Changes"]["properties"]["changes"]["items"]["oneOf"]}
     assert kinds == {"cancel", "add", "move_window", "vehicle_off"}
     assert "replan" in schemas["Job"]["properties"]["kind"]["enum"]
+
+
+def test_a_re_plan_with_the_full_search_stops_when_cancelled(app, keys, database_url):
+    """``resolve`` runs the full search for up to ``time_limit_s`` (an hour at most): it never
+    looked at the job's cancel, so a cancelled re-plan searched on to its end. It now stops at the
+    search's next check and keeps the best plan so far, as a solve job does."""
+    import threading
+    import time
+
+    client, county = app.test_client(), keys["county"]
+    plan_job = published(app, database_url, county)
+    job = replan_request(client, plan_job["id"], {"now": "07:00", "resolve": True, "time_limit_s": 600,
+                                                  "changes": [{"kind": "cancel", "trip_id": "sen-0001-am"}]},
+                         county).get_json()
+    worker = threading.Thread(target=run, args=(app, database_url, job, county), daemon=True)
+    worker.start()
+    while client.get(job["url"], headers=county).get_json()["progress"].get("phase") != "re-planning":
+        assert worker.is_alive()
+        time.sleep(0.2)
+    assert client.post(job["cancel_url"], headers=county).status_code == 202
+    worker.join(timeout=120)  # the search's next check is within a second; 600 s if it is never made
+    done = client.get(job["url"], headers=county).get_json()
+    assert done["state"] == "cancelled" and done["summary"]["stopped_early"], done["error"]
+    assert {"plan.json", "calls.csv"} <= set(done["results"])

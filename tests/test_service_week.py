@@ -134,3 +134,38 @@ def test_the_week_charts_name_every_day_service_and_method_as_text():
     assert "social_care" in drawn["continuity"].svg and "each day alone" not in drawn["continuity"].svg
     tradeoff = continuity_tradeoff_chart({"template": [(0.11, 1.0), (0.108, 1.0)], "independent": [(0.0, 0.086)]})
     assert "template" in tradeoff.svg and "independent" in tradeoff.svg and "%" in tradeoff.svg
+
+
+def test_a_week_file_on_a_day_job_and_a_day_file_on_a_week_job_say_so(dev_service, submit_week, small_week,
+                                                                       tmp_path):
+    """The warnings ``itu solve`` prints were dropped by the service: a week's file given to a
+    day's job planned every row as one day, and a day's file given to a week job made a week of
+    one day, each without a word."""
+    from geodata.readers import load_problem
+
+    app, url = dev_service
+    client = app.test_client()
+    trips, fleet = small_week
+    trip_set = upload(client, "/v1/trip-sets", trips.read_bytes(), "week.csv", {}).get_json()["id"]
+    fleet_id = upload(client, "/v1/fleets", fleet.read_bytes(), "fleet.json", {}).get_json()["id"]
+    day_job = client.post("/v1/solve-jobs", content_type="application/json", data=json.dumps(
+        {"trip_set_id": trip_set, "fleet_id": fleet_id, "time_limit_s": 0.5})).get_json()
+    assert run_claimed(app, url, day_job["id"]) == "succeeded"
+    done = client.get(day_job["url"]).get_json()
+    assert any("rows name their days" in w for w in done["summary"]["warnings"])
+    whole = load_problem(trips, fleet)  # every row as one day, as the job planned it
+    assert_feasible(whole.problem, plan_from_document(client.get(done["results"]["plan.json"]).get_json(),
+                                                      whole.problem))
+
+    lines = trips.read_text().splitlines()
+    days_column = lines[0].split(",").index("days")
+    one_day = "\n".join(",".join(c for k, c in enumerate(line.split(",")) if k != days_column) for line in lines)
+    (tmp_path / "day.csv").write_text(one_day + "\n")
+    week_job = submit_week(trips_text=one_day.encode(), time_limit_s=0.5).get_json()
+    assert run_claimed(app, url, week_job["id"]) == "succeeded"
+    done = client.get(week_job["url"]).get_json()
+    assert done["summary"]["days"] == ["day"]
+    assert any("do not say their days" in w for w in done["summary"]["warnings"])
+    day = load_problem(tmp_path / "day.csv", fleet)
+    assert_feasible(day.problem, plan_from_document(client.get(done["results"]["day-plan.json"]).get_json(),
+                                                    day.problem))

@@ -379,3 +379,27 @@ def test_make_tender_lots_of_the_plan_shown_on_the_planners_page(served, browser
     assert "lot-01.html" in downloads and "lot-02-schedule.csv" in downloads
     assert not page.inner_text("#lots-error")
     assert not errors
+
+
+@pytest.mark.parametrize("rate", ["driver_per_hour", "overhead_share"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_lot_options_refuse_a_rate_that_is_not_a_number(rate, value):
+    """NaN and Infinity passed the cost model's "not negative" test and priced every lot at them."""
+    with pytest.raises(ProblemError) as refused:
+        lot_options_from_fields({"lots": 2, rate: value})
+    assert refused.value.where == f"cost_model.{rate}"
+
+
+def test_a_lots_job_asking_for_more_lots_than_vehicles_fails_naming_the_body_field(service):
+    """Found only once the plan is read: the job fails naming body.lots, not the library's name."""
+    from tests.test_contracts import run_claimed
+
+    app, url = service
+    client = app.test_client()
+    _, plan = rutland_plan_by_hand()
+    trip_set, fleet, plan_job = stored_solve_job(app, client, plan)
+    job = client.post("/v1/lots-jobs", content_type="application/json", data=json.dumps(
+        {"trip_set_id": trip_set, "fleet_id": fleet, "plan_job_id": plan_job, "lots": 1000})).get_json()
+    assert run_claimed(app, url, job["id"]) == "failed"
+    error = client.get(job["url"]).get_json()["error"]
+    assert error["where"] == "body.lots" and "1000 lots" in error["message"]

@@ -76,15 +76,15 @@ class CapitalPrices:
     interest_rate: float = 0.0
 
     def __post_init__(self):
-        if not self.life_years > 0:
-            raise ProblemError("must be positive", where="capital.life_years")
-        if self.interest_rate < 0:
-            raise ProblemError("must not be negative", where="capital.interest_rate")
+        if not (math.isfinite(self.life_years) and self.life_years > 0):
+            raise ProblemError("must be a positive number", where="capital.life_years")
+        if not (math.isfinite(self.interest_rate) and self.interest_rate >= 0):
+            raise ProblemError("must be a number, not negative", where="capital.interest_rate")
         if not self.by_size:
             raise ProblemError("needs at least one size band", where="capital.by_size")
         for name, price in list((self.by_type or {}).items()) + [(f"{m} places", p) for m, p in self.by_size]:
-            if price < 0:
-                raise ProblemError("must not be negative", where=f"capital.{name}")
+            if not (math.isfinite(price) and price >= 0):
+                raise ProblemError("must be a number, not negative", where=f"capital.{name}")
 
     def price_of(self, vehicle_type: VehicleType) -> float:
         if self.by_type and vehicle_type.name in self.by_type:
@@ -148,7 +148,7 @@ class OperatingModelOptions:
             raise ProblemError("choose at least one model", where="options.models")
         if "today" in self.clock_models and self.clock_moves:
             raise ProblemError("today's register has no plan to move clocks in", where="options.clock_models")
-        if self.in_house_fleet_factor < 1:
+        if not (math.isfinite(self.in_house_fleet_factor) and self.in_house_fleet_factor >= 1):
             raise ProblemError("must be at least 1 (the vehicles held)", where="options.in_house_fleet_factor")
         if not 0 < self.sensitivity_step < 1:
             raise ProblemError("must be more than 0 and less than 1", where="options.sensitivity_step")

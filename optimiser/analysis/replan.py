@@ -376,9 +376,12 @@ def _published_orders(day: _Day, plan: Plan, original: Problem) -> list[RouteOrd
     return orders
 
 
-def replan(problem: Problem, plan: Plan, changes: Changes, options: ReplanOptions | None = None) -> ReplanResult:
+def replan(problem: Problem, plan: Plan, changes: Changes, options: ReplanOptions | None = None, *,
+           cancel=None) -> ReplanResult:
     """A new checked plan for ``problem`` (the day as published) after ``changes``, changing as
-    little as the disruption price makes worthwhile. ``plan`` is not altered."""
+    little as the disruption price makes worthwhile. ``plan`` is not altered. ``cancel`` (anything
+    with ``is_set()``) stops the full search early, as it stops ``solve``: its best routes so far
+    are weighed against the repair's."""
     options = options or ReplanOptions()
     now = changes.now_s
     published = Published.of(plan)
@@ -451,7 +454,7 @@ def replan(problem: Problem, plan: Plan, changes: Changes, options: ReplanOption
     result_plan, method, notes = repaired, "repair", []
     best_score = repaired.cost.total + _disruption(day, repaired)
     if options.resolve:
-        searched, why = _full_search(day, list(orders.values()), options.solve)
+        searched, why = _full_search(day, list(orders.values()), options.solve, cancel)
         if searched is None:
             notes.append(f"the full search was not kept: {why}")
         else:
@@ -651,13 +654,14 @@ def _disruption(day: _Day, plan: Plan) -> float:
     return total
 
 
-def _full_search(day: _Day, start: Sequence[RouteOrder], options: SolveOptions):
+def _full_search(day: _Day, start: Sequence[RouteOrder], options: SolveOptions, cancel=None):
     """The full search from the repaired routes, its vehicles matched to the published ones; or
     None and why it cannot be kept."""
     from optimiser.solving import solve
 
     try:
-        plan = solve(day.problem, replace(options, place_left_out=True), start_routes=[o for o in start if o.events])
+        plan = solve(day.problem, replace(options, place_left_out=True), start_routes=[o for o in start if o.events],
+                     cancel=cancel)
     except ItuError as exc:
         return None, str(exc)
     except Exception as exc:  # noqa: BLE001 - the repaired plan stands; the search's failure is reported

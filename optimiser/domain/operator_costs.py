@@ -24,6 +24,7 @@ Pricing rules:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -114,8 +115,9 @@ class OperatorCostModel:
     def __post_init__(self):
         for name in ("driver_per_hour", "assistant_per_hour", "minimum_paid_hours", "overhead_share",
                      "margin_share"):
-            if getattr(self, name) < 0:
-                raise ProblemError("must not be negative", where=f"cost_model.{name}")
+            # NaN passes a "< 0" test and infinity makes every price infinite: refuse both
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ProblemError("must be a number, not negative", where=f"cost_model.{name}")
         if not self.size_bands:
             raise ProblemError("needs at least one size band", where="cost_model.size_bands")
 
