@@ -364,21 +364,33 @@ def tornado_chart(title: str, base: float, swings: Mapping[str, tuple[float, flo
 
 
 def continuity_tradeoff_chart(points: Mapping[str, Sequence[tuple[float, float]]],
-                              style: ChartStyle = ChartStyle()) -> Chart:
+                              target: tuple[float, float] | None = (0.03, 0.95),
+                              style: ChartStyle = ChartStyle(legend_columns=1)) -> Chart:
     """What consistency costs: ``points``: method -> (premium over days planned alone, share of
-    regular passengers kept steady) per seed, as fractions; one colour a method."""
+    regular passengers kept steady) per seed, as fractions; one colour a method. ``target``: the
+    most premium and the least share asked for (issue 34: 3% and 95%), drawn as dashed lines."""
     def draw(figure, axes):
-        from matplotlib.ticker import PercentFormatter
+        from matplotlib.ticker import MultipleLocator, PercentFormatter
 
         for j, (method, seeds) in enumerate(points.items()):
             axes.scatter([100 * p for p, _ in seeds], [100 * s for _, s in seeds], s=36, label=method,
                          color=style.series_colour(j + 1), zorder=3)
+        if target is not None:
+            most_premium, least_share = target
+            axes.axvline(100 * most_premium, color=style.reference_colour, linestyle=(0, (6, 4)), linewidth=1)
+            axes.axhline(100 * least_share, color=style.reference_colour, linestyle=(0, (6, 4)), linewidth=1)
+            axes.annotate(f"target: at most {100 * most_premium:g}% dearer, {100 * least_share:g}% steady",
+                          (100 * most_premium, 100 * least_share), xytext=(4, -12), textcoords="offset points",
+                          color=style.reference_colour)
         axes.set_ylim(0, 105)
+        axes.set_xlim(left=min(-1.0, axes.get_xlim()[0]))
+        axes.xaxis.set_major_locator(MultipleLocator(5))
         axes.xaxis.set_major_formatter(PercentFormatter(decimals=0))
         axes.yaxis.set_major_formatter(PercentFormatter(decimals=0))
         axes.grid(True, color=style.grid_colour, linewidth=0.6)
         axes.set_xlabel("the week's cost over the days planned alone")
-        axes.set_ylabel("regular SEN and day-centre passengers kept steady")
+        axes.set_ylabel("passengers kept steady")
         _legend(figure, axes, style)
 
-    return _draw(style, "continuity_tradeoff", "Continuity against cost: each method at each seed", draw)
+    return _draw(style, "continuity_tradeoff", "Regular SEN and day-centre passengers kept steady, against cost",
+                 draw)
