@@ -5,10 +5,10 @@ import json
 import sys
 from pathlib import Path
 
-from optimiser import Progress
 from optimiser.errors import InputFormatError, ProblemError
 
 from .planning import add_travel_arguments, load_from_arguments
+from .progress import SolvesBar
 
 
 def limits_from_arguments(args):
@@ -36,17 +36,6 @@ def cmd_advise_clock(args) -> int:
     options = ClockOptions(time_limit_s=args.seconds, seeds=args.seeds, max_rounds=args.max_rounds,
                            screen_rounds=args.screen_rounds, objective=args.objective, workers=args.parallel,
                            least_share_per_move=args.least_share_per_move, search_limit_s=args.search_limit)
-    bar = None
-    if sys.stderr.isatty() and not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(desc="solves", unit="solve", file=sys.stderr, leave=False)
-
-    def on_progress(progress: Progress) -> None:  # each finished solve: done of the total known so far
-        if bar is not None:
-            bar.total = progress.total
-            bar.n = progress.done
-            bar.refresh()
 
     client = None
     if args.dask_scheduler:
@@ -54,10 +43,9 @@ def cmd_advise_clock(args) -> int:
 
         client = Client(args.dask_scheduler)
     try:
-        advice = advise_clock(day.problem, shifts, options, executor=client, on_progress=on_progress)
+        with SolvesBar(sys.stderr.isatty() and not args.quiet) as on_progress:
+            advice = advise_clock(day.problem, shifts, options, executor=client, on_progress=on_progress)
     finally:
-        if bar is not None:
-            bar.close()
         if client is not None:
             client.close()
     if args.json:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from .planning import add_travel_arguments, load_from_arguments
+from .progress import SolvesBar
 
 
 def cmd_contracts_analyse(args) -> int:
@@ -148,7 +149,6 @@ def _money_by_name(texts, where: str) -> dict[str, float]:
 def cmd_contracts_models(args) -> int:
     import sys
 
-    from optimiser import Progress
     from optimiser.analysis.clock import read_shift_options
     from optimiser.analysis.operating_models import (CapitalPrices, OperatingModelOptions, compare_operating_models,
                                                      fixed_moves)
@@ -172,23 +172,9 @@ def cmd_contracts_models(args) -> int:
         school_services=tuple(s.strip() for s in args.school_services.split(",") if s.strip()),
         models=tuple(m.strip() for m in args.models.split(",") if m.strip()), clock_moves=moves,
         in_house_fleet_factor=args.fleet_factor, sensitivity_step=args.sensitivity_step)
-    bar = None
-    if sys.stderr.isatty() and not args.quiet:
-        from tqdm import tqdm
 
-        bar = tqdm(desc="solves", unit="solve", file=sys.stderr, leave=False)
-
-    def on_progress(progress: Progress) -> None:  # each finished solve: done of total
-        if bar is not None:
-            bar.total = progress.total
-            bar.n = progress.done
-            bar.refresh()
-
-    try:
+    with SolvesBar(sys.stderr.isatty() and not args.quiet) as on_progress:
         result = compare_operating_models(day.problem, register, options, on_progress=on_progress)
-    finally:
-        if bar is not None:
-            bar.close()
     if args.json:
         print(json.dumps(result.to_dict()))
     else:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from geodata.files import GEODATA_SUFFIXES, LoadedDay, load_day, snapping_summary, travel_config, write_plan_files
 from geodata.scenario import SHAPES
-from optimiser import Plan, Progress
+from optimiser import Plan
 from optimiser.errors import InputFormatError, ItuError
 
-from .progress import solve_with_bar
+from .progress import SolvesBar, solve_with_bar
 
 #: ``itu solve --improvement`` as SolveOptions.
 IMPROVEMENTS = {
@@ -151,23 +151,9 @@ def cmd_compare(args) -> int:
     day = load_from_arguments(args)
     options = CompareOptions(time_limit_s=args.seconds, seeds=args.seeds, workers=args.parallel,
                              search_by_size=not args.same_seconds, **day.settings)
-    bar = None
-    if sys.stderr.isatty() and not args.quiet:
-        from tqdm import tqdm
 
-        bar = tqdm(desc="solves", unit="solve", file=sys.stderr, leave=False)
-
-    def on_progress(progress: Progress) -> None:  # each finished solve: done of total
-        if bar is not None:
-            bar.total = progress.total
-            bar.n = progress.done
-            bar.refresh()
-
-    try:
+    with SolvesBar(sys.stderr.isatty() and not args.quiet) as on_progress:
         result = compare(day.problem, options, on_progress=on_progress)
-    finally:
-        if bar is not None:
-            bar.close()
     print(markdown(result))
     if args.out:
         for path in write_comparison(result, args.out):

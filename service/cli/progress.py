@@ -29,6 +29,35 @@ class ProgressBar:
             self.bar.close()
 
 
+class SolvesBar:
+    """A tqdm bar counting finished solves of the total known so far, drawn only when ``show``.
+
+    Used as a context manager whose value is the ``on_progress`` callback of the analyses that run
+    many solves (the comparison, the clock advisor, the operating models): the bar is closed however
+    the analysis ends.
+    """
+
+    def __init__(self, show: bool):
+        self.bar = None
+        if show:
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc="solves", unit="solve", file=sys.stderr, leave=False)
+
+    def __call__(self, progress: Progress) -> None:
+        if self.bar is not None:
+            self.bar.total = progress.total
+            self.bar.n = progress.done
+            self.bar.refresh()
+
+    def __enter__(self) -> "SolvesBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def solve_with_bar(problem: Problem, options: SolveOptions, label: str, show: bool, executor=None) -> Plan:
     """``solve``, with a bar labelled ``label`` when ``show``."""
     bar = ProgressBar(options.time_limit_s, label, show)
