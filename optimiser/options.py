@@ -161,6 +161,12 @@ class DecompositionParameters:
     second_phase_least_s: float = 10.0
     #: Seconds between the best costs a part sends back while it searches.
     progress_every_s: float = 1.0
+    #: A part still running this long after it was due (its search time and its overhead from
+    #: when it was sent) is told to stop, with every part; one still running twice this long
+    #: after is given up and its trips go to contracts, so the solve ends whatever a part does.
+    #: Longer than ``StrategyParameters.finish_past_limit_s``, after which a part's OR-Tools
+    #: solves end by themselves, so that a part is given up only when it is stuck elsewhere.
+    part_overrun_s: float = 60.0
 
     def __post_init__(self):
         owner = "parameters.decomposition"
@@ -177,6 +183,7 @@ class DecompositionParameters:
                 raise ProblemError(f"{name} must leave time for the first phase (below 1)", where=f"{owner}.{name}")
         for name in ("seam_least_s", "overhead_s_per_trip", "second_phase_least_s", "progress_every_s"):
             _check_positive(owner, name, getattr(self, name), allow_zero=True)
+        _check_positive(owner, "part_overrun_s", self.part_overrun_s)
 
 
 @dataclass(frozen=True)
@@ -190,6 +197,11 @@ class StrategyParameters:
     county_day_trips: int = 300
     #: From here, when OR-Tools improves the day, it does so part by part rather than on the whole model.
     parts_day_trips: int = 1000
+    #: Seconds past the time limit that OR-Tools may take to finish a construction the limit cut
+    #: short, to build one in place of routes it could not read, or to read and price ours: its
+    #: own constructions have no cancel, and one on a 500-trip side of a day ran for minutes on a
+    #: busy machine while the whole solve job waited for it.
+    finish_past_limit_s: int = 60
 
     def __post_init__(self):
         for f in fields(self):

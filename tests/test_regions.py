@@ -3,7 +3,9 @@ one feasible plan of the whole day, locally and on a Dask cluster, and what a ca
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace as changed
 
 import pytest
@@ -164,12 +166,13 @@ def test_a_solve_started_from_routes_starts_from_them(day):
     start = [route_order(day, r) for r in first.routes]
     cancel = threading.Event()
     cancel.set()  # stopped before its first round: what comes back is the start itself
-    # one worker: with two, a cancelled portfolio returned other routes than the start in 5 of 9
-    # runs since 2026-12-06 (an open defect, in the closing note), so the two are not compared here
-    again = solve(day, SolveOptions(time_limit_s=6, workers=1), cancel=cancel, start_routes=start)
+    # two workers, as by default: the first once searched on while the second was starting,
+    # before it heard of the cancel, and returned other routes than the start
+    again = solve(day, SolveOptions(time_limit_s=6, workers=2), cancel=cancel, start_routes=start)
     assert_feasible(day, again)
     assert sorted(r.trip_ids for r in again.routes) == sorted(r.trip_ids for r in first.routes)
     assert again.cost.total == pytest.approx(first.cost.total, abs=0.01)
+    assert again.solver.ruin_and_recreate["rounds"] == 0  # no worker searched
     # and searching on from them never ends dearer than they are, by the search's objective (the
     # priced plan charges a split-shift vehicle's day rate once, the search each duty its share)
     better = solve(day, SolveOptions(time_limit_s=120, workers=1, seed=3, max_rounds=2_000), start_routes=start)
@@ -205,6 +208,49 @@ def test_regions_that_take_the_whole_limit_keep_their_joined_plan_without_a_seam
     assert_feasible(problem, plan)
     assert "seam" not in plan.solver.regions
     assert len(plan.served_trip_ids) + len(plan.contracted) + len(plan.unserved) == 60
+
+
+class OneRegionNeverEnds(ThreadPoolExecutor):
+    """Regions run in threads, but region 2's search neither stops at its time limit nor on a
+    cancel (as a construction without a time limit did on a busy machine): it ends only when
+    the test lets it go."""
+
+    def __init__(self):
+        super().__init__(max_workers=2)
+        self.let_go = threading.Event()
+
+    def submit(self, fn, *args, **kwargs):
+        if kwargs.get("part") == 1:
+            return super().submit(self.let_go.wait, 120)  # and then it has no plan
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_region_that_never_ends_is_given_up_and_the_solve_ends_soon_after_its_time_limit():
+    from tests.instances import random_day_near_a_depot
+
+    problem = random_day_near_a_depot(5, trips=60, spread_min=300, slack_min=(20, 40))
+    overrun_s = 10.0  # room for region 1 to end on a busy machine
+    parameters = SearchParameters(decomposition=DecompositionParameters(part_overrun_s=overrun_s))
+    options = SolveOptions(time_limit_s=4, regions=2, part_workers=2, parameters=parameters)
+    executor = OneRegionNeverEnds()
+    try:
+        started = time.monotonic()
+        plan = solve(problem, options, executor=executor)
+        seconds = time.monotonic() - started
+    finally:
+        executor.let_go.set()
+        executor.shutdown(wait=True)
+    # each region searches at least 5 s; region 2 is given up twice the overrun after that, long
+    # before it would end
+    assert seconds < 5 + 2 * overrun_s + 20, seconds
+    assert_feasible(problem, plan)
+    _accounted_once(problem, plan)
+    first, second = plan.solver.regions["each"]
+    assert first["planned"] and not second["planned"]
+    assert "given up: still running" in second["failure"]
+    # its trips go to contracts (or unserved), saying why
+    reasons = [x.reason for x in [*plan.contracted, *plan.unserved] if "was not planned" in x.reason]
+    assert len(reasons) == second["trips"] and all("given up: still running" in r for r in reasons)
 
 
 def test_start_routes_that_do_not_fit_the_problem_are_refused_with_where(day):

@@ -152,6 +152,10 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
 
     stop = SharedStop(executor)
     stopped = False
+    # a part overran its time limit by ``part_overrun_s``: every part was told to stop (their
+    # plans so far are kept), and parts overrunning by twice that were given up
+    overran = False
+    given_up = False
     first_plan_s: float | None = None  # when every part had sent a plan of its own
 
     def run(parts_now: list[Problem], part_options, done_plans: dict[int, Plan], failed: dict[int, str],
@@ -159,7 +163,7 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
         """Plan every part of ``parts_now`` into ``done_plans`` (or its failure into ``failed``),
         reporting the sum of their costs so far plus ``offset``; parts started from ``starts``
         report only once each has sent a cost of its own."""
-        nonlocal stopped
+        nonlocal stopped, overran, given_up
         searching: dict[int, float] = {}  # the best cost each part still searching has sent
         heard: set[int] = set()  # parts that have sent a plan of their own, or ended
         if starts is None:
@@ -175,14 +179,18 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
 
         waiting = list(range(len(parts_now)))  # submitted only as slots free up, so a cancel starts no more
         running: dict = {}
+        due: dict = {}  # when each running part should have ended: its search and its overhead from when it was sent
         while waiting or running:
-            while waiting and len(running) < slots and not stopped:
+            while waiting and len(running) < slots and not stopped and not overran:
                 r = waiting.pop(0)
                 with warnings.catch_warnings():  # Dask warns of any task over 10 MB: a region is sent once
                     warnings.filterwarnings("ignore", message="Sending large graph")
-                    running[executor.submit(solve_part, parts_now[r], part_options, stop.event,
-                                            start_routes=None if starts is None else starts[r],
-                                            progress=stop.progress, part=r, cooled=starts is not None)] = r
+                    future = executor.submit(solve_part, parts_now[r], part_options, stop.event,
+                                             start_routes=None if starts is None else starts[r],
+                                             progress=stop.progress, part=r, cooled=starts is not None)
+                running[future] = r
+                due[future] = (time.monotonic() + part_options.time_limit_s
+                               + decomposition.overhead_s_per_trip * len(parts_now[r].trips))
             done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
             reports = stop.reports()
             for r, cost in reports:  # oldest first, each a new best
@@ -205,6 +213,26 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
                 for r in waiting:
                     failed[r] = "the solve was cancelled before this region was planned"
                 waiting = []
+            if running:
+                late_parts = _overran(running, due, decomposition.part_overrun_s)
+                if late_parts and not overran:
+                    # a part's search that does not stop at its time limit (a construction
+                    # without one, a busy machine) must not hold the whole solve: every part
+                    # is told to stop and keeps its plan so far
+                    overran = True
+                    stop.set()
+                    for r in waiting:
+                        failed[r] = "not planned: a part planned before it overran its time limit"
+                    waiting = []
+                for future, late in late_parts.items():
+                    if late >= 2 * decomposition.part_overrun_s:
+                        r = running.pop(future)
+                        future.cancel()  # a task already running runs on, but nothing waits for it
+                        given_up = True
+                        heard.add(r)
+                        failed[r] = (f"given up: still running {late:.0f} s after its time limit of "
+                                     f"{part_options.time_limit_s:g} s")
+                        report()
 
     try:
         run(parts, region_options, plans, failures)
@@ -216,13 +244,14 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
         # the parts were priced apart: a vehicle working duties on both sides of a break pays its
         # day rate once in the whole day, however the two parts shared it
         record(joined.cost.total)
-        if second_s and not stopped and len(plans) == len(parts):
+        if second_s and not stopped and not overran and len(plans) == len(parts):
             joined = _second_phase(problem, options, parts, plans, joined, place, split_info, started, history,
                                    slots, second_phase, run, record, region_options)
         seconds = options.time_limit_s - (time.monotonic() - started)
         # the parts may take the whole limit and more (processes slow to start on a busy machine):
         # then the day keeps its joined plan rather than mend its seam in no time at all
-        if mending and seconds > 0 and not stopped and not (cancel is not None and cancel.is_set()):
+        if (mending and seconds > 0 and not stopped and not overran
+                and not (cancel is not None and cancel.is_set())):
             # in local processes the seam's search may use every slot (a portfolio of its own);
             # a Dask worker's process may not start processes of its own
             seam_options = replace(region_options, time_limit_s=seconds, workers=slots if own else 1)
@@ -232,7 +261,14 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
     finally:
         stop.close()
         if own:
-            executor.shutdown(wait=True, cancel_futures=True)
+            # a part given up may still be running: wait for it no longer than the solve did
+            executor.shutdown(wait=not given_up, cancel_futures=True)
+
+def _overran(running: dict, due: dict, overrun_s: float) -> dict:
+    """The running parts' futures that are at least ``overrun_s`` past when they were due, with
+    how many seconds past it each is."""
+    now = time.monotonic()
+    return {future: now - due[future] for future in running if now - due[future] >= overrun_s}
 
 def _second_phase(problem: Problem, options, parts: list[Problem], plans: dict[int, Plan], joined: Plan,
                   place: Callable, split_info: dict, started: float, history, slots: int, second_phase: Callable,

@@ -143,7 +143,9 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int], N
         if best[0] is None or value < best[0]:
             best[0] = value
             report(value)
-        if cancelled() and not holder.get("restoring"):
+        # while restoring, not even asked: on a cluster the cancel is a round trip to the
+        # scheduler, and one failing inside this callback broke the reading of the routes
+        if not holder.get("restoring") and cancelled():
             model.CancelSearch()
 
     routing.AddAtSolutionCallback(at_solution)
@@ -193,7 +195,7 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
             # our tests are exact, so this is a defect: OR-Tools' own construction still gives a plan
             params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
         params.solution_limit = 1
-        params.ClearField("time_limit")
+        _finish_within(params, deadline, options)
     elif options.first_solution == "TIME_ORDERED_INSERTION":
         routes, construction_cut, estimate = construct_routes(
             m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
@@ -203,7 +205,7 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
             # the parts had the time: restore their routes and price them, no search on the whole
             # model (on a day this size one pass of it can outlast the limit by most of a minute)
             params.solution_limit = 1
-            params.ClearField("time_limit")
+            _finish_within(params, deadline, options)
         else:
             initial = routing.ReadAssignmentFromRoutes(routes, True)
             # OR-Tools searches for what is left of the limit
@@ -221,8 +223,9 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
         assignment = routing.SolveWithParameters(params)
     if assignment is None and not cancelled():
         # The time limit ran out during construction (a large day, a short limit or a busy machine).
-        # Construction always ends on its own since every trip is optional: finish it, and stop there.
-        params.ClearField("time_limit")
+        # Construction always ends on its own since every trip is optional: finish it, and stop
+        # there, within a bound (finish_past_limit_s) past the limit, or give no plan
+        _finish_within(params, deadline, options)
         params.solution_limit = 1
         assignment = routing.SolveWithParameters(params)
     if assignment is None:
@@ -240,6 +243,12 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
         if events:
             routes.append((v, events))
     return SearchResult(assignment.ObjectiveValue(), routes, construction_cut, info)
+
+
+def _finish_within(params, deadline: float, options: SolveOptions) -> None:
+    """Let OR-Tools' next solve run until ``finish_past_limit_s`` past the deadline, and no longer."""
+    seconds = max(0.0, deadline - time.monotonic()) + options.parameters.strategy.finish_past_limit_s
+    params.time_limit.FromMilliseconds(int(seconds * 1000))
 
 
 def routes_on_model(m: SearchModel, start: Sequence[tuple]) -> list[list[int]]:

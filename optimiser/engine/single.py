@@ -274,7 +274,17 @@ def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOption
     cancel_event = context.Event()
     processes = []
     ids = [t.id for t in trips]
+
+    def pass_on_cancel() -> None:
+        if cancel is not None and cancel.is_set():
+            cancel_event.set()
+
     for worker, (worker_options, seed) in enumerate(_portfolio_configs(options)):
+        # before each start too: starting a worker waits until it has read its problem (seconds
+        # of imports on a busy machine), and meanwhile the workers already started search on; a
+        # solve cancelled from the outset had its first worker search most of its time limit
+        # and return other routes than the start it was given
+        pass_on_cancel()
         proc = context.Process(target=_worker_main,
                                args=(problem, ids, worker_options, seed, worker, out, cancel_event, start, cooled),
                                daemon=True)
@@ -282,8 +292,7 @@ def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOption
         processes.append(proc)
     results = {}
     while len(results) < len(processes):
-        if cancel is not None and cancel.is_set():
-            cancel_event.set()
+        pass_on_cancel()
         try:
             message = out.get(timeout=0.2)
         except queue_module.Empty:
