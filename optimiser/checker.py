@@ -124,6 +124,15 @@ def check_plan(problem, plan) -> CheckReport:
                        f"(the type has {len(_duty_windows(vt))})")
             continue
         _check_route(problem, trips, vt, route, report)
+
+    # -- a trip assigned to one vehicle rides no other (it may be contracted) ----------
+    must_ride = {trip_id: (name, number) for trip_id, name, number in getattr(problem, "assigned_vehicles", ())}
+    for route in plan.routes:
+        for stop in route.stops:
+            wanted = must_ride.get(stop.trip_id) if stop.kind == "pickup" else None
+            if wanted is not None and wanted != (route.vehicle_type, route.vehicle_number):
+                report.add(f"trip {stop.trip_id} rides {route.vehicle_type} #{route.vehicle_number}, not its "
+                           f"assigned {wanted[0]} #{wanted[1]}")
     return report
 
 

@@ -801,12 +801,12 @@ def _week(loaded, options: dict, control: _JobControl, settings: dict):
     done = [0]
     control.update(force=True, phase="solving", solves_done=0, solves_total=solves, fraction=0.0)
 
-    def solve_day(problem, solve_options):
+    def solve_day(problem, solve_options, start_routes=None):
         def on_progress(p):
             within = min(1.0, p.elapsed_s / max(p.time_limit_s, 1e-9))
             control.update(best_cost=round(p.best_cost, 2), fraction=round((done[0] + within) / solves, 3))
 
-        plan = solve(problem, solve_options, on_progress=on_progress, cancel=control)
+        plan = solve(problem, solve_options, on_progress=on_progress, cancel=control, start_routes=start_routes)
         done[0] += 1
         control.update(force=True, solves_done=done[0], fraction=round(done[0] / solves, 3))
         return plan

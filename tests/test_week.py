@@ -149,3 +149,78 @@ def test_itu_solve_week_writes_the_week_and_a_plan_per_day(small_week, tmp_path,
     assert all((tmp_path / "out" / d / "plan.json").is_file() for d in ("Mon", "Tue", "Wed"))
     assert "week checker passed" in capsys.readouterr().out
     assert main(["solve-week", str(trips), str(fleet), "--free", "sen", "--consistent", "sen"]) == 2
+
+
+def _two_day_school_run():
+    """Two neighbours going to one school: one every day (regular), one on Tuesday only; one
+    minibus, and taxis dearer than the minibus's detour."""
+    from optimiser.analysis.week import Week
+    from optimiser.domain.model import Layout, ProblemBuilder, crow_fly
+
+    places = crow_fly({"depot": (52.67, -0.73), "home": (52.66, -0.70), "next door": (52.661, -0.701),
+                       "school": (52.65, -0.72)})
+    problems = {}
+    for day in ("Mon", "Tue"):
+        b = ProblemBuilder(places, name=day)
+        b.add_vehicle_type("minibus", count=1, depot="depot", layouts=[Layout("8 seats", seats=8)],
+                           cost_per_day=50, cost_per_km=0.5)
+        b.add_tariff("taxi", flag_fall=80, per_km=2)
+        b.add_trip("pupil-am", "sen", "home", "school", earliest_pickup="08:00", latest_arrival="08:50")
+        if day == "Tue":
+            b.add_trip("visitor-am", "sen", "next door", "school", earliest_pickup="08:00", latest_arrival="08:50")
+        problems[day] = b.build()
+    return Week(("Mon", "Tue"), problems, {})
+
+
+def test_a_day_from_the_template_puts_its_own_trips_on_the_template_vehicles():
+    # Tuesday's one-off pupil rides the regular pupil's minibus, which passes next door, rather
+    # than a taxi because the template's vehicle is not free for the day's search
+    week = _two_day_school_run()
+    shared = plan_week(week, WeekOptions(solve=FAST))
+    tuesday = shared.plans["Tue"]
+    assert_feasible(week.problems["Tue"], tuesday)
+    assert [r.trip_ids for r in tuesday.routes] == [("pupil-am", "visitor-am")] or \
+        [sorted(r.trip_ids) for r in tuesday.routes] == [["pupil-am", "visitor-am"]]
+    assert not tuesday.contracted and shared.continuity["by_service"]["sen"]["both_share"] == 1.0
+    apart = plan_week(week, WeekOptions(solve=FAST, share_template_vehicles=False), alone=shared.independent)
+    assert [c.trip_id for c in apart.plans["Tue"].contracted] == ["visitor-am"]
+    assert shared.cost < apart.cost
+
+
+def test_a_trip_assigned_to_a_vehicle_rides_only_that_vehicle(small_week):
+    from dataclasses import replace
+
+    from optimiser.checker import check_plan
+    from optimiser.solving import solve
+
+    problem = load_week(*small_week).week.problems["Mon"]
+    minibus = next(vt for vt in problem.vehicle_types if vt.name == "minibus")
+    carried = [t for t in problem.trips if problem.can_carry(minibus, t)][:4]
+    assigned = problem.__class__(problem.trips, problem.vehicle_types, problem.matrix, problem.tariffs, problem.name,
+                                 tuple((t.id, "minibus", minibus.count - 1) for t in carried))
+    plan = solve(assigned, FAST)
+    assert_feasible(assigned, plan)
+    on = {t for r in plan.routes if (r.vehicle_type, r.vehicle_number) == ("minibus", minibus.count - 1)
+          for t in r.trip_ids}
+    elsewhere = {t for r in plan.routes for t in r.trip_ids} - on
+    assert on & {t.id for t in carried} and not elsewhere & {t.id for t in carried}
+    # the checker reports a trip moved to another vehicle
+    route = next(r for r in plan.routes if carried[0].id in r.trip_ids)
+    moved = replace(plan, routes=tuple(replace(r, vehicle_number=minibus.count) if r is route else r
+                                       for r in plan.routes))
+    minibus_more = replace(minibus, count=minibus.count + 1)
+    wider = replace(assigned, vehicle_types=tuple(minibus_more if vt is minibus else vt
+                                                  for vt in assigned.vehicle_types))
+    assert any("not its assigned minibus" in v for v in check_plan(wider, moved).violations)
+
+
+@pytest.mark.parametrize("row, field", [(("nobody", "minibus", 0), "trip_id"), (("?", "tram", 0), "vehicle_type"),
+                                        (("?", "minibus", 99), "vehicle_number")])
+def test_a_bad_vehicle_assignment_is_named(small_week, row, field):
+    from dataclasses import replace
+
+    problem = load_week(*small_week).week.problems["Mon"]
+    row = (problem.trips[0].id if row[0] == "?" else row[0],) + row[1:]
+    with pytest.raises(ProblemError) as caught:
+        replace(problem, assigned_vehicles=(row,))
+    assert caught.value.where == f"assigned_vehicles[0].{field}"

@@ -9,12 +9,15 @@ at day centres need the same driver and assistant and a time their families can 
 are offered and measured against each other (docs/week.md, BENCHMARKS.md):
 
 - ``template`` (the default, chosen by measurement): the regular trips of the consistent services
-  (rows that run on two days or more) are planned once, as one day; each day keeps the template's
-  routes with the trips that run that day, on the same vehicles in the same order, each pickup held
-  within the tolerance of the template's time (the time the passenger is told), and a template trip
-  contracted stays contracted; the day's other trips are planned by a full search on the vehicles
-  the template leaves free, and contracts. Consistency is then a hard rule: it gives way only where
-  the day's fleet lacks the template's vehicle.
+  (rows that run on two days or more) are planned once, as one day; each day starts from the
+  template's routes with the trips that run that day, on the same vehicles, each pickup held within
+  the tolerance of the template's time (the time the passenger is told), and a template trip
+  contracted stays contracted; one search of the day adds the day's other trips, on the template's
+  vehicles or free ones, with each regular trip assigned to its vehicle (``Problem.assigned_vehicles``)
+  but free to change order and time within the tolerance (``share_template_vehicles``; off, the
+  template's routes are kept as planned and the other trips go on the vehicles it leaves free).
+  Consistency is then a hard rule: it gives way only where the day's fleet lacks the template's
+  vehicle or the vehicle cannot take the trip that day.
 - ``independent``: each day is planned alone, then each day's vehicles of a type are renumbered to
   match Monday's (a vehicle is the one sharing most regular trips with it; vehicles of a type are
   alike, so the cost does not change).
@@ -59,6 +62,10 @@ class WeekOptions:
     tolerance_s: float = 600.0
     #: Plan each day alone as well, for the premium (the ``independent`` method always does).
     compare_independent: bool = True
+    #: ``template``: the day's other trips may join the template's vehicles, and the regular trips
+    #: move within their vehicle and the tolerance, in one search of the day; off: the template's
+    #: routes are kept as planned and the other trips go on the vehicles it leaves free.
+    share_template_vehicles: bool = True
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -256,10 +263,11 @@ class WeekResult:
 
 # ------------------------------------------------------------------------------ planning
 def plan_week(week: Week, options: WeekOptions | None = None, *,
-              solve_day: Callable[[Problem, SolveOptions], Plan] | None = None,
+              solve_day: Callable[..., Plan] | None = None,
               alone: Mapping[str, Plan] | None = None) -> WeekResult:
     """Plan every day of ``week`` (``WeekOptions.method``), each plan checked; ``solve_day``
-    replaces ``optimiser.solve`` (a notebook may pass one with progress); ``alone``: each day
+    replaces ``optimiser.solve`` (a notebook may pass one with progress; it is given
+    ``start_routes=`` as ``solve`` is when the day starts from the template); ``alone``: each day
     already planned alone (another ``WeekResult.independent``), not planned again."""
     options = options or WeekOptions()
     if solve_day is None:
@@ -303,34 +311,19 @@ def _from_template(week: Week, options: WeekOptions, solve_day, notes: list[str]
 
 
 def day_from_template(problem: Problem, template: Plan, options: WeekOptions, solve_day) -> Plan:
-    """One day from the template: its routes keep the day's regular trips on their vehicles in their
-    order (the others taken out); the day's other trips (and any regular trip whose vehicle the day's
-    fleet lacks, or that the template contracted) are planned by a full search on the vehicles the
-    template leaves free, and contracts."""
+    """One day from the template: its routes keep the day's regular trips on their vehicles, each
+    pickup within the tolerance of the template's time (the others taken out); a trip the template
+    contracted stays contracted. With ``WeekOptions.share_template_vehicles`` one search plans the
+    whole day from those routes: the day's other trips may join the template's vehicles, and the
+    regular trips may change order and time within their vehicle and the tolerance. Without it the
+    template's routes are kept as they are and the day's other trips (and any regular trip whose
+    vehicle the day's fleet lacks) are planned on the vehicles the template leaves free."""
+    kept, told, contracted = _template_routes(problem, template, options)
+    if options.share_template_vehicles:
+        return _day_around_template(problem, kept, told, contracted, options, solve_day)
     today = {t.id: t for t in problem.trips}
     types = {vt.name: vt for vt in problem.vehicle_types}
-    kept, placed = [], set()
-    for route in template.routes:
-        vt = types.get(route.vehicle_type)
-        trip_ids = [t for t in route.trip_ids if t in today]
-        if (not trip_ids or vt is None or route.vehicle_number >= vt.count or route.duty >= len(vt.duty_windows)
-                or route.layout not in {x.name for x in vt.layouts}):
-            continue
-        # each pickup within the tolerance of the template's, the time the passenger was told: the
-        # template's own times remain a schedule of the route with the absent trips taken out
-        told = {st.trip_id: st.service_start_s for st in route.stops if st.kind == "pickup"}
-        pinned = {t: replace(today[t], earliest_pickup_s=max(today[t].earliest_pickup_s, told[t] - options.tolerance_s),
-                             latest_pickup_s=min(today[t].latest_pickup_s, told[t] + options.tolerance_s))
-                  for t in trip_ids}
-        kept.append(_order_on(vt, route.vehicle_number, route, pinned))
-        placed.update(trip_ids)
-    contracted = []
-    for c in template.contracted:  # contracted all week, as the template chose, where the day has a tariff
-        offer = problem.contract_price(today[c.trip_id]) if c.trip_id in today else None
-        if offer is not None:
-            contracted.append(ContractedTrip(c.trip_id, c.service, offer[0].name, offer[1],
-                                             "contracted all week (the template's choice): " + c.reason))
-            placed.add(c.trip_id)
+    placed = set(told) | {c.trip_id for c in contracted}
     used = {(o.vehicle_type.name, o.vehicle_number) for o in kept}
     free_numbers = {vt.name: [n for n in range(vt.count) if (vt.name, n) not in used] for vt in problem.vehicle_types}
     free_fleet = tuple(replace(vt, count=len(free_numbers[vt.name])) for vt in problem.vehicle_types)
@@ -344,6 +337,59 @@ def day_from_template(problem: Problem, template: Plan, options: WeekOptions, so
                    for r in free.routes]
         contracted, unserved, solver = contracted + list(free.contracted), free.unserved, free.solver
     return build_plan(problem, orders, contracted, unserved, solver)
+
+
+def _template_routes(problem: Problem, template: Plan, options: WeekOptions):
+    """The template's routes cut to the day's trips, on the same vehicles in the same order, each
+    regular trip's pickup window narrowed to the tolerance about the template's time; those trips
+    as narrowed, by id; and the template's contracted trips contracted again where the day has a
+    tariff for them."""
+    today = {t.id: t for t in problem.trips}
+    types = {vt.name: vt for vt in problem.vehicle_types}
+    kept, told_trips = [], {}
+    for route in template.routes:
+        vt = types.get(route.vehicle_type)
+        trip_ids = [t for t in route.trip_ids if t in today]
+        if (not trip_ids or vt is None or route.vehicle_number >= vt.count or route.duty >= len(vt.duty_windows)
+                or route.layout not in {x.name for x in vt.layouts}):
+            continue
+        # each pickup within the tolerance of the template's, the time the passenger was told: the
+        # template's own times remain a schedule of the route with the absent trips taken out
+        told = {st.trip_id: st.service_start_s for st in route.stops if st.kind == "pickup"}
+        pinned = {t: replace(today[t], earliest_pickup_s=max(today[t].earliest_pickup_s, told[t] - options.tolerance_s),
+                             latest_pickup_s=min(today[t].latest_pickup_s, told[t] + options.tolerance_s))
+                  for t in trip_ids}
+        kept.append(_order_on(vt, route.vehicle_number, route, pinned))
+        told_trips.update(pinned)
+    contracted = []
+    for c in template.contracted:  # contracted all week, as the template chose, where the day has a tariff
+        offer = problem.contract_price(today[c.trip_id]) if c.trip_id in today else None
+        if offer is not None:
+            contracted.append(ContractedTrip(c.trip_id, c.service, offer[0].name, offer[1],
+                                             "contracted all week (the template's choice): " + c.reason))
+    return kept, told_trips, contracted
+
+
+def _day_around_template(problem: Problem, kept: list[RouteOrder], told: Mapping[str, Trip],
+                         contracted: list[ContractedTrip], options: WeekOptions, solve_day) -> Plan:
+    """The whole day planned by one search that starts from the template's routes: each regular
+    trip on them is assigned to its template vehicle (``Problem.assigned_vehicles``) with its
+    pickup window narrowed to the tolerance; the day's other trips are first put where each costs
+    least, on those routes or on free vehicles, then the search improves the whole."""
+    if not kept:  # nothing to start from: the day's own search, as the template left nothing on the fleet
+        day = replace(problem, trips=tuple(t for t in problem.trips if t.id not in {c.trip_id for c in contracted}))
+        plan = solve_day(day, options.solve)
+        return build_plan(problem, [route_order(day, r) for r in plan.routes], contracted + list(plan.contracted),
+                          plan.unserved, plan.solver)
+    contracted_ids = {c.trip_id for c in contracted}
+    assigned = tuple((trip.id, order.vehicle_type.name, order.vehicle_number)
+                     for order in kept for kind, trip in order.events if kind == "pickup")
+    day = replace(problem, trips=tuple(told.get(t.id, t) for t in problem.trips if t.id not in contracted_ids),
+                  assigned_vehicles=assigned, name=f"{problem.name} on the template's vehicles")
+    plan = solve_day(day, replace(options.solve, place_left_out=True), start_routes=kept)
+    # re-timed on the day as given, with the narrowed regular trips (their windows lie within the day's)
+    return build_plan(problem, [route_order(day, r) for r in plan.routes], contracted + list(plan.contracted),
+                      plan.unserved, plan.solver)
 
 
 def _order_on(vehicle_type, number: int, route, trips: Mapping[str, Trip]) -> RouteOrder:

@@ -349,15 +349,28 @@ class Problem:
     matrix: TravelMatrix
     tariffs: tuple[ContractTariff, ...] = ()
     name: str = "problem"
+    #: (trip id, vehicle type name, vehicle number): a trip the fleet carries only on that vehicle
+    #: (any of its duties), e.g. a regular passenger's vehicle all week; the search contracts it
+    #: only where that vehicle cannot take it.
+    assigned_vehicles: tuple[tuple[str, str, int], ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "trips", tuple(self.trips))
         object.__setattr__(self, "vehicle_types", tuple(self.vehicle_types))
         object.__setattr__(self, "tariffs", tuple(self.tariffs))
+        object.__setattr__(self, "assigned_vehicles", tuple(tuple(a) for a in self.assigned_vehicles))
         _validate(self)
 
     def __reduce__(self):  # caches are rebuilt, not pickled
-        return (Problem, (self.trips, self.vehicle_types, self.matrix, self.tariffs, self.name))
+        return (Problem, (self.trips, self.vehicle_types, self.matrix, self.tariffs, self.name, self.assigned_vehicles))
+
+    def assigned_vehicle(self, trip_id: str) -> tuple[str, int] | None:
+        """The (vehicle type name, number) ``trip_id`` must ride if the fleet carries it, or None."""
+        cached = self.__dict__.get("_assigned_cache")
+        if cached is None:
+            cached = {t: (name, int(number)) for t, name, number in self.assigned_vehicles}
+            object.__setattr__(self, "_assigned_cache", cached)
+        return cached.get(trip_id)
 
     # -- derived facts the solver, checker and reports share -------------------------
     def trip(self, trip_id: str) -> Trip:
@@ -438,7 +451,7 @@ def problem_faults(trips: Sequence[Trip], vehicle_types: Sequence[VehicleType], 
     ``field`` attributes so a reader can point at the row and column."""
     draft = object.__new__(Problem)
     for name, value in (("trips", tuple(trips)), ("vehicle_types", tuple(vehicle_types)), ("matrix", matrix),
-                        ("tariffs", tuple(tariffs)), ("name", "draft")):
+                        ("tariffs", tuple(tariffs)), ("name", "draft"), ("assigned_vehicles", ())):
         object.__setattr__(draft, name, value)
     return list(_faults(draft))
 
@@ -479,6 +492,30 @@ def _faults(problem: Problem) -> Iterator[ProblemError]:
         fault = next(_trip_faults(problem, trip), None)
         if fault is not None:
             yield fault
+    yield from _assignment_faults(problem, ids)
+
+
+def _assignment_faults(problem: Problem, trip_ids: set[str]) -> Iterator[ProblemError]:
+    types = {v.name: v for v in problem.vehicle_types}
+    assigned: set[str] = set()
+    for i, row in enumerate(problem.assigned_vehicles):
+        where = f"assigned_vehicles[{i}]"
+        if len(row) != 3:
+            yield ProblemError(f"must be (trip id, vehicle type, vehicle number), not {row!r}", where=where)
+            continue
+        trip_id, name, number = row
+        if trip_id not in trip_ids:
+            yield ProblemError(f"unknown trip {trip_id!r}", where=f"{where}.trip_id")
+        elif trip_id in assigned:
+            yield ProblemError(f"trip {trip_id!r} is assigned twice", where=f"{where}.trip_id")
+        elif name not in types:
+            yield ProblemError(f"unknown vehicle type {name!r}", where=f"{where}.vehicle_type")
+        elif isinstance(number, bool) or not isinstance(number, (int, np.integer)) or not 0 <= number < types[name].count:
+            yield ProblemError(f"vehicle number {number!r} is not one of {name}'s 0 to {types[name].count - 1}",
+                               where=f"{where}.vehicle_number")
+        elif not problem.can_carry(types[name], problem.trip(trip_id)):
+            yield ProblemError(f"trip {trip_id!r} is assigned to {name}, which cannot carry it", where=where)
+        assigned.add(trip_id)
 
 
 def _vehicle_type_faults(v: VehicleType, where: str, seen: set[str], matrix: TravelMatrix) -> Iterator[ProblemError]:

@@ -96,6 +96,9 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
         fits = {(ti, li) for ti, vt in enumerate(vts) if problem.can_carry(vt, trip)
                 for li, layout in enumerate(vt.layouts) if layout.fits(trip)}
         ok = [v for v, (ti, _, _, li) in enumerate(vehicles) if (ti, li) in fits]
+        assigned = problem.assigned_vehicle(trip.id)
+        if assigned is not None:  # the one vehicle it may ride (any duty and layout of it)
+            ok = [v for v in ok if vts[vehicles[v][0]].name == assigned[0] and vehicles[v][1] == assigned[1]]
         if len(ok) < len(vehicles):
             allowed[k] = ok
     ride_limits, penalties = [], []
@@ -103,7 +106,10 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
         cap = problem.ride_cap_s(trip)
         ride_limits.append(None if cap is None else to_units(cap + trip.pickup_service_s, math.floor))
         offer = problem.contract_price(trip)
-        penalties.append(int(round((offer[1] if offer else unserved_penalty) * COST_UNITS_PER_POUND)))
+        # a trip assigned to a vehicle is left out of it only where the vehicle cannot take it: its
+        # passenger keeps that vehicle rather than a taxi on the days the taxi would be cheaper
+        keep = problem.assigned_vehicle(trip.id) is not None
+        penalties.append(int(round((offer[1] if offer and not keep else unserved_penalty) * COST_UNITS_PER_POUND)))
     type_counts = []
     for ti, vt in enumerate(vts):
         if len(vt.layouts) > 1 and vt.count > 0:

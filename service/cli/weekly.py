@@ -46,7 +46,8 @@ def cmd_solve_week(args) -> int:
         raise InputFormatError(exc.message, where="--free") from None
     options = WeekOptions(solve=SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers),
                           method=args.method, consistency=consistency, tolerance_s=args.tolerance_minutes * 60.0,
-                          compare_independent=not args.no_independent)
+                          compare_independent=not args.no_independent,
+                          share_template_vehicles=not args.keep_template_routes)
     week = loaded.week
     result = plan_week(week, options)
     report = check_week(week.days, week.problems, result.plans, week.passenger_of, result.continuity)
@@ -81,6 +82,9 @@ def add_commands(sub) -> None:
                       help="a service planned afresh each day (default: nept)")
     week.add_argument("--tolerance-minutes", type=float, default=10.0,
                       help="a regular pickup stays within this of the time told (default 10)")
+    week.add_argument("--keep-template-routes", action="store_true",
+                      help="keep the template's routes as planned and put each day's other trips on the vehicles "
+                           "it leaves free (default: one search of each day may add them to the template's vehicles)")
     week.add_argument("--no-independent", action="store_true",
                       help="do not plan each day alone too (no premium reported; half the time)")
     week.add_argument("--out", help="folder for week.json, week.md and a plan folder per day")
