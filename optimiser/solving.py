@@ -59,8 +59,10 @@ def choose_strategy(problem: Problem, options: SolveOptions | None = None, *, sl
 
 def _split_strategy(problem: Problem, options: SolveOptions, slots: int, start_routes: bool) -> Strategy | None:
     """The split ``choose_strategy`` chooses, or None for a day planned whole (whose search the
-    whole-day solve settles as it screens the trips: ``solve`` need not screen them twice)."""
-    if start_routes:
+    whole-day solve settles as it screens the trips: ``solve`` need not screen them twice).
+    A day whose trips are assigned to vehicles is never split: its parts rename and renumber
+    vehicles, so an assignment would not carry over to them."""
+    if start_routes or problem.assigned_vehicles:
         return None
     decomposition = options.parameters.decomposition
     regions = region_count(len(problem.trips), options.regions, decomposition)

@@ -224,3 +224,18 @@ def test_a_bad_vehicle_assignment_is_named(small_week, row, field):
     with pytest.raises(ProblemError) as caught:
         replace(problem, assigned_vehicles=(row,))
     assert caught.value.where == f"assigned_vehicles[0].{field}"
+
+
+def test_a_day_with_trips_assigned_to_vehicles_is_never_split_into_parts(small_week):
+    # parts rename and renumber vehicles, so an assignment would not reach them: the day is whole
+    from dataclasses import replace
+
+    from optimiser.solving import choose_strategy
+
+    problem = load_week(*small_week).week.problems["Mon"]
+    in_regions = replace(FAST, regions=2)
+    assert choose_strategy(problem, in_regions).split == "regions"
+    minibus = next(vt for vt in problem.vehicle_types if vt.name == "minibus")
+    trip = next(t for t in problem.trips if problem.can_carry(minibus, t))
+    assigned = replace(problem, assigned_vehicles=((trip.id, "minibus", 0),))
+    assert choose_strategy(assigned, in_regions).split == "whole"
