@@ -37,11 +37,11 @@ chromium:
 	   apt-get install -y -q chromium >/dev/null 2>&1)); } || \
 	  echo "chromium is not installed and cannot be installed here: the browser test will be skipped"
 
-# TEST_PROCESSES=2 runs whole test files in two processes (12 to 15 minutes instead of about 18
-# on a 2-core machine; the servers tests start take ports from a block of their own process,
-# tests/ports.py). One process stays the default: with two, the county-sized solve job of
-# tests/test_service_jobs.py hung in 2 of 4 full runs while heavy service tests ran beside it.
-TEST_PROCESSES ?= 1
+# Whole test files run in two processes (about 15 minutes on a busy 2-core machine, against 18 to
+# 35 in one); the servers tests start take ports from a block of their own process (tests/ports.py).
+# TEST_PROCESSES=1 runs them in one. The county-sized solve job that hung under two processes
+# waited on an OR-Tools construction with no time limit: every such solve is now bounded.
+TEST_PROCESSES ?= 2
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest $(if $(filter-out 1,$(TEST_PROCESSES)),-n $(TEST_PROCESSES) --dist loadfile)
 
