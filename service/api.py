@@ -438,7 +438,7 @@ LOTS_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points":
 #: passengers keep their vehicle and pickup time.
 WEEK_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points": str, "time_limit_s": (int, float),
                "seed": int, "method": str, "tolerance_minutes": (int, float), "consistent": list, "free": list,
-               "compare_independent": bool}
+               "compare_independent": bool, "share_template_vehicles": bool}
 #: The plans a lots job may start from: a solve's, a comparison's integrated plan, the clock advisor's.
 PLAN_RESULTS = ("plan.json", "integrated-plan.json", "recommended-plan.json")
 #: An operating-models job: the register, and how the models are solved and priced (docs/contracts.md).

@@ -795,7 +795,8 @@ def _week(loaded, options: dict, control: _JobControl, settings: dict):
             method=options.get("method", "template"),
             consistency=consistency_with(options.get("consistent", ()), options.get("free", ())),
             tolerance_s=60.0 * float(options.get("tolerance_minutes", 10)),
-            compare_independent=bool(options.get("compare_independent", True)))
+            compare_independent=bool(options.get("compare_independent", True)),
+            share_template_vehicles=bool(options.get("share_template_vehicles", True)))
     except ProblemError as exc:
         raise InputFormatError(exc.message, where="body.free" if "both" in exc.message else "body") from None
     done = [0]

@@ -355,7 +355,13 @@ def document(limits: Limits | None = None) -> dict:
                     "free": {"type": "array", "items": {"type": "string"},
                              "description": "services planned freely each day besides nept"},
                     "compare_independent": {"type": "boolean", "default": True,
-                                            "description": "also plan each day alone, for the premium"}}, limits),
+                                            "description": "also plan each day alone, for the premium"},
+                    "share_template_vehicles": {
+                        "type": "boolean", "default": True,
+                        "description": "template method: each day's other trips may join the template's vehicles "
+                                       "and regular pickups move within the tolerance (false: the template's "
+                                       "routes are kept as planned, other trips go on the vehicles left free)"}},
+                    limits),
                 "responses": job_submit}},
             "/v1/plans/{plan_id}/changes": {"post": {
                 "operationId": "create_replan_job",

@@ -50,7 +50,7 @@ def test_a_week_job_plans_every_day_and_reports_continuity(dev_service, submit_w
     assert done["progress"]["solves_done"] == done["progress"]["solves_total"] == 7  # template, 3 days, 3 alone
     assert {"week.json", "week.md", "Mon-plan.json", "Tue-routes.csv", "Wed-map.html"} <= set(done["results"])
     week_document = client.get(done["results"]["week.json"]).get_json()
-    assert week_document["tolerance_minutes"] == 15
+    assert week_document["tolerance_minutes"] == 15 and week_document["share_template_vehicles"] is True
     assert week_document["premium"] == done["summary"]["premium"] is not None
     # each day's stored plan passes the checker on its own day, and the week's claims are measured again
     week = load_week(*small_week).week
@@ -62,12 +62,24 @@ def test_a_week_job_plans_every_day_and_reports_continuity(dev_service, submit_w
     assert client.get("/v1/jobs?kind=week").get_json()["total"] == 1
 
 
+def test_a_week_job_may_keep_the_templates_routes_as_planned(dev_service, submit_week):
+    app, _ = dev_service
+    response = submit_week(time_limit_s=1, share_template_vehicles=False, compare_independent=False)
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert run_claimed(app, dev_service[1], job["id"]) == "succeeded"
+    client = app.test_client()
+    done = client.get(job["url"]).get_json()
+    assert client.get(done["results"]["week.json"]).get_json()["share_template_vehicles"] is False
+
+
 @pytest.mark.parametrize("body, where", [
     ({"method": "weekly"}, "body.method"),
     ({"tolerance_minutes": -5}, "body.tolerance_minutes"),
     ({"consistent": ["nept"], "free": ["nept"]}, "body.free"),
     ({"free": "nept"}, "body.free"),
     ({"compare_independent": "yes"}, "body.compare_independent"),
+    ({"share_template_vehicles": 1}, "body.share_template_vehicles"),
     ({"time_limit_s": 3000}, "body.time_limit_s"),  # a template and a day, and the day alone: 9,000 s
 ])
 def test_a_week_job_with_bad_options_is_refused_naming_the_field(submit_week, body, where):

@@ -223,7 +223,8 @@ class WeekResult:
             "independent_cost": None if self.independent is None else round(self.independent_cost, 2),
             "premium": None if self.premium is None else round(self.premium, 5),
             "consistent_services": hard, "tolerance_minutes": self.options.tolerance_s / 60,
-"seconds_per_solve": self.options.solve.time_limit_s,
+            "share_template_vehicles": self.options.share_template_vehicles,
+            "seconds_per_solve": self.options.solve.time_limit_s,
             "consistent_share": share_of(self.continuity, hard),
             "independent_consistent_share": (None if self.independent_continuity is None
                                              else share_of(self.independent_continuity, hard)),
