@@ -239,3 +239,26 @@ def test_a_day_with_trips_assigned_to_vehicles_is_never_split_into_parts(small_w
     trip = next(t for t in problem.trips if problem.can_carry(minibus, t))
     assigned = replace(problem, assigned_vehicles=((trip.id, "minibus", 0),))
     assert choose_strategy(assigned, in_regions).split == "whole"
+
+
+def test_a_trip_assigned_to_a_vehicle_keeps_its_number_when_lower_numbered_vehicles_stay_idle(small_week):
+    # the plan numbers the vehicles it uses from 0; an assigned trip's vehicle keeps its own number
+    from optimiser.checker import check_plan
+    from optimiser.solving import solve
+
+    problem = load_week(*small_week).week.problems["Mon"]
+    from dataclasses import replace
+
+    minibus = next(vt for vt in problem.vehicle_types if vt.name == "minibus")
+    three = tuple(replace(vt, count=3) if vt is minibus else vt for vt in problem.vehicle_types)
+    # trips the minibus carries when free to: a route of them, then only they, assigned to the last minibus
+    free = solve(replace(problem, vehicle_types=three), FAST)
+    route = next(r for r in free.routes if r.vehicle_type == "minibus")
+    carried = [problem.trip(t) for t in dict.fromkeys(route.trip_ids)]
+    last = 2
+    alone = problem.__class__(tuple(carried), three, problem.matrix, problem.tariffs, problem.name,
+                              tuple((t.id, "minibus", last) for t in carried))
+    plan = solve(alone, FAST)
+    assert check_plan(alone, plan).feasible
+    riding = {(r.vehicle_type, r.vehicle_number) for r in plan.routes if set(r.trip_ids) & {t.id for t in carried}}
+    assert riding == {("minibus", last)}

@@ -1067,15 +1067,20 @@ class RuinAndRecreate:
         # one slot per vehicle and duty; its layouts are the OR-Tools vehicles it may run as
         slot_of_key: dict[tuple[int, int, int], int] = {}
         slot_vehicles: list[list[int]] = []
-        group_of: dict[tuple[int, int], int] = {}
-        slot_group = []
+        slot_type_duty: list[tuple[int, int]] = []
         for v, (ti, number, duty, _) in enumerate(m.vehicles):
             key = (ti, number, duty)
             if key not in slot_of_key:
                 slot_of_key[key] = len(slot_vehicles)
                 slot_vehicles.append([])
-                slot_group.append(group_of.setdefault((ti, duty), len(group_of)))
+                slot_type_duty.append((ti, duty))
             slot_vehicles[slot_of_key[key]].append(v)
+        # empty vehicles of a group are alike, so a trip tries only the first: a vehicle some trips
+        # are assigned to (Problem.assigned_vehicles) allows other trips than its type's others,
+        # so it is a group of its own
+        group_of: dict[tuple, int] = {}
+        slot_group = [group_of.setdefault((ti, duty, allowed[:, vs].tobytes()), len(group_of))
+                      for (ti, duty), vs in zip(slot_type_duty, slot_vehicles)]
         if max((len(x) for x in slot_vehicles), default=1) > 62:
             raise ValueError("more than 62 layouts for one vehicle type")
         first = np.cumsum([0] + [len(x) for x in slot_vehicles])[:-1]

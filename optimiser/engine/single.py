@@ -129,13 +129,27 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
     vts = problem.vehicle_types
     orders, served = [], set()
     vehicles = vehicle_list(problem)
+    routes = result.routes if result else []
+    # a route carrying a trip assigned to a vehicle keeps that vehicle's number (the search model
+    # allows the trip on no other); the rest are numbered around those
+    assigned_routes = {v for v, events in routes if any(problem.assigned_vehicle(tid) for _, tid in events)}
+    held: dict[tuple[int, int], set[int]] = {}
+    for v in assigned_routes:
+        ti, number, duty, _ = vehicles[v]
+        held.setdefault((ti, duty), set()).add(number)
     next_number: dict[tuple[int, int], int] = {}
-    for v, events in (result.routes if result else []):
-        ti, _, duty, li = vehicles[v]
-        # OR-Tools has one vehicle per (vehicle, duty, layout); within each duty, number the vehicles
-        # actually used from 0 (a type's vehicles are alike, so duty 1's #0 and duty 2's #0 are one vehicle).
-        number = next_number.get((ti, duty), 0)
-        next_number[(ti, duty)] = number + 1
+    for v, events in routes:
+        ti, model_number, duty, li = vehicles[v]
+        if v in assigned_routes:
+            number = model_number
+        else:
+            # OR-Tools has one vehicle per (vehicle, duty, layout); within each duty, number the
+            # vehicles actually used from 0 (a type's vehicles are alike, so duty 1's #0 and duty
+            # 2's #0 are one vehicle)
+            number = next_number.get((ti, duty), 0)
+            while number in held.get((ti, duty), ()):
+                number += 1
+            next_number[(ti, duty)] = number + 1
         orders.append(RouteOrder(vts[ti], number, vts[ti].layouts[li],
                                  tuple((kind, problem.trip(tid)) for kind, tid in events), duty))
         served.update(tid for _, tid in events)
