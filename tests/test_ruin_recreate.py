@@ -504,3 +504,56 @@ def test_trips_are_related_by_when_they_happen_not_by_an_open_window():
     nearest = search.day.neighbours[k["home_0900"]][0]
     assert m.trip_ids[nearest] == "to_clinic_0930"
     assert m.trip_ids[search.day.neighbours[k["home_1600"]][0]] == "home_0900"
+
+
+def test_first_routes_stop_being_built_when_told_and_keep_what_was_placed():
+    # On the generated 2,000-trip day with three times its fleet, placing every trip took longer
+    # than the whole time limit, and nothing could stop it. Trips now go in a batch at a time, and
+    # placing stops before the next batch once told to: the routes so far are kept, feasible.
+    problem = random_day_near_a_depot(5, trips=16, spread_min=180, slack_min=(20, 40, 60))
+    asked = []
+
+    def stop() -> bool:
+        asked.append(True)
+        return len(asked) > 1  # the first batch goes in, then stop
+
+    search = _search_for(problem)[2]
+    assert search.place_all(stop=stop, batch=4) is False
+    assert int((search.st.where >= 0).sum()) == 4
+    assert all(rr.refresh(search.day, search.st, search.sc, s) for s in range(len(search.st.length)))
+    assert search.best == search.total()
+    # told nothing, every trip is tried, in the same order as in one go: the same routes
+    whole, batched = _search_for(problem)[2], _search_for(problem)[2]
+    assert whole.place_all(batch=len(problem.trips)) is True and batched.place_all(batch=4) is True
+    assert int((whole.st.where >= 0).sum()) > 4
+    assert np.array_equal(whole.st.where, batched.st.where) and whole.best == batched.best
+    import time as clock
+
+    late = _search_for(problem)[2]
+    assert late.place_all(until=clock.monotonic() - 1) is False
+    assert int((late.st.where >= 0).sum()) == 0
+
+
+def test_a_solve_whose_time_runs_out_while_building_first_routes_gives_what_it_built():
+    # The deadline is the whole solve's: one that has passed before the first routes are built
+    # stops building them at once and searches no more (no round), and the solve records that
+    # construction was cut, rather than build every route first whatever the time limit.
+    import time as clock
+
+    from optimiser import SearchParameters, StrategyParameters
+    from optimiser.engine.ortools_search import solve_model
+
+    problem = random_day_near_a_depot(5, trips=16, spread_min=180, slack_min=(20, 40, 60))
+    m = S.build_search_model(problem, list(problem.trips))
+    # our own first routes from the search (as on a county-sized day) rather than construct.py
+    options = SolveOptions(time_limit_s=30, ruin_and_recreate=True, first_solution="TIME_ORDERED_INSERTION",
+                           parameters=SearchParameters(strategy=StrategyParameters(county_day_trips=1)))
+    result = solve_model(m, options, lambda value: None, lambda: False, deadline=clock.monotonic() - 1)
+    assert result.construction_cut
+    assert result.improvement_counts["ruin_and_recreate"]["rounds"] == 0
+    assert result.improvement_counts["ruin_and_recreate"]["placed_all"] is False
+    assert result.routes == []
+    from dataclasses import replace
+
+    done = solve_model(m, replace(options, max_rounds=20), lambda value: None, lambda: False)
+    assert not done.construction_cut and done.routes

@@ -1183,16 +1183,29 @@ class RuinAndRecreate:
         self._keep_best()
         _seed(int(seed) % (2 ** 31))
 
-    def place_all(self, forced: bool = True) -> None:
+    def place_all(self, forced: bool = True, until: float = math.inf,
+                  stop: Callable[[], bool] = lambda: False, batch: int = 32) -> bool:
         """First routes: every trip not in a route yet goes in where it costs least, in order of
         earliest pickup (``forced``: at any price, up to what the fleet can hold; the search then
-        hands the trips that do not pay their way to contracts)."""
+        hands the trips that do not pay their way to contracts).
+
+        Trips go in ``batch`` at a time, and placing stops once the monotonic clock reaches
+        ``until`` or ``stop()``: on the generated 2,000-trip day with three times its fleet,
+        placing every trip took longer than the whole time limit. The trips not reached stay out
+        of the routes (the plan gives them to contracts). True if every trip was tried."""
         dropped = np.flatnonzero(self.st.where < 0)
         order = dropped[np.argsort(self.day.implied_lo[self.day.n_depots + 2 * dropped], kind="stable")]
-        _place_all(self.day, self.st, self.sc, order.astype(np.int64), forced)
+        order = order.astype(np.int64)
+        complete = True
+        for begin in range(0, len(order), batch):
+            if time.monotonic() >= until or stop():
+                complete = False
+                break
+            _place_all(self.day, self.st, self.sc, order[begin:begin + batch], forced)
         self.current = self.total()
         self.best = self.current
         self._keep_best()
+        return complete
 
     def total(self) -> int:
         dropped = self.st.where < 0

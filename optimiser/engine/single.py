@@ -107,9 +107,10 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
         if options.workers == 1 or options.part_workers > 1 or executor is not None:
             trips = _ordered_trips(model_trips, options.seed)
             model = build_search_model(problem, trips)
+            # the time limit is the whole solve's: the screening and the search model count too
             result = solve_model(model, options, lambda v: relay(0, time.monotonic() - started, v),
                                  (cancel.is_set if cancel else (lambda: False)), executor=executor, start=start,
-                                 cooled=cooled_start)
+                                 cooled=cooled_start, deadline=started + options.time_limit_s)
         else:
             result = _run_portfolio(problem, model_trips, options, relay, cancel, start, cooled_start)
         if result is None and not (cancel and cancel.is_set()):
