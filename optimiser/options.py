@@ -164,9 +164,10 @@ class DecompositionParameters:
     #: A part still running this long after it was due (its search time and its overhead from
     #: when it was sent) is told to stop, with every part; one still running twice this long
     #: after is given up and its trips go to contracts, so the solve ends whatever a part does.
-    #: Longer than ``StrategyParameters.finish_past_limit_s``, after which a part's OR-Tools
-    #: solves end by themselves, so that a part is given up only when it is stuck elsewhere.
-    part_overrun_s: float = 60.0
+    #: At least twice ``StrategyParameters.finish_past_limit_s``: a part may run two bounded
+    #: OR-Tools solves past its limit (a fallback construction, then finishing it), and is given
+    #: up only when it is stuck elsewhere; its clock also counts the part's start-up.
+    part_overrun_s: float = 120.0
 
     def __post_init__(self):
         owner = "parameters.decomposition"

@@ -222,7 +222,7 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
                     overran = True
                     stop.set()
                     for r in waiting:
-                        failed[r] = "not planned: a part planned before it overran its time limit"
+                        failed[r] = "not planned: another part overran its time limit, so no more parts were started"
                     waiting = []
                 for future, late in late_parts.items():
                     if late >= 2 * decomposition.part_overrun_s:
