@@ -377,17 +377,17 @@ def _day_around_template(problem: Problem, kept: list[RouteOrder], told: Mapping
     trip on them is assigned to its template vehicle (``Problem.assigned_vehicles``) with its
     pickup window narrowed to the tolerance; the day's other trips are first put where each costs
     least, on those routes or on free vehicles, then the search improves the whole."""
-    if not kept:  # nothing to start from: the day's own search, as the template left nothing on the fleet
-        day = replace(problem, trips=tuple(t for t in problem.trips if t.id not in {c.trip_id for c in contracted}))
-        plan = solve_day(day, options.solve)
-        return build_plan(problem, [route_order(day, r) for r in plan.routes], contracted + list(plan.contracted),
-                          plan.unserved, plan.solver)
     contracted_ids = {c.trip_id for c in contracted}
-    assigned = tuple((trip.id, order.vehicle_type.name, order.vehicle_number)
-                     for order in kept for kind, trip in order.events if kind == "pickup")
-    day = replace(problem, trips=tuple(told.get(t.id, t) for t in problem.trips if t.id not in contracted_ids),
-                  assigned_vehicles=assigned, name=f"{problem.name} on the template's vehicles")
-    plan = solve_day(day, replace(options.solve, place_left_out=True), start_routes=kept)
+    trips = tuple(told.get(t.id, t) for t in problem.trips if t.id not in contracted_ids)
+    if kept:
+        assigned = tuple((trip.id, order.vehicle_type.name, order.vehicle_number)
+                         for order in kept for kind, trip in order.events if kind == "pickup")
+        day = replace(problem, trips=trips, assigned_vehicles=assigned,
+                      name=f"{problem.name} on the template's vehicles")
+        plan = solve_day(day, replace(options.solve, place_left_out=True), start_routes=kept)
+    else:  # nothing to start from: the day's own search, as the template left nothing on the fleet
+        day = replace(problem, trips=trips)
+        plan = solve_day(day, options.solve)
     # re-timed on the day as given, with the narrowed regular trips (their windows lie within the day's)
     return build_plan(problem, [route_order(day, r) for r in plan.routes], contracted + list(plan.contracted),
                       plan.unserved, plan.solver)

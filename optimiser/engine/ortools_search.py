@@ -196,19 +196,18 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
         initial = routing.ReadAssignmentFromRoutes(improved, True)
         if "ruin_and_recreate" in info:
             info["ruin_and_recreate"]["read_back"] = initial is not None
-        if initial is None and improved is not None and best[0] is not None:
-            # our tests are exact, so this is a defect; OR-Tools' own construction, the fallback
-            # before, has no time limit here and ran for over ten minutes on the 2,000-trip day's
-            # in-house fleet: give our routes as found (the plan's checker checks them anyway)
-            return SearchResult(int(best[0]), _routes_as_events(m, improved), construction_cut, info)
-        if initial is None:
-            # no routes of ours at all: OR-Tools' own construction still gives a plan
-            params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
         if initial is not None:
             # the routes read back are the whole solution, priced: searching from them with
             # OR-Tools (even to one solution) first runs its cheapest insertion of every trip left
             # to contracts, with no time limit, which took minutes on the 2,000-trip day
             return _search_result(m, routing, manager, initial, construction_cut, info)
+        if improved is not None and best[0] is not None:
+            # our tests are exact, so this is a defect; OR-Tools' own construction, the fallback
+            # before, ran for over ten minutes on the 2,000-trip day's in-house fleet: give our
+            # routes as found (the plan's checker checks them anyway)
+            return SearchResult(int(best[0]), _routes_as_events(m, improved), construction_cut, info)
+        # no routes of ours at all: OR-Tools' own construction still gives a plan, within a bound
+        params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
         params.solution_limit = 1
         _finish_within(params, deadline, options)
     elif options.first_solution == "TIME_ORDERED_INSERTION":
@@ -253,20 +252,15 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
 
 def _search_result(m: SearchModel, routing, manager, assignment, construction_cut: bool, info: dict) -> SearchResult:
     """The routes and objective of ``assignment``, a whole solution of the model of ``m``."""
-    n_depots = m.n_depots
-    routes = []
+    nodes = []
     for v in range(len(m.vehicles)):
-        index = routing.Start(v)
-        events = []
-        index = assignment.Value(routing.NextVar(index))
+        route = []
+        index = assignment.Value(routing.NextVar(routing.Start(v)))
         while not routing.IsEnd(index):
-            node = manager.IndexToNode(index)
-            k, is_dropoff = divmod(node - n_depots, 2)
-            events.append(("dropoff" if is_dropoff else "pickup", m.trip_ids[k]))
+            route.append(manager.IndexToNode(index))
             index = assignment.Value(routing.NextVar(index))
-        if events:
-            routes.append((v, events))
-    return SearchResult(assignment.ObjectiveValue(), routes, construction_cut, info)
+        nodes.append(route)
+    return SearchResult(assignment.ObjectiveValue(), _routes_as_events(m, nodes), construction_cut, info)
 
 
 def _finish_within(params, deadline: float, options: SolveOptions) -> None:
