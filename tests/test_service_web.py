@@ -121,6 +121,39 @@ def test_plan_the_day_from_the_page_then_reopen_it_among_past_runs(served, brows
     assert not errors
 
 
+# Every read of a job's state answered 2.5 s late, as a busy server may; each of its results fetched
+# is counted by name.
+SLOW_JOB_READS = """
+const originalFetch = window.fetch;
+window.resultsFetched = {};
+window.fetch = async (url, init) => {
+  const address = String(url), answer = await originalFetch(url, init);
+  const result = address.match(/\\/results\\/([^/?]+)$/);
+  if (result) window.resultsFetched[result[1]] = (window.resultsFetched[result[1]] || 0) + 1;
+  if (/\\/v1\\/jobs\\/[^/?]+$/.test(address) && (!init || !init.method || init.method === "GET"))
+    await new Promise(done => setTimeout(done, 2500));
+  return answer;
+};
+"""
+
+
+def test_a_slow_server_shows_a_finished_run_once_and_the_view_chosen_stays(served, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script(SLOW_JOB_READS)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    start_run(page, served, "#run")
+    page.click("#show-plan")
+    page.wait_for_selector("#timeline .lane")
+    # reads of the job asked for while earlier ones were unanswered would each see it ended and show
+    # it again, reopening the comparison over the plan view chosen meanwhile
+    page.wait_for_timeout(6_000)
+    fetched = page.evaluate("window.resultsFetched")
+    assert fetched.get("integrated-map.html") == 1, fetched
+    assert page.is_visible("#plan-view") and page.is_hidden("#comparison-view")
+    assert not errors
+
+
 def test_names_written_as_markup_are_shown_as_text_in_the_workspace(served, browser, tmp_path):
     from tests.conftest import ROOT
 

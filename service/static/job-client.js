@@ -47,14 +47,24 @@ window.jobClient = (() => {
     return call("POST", url, JSON.stringify(body),
                 {"Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID()});
   }
-  // Polls a job each second; onProgress(job) while it runs, then onEnd(job) once it has ended.
-  function follow(job, onProgress, onEnd) {
-    let current = job;
-    const timer = setInterval(async () => {
-      try { current = await call("GET", current.url); } catch (e) { clearInterval(timer); onEnd(null, e); return; }
+  // Follows a job to its end: onProgress(job) after each status read while it runs, then onEnd(job)
+  // once, when it has ended. One read at a time: the next is asked for a second after the last answer,
+  // so a slow server never has two reads of one job in flight (two could both see it end and show
+  // its results twice, the second over whatever the planner opened meanwhile). A read that fails is
+  // tried again; after a few failures in a row the job is given up as onEnd(null, error).
+  function follow(job, onProgress, onEnd, everyMs = 1000, failuresAllowed = 5) {
+    let current = job, failures = 0;
+    async function read() {
+      try { current = await call("GET", current.url); failures = 0; } catch (e) {
+        if (++failures > failuresAllowed) { onEnd(null, e); return; }
+        setTimeout(read, everyMs);
+        return;
+      }
       onProgress(current);
-      if (["succeeded", "failed", "cancelled"].includes(current.state)) { clearInterval(timer); onEnd(current); }
-    }, 1000);
+      if (["succeeded", "failed", "cancelled"].includes(current.state)) onEnd(current);
+      else setTimeout(read, everyMs);
+    }
+    setTimeout(read, 0);
     return () => call("POST", current.cancel_url);
   }
   async function downloads(results, into) {  // {name: local URL} of every result, listed as links

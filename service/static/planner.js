@@ -4,7 +4,7 @@
 // Every string from a run goes in as text (textContent, attributes set as properties), never as markup.
 const devMode = document.body.dataset.devMode === "true";
 const $ = id => document.getElementById(id);
-let example = null, job = null, polling = null, blobs = [];
+let example = null, job = null, blobs = [];
 // the key is kept for this tab only (sessionStorage), never on the disk for good
 if (!devMode) { $("key-row").hidden = false; $("api-key").value = sessionStorage.getItem("itu-api-key") || ""; }
 function headers(extra) {
@@ -62,25 +62,27 @@ async function submit(kind) {
     job = await api("POST", kind === "comparison" ? "/v1/comparison-jobs" : "/v1/solve-jobs",
       JSON.stringify(options), {"Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID()});
     $("status").hidden = false; $("results").hidden = true;
-    polling = setInterval(poll, 1000); poll();
+    window.jobClient.follow(job, showProgress, ended);
   } catch (e) { $("error").textContent = e.message; running(false); }
 }
 function running(yes) { $("run").disabled = $("plan-day").disabled = yes; }
 $("run").onclick = () => submit("comparison");
 $("plan-day").onclick = () => submit("solve");
 $("cancel").onclick = async () => { if (job) await api("POST", job.cancel_url).catch(e => $("error").textContent = e.message); };
-async function poll() {
-  try { job = await api("GET", job.url); } catch (e) { $("error").textContent = e.message; return; }
+function showProgress(current) {
+  job = current;
   const p = job.progress || {};
   $("bar").style.width = Math.round(100 * (p.fraction || 0)) + "%";
   $("status-text").textContent = job.state + (p.solves_total ? " · " + p.solves_done + " of " + p.solves_total +
     " solves" : "") + (p.best_cost ? " · best " + money(p.best_cost) + " a day" : "") +
     (p.elapsed_s ? " · " + p.elapsed_s.toFixed(0) + " s" : "");
-  if (["succeeded", "failed", "cancelled"].includes(job.state)) {
-    clearInterval(polling); running(false);
-    if (job.state === "succeeded") show(job); else $("error").textContent = describe(job.error || {message: job.state});
-    listPast();
-  }
+}
+function ended(current, failure) {
+  running(false);
+  if (failure) $("error").textContent = failure.message;
+  else if (current.state === "succeeded") show(current);
+  else $("error").textContent = describe(current.error || {message: current.state});
+  listPast();
 }
 
 // ---------------------------------------------------------------- past runs

@@ -3,7 +3,7 @@
 // listed, sent to POST /v1/plans/{id}/changes, followed like any job, and the new plan is then shown
 // in the plan view with the calls to make above it. Uses planner.js's helpers (api, show, element,
 // tableRows, describe, money); every string goes in as text, never as markup.
-let replanOf = null, replanChanges = [], replanPolling = null;
+let replanOf = null, replanChanges = [];
 const WINDOW_NAMES = ["earliest_pickup", "latest_pickup", "earliest_arrival", "latest_arrival"];
 
 // Called by show() once a run's plan is on the page.
@@ -96,28 +96,26 @@ $("replan-run").onclick = async () => {
   if ($("replan-now").value) body.now = $("replan-now").value;
   $("replan-run").disabled = true;
   try {
-    let run = await api("POST", "/v1/plans/" + encodeURIComponent(replanOf) + "/changes", JSON.stringify(body),
+    const run = await api("POST", "/v1/plans/" + encodeURIComponent(replanOf) + "/changes", JSON.stringify(body),
       {"Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID()});
     $("replan-status").hidden = false;
-    clearInterval(replanPolling);
-    replanPolling = setInterval(async () => {
-      try { run = await api("GET", run.url); } catch (e) { $("replan-error").textContent = e.message; return; }
-      const p = run.progress || {};
+    window.jobClient.follow(run, current => {
+      const p = current.progress || {};
       $("replan-bar").style.width = Math.round(100 * (p.fraction || 0)) + "%";
-      $("replan-status-text").textContent = run.state + (p.phase ? " · " + p.phase : "");
-      if (!["succeeded", "failed", "cancelled"].includes(run.state)) return;
-      clearInterval(replanPolling);
+      $("replan-status-text").textContent = current.state + (p.phase ? " · " + p.phase : "");
+    }, async (current, failure) => {
       $("replan-run").disabled = false;
       $("replan-status").hidden = true;
-      if (run.state === "succeeded") {
-        job = run;  // the page's run: its downloads and views are the new plan's
-        await show(run);
+      if (failure) $("replan-error").textContent = failure.message;
+      else if (current.state === "succeeded") {
+        job = current;  // the page's run: its downloads and views are the new plan's
+        await show(current);
         $("calls-box").scrollIntoView();
       } else {
-        $("replan-error").textContent = describe(run.error || {message: run.state});
+        $("replan-error").textContent = describe(current.error || {message: current.state});
       }
       listPast();
-    }, 1000);
+    });
   } catch (e) { $("replan-error").textContent = e.message; $("replan-run").disabled = false; }
 };
 
