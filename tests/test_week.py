@@ -262,3 +262,24 @@ def test_a_trip_assigned_to_a_vehicle_keeps_its_number_when_lower_numbered_vehic
     assert check_plan(alone, plan).feasible
     riding = {(r.vehicle_type, r.vehicle_number) for r in plan.routes if set(r.trip_ids) & {t.id for t in carried}}
     assert riding == {("minibus", last)}
+
+
+def test_a_trip_its_assigned_vehicle_cannot_serve_is_contracted_saying_which_vehicle_and_why(small_week):
+    # a trip held to a vehicle whose shift starts after its pickup window closes goes to its contract
+    # with that reason, not as "cheaper than any place in the fleet"
+    from dataclasses import replace
+
+    from optimiser.solving import solve
+
+    problem = load_week(*small_week).week.problems["Mon"]
+    minibus = next(vt for vt in problem.vehicle_types if vt.name == "minibus")
+    trip = min((t for t in problem.trips if problem.can_carry(minibus, t) and problem.contract_price(t)),
+               key=lambda t: t.latest_pickup_s)
+    late = replace(minibus, shift_start_s=trip.latest_pickup_s + 600, duties=())
+    held = replace(problem, vehicle_types=tuple(late if vt is minibus else vt for vt in problem.vehicle_types),
+                   assigned_vehicles=((trip.id, "minibus", 0),))
+    plan = solve(held, FAST)
+    assert_feasible(held, plan)
+    contracted = {c.trip_id: c.reason for c in plan.contracted}
+    assert "it must ride minibus 1, which cannot serve it" in contracted[trip.id]
+    assert "pickup window closes" in contracted[trip.id]

@@ -10,7 +10,7 @@ from optimiser.domain.model import Problem, Trip, VehicleType, format_clock
 
 def screen_trip(problem: Problem, trip: Trip) -> str | None:
     """Why no vehicle of the fleet could ever serve this trip, or None if one might."""
-    reason = problem.why_fleet_cannot_carry(trip)
+    reason = problem.why_fleet_cannot_carry(trip) or why_assigned_vehicle_cannot_serve(problem, trip)
     if reason:
         return reason
     direct_s = problem.direct_s(trip)
@@ -29,6 +29,27 @@ def screen_trip(problem: Problem, trip: Trip) -> str | None:
     if not reasons:
         return "no vehicle that can carry it is available (count 0)"
     return reasons[0]
+
+
+def assigned_vehicle_name(problem: Problem, trip: Trip) -> str | None:
+    """The vehicle ``trip`` must ride (``Problem.assigned_vehicles``) as people count it, or None."""
+    assigned = problem.assigned_vehicle(trip.id)
+    return None if assigned is None else f"{assigned[0]} {assigned[1] + 1}"
+
+
+def why_assigned_vehicle_cannot_serve(problem: Problem, trip: Trip) -> str | None:
+    """Why the vehicle ``trip`` is assigned to could never serve it, whatever else it carries, or
+    None if it might (or the trip is not assigned). Its type may carry the trip (problems are
+    refused otherwise); its duties may still start too late or end too early."""
+    assigned = problem.assigned_vehicle(trip.id)
+    if assigned is None:
+        return None
+    vt = next(v for v in problem.vehicle_types if v.name == assigned[0])
+    direct_s = problem.direct_s(trip)
+    why = [why_duty_cannot_serve(problem, vt, window, trip, direct_s) for window in vt.duty_windows]
+    if None in why:
+        return None
+    return f"it must ride {assigned_vehicle_name(problem, trip)}, which cannot serve it: {why[0]}"
 
 
 def why_duty_cannot_serve(problem: Problem, vt: VehicleType, window: tuple[float, float], trip: Trip,
@@ -57,6 +78,11 @@ def why_duty_cannot_serve(problem: Problem, vt: VehicleType, window: tuple[float
 
 def why_dropped(problem: Problem, trip: Trip) -> str:
     """Why a trip the search could have placed was left out and no contract takes it."""
+    vehicle = assigned_vehicle_name(problem, trip)
+    if vehicle:
+        return (f"no room on {vehicle}, the vehicle it must ride, around its other trips between "
+                f"{format_clock(trip.earliest_pickup_s)} and {format_clock(trip.latest_arrival_s)} within its "
+                "ride-time cap, and no contract tariff applies")
     able = [vt for vt in problem.vehicle_types if problem.can_carry(vt, trip) and vt.count]
     count = sum(vt.count for vt in able)
     return (f"no room around the other trips: none of the {count} vehicles able to carry it "

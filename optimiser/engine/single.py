@@ -19,7 +19,7 @@ from optimiser.errors import ProblemError, SolveCancelled, SolveFailed
 from optimiser.options import CancelToken, Progress, ProgressCallback, SolveOptions
 
 from .ortools_search import solve_model
-from .screening import screen_trip, why_dropped
+from .screening import assigned_vehicle_name, screen_trip, why_dropped
 from .search_model import COST_UNITS_PER_POUND, build_search_model, vehicle_list
 
 #: A first plan found this late in the time limit means construction was still running at the end.
@@ -172,6 +172,10 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
                                              f"not placed in a route before the time limit ran out (routes were "
                                              f"still being built); contracted at £{offer[1]:.2f}: a longer solve "
                                              "may fit it into the fleet"))
+        elif offer and assigned_vehicle_name(problem, trip):
+            contracted.append(ContractedTrip(trip.id, trip.service, offer[0].name, offer[1],
+                                             f"no place found for it on {assigned_vehicle_name(problem, trip)}, the "
+                                             f"vehicle it must ride; contracted at £{offer[1]:.2f}"))
         elif offer:
             contracted.append(ContractedTrip(trip.id, trip.service, offer[0].name, offer[1],
                                              f"contract at £{offer[1]:.2f} is cheaper than any place found for it "
