@@ -28,7 +28,7 @@ from optimiser.errors import InputFormatError, ProblemError
 
 from .config import Limits
 from .errors import AuthenticationRequired, Conflict, LimitExceeded, NotFound, NotReady, TooManyRequests, relocated
-from .jobs import estimated_memory_mb, week_solves  # on every submission: imported once, not in the request
+from .jobs import estimated_memory_mb, week_options  # on every submission: imported once, not in the request
 from .openapi import JOB_KINDS
 from .store import DEVELOPMENT_OWNER, FINAL_STATES, JOB_STATES, Fleet, Job, JobResult, Store, TripSet, new_id, utcnow
 
@@ -438,7 +438,8 @@ LOTS_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points":
 #: passengers keep their vehicle and pickup time.
 WEEK_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points": str, "time_limit_s": (int, float),
                "seed": int, "method": str, "tolerance_minutes": (int, float), "consistent": list, "free": list,
-               "compare_independent": bool, "share_template_vehicles": bool}
+               "compare_independent": bool, "share_template_vehicles": bool,
+               "template_search": (int, float)}
 #: The plans a lots job may start from: a solve's, a comparison's integrated plan, the clock advisor's.
 PLAN_RESULTS = ("plan.json", "integrated-plan.json", "recommended-plan.json")
 #: An operating-models job: the register, and how the models are solved and priced (docs/contracts.md).
@@ -528,7 +529,7 @@ def _check_contracts_request(body: dict) -> None:
 
 def _check_week_request(body: dict, limit: float, most) -> None:
     """A week job's options; its days are known only once the trip set is read in the worker, which
-    refuses a week whose solves take more than a comparison may (``service.jobs.week_solves``)."""
+    refuses a week whose solves take more than a comparison may (``WeekOptions.solve_seconds``)."""
     from optimiser.analysis.week import METHODS
 
     if body.get("method", "template") not in METHODS:
@@ -542,8 +543,13 @@ def _check_week_request(body: dict, limit: float, most) -> None:
     both = sorted(set(body.get("consistent", [])) & set(body.get("free", [])))
     if both:
         raise InputFormatError(f"{both[0]!r} is in both consistent and free", where="body.free")
-    if week_solves(1, body) * limit > most.comparison_seconds:
-        raise LimitExceeded(f"even a week of one day runs {week_solves(1, body)} solves of {limit:g} s; at most "
+    try:
+        seconds = week_options({**body, "time_limit_s": limit}).solve_seconds(1)
+    except ProblemError as exc:
+        raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None
+    if seconds > most.comparison_seconds:
+        raise LimitExceeded(f"even a week of one day runs {seconds:g} s of solving ({limit:g} s a solve, the "
+                            f"template's {body.get('template_search', 8):g} times that); at most "
                             f"{most.comparison_seconds:g} s of solving a job", where="body.time_limit_s")
 
 

@@ -767,53 +767,63 @@ def _replan(store: Store, trip_set: TripSet, fleet: Fleet, options: dict, contro
     return files, summary
 
 
-def week_solves(days: int, options: dict) -> int:
-    """How many solves a week job runs: the template, each day's, and each day alone for the premium."""
-    alone = options.get("compare_independent", True) or options.get("method") == "independent"
-    return 1 + days * (2 if alone else 1)
+def week_options(body: dict, days: int | None = None):
+    """A week job's ``WeekOptions`` from its body (``days``: the week's, for the seed of each
+    solve; the request checks the body before the days are known)."""
+    from optimiser import SolveOptions
+    from optimiser.analysis.week import WeekOptions, consistency_with
+
+    return WeekOptions(
+        solve=SolveOptions(time_limit_s=float(body["time_limit_s"]), seed=int(body.get("seed", 0)), workers=1),
+        method=body.get("method", "template"),
+        consistency=consistency_with(body.get("consistent", ()), body.get("free", ())),
+        tolerance_s=60.0 * float(body.get("tolerance_minutes", 10)),
+        compare_independent=bool(body.get("compare_independent", True)),
+        share_template_vehicles=bool(body.get("share_template_vehicles", True)),
+        template_search=body.get("template_search", 8))
 
 
 def _week(loaded, options: dict, control: _JobControl, settings: dict):
     """A week planned with consistent routes (optimiser.analysis.week, docs/week.md): every day's plan
     checked, and the week's consistency checked again by the week checker; results are week.json,
     week.md and each day's plan files, named ``Mon-plan.json`` and so on."""
-    from optimiser import SolveOptions, solve
-    from optimiser.analysis.week import WeekOptions, consistency_with, plan_week
+    from optimiser import solve
+    from optimiser.analysis.week import plan_week
     from optimiser.checker_week import check_week
     from optimiser.errors import InputFormatError, PlanCheckError, ProblemError
     from optimiser.reporting.report import week_charts
 
-    limit = float(options["time_limit_s"])
-    solves = week_solves(len(loaded.days), options)
-    most = float(settings["MAX_COMPARISON_SECONDS"])
-    if solves * limit > most:
-        raise InputFormatError(f"a week of {len(loaded.days)} days runs {solves} solves of {limit:g} s, "
-                               f"{solves * limit:g} s in all; at most {most:g} s a job", where="body.time_limit_s")
     try:
-        week_options = WeekOptions(
-            solve=SolveOptions(time_limit_s=limit, seed=int(options.get("seed", 0)), workers=1),
-            method=options.get("method", "template"),
-            consistency=consistency_with(options.get("consistent", ()), options.get("free", ())),
-            tolerance_s=60.0 * float(options.get("tolerance_minutes", 10)),
-            compare_independent=bool(options.get("compare_independent", True)),
-            share_template_vehicles=bool(options.get("share_template_vehicles", True)))
+        chosen = week_options(options)
     except ProblemError as exc:
-        raise InputFormatError(exc.message, where="body.free" if "both" in exc.message else "body") from None
-    done = [0]
+        raise InputFormatError(exc.message, where="body.free" if "both" in exc.message
+                               else f"body.{exc.where.rsplit('.', 1)[-1]}") from None
+    days = len(loaded.days)
+    seconds = chosen.solve_seconds(days)
+    most = float(settings["MAX_COMPARISON_SECONDS"])
+    if seconds > most:
+        raise InputFormatError(f"a week of {days} days runs {seconds:g} s of solving in all "
+                               f"({chosen.solve.time_limit_s:g} s a solve, the template's {chosen.template_search:g} "
+                               f"times that); at most {most:g} s a job", where="body.time_limit_s")
+    solves = days if chosen.method == "independent" else 1 + days * (2 if chosen.compare_independent else 1)
+    # progress in seconds of time limit, so the template's longer search moves the bar in proportion
+    done = {"solves": 0, "seconds": 0.0}
     control.update(force=True, phase="solving", solves_done=0, solves_total=solves, fraction=0.0)
 
     def solve_day(problem, solve_options, start_routes=None):
         def on_progress(p):
-            within = min(1.0, p.elapsed_s / max(p.time_limit_s, 1e-9))
-            control.update(best_cost=round(p.best_cost, 2), fraction=round((done[0] + within) / solves, 3))
+            within = min(p.elapsed_s, p.time_limit_s)
+            control.update(best_cost=round(p.best_cost, 2),
+                           fraction=round(min(1.0, (done["seconds"] + within) / seconds), 3))
 
         plan = solve(problem, solve_options, on_progress=on_progress, cancel=control, start_routes=start_routes)
-        done[0] += 1
-        control.update(force=True, solves_done=done[0], fraction=round(done[0] / solves, 3))
+        done["solves"] += 1
+        done["seconds"] += solve_options.time_limit_s
+        control.update(force=True, solves_done=done["solves"], fraction=round(min(1.0, done["seconds"] / seconds), 3))
         return plan
 
     week = loaded.week
-    result = plan_week(week, week_options, solve_day=solve_day)
+    result = plan_week(week, chosen, solve_day=solve_day)
     report = check_week(week.days, week.problems, result.plans, week.passenger_of, result.continuity)
     if not report.feasible:
         raise PlanCheckError("the week's plans fail the week checker: " + "; ".join(report.violations[:5]))

@@ -360,7 +360,12 @@ def document(limits: Limits | None = None) -> dict:
                         "type": "boolean", "default": True,
                         "description": "template method: each day's other trips may join the template's vehicles "
                                        "and regular pickups move within the tolerance (false: the template's "
-                                       "routes are kept as planned, other trips go on the vehicles left free)"}},
+                                       "routes are kept as planned, other trips go on the vehicles left free)"},
+                    "template_search": {
+                        "type": "number", "minimum": 1, "default": 8,
+                        "description": "template method: the template's solve gets this many times time_limit_s "
+                                       "(it is planned once and every day is built around it); counted in the "
+                                       "job's limit on seconds of solving"}},
                     limits),
                 "responses": job_submit}},
             "/v1/plans/{plan_id}/changes": {"post": {

@@ -80,7 +80,10 @@ def test_a_week_job_may_keep_the_templates_routes_as_planned(dev_service, submit
     ({"free": "nept"}, "body.free"),
     ({"compare_independent": "yes"}, "body.compare_independent"),
     ({"share_template_vehicles": 1}, "body.share_template_vehicles"),
-    ({"time_limit_s": 3000}, "body.time_limit_s"),  # a template and a day, and the day alone: 9,000 s
+    ({"time_limit_s": 3000}, "body.time_limit_s"),  # the template 8 times, a day, the day alone: 30,000 s
+    ({"template_search": 0.5}, "body.template_search"),
+    ({"template_search": "8"}, "body.template_search"),
+    ({"time_limit_s": 20, "template_search": 400}, "body.time_limit_s"),  # 20 s x (400 + 2) > 7,200 s
 ])
 def test_a_week_job_with_bad_options_is_refused_naming_the_field(submit_week, body, where):
     response = submit_week(**body)

@@ -138,6 +138,32 @@ def test_week_options_are_checked():
         WeekOptions(method="weekly")
     with pytest.raises(ProblemError, match="consistency"):
         WeekOptions(consistency=(("sen", "sometimes"),))
+    for bad in (0.5, float("nan"), True):
+        with pytest.raises(ProblemError, match="template_search"):
+            WeekOptions(template_search=bad)
+
+
+def test_the_template_is_searched_longer_than_each_day_and_counted_in_the_weeks_seconds(small_week):
+    """The template is planned once and every day is built around it: it gets ``template_search``
+    times a day's time limit and round budget, and the week's seconds of solving count it."""
+    from optimiser import solve
+
+    week = load_week(*small_week).week
+    budgets = []
+
+    def solve_day(problem, options, start_routes=None):
+        budgets.append((problem.name.endswith("template"), options.time_limit_s, options.max_rounds))
+        return solve(problem, options, start_routes=start_routes)
+
+    options = WeekOptions(solve=FAST, template_search=3, compare_independent=False)
+    result = plan_week(week, options, solve_day=solve_day)
+    assert budgets[0] == (True, 180, 900)
+    assert budgets[1:] == [(False, 60, 300)] * len(week.days)
+    assert options.solve_seconds(len(week.days)) == 60 * (3 + len(week.days))
+    assert WeekOptions(solve=FAST, template_search=3).solve_seconds(5) == 60 * (3 + 10)
+    assert WeekOptions(solve=FAST, method="independent").solve_seconds(5) == 60 * 5
+    assert result.to_dict()["template_search"] == 3
+    assert "searched 3 times a day's time limit" in result.markdown()
 
 
 def test_itu_solve_week_writes_the_week_and_a_plan_per_day(small_week, tmp_path, capsys):
@@ -149,6 +175,9 @@ def test_itu_solve_week_writes_the_week_and_a_plan_per_day(small_week, tmp_path,
     assert all((tmp_path / "out" / d / "plan.json").is_file() for d in ("Mon", "Tue", "Wed"))
     assert "week checker passed" in capsys.readouterr().out
     assert main(["solve-week", str(trips), str(fleet), "--free", "sen", "--consistent", "sen"]) == 2
+    capsys.readouterr()
+    assert main(["solve-week", str(trips), str(fleet), "--template-search", "0.5"]) == 2
+    assert "--template-search: template_search must be a number of at least 1" in capsys.readouterr().err
 
 
 def _two_day_school_run():

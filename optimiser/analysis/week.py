@@ -66,6 +66,11 @@ class WeekOptions:
     #: move within their vehicle and the tolerance, in one search of the day; off: the template's
     #: routes are kept as planned and the other trips go on the vehicles it leaves free.
     share_template_vehicles: bool = True
+    #: ``template``: the template's solve gets this many times each day's time limit (and round
+    #: budget, where one is set). It is planned once and every day is built around it, so search
+    #: spent on it pays five times over; chosen on a tuning week and confirmed on two weeks never
+    #: used to choose it (docs/lab/week.md).
+    template_search: float = 8.0
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -75,15 +80,31 @@ class WeekOptions:
             if rule not in CONSISTENCY:
                 raise ProblemError(f"consistency of {service!r} must be one of {', '.join(CONSISTENCY)}, not "
                                    f"{rule!r}", where="week_options.consistency")
-        for name in ("tolerance_s",):
+        for name, least in (("tolerance_s", 0), ("template_search", 1)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ProblemError(f"{name} must be a number of at least 0, not {value!r}",
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                    or value < least):
+                raise ProblemError(f"{name} must be a number of at least {least}, not {value!r}",
                                    where=f"week_options.{name}")
 
     @property
     def hard_services(self) -> frozenset[str]:
         return frozenset(s for s, rule in self.consistency if rule == "hard")
+
+    @property
+    def template_solve(self) -> SolveOptions:
+        """The template's search: ``template_search`` times a day's time limit and round budget."""
+        rounds = self.solve.max_rounds
+        return replace(self.solve, time_limit_s=self.solve.time_limit_s * self.template_search,
+                       max_rounds=None if rounds is None else max(1, round(rounds * self.template_search)))
+
+    def solve_seconds(self, days: int) -> float:
+        """The time limits of a week of ``days`` days added up: the template's (``template``), each
+        day's, and each day alone (for the premium, or as ``independent``'s plans)."""
+        limit = self.solve.time_limit_s
+        if self.method == "independent":
+            return days * limit
+        return limit * (self.template_search + days * (2 if self.compare_independent else 1))
 
 
 @dataclass(frozen=True)
@@ -225,6 +246,7 @@ class WeekResult:
             "consistent_services": hard, "tolerance_minutes": self.options.tolerance_s / 60,
             "share_template_vehicles": self.options.share_template_vehicles,
             "seconds_per_solve": self.options.solve.time_limit_s,
+            "template_search": self.options.template_search,
             "consistent_share": share_of(self.continuity, hard),
             "independent_consistent_share": (None if self.independent_continuity is None
                                              else share_of(self.independent_continuity, hard)),
@@ -305,9 +327,10 @@ def _from_template(week: Week, options: WeekOptions, solve_day, notes: list[str]
     if not trips:
         notes.append("no regular trip of a consistent service: each day planned alone")
         return {d: solve_day(week.problems[d], options.solve) for d in week.days}
-    template = solve_day(replace(first, trips=tuple(trips), name=f"{first.name} template"), options.solve)
+    template = solve_day(replace(first, trips=tuple(trips), name=f"{first.name} template"), options.template_solve)
     notes.append(f"template: {len(trips)} regular trips of {', '.join(sorted(options.hard_services))}, "
-                 f"£{template.cost.total:,.2f} as one day")
+                 f"£{template.cost.total:,.2f} as one day, searched {options.template_search:g} times a day's "
+                 f"time limit")
     return {day: day_from_template(week.problems[day], template, options, solve_day) for day in week.days}
 
 

@@ -44,10 +44,17 @@ def cmd_solve_week(args) -> int:
         consistency = consistency_with(args.consistent or (), args.free or ())
     except ProblemError as exc:
         raise InputFormatError(exc.message, where="--free") from None
-    options = WeekOptions(solve=SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers),
-                          method=args.method, consistency=consistency, tolerance_s=args.tolerance_minutes * 60.0,
-                          compare_independent=not args.no_independent,
-                          share_template_vehicles=not args.keep_template_routes)
+    try:
+        options = WeekOptions(solve=SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers),
+                              method=args.method, consistency=consistency,
+                              tolerance_s=args.tolerance_minutes * 60.0, compare_independent=not args.no_independent,
+                              share_template_vehicles=not args.keep_template_routes,
+                              template_search=args.template_search)
+    except ProblemError as exc:  # named as the flag the user typed
+        flag = {"tolerance_s": "--tolerance-minutes", "template_search": "--template-search",
+                "time_limit_s": "--seconds", "workers": "--workers", "seed": "--seed"}.get(
+            exc.where.rsplit(".", 1)[-1], exc.where)
+        raise InputFormatError(exc.message, where=flag) from None
     week = loaded.week
     result = plan_week(week, options)
     report = check_week(week.days, week.problems, result.plans, week.passenger_of, result.continuity)
@@ -85,6 +92,8 @@ def add_commands(sub) -> None:
     week.add_argument("--keep-template-routes", action="store_true",
                       help="keep the template's routes as planned and put each day's other trips on the vehicles "
                            "it leaves free (default: one search of each day may add them to the template's vehicles)")
+    week.add_argument("--template-search", type=float, default=8.0, metavar="TIMES",
+                      help="the template's solve gets TIMES the time limit of a day's (default 8; at least 1)")
     week.add_argument("--no-independent", action="store_true",
                       help="do not plan each day alone too (no premium reported; half the time)")
     week.add_argument("--out", help="folder for week.json, week.md and a plan folder per day")
