@@ -5,7 +5,8 @@ from one day (``itu scenario generate --days 5``: 80% of the passengers regular)
 solver seed,
 
 - each day planned alone (the reference: its cost is what consistency is priced against, and its
-  vehicles matched to Monday's give the ``independent`` method's continuity);
+  vehicles matched to Monday's give the ``independent`` method's continuity), each day given an
+  equal share of the search the week's own plans have (``WeekOptions.alone_solve``);
 - the ``template`` method with its default consistency (school, SEN and social care);
 - the ``template`` method with SEN and social care only (school pupils planned afresh each day):
   a second point of the trade-off between continuity and cost.

@@ -160,8 +160,12 @@ def test_the_template_is_searched_longer_than_each_day_and_counted_in_the_weeks_
     assert budgets[0] == (True, 180, 900)
     assert budgets[1:] == [(False, 60, 300)] * len(week.days)
     assert options.solve_seconds(len(week.days)) == 60 * (3 + len(week.days))
-    assert WeekOptions(solve=FAST, template_search=3).solve_seconds(5) == 60 * (3 + 10)
+    # days planned alone for the premium share the week's own search equally: 3 + 5 solves over 5 days
+    assert WeekOptions(solve=FAST, template_search=3).solve_seconds(5) == 60 * (3 + 5) * 2
+    alone = WeekOptions(solve=FAST, template_search=3).alone_solve(5)
+    assert (alone.time_limit_s, alone.max_rounds) == (60 * 8 / 5, 300 * 8 / 5)
     assert WeekOptions(solve=FAST, method="independent").solve_seconds(5) == 60 * 5
+    assert WeekOptions(solve=FAST, method="independent").alone_solve(5) == FAST
     assert result.to_dict()["template_search"] == 3
     assert "searched 3 times a day's time limit" in result.markdown()
 

@@ -23,7 +23,8 @@ are offered and measured against each other (docs/week.md, BENCHMARKS.md):
   alike, so the cost does not change).
 
 Each day is also planned alone (``independent``'s plans) for the premium: what consistency costs
-against five independently planned days. Continuity is measured on the plans themselves; the
+against five independently planned days, each given an equal share of the search the week's own
+plans had (``WeekOptions.alone_solve``). Continuity is measured on the plans themselves; the
 checker's week extension (optimiser/checker_week.py) measures it again without this code.
 """
 from __future__ import annotations
@@ -98,13 +99,25 @@ class WeekOptions:
         return replace(self.solve, time_limit_s=self.solve.time_limit_s * self.template_search,
                        max_rounds=None if rounds is None else max(1, round(rounds * self.template_search)))
 
+    def alone_solve(self, days: int) -> SolveOptions:
+        """Each day planned alone, for the premium: the week's own search (the template's and each
+        day's) shared equally between its ``days`` days, so the premium compares plans given the
+        same search in all; with less, it would count the template's extra search as consistency
+        costing less. ``independent``: each day's own search."""
+        if self.method == "independent":
+            return self.solve
+        share = (self.template_search + days) / days
+        rounds = self.solve.max_rounds
+        return replace(self.solve, time_limit_s=self.solve.time_limit_s * share,
+                       max_rounds=None if rounds is None else max(1, round(rounds * share)))
+
     def solve_seconds(self, days: int) -> float:
         """The time limits of a week of ``days`` days added up: the template's (``template``), each
-        day's, and each day alone (for the premium, or as ``independent``'s plans)."""
+        day's, and each day alone (for the premium, as much again; or as ``independent``'s plans)."""
         limit = self.solve.time_limit_s
         if self.method == "independent":
             return days * limit
-        return limit * (self.template_search + days * (2 if self.compare_independent else 1))
+        return limit * (self.template_search + days) * (2 if self.compare_independent else 1)
 
 
 @dataclass(frozen=True)
@@ -246,6 +259,7 @@ class WeekResult:
             "consistent_services": hard, "tolerance_minutes": self.options.tolerance_s / 60,
             "share_template_vehicles": self.options.share_template_vehicles,
             "seconds_per_solve": self.options.solve.time_limit_s,
+            "seconds_per_day_alone": self.options.alone_solve(len(self.week.days)).time_limit_s,
             "template_search": self.options.template_search,
             "consistent_share": share_of(self.continuity, hard),
             "independent_consistent_share": (None if self.independent_continuity is None
@@ -265,7 +279,8 @@ class WeekResult:
         lines = [f"# Week plan ({self.options.method}): {', '.join(self.week.days)}", "",
                  f"- cost £{self.cost:,.2f} over {len(self.week.days)} days"
                  + ("" if self.premium is None else
-                    f"; planned alone £{self.independent_cost:,.2f}; premium {100 * self.premium:+.2f}%"),
+                    f"; planned alone £{self.independent_cost:,.2f} (each day given "
+                    f"{data['seconds_per_day_alone']:g} s); premium {100 * self.premium:+.2f}%"),
                  f"- consistent services: {', '.join(data['consistent_services']) or 'none'}; pickup tolerance "
                  f"±{data['tolerance_minutes']:.0f} min", *[f"- {n}" for n in self.notes], "",
                  "| day | cost | planned alone | vehicles | contracted | unserved |", "|---|---|---|---|---|---|"]
@@ -297,8 +312,9 @@ def plan_week(week: Week, options: WeekOptions | None = None, *,
         from optimiser.solving import solve as solve_day
     independent = None
     if options.method == "independent" or options.compare_independent or alone is not None:
+        alone_options = options.alone_solve(len(week.days))
         independent = _matched(alone if alone is not None else {
-            d: solve_day(week.problems[d], options.solve) for d in week.days}, week)
+            d: solve_day(week.problems[d], alone_options) for d in week.days}, week)
     notes: list[str] = []
     if options.method == "independent":
         plans = independent
