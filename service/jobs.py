@@ -796,15 +796,20 @@ def _week(loaded, options: dict, control: _JobControl, settings: dict):
     try:
         chosen = week_options(options)
     except ProblemError as exc:
-        raise InputFormatError(exc.message, where="body.free" if "both" in exc.message
-                               else f"body.{exc.where.rsplit('.', 1)[-1]}") from None
+        field = exc.where.rsplit(".", 1)[-1]
+        field = {"tolerance_s": "tolerance_minutes"}.get(field, field)  # named as the body names it
+        raise InputFormatError(exc.message, where="body.free" if "both" in exc.message else f"body.{field}") from None
     days = len(loaded.days)
     seconds = chosen.solve_seconds(days)
     most = float(settings["MAX_COMPARISON_SECONDS"])
     if seconds > most:
         raise InputFormatError(f"a week of {days} days runs {seconds:g} s of solving in all "
-                               f"({chosen.solve.time_limit_s:g} s a solve, the template's {chosen.template_search:g} "
-                               f"times that); at most {most:g} s a job", where="body.time_limit_s")
+                               f"({chosen.solve.time_limit_s:g} s a solve"
+                               + ("" if chosen.method == "independent" else
+                                  f", the template's {chosen.template_search:g} times that"
+                                  + (", the days alone as much as the week's plans" if chosen.compare_independent
+                                     else ""))
+                               + f"); at most {most:g} s a job", where="body.time_limit_s")
     solves = days if chosen.method == "independent" else 1 + days * (2 if chosen.compare_independent else 1)
     # progress in seconds of time limit, so the template's longer search moves the bar in proportion
     done = {"solves": 0, "seconds": 0.0}

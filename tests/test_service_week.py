@@ -48,6 +48,7 @@ def test_a_week_job_plans_every_day_and_reports_continuity(dev_service, submit_w
     done = client.get(job["url"]).get_json()
     assert done["summary"]["days"] == ["Mon", "Tue", "Wed"]
     assert done["progress"]["solves_done"] == done["progress"]["solves_total"] == 7  # template, 3 days, 3 alone
+    assert done["progress"]["fraction"] == 1.0
     assert {"week.json", "week.md", "Mon-plan.json", "Tue-routes.csv", "Wed-map.html"} <= set(done["results"])
     week_document = client.get(done["results"]["week.json"]).get_json()
     assert week_document["tolerance_minutes"] == 15 and week_document["share_template_vehicles"] is True
@@ -80,10 +81,10 @@ def test_a_week_job_may_keep_the_templates_routes_as_planned(dev_service, submit
     ({"free": "nept"}, "body.free"),
     ({"compare_independent": "yes"}, "body.compare_independent"),
     ({"share_template_vehicles": 1}, "body.share_template_vehicles"),
-    ({"time_limit_s": 3000}, "body.time_limit_s"),  # the template 8 times, a day, the day alone: 30,000 s
+    ({"time_limit_s": 3000}, "body.time_limit_s"),  # the template 8 times and a day, twice: 54,000 s
     ({"template_search": 0.5}, "body.template_search"),
     ({"template_search": "8"}, "body.template_search"),
-    ({"time_limit_s": 20, "template_search": 400}, "body.time_limit_s"),  # 20 s x (400 + 2) > 7,200 s
+    ({"time_limit_s": 20, "template_search": 400}, "body.time_limit_s"),  # 20 s x (400 + 1) x 2 > 7,200 s
 ])
 def test_a_week_job_with_bad_options_is_refused_naming_the_field(submit_week, body, where):
     response = submit_week(**body)

@@ -166,8 +166,35 @@ def test_the_template_is_searched_longer_than_each_day_and_counted_in_the_weeks_
     assert (alone.time_limit_s, alone.max_rounds) == (60 * 8 / 5, 300 * 8 / 5)
     assert WeekOptions(solve=FAST, method="independent").solve_seconds(5) == 60 * 5
     assert WeekOptions(solve=FAST, method="independent").alone_solve(5) == FAST
+    assert WeekOptions(solve=FAST, template_search=3).alone_solve(5, with_template=False) == FAST
     assert result.to_dict()["template_search"] == 3
+    assert result.to_dict()["seconds_per_day_alone"] is None  # not planned alone here
     assert "searched 3 times a day's time limit" in result.markdown()
+
+
+def test_a_regular_trip_its_template_vehicle_cannot_serve_that_day_is_contracted_saying_so(small_week):
+    """A day's fleet may keep other hours: a template trip its vehicle can never reach that day is
+    left off the day's start and contracted naming the vehicle, not a failed week."""
+    from dataclasses import replace
+
+    from optimiser.analysis.week import day_from_template, template_trips
+    from optimiser.solving import solve
+
+    week = load_week(*small_week).week
+    options = WeekOptions(solve=FAST, compare_independent=False)
+    template = solve(replace(week.problems[week.days[0]], trips=tuple(template_trips(week, options))), FAST)
+    day = week.problems[week.days[1]]
+    today = {t.id for t in day.trips}
+    route = next(r for r in template.routes if r.duty == 0 and today & set(r.trip_ids))
+    early = min((day.trip(t) for t in route.trip_ids if t in today), key=lambda t: t.latest_pickup_s)
+    usual = next(v for v in day.vehicle_types if v.name == route.vehicle_type)
+    late = replace(usual, shift_start_s=early.latest_pickup_s + 600, duties=(),
+                   shift_end_s=max(usual.shift_end_s, early.latest_pickup_s + 4 * 3600))
+    later = replace(day, vehicle_types=tuple(late if v is usual else v for v in day.vehicle_types))
+    plan = day_from_template(later, template, options, solve)
+    assert_feasible(later, plan)
+    reasons = {c.trip_id: c.reason for c in plan.contracted} | {u.trip_id: u.reason for u in plan.unserved}
+    assert f"it must ride {route.vehicle_type} {route.vehicle_number + 1}, which cannot serve it" in reasons[early.id]
 
 
 def test_itu_solve_week_writes_the_week_and_a_plan_per_day(small_week, tmp_path, capsys):

@@ -40,6 +40,7 @@ from scipy.optimize import linear_sum_assignment
 from optimiser.checker import checked_plan
 from optimiser.domain.model import Problem, Trip
 from optimiser.domain.plan import ContractedTrip, Plan, RouteOrder, build_plan, route_order
+from optimiser.engine.screening import screen_trip
 from optimiser.errors import ProblemError
 from optimiser.options import SolveOptions
 
@@ -99,12 +100,13 @@ class WeekOptions:
         return replace(self.solve, time_limit_s=self.solve.time_limit_s * self.template_search,
                        max_rounds=None if rounds is None else max(1, round(rounds * self.template_search)))
 
-    def alone_solve(self, days: int) -> SolveOptions:
+    def alone_solve(self, days: int, with_template: bool = True) -> SolveOptions:
         """Each day planned alone, for the premium: the week's own search (the template's and each
         day's) shared equally between its ``days`` days, so the premium compares plans given the
         same search in all; with less, it would count the template's extra search as consistency
-        costing less. ``independent``: each day's own search."""
-        if self.method == "independent":
+        costing less. ``independent``, or no template to plan (``with_template`` false): each
+        day's own search."""
+        if self.method == "independent" or not with_template:
             return self.solve
         share = (self.template_search + days) / days
         rounds = self.solve.max_rounds
@@ -234,6 +236,8 @@ class WeekResult:
     independent: Mapping[str, Plan] | None = None
     independent_continuity: Mapping | None = None
     notes: tuple[str, ...] = ()
+    #: The time limit each day alone was given, where plan_week planned them (None when passed in).
+    seconds_per_day_alone: float | None = None
 
     @property
     def cost(self) -> float:
@@ -259,7 +263,7 @@ class WeekResult:
             "consistent_services": hard, "tolerance_minutes": self.options.tolerance_s / 60,
             "share_template_vehicles": self.options.share_template_vehicles,
             "seconds_per_solve": self.options.solve.time_limit_s,
-            "seconds_per_day_alone": self.options.alone_solve(len(self.week.days)).time_limit_s,
+            "seconds_per_day_alone": self.seconds_per_day_alone,
             "template_search": self.options.template_search,
             "consistent_share": share_of(self.continuity, hard),
             "independent_consistent_share": (None if self.independent_continuity is None
@@ -279,8 +283,10 @@ class WeekResult:
         lines = [f"# Week plan ({self.options.method}): {', '.join(self.week.days)}", "",
                  f"- cost £{self.cost:,.2f} over {len(self.week.days)} days"
                  + ("" if self.premium is None else
-                    f"; planned alone £{self.independent_cost:,.2f} (each day given "
-                    f"{data['seconds_per_day_alone']:g} s); premium {100 * self.premium:+.2f}%"),
+                    f"; planned alone £{self.independent_cost:,.2f}"
+                    + ("" if self.seconds_per_day_alone is None else
+                       f" (each day given {self.seconds_per_day_alone:g} s)")
+                    + f"; premium {100 * self.premium:+.2f}%"),
                  f"- consistent services: {', '.join(data['consistent_services']) or 'none'}; pickup tolerance "
                  f"±{data['tolerance_minutes']:.0f} min", *[f"- {n}" for n in self.notes], "",
                  "| day | cost | planned alone | vehicles | contracted | unserved |", "|---|---|---|---|---|---|"]
@@ -310,11 +316,13 @@ def plan_week(week: Week, options: WeekOptions | None = None, *,
     options = options or WeekOptions()
     if solve_day is None:
         from optimiser.solving import solve as solve_day
-    independent = None
-    if options.method == "independent" or options.compare_independent or alone is not None:
-        alone_options = options.alone_solve(len(week.days))
-        independent = _matched(alone if alone is not None else {
-            d: solve_day(week.problems[d], alone_options) for d in week.days}, week)
+    independent, alone_seconds = None, None
+    if alone is not None:
+        independent = _matched(alone, week)
+    elif options.method == "independent" or options.compare_independent:
+        alone_options = options.alone_solve(len(week.days), with_template=bool(template_trips(week, options)))
+        independent = _matched({d: solve_day(week.problems[d], alone_options) for d in week.days}, week)
+        alone_seconds = alone_options.time_limit_s
     notes: list[str] = []
     if options.method == "independent":
         plans = independent
@@ -323,7 +331,7 @@ def plan_week(week: Week, options: WeekOptions | None = None, *,
     plans = {d: checked_plan(week.problems[d], plans[d]) for d in week.days}
     return WeekResult(week, options, plans, continuity(week, plans, options.tolerance_s), independent,
                       None if independent is None else continuity(week, independent, options.tolerance_s),
-                      tuple(notes))
+                      tuple(notes), alone_seconds)
 
 
 def template_trips(week: Week, options: WeekOptions) -> list[Trip]:
@@ -423,7 +431,12 @@ def _day_around_template(problem: Problem, kept: list[RouteOrder], told: Mapping
                          for order in kept for kind, trip in order.events if kind == "pickup")
         day = replace(problem, trips=trips, assigned_vehicles=assigned,
                       name=f"{problem.name} on the template's vehicles")
-        plan = solve_day(day, replace(options.solve, place_left_out=True), start_routes=kept)
+        # a trip its template vehicle can never serve today (a day's fleet may keep other hours) is
+        # left off the start: the search contracts it, saying which vehicle it had to ride and why
+        unable = {trip_id for trip_id, _, _ in assigned if screen_trip(day, day.trip(trip_id))}
+        start = [replace(order, events=tuple(e for e in order.events if e[1].id not in unable)) for order in kept]
+        start = [order for order in start if order.events]
+        plan = solve_day(day, replace(options.solve, place_left_out=True), start_routes=start)
     else:  # nothing to start from: the day's own search, as the template left nothing on the fleet
         day = replace(problem, trips=trips)
         plan = solve_day(day, options.solve)
