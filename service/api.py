@@ -548,10 +548,7 @@ def _check_week_request(body: dict, limit: float, most) -> None:
     except ProblemError as exc:
         raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None
     if seconds > most.comparison_seconds:
-        raise LimitExceeded(f"even a week of one day runs {seconds:g} s of solving ({limit:g} s a solve, the "
-                            f"template's {body.get('template_search', 8):g} times that"
-                            + (", and the days alone for the premium as much again"
-                               if body.get("compare_independent", True) else "") + "); at most "
+        raise LimitExceeded(f"even a week of one day runs {seconds:g} s of solving (docs/week.md); at most "
                             f"{most.comparison_seconds:g} s of solving a job", where="body.time_limit_s")
 
 

@@ -767,9 +767,9 @@ def _replan(store: Store, trip_set: TripSet, fleet: Fleet, options: dict, contro
     return files, summary
 
 
-def week_options(body: dict, days: int | None = None):
-    """A week job's ``WeekOptions`` from its body (``days``: the week's, for the seed of each
-    solve; the request checks the body before the days are known)."""
+def week_options(body: dict):
+    """A week job's ``WeekOptions`` from its body (the request checks them too, before the days
+    are known)."""
     from optimiser import SolveOptions
     from optimiser.analysis.week import WeekOptions, consistency_with
 
@@ -803,14 +803,9 @@ def _week(loaded, options: dict, control: _JobControl, settings: dict):
     seconds = chosen.solve_seconds(days)
     most = float(settings["MAX_COMPARISON_SECONDS"])
     if seconds > most:
-        raise InputFormatError(f"a week of {days} days runs {seconds:g} s of solving in all "
-                               f"({chosen.solve.time_limit_s:g} s a solve"
-                               + ("" if chosen.method == "independent" else
-                                  f", the template's {chosen.template_search:g} times that"
-                                  + (", the days alone as much as the week's plans" if chosen.compare_independent
-                                     else ""))
-                               + f"); at most {most:g} s a job", where="body.time_limit_s")
-    solves = days if chosen.method == "independent" else 1 + days * (2 if chosen.compare_independent else 1)
+        raise InputFormatError(f"a week of {days} days runs {seconds:g} s of solving in all (docs/week.md); at most "
+                               f"{most:g} s a job", where="body.time_limit_s")
+    solves = chosen.solve_count(days)
     # progress in seconds of time limit, so the template's longer search moves the bar in proportion
     done = {"solves": 0, "seconds": 0.0}
     control.update(force=True, phase="solving", solves_done=0, solves_total=solves, fraction=0.0)

@@ -165,6 +165,8 @@ def test_the_template_is_searched_longer_than_each_day_and_counted_in_the_weeks_
     alone = WeekOptions(solve=FAST, template_search=3).alone_solve(5)
     assert (alone.time_limit_s, alone.max_rounds) == (60 * 8 / 5, 300 * 8 / 5)
     assert WeekOptions(solve=FAST, method="independent").solve_seconds(5) == 60 * 5
+    assert [WeekOptions(solve=FAST, **o).solve_count(5) for o in ({}, {"compare_independent": False},
+                                                                    {"method": "independent"})] == [11, 6, 5]
     assert WeekOptions(solve=FAST, method="independent").alone_solve(5) == FAST
     assert WeekOptions(solve=FAST, template_search=3).alone_solve(5, with_template=False) == FAST
     assert result.to_dict()["template_search"] == 3

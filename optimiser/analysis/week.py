@@ -96,9 +96,7 @@ class WeekOptions:
     @property
     def template_solve(self) -> SolveOptions:
         """The template's search: ``template_search`` times a day's time limit and round budget."""
-        rounds = self.solve.max_rounds
-        return replace(self.solve, time_limit_s=self.solve.time_limit_s * self.template_search,
-                       max_rounds=None if rounds is None else max(1, round(rounds * self.template_search)))
+        return self._day_search_times(self.template_search)
 
     def alone_solve(self, days: int, with_template: bool = True) -> SolveOptions:
         """Each day planned alone, for the premium: the week's own search (the template's and each
@@ -108,10 +106,18 @@ class WeekOptions:
         day's own search."""
         if self.method == "independent" or not with_template:
             return self.solve
-        share = (self.template_search + days) / days
+        return self._day_search_times((self.template_search + days) / days)
+
+    def _day_search_times(self, factor: float) -> SolveOptions:
         rounds = self.solve.max_rounds
-        return replace(self.solve, time_limit_s=self.solve.time_limit_s * share,
-                       max_rounds=None if rounds is None else max(1, round(rounds * share)))
+        return replace(self.solve, time_limit_s=self.solve.time_limit_s * factor,
+                       max_rounds=None if rounds is None else max(1, round(rounds * factor)))
+
+    def solve_count(self, days: int) -> int:
+        """How many solves a week of ``days`` days runs (``solve_seconds`` adds up their limits)."""
+        if self.method == "independent":
+            return days
+        return 1 + days * (2 if self.compare_independent else 1)
 
     def solve_seconds(self, days: int) -> float:
         """The time limits of a week of ``days`` days added up: the template's (``template``), each
