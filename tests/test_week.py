@@ -345,3 +345,29 @@ def test_a_trip_its_assigned_vehicle_cannot_serve_is_contracted_saying_which_veh
     contracted = {c.trip_id: c.reason for c in plan.contracted}
     assert "it must ride minibus 1, which cannot serve it" in contracted[trip.id]
     assert "pickup window closes" in contracted[trip.id]
+
+
+def test_one_vehicle_held_by_two_trips_runs_one_layout_at_a_time(engine):
+    # two trips held to minibus 1 at the same time need its two layouts (seven seats, a wheelchair):
+    # the vehicle can run only one, so one trip is contracted, on either engine (OR-Tools has a
+    # vehicle per layout and once put both on it)
+    from dataclasses import replace
+
+    from optimiser.domain.model import Layout, ProblemBuilder, crow_fly
+    from tests.conftest import solved_by
+
+    places = {"depot": (52.67, -0.73), "home_a": (52.70, -0.76), "home_b": (52.64, -0.69),
+              "school": (52.67, -0.72)}
+    b = ProblemBuilder(crow_fly(places), name="one vehicle, two layouts")
+    b.add_vehicle_type("minibus", count=2, depot="depot", cost_per_day=90, cost_per_km=0.5, cost_per_hour=18,
+                       layouts=[Layout("8 seats", seats=8), Layout("2+1", seats=2, wheelchair_spaces=1)])
+    b.add_tariff("taxi", flag_fall=3, per_km=2)
+    b.add_trip("group", "school", "home_a", "school", earliest_arrival="08:45", latest_arrival="08:50", seats=7)
+    b.add_trip("chair", "sen", "home_b", "school", earliest_arrival="08:45", latest_arrival="08:50",
+               wheelchair_spaces=1)
+    problem = b.build()
+    held = replace(problem, assigned_vehicles=(("group", "minibus", 0), ("chair", "minibus", 0)))
+    plan = solved_by(held, engine)
+    on_minibus_1 = [r for r in plan.routes if (r.vehicle_type, r.vehicle_number) == ("minibus", 0)]
+    assert len(on_minibus_1) == 1
+    assert len(plan.contracted) == 1 and "minibus 1, the vehicle it must ride" in plan.contracted[0].reason

@@ -111,11 +111,17 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
         keep = problem.assigned_vehicle(trip.id) is not None
         penalties.append(int(round((offer[1] if offer and not keep else unserved_penalty) * COST_UNITS_PER_POUND)))
     type_counts = []
+    held_numbers = {(name, number) for _, name, number in problem.assigned_vehicles}
     for ti, vt in enumerate(vts):
         if len(vt.layouts) > 1 and vt.count > 0:
             for duty in range(len(vt.duty_windows)):
                 type_counts.append(([v for v, (t, _, dv, _) in enumerate(vehicles) if t == ti and dv == duty],
                                     vt.count))
+                # a vehicle trips are held to keeps its number in the plan, so it runs one of its
+                # layouts at a time (the type's count alone lets two layouts of it run at once)
+                for number in sorted(n for name, n in held_numbers if name == vt.name):
+                    type_counts.append(([v for v, (t, n, dv, _) in enumerate(vehicles)
+                                         if t == ti and n == number and dv == duty], 1))
     return SearchModel(
         trip_ids=[t.id for t in trips], vehicles=vehicles, starts=starts, node_location=node_location,
         node_service_s=node_service, node_window=node_window, travel_s=matrix.seconds, metres=metres,
