@@ -347,14 +347,12 @@ def test_a_trip_its_assigned_vehicle_cannot_serve_is_contracted_saying_which_veh
     assert "pickup window closes" in contracted[trip.id]
 
 
-def test_one_vehicle_held_by_two_trips_runs_one_layout_at_a_time(engine):
-    # two trips held to minibus 1 at the same time need its two layouts (seven seats, a wheelchair):
-    # the vehicle can run only one, so one trip is contracted, on either engine (OR-Tools has a
-    # vehicle per layout and once put both on it)
+def _two_trips_held_to_one_minibus_at_once():
+    """Two trips held to minibus 1 at the same time that need its two layouts (seven seats, a
+    wheelchair): it can run only one, so one trip must be contracted."""
     from dataclasses import replace
 
     from optimiser.domain.model import Layout, ProblemBuilder, crow_fly
-    from tests.conftest import solved_by
 
     places = {"depot": (52.67, -0.73), "home_a": (52.70, -0.76), "home_b": (52.64, -0.69),
               "school": (52.67, -0.72)}
@@ -366,8 +364,30 @@ def test_one_vehicle_held_by_two_trips_runs_one_layout_at_a_time(engine):
     b.add_trip("chair", "sen", "home_b", "school", earliest_arrival="08:45", latest_arrival="08:50",
                wheelchair_spaces=1)
     problem = b.build()
-    held = replace(problem, assigned_vehicles=(("group", "minibus", 0), ("chair", "minibus", 0)))
+    return replace(problem, assigned_vehicles=(("group", "minibus", 0), ("chair", "minibus", 0)))
+
+
+def test_one_vehicle_held_by_two_trips_runs_one_layout_at_a_time(engine):
+    # OR-Tools has a vehicle per layout and once put both trips on minibus 1, in its two layouts
+    from tests.conftest import solved_by
+
+    held = _two_trips_held_to_one_minibus_at_once()
     plan = solved_by(held, engine)
     on_minibus_1 = [r for r in plan.routes if (r.vehicle_type, r.vehicle_number) == ("minibus", 0)]
     assert len(on_minibus_1) == 1
     assert len(plan.contracted) == 1 and "minibus 1, the vehicle it must ride" in plan.contracted[0].reason
+
+
+def test_the_progress_of_a_day_whose_held_trip_is_contracted_ends_at_the_plans_cost():
+    # the search leaves a held trip out at the unserved price, so that it keeps its vehicle where it
+    # can; the plan contracts it at its tariff, and so do the progress and the curve of best costs
+    from optimiser import solve
+    from tests.conftest import ENGINES
+
+    held = _two_trips_held_to_one_minibus_at_once()
+    reported = []
+    plan = solve(held, ENGINES["ruin-and-recreate"], on_progress=lambda p: reported.append(p.best_cost))
+    assert_feasible(held, plan)
+    assert len(plan.contracted) == 1
+    assert reported[-1] == pytest.approx(plan.cost.total, abs=0.5)
+    assert plan.solver.best_cost_over_time[-1][1] == pytest.approx(plan.cost.total, abs=0.5)

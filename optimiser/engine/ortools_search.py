@@ -179,9 +179,11 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
         first_routes = None
         if start is not None:
             first_routes = routes_on_model(m, start)
-        elif len(m.trip_ids) < options.parameters.strategy.county_day_trips:
+        elif len(m.trip_ids) < options.parameters.strategy.county_day_trips and not m.held_excess_units:
             # below county size construct.py takes well under a second; the benchmark figures for
-            # these days were measured starting from its routes (docs/lab/)
+            # these days were measured starting from its routes (docs/lab/). It builds routes on
+            # a type's first vehicle and numbers them afterwards, so a day with trips held to a
+            # vehicle gets the search's own first routes, which keep every vehicle apart
             first_routes, construction_cut, _ = construct_routes(
                 m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
         if construction_cut:
@@ -314,8 +316,9 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
             return first_routes, {"rounds": 0, "accepted": 0, "not_started": str(exc)}, False
         if options.place_left_out:
             placed_all = search.place_all(forced=True, until=deadline - reserve, stop=cancelled)
+    # progress and the curve give what the plan would cost: a held trip left out is contracted
     best[0] = search.best
-    report(search.best)
+    report(search.priced_as_plan(search.best))
     if not placed_all:
         # the time ran out while the first routes were being built: give the routes built so far
         # (the trips not reached go to contracts), and no search
@@ -323,7 +326,7 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
 
     def better(total: int):
         best[0] = total
-        report(total)
+        report(search.priced_as_plan(total))
 
     counts = search.improve(deadline - reserve, cancelled, better, cooled=cooled, max_rounds=options.max_rounds)
     return search.best_routes(), counts, False

@@ -1307,6 +1307,18 @@ class RuinAndRecreate:
         return {"rounds": rounds, "accepted": accepted, "batches_with_exchanges": exchanges,
                 "exchange_seconds": round(exchange_s, 3), "returns_to_best": returns, "best_units": int(self.best)}
 
+    def priced_as_plan(self, total: int) -> int:
+        """``total``, the best routes' objective, as their plan is priced: a trip held to a vehicle
+        and left out of the best routes counts its contract, not the unserved price it is searched at."""
+        excess = self.m.held_excess_units
+        if not excess:
+            return total
+        placed = set()
+        for s in range(len(self.sc.best_length)):
+            nodes = self.sc.best_nodes[s, :int(self.sc.best_length[s])]
+            placed.update(int(node - self.day.n_depots) // 2 for node in nodes)
+        return total - sum(units for k, units in excess.items() if k not in placed)
+
     def best_routes(self) -> list[list[int]]:
         """The best routes found, one list of nodes per OR-Tools vehicle (empty when unused)."""
         out: list[list[int]] = [[] for _ in self.m.vehicles]

@@ -9,7 +9,7 @@ feasible under the exact times too). Node 0 .. n_depots - 1 are depots; trip k's
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -48,6 +48,10 @@ class SearchModel:
     solo: list[bool]
     type_counts: list[tuple[list[int], int]]  # a multi-layout type's vehicles in one duty, how many may be used
     horizon_units: int
+    #: each trip held to a vehicle (``Problem.assigned_vehicles``), by position: its drop penalty
+    #: less its contract price (0 without one). The search leaves it out at the unserved price, so
+    #: that it keeps its vehicle where it can; the plan contracts it.
+    held_excess_units: dict[int, int] = field(default_factory=dict)
 
     @property
     def n_depots(self) -> int:
@@ -101,8 +105,8 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
             ok = [v for v in ok if vts[vehicles[v][0]].name == assigned[0] and vehicles[v][1] == assigned[1]]
         if len(ok) < len(vehicles):
             allowed[k] = ok
-    ride_limits, penalties = [], []
-    for trip in trips:
+    ride_limits, penalties, held_excess = [], [], {}
+    for k, trip in enumerate(trips):
         cap = problem.ride_cap_s(trip)
         ride_limits.append(None if cap is None else to_units(cap + trip.pickup_service_s, math.floor))
         offer = problem.contract_price(trip)
@@ -110,6 +114,8 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
         # passenger keeps that vehicle rather than a taxi on the days the taxi would be cheaper
         keep = problem.assigned_vehicle(trip.id) is not None
         penalties.append(int(round((offer[1] if offer and not keep else unserved_penalty) * COST_UNITS_PER_POUND)))
+        if keep:
+            held_excess[k] = penalties[-1] - int(round(offer[1] * COST_UNITS_PER_POUND)) if offer else 0
     type_counts = []
     held_numbers = {(name, number) for _, name, number in problem.assigned_vehicles}
     for ti, vt in enumerate(vts):
@@ -138,7 +144,7 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
                     for ti, _, dv, _ in vehicles],
         capacities=capacities, demand=demand, allowed_vehicles=allowed, ride_limit_units=ride_limits,
         drop_penalty_units=penalties, solo=[t.travels_alone for t in trips], type_counts=type_counts,
-        horizon_units=horizon,
+        horizon_units=horizon, held_excess_units=held_excess,
     )
 
 
