@@ -378,15 +378,14 @@ def test_one_vehicle_held_by_two_trips_runs_one_layout_at_a_time(engine):
     assert len(plan.contracted) == 1 and "minibus 1, the vehicle it must ride" in plan.contracted[0].reason
 
 
-def test_the_progress_of_a_day_whose_held_trip_is_contracted_ends_at_the_plans_cost():
+def test_the_progress_of_a_day_whose_held_trip_is_contracted_ends_at_the_plans_cost(engine):
     # the search leaves a held trip out at the unserved price, so that it keeps its vehicle where it
     # can; the plan contracts it at its tariff, and so do the progress and the curve of best costs
     from optimiser import solve
-    from tests.conftest import ENGINES
 
     held = _two_trips_held_to_one_minibus_at_once()
     reported = []
-    plan = solve(held, ENGINES["ruin-and-recreate"], on_progress=lambda p: reported.append(p.best_cost))
+    plan = solve(held, engine, on_progress=lambda p: reported.append(p.best_cost))
     assert_feasible(held, plan)
     assert len(plan.contracted) == 1
     assert reported[-1] == pytest.approx(plan.cost.total, abs=0.5)

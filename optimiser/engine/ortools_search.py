@@ -139,6 +139,10 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int], N
     # worker was killed for memory after 20 minutes). The callback reaches the model through
     # this holder, emptied when the search is over.
     holder = {"routing": routing}
+    # a held trip left out is searched at the unserved price and contracted in the plan: progress
+    # reports it as the plan prices it (an unperformed node is its own next)
+    held_pickups = [(manager.NodeToIndex(n_depots + 2 * k), excess) for k, excess in m.held_excess_units.items()
+                    if excess]
 
     def at_solution():
         model = holder.get("routing")
@@ -147,7 +151,7 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int], N
         value = model.CostVar().Value()
         if best[0] is None or value < best[0]:
             best[0] = value
-            report(value)
+            report(value - sum(excess for index, excess in held_pickups if model.NextVar(index).Value() == index))
         # while restoring, not even asked: on a cluster the cancel is a round trip to the
         # scheduler, and one failing inside this callback broke the reading of the routes
         if not holder.get("restoring") and cancelled():
