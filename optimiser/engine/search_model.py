@@ -46,7 +46,9 @@ class SearchModel:
     ride_limit_units: list[int | None]  # per trip: cap + pickup service, floored
     drop_penalty_units: list[int]
     solo: list[bool]
-    type_counts: list[tuple[list[int], int]]  # a multi-layout type's vehicles in one duty, how many may be used
+    #: vehicles and how many of them may be used at once: a multi-layout type's in one duty (its
+    #: count), and the layouts of a vehicle trips are held to, in one duty (one)
+    type_counts: list[tuple[list[int], int]]
     horizon_units: int
     #: each trip held to a vehicle (``Problem.assigned_vehicles``), by position: its drop penalty
     #: less its contract price (0 without one). The search leaves it out at the unserved price, so
