@@ -548,12 +548,12 @@ def test_a_solve_whose_time_runs_out_while_building_first_routes_gives_what_it_b
     # our own first routes from the search (as on a county-sized day) rather than construct.py
     options = SolveOptions(time_limit_s=30, ruin_and_recreate=True, first_solution="TIME_ORDERED_INSERTION",
                            parameters=SearchParameters(strategy=StrategyParameters(county_day_trips=1)))
-    result = solve_model(m, options, lambda value: None, lambda: False, deadline=clock.monotonic() - 1)
+    result = solve_model(m, options, lambda *_: None, lambda: False, deadline=clock.monotonic() - 1)
     assert result.construction_cut
     assert result.improvement_counts["ruin_and_recreate"]["rounds"] == 0
     assert result.improvement_counts["ruin_and_recreate"]["placed_all"] is False
     assert result.routes == []
     from dataclasses import replace
 
-    done = solve_model(m, replace(options, max_rounds=20), lambda value: None, lambda: False)
+    done = solve_model(m, replace(options, max_rounds=20), lambda *_: None, lambda: False)
     assert not done.construction_cut and done.routes

@@ -378,14 +378,18 @@ def test_one_vehicle_held_by_two_trips_runs_one_layout_at_a_time(engine):
     assert len(plan.contracted) == 1 and "minibus 1, the vehicle it must ride" in plan.contracted[0].reason
 
 
-def test_the_progress_of_a_day_whose_held_trip_is_contracted_ends_at_the_plans_cost(engine):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_progress_of_a_day_whose_held_trip_is_contracted_ends_at_the_plans_cost(engine, workers):
     # the search leaves a held trip out at the unserved price, so that it keeps its vehicle where it
     # can; the plan contracts it at its tariff, and so do the progress and the curve of best costs
+    # (two workers: each worker's figures cross processes to the solve that ranks them)
+    from dataclasses import replace
+
     from optimiser import solve
 
     held = _two_trips_held_to_one_minibus_at_once()
     reported = []
-    plan = solve(held, engine, on_progress=lambda p: reported.append(p.best_cost))
+    plan = solve(held, replace(engine, workers=workers), on_progress=lambda p: reported.append(p.best_cost))
     assert_feasible(held, plan)
     assert len(plan.contracted) == 1
     assert reported[-1] == pytest.approx(plan.cost.total, abs=0.5)

@@ -43,7 +43,7 @@ class SearchResult:
     improvement_counts: dict = field(default_factory=dict)
 
 
-def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int], None],
+def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int, int], None],
                 cancelled: Callable[[], bool], initial_routes: list[list[int]] | None = None, executor=None,
                 start: Sequence[tuple] | None = None, cooled: bool = False,
                 deadline: float | None = None) -> SearchResult | None:
@@ -53,7 +53,9 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int], N
     there at the temperature a search ends at (``RuinAndRecreate.improve``). ``deadline`` (on the
     monotonic clock): when the whole solve must end, when it began before this model was built
     (the caller's screening and model count against the time limit too); by default the time
-    limit from now."""
+    limit from now. ``report(units, plan_units)`` is called with each new best: the search's
+    objective, which ranks solutions, and the same as the plan prices it, which is shown (a held
+    trip left out is searched at the unserved price and contracted in the plan)."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     if deadline is None:
@@ -151,7 +153,8 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int], N
         value = model.CostVar().Value()
         if best[0] is None or value < best[0]:
             best[0] = value
-            report(value - sum(excess for index, excess in held_pickups if model.NextVar(index).Value() == index))
+            report(value, value - sum(excess for index, excess in held_pickups
+                                      if model.NextVar(index).Value() == index))
         # while restoring, not even asked: on a cluster the cancel is a round trip to the
         # scheduler, and one failing inside this callback broke the reading of the routes
         if not holder.get("restoring") and cancelled():
@@ -320,9 +323,8 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
             return first_routes, {"rounds": 0, "accepted": 0, "not_started": str(exc)}, False
         if options.place_left_out:
             placed_all = search.place_all(forced=True, until=deadline - reserve, stop=cancelled)
-    # progress and the curve give what the plan would cost: a held trip left out is contracted
     best[0] = search.best
-    report(search.priced_as_plan(search.best))
+    report(search.best, search.priced_as_plan(search.best))
     if not placed_all:
         # the time ran out while the first routes were being built: give the routes built so far
         # (the trips not reached go to contracts), and no search
@@ -330,7 +332,7 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
 
     def better(total: int):
         best[0] = total
-        report(search.priced_as_plan(total))
+        report(total, search.priced_as_plan(total))
 
     counts = search.improve(deadline - reserve, cancelled, better, cooled=cooled, max_rounds=options.max_rounds)
     return search.best_routes(), counts, False
@@ -345,12 +347,12 @@ def _improve_by_parts(m: SearchModel, routing, routes, estimate: int, deadline: 
     # keep back time to read the routes into the whole model and restore them
     reserve = 0.5 + 0.001 * len(m.trip_ids)
     current = [estimate]
-    report(estimate)
+    report(estimate, estimate)
     best[0] = estimate
 
     def accepted(saving: int):
         current[0] -= saving
-        report(current[0])
+        report(current[0], current[0])
         best[0] = current[0]
 
     own_pool = executor is None and workers > 1
@@ -375,7 +377,8 @@ def solve_part_model(sub: SearchModel, start_routes: list[list[int]], seconds: f
     start, best objective, best routes as node lists) or None."""
     values: list[int] = []
     options = SolveOptions(time_limit_s=seconds, first_solution="PARALLEL_CHEAPEST_INSERTION", check=False)
-    result = solve_model(sub, options, values.append, lambda: False, initial_routes=start_routes)
+    result = solve_model(sub, options, lambda units, _: values.append(units), lambda: False,
+                         initial_routes=start_routes)
     if result is None or not values:
         return None
     objective, routes = result.objective_units, result.routes

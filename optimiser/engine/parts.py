@@ -129,6 +129,11 @@ def part_model(m, routes: list[list[int]], freed: list[int], offered: list[int],
         members = [new_vehicle[v] for v in groups[group] if v in new_vehicle]
         if len(members) > budget:
             type_counts.append((members, budget))
+    for members, most in m.type_counts:  # a held vehicle's layouts, one at a time, hold in a part too
+        if most == 1:
+            members = [new_vehicle[v] for v in members if v in new_vehicle]
+            if len(members) > 1:
+                type_counts.append((members, 1))
     # only the part's own places travel with it (to a worker process, say): a county's matrix is
     # tens of megabytes, a part's a few kilobytes
     places = sorted(set(node_location))

@@ -1313,11 +1313,10 @@ class RuinAndRecreate:
         excess = self.m.held_excess_units
         if not excess:
             return total
-        placed = set()
-        for s in range(len(self.sc.best_length)):
-            nodes = self.sc.best_nodes[s, :int(self.sc.best_length[s])]
-            placed.update(int(node - self.day.n_depots) // 2 for node in nodes)
-        return total - sum(units for k, units in excess.items() if k not in placed)
+        in_route = np.arange(self.sc.best_nodes.shape[1]) < self.sc.best_length[:, None]
+        placed = np.zeros(len(self.m.trip_ids), dtype=bool)
+        placed[(self.sc.best_nodes[in_route] - self.day.n_depots) // 2] = True
+        return total - sum(units for k, units in excess.items() if not placed[k])
 
     def best_routes(self) -> list[list[int]]:
         """The best routes found, one list of nodes per OR-Tools vehicle (empty when unused)."""

@@ -46,8 +46,9 @@ class SearchModel:
     ride_limit_units: list[int | None]  # per trip: cap + pickup service, floored
     drop_penalty_units: list[int]
     solo: list[bool]
-    #: vehicles and how many of them may be used at once: a multi-layout type's in one duty (its
-    #: count), and the layouts of a vehicle trips are held to, in one duty (one)
+    #: groups of vehicles and how many of each group may be used at once: a multi-layout type's
+    #: vehicles in one duty (its count); the layouts of each vehicle that trips are held to, in one
+    #: duty (one at a time)
     type_counts: list[tuple[list[int], int]]
     horizon_units: int
     #: each trip held to a vehicle (``Problem.assigned_vehicles``), by position: its drop penalty
@@ -119,17 +120,23 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
         if keep:
             held_excess[k] = penalties[-1] - int(round(offer[1] * COST_UNITS_PER_POUND)) if offer else 0
     type_counts = []
-    held_numbers = {(name, number) for _, name, number in problem.assigned_vehicles}
     for ti, vt in enumerate(vts):
         if len(vt.layouts) > 1 and vt.count > 0:
             for duty in range(len(vt.duty_windows)):
                 type_counts.append(([v for v, (t, _, dv, _) in enumerate(vehicles) if t == ti and dv == duty],
                                     vt.count))
-                # a vehicle trips are held to keeps its number in the plan, so it runs one of its
-                # layouts at a time (the type's count alone lets two layouts of it run at once)
-                for number in sorted(n for name, n in held_numbers if name == vt.name):
-                    type_counts.append(([v for v, (t, n, dv, _) in enumerate(vehicles)
-                                         if t == ti and n == number and dv == duty], 1))
+    # each vehicle that trips are held to keeps its number in the plan, so it runs one of its
+    # layouts at a time in a duty (the type's count alone lets two layouts of it run at once)
+    layouts_of: dict[tuple[int, int, int], list[int]] = {}
+    for v, (ti, number, duty, _) in enumerate(vehicles):
+        layouts_of.setdefault((ti, number, duty), []).append(v)
+    type_index = {vt.name: ti for ti, vt in enumerate(vts)}
+    for name, number in sorted({(name, number) for _, name, number in problem.assigned_vehicles}):
+        ti = type_index.get(name)
+        if ti is not None and len(vts[ti].layouts) > 1:
+            for duty in range(len(vts[ti].duty_windows)):
+                if (ti, number, duty) in layouts_of:
+                    type_counts.append((layouts_of[(ti, number, duty)], 1))
     return SearchModel(
         trip_ids=[t.id for t in trips], vehicles=vehicles, starts=starts, node_location=node_location,
         node_service_s=node_service, node_window=node_window, travel_s=matrix.seconds, metres=metres,

@@ -93,11 +93,12 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
     # and the curve report what the plan given now would cost, so they count those contracts too
     screened_contracts = sum((problem.contract_price(t) or (None, 0.0))[1] for t in problem.trips if t.id in screened)
 
-    def relay(worker: int, elapsed: float, value: int):
+    def relay(worker: int, elapsed: float, value: int, plan_value: int):
+        # ranked by the search's objective, shown as the plan prices it (solve_model's report)
         nonlocal best_units
         if best_units is None or value < best_units:
             best_units = value
-            cost = value / COST_UNITS_PER_POUND + screened_contracts
+            cost = plan_value / COST_UNITS_PER_POUND + screened_contracts
             history.append((round(elapsed, 3), cost))
             if on_progress:
                 on_progress(Progress(elapsed, cost, options.time_limit_s, worker))
@@ -108,7 +109,7 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
             trips = _ordered_trips(model_trips, options.seed)
             model = build_search_model(problem, trips)
             # the time limit is the whole solve's: the screening and the search model count too
-            result = solve_model(model, options, lambda v: relay(0, time.monotonic() - started, v),
+            result = solve_model(model, options, lambda v, shown: relay(0, time.monotonic() - started, v, shown),
                                  (cancel.is_set if cancel else (lambda: False)), executor=executor, start=start,
                                  cooled=cooled_start, deadline=started + options.time_limit_s)
         else:
@@ -279,7 +280,8 @@ def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, 
         return cancel_event.is_set() or os.getppid() != parent
 
     result = solve_model(model, options,
-                         lambda value: out.put(("progress", worker, time.monotonic() - started, value)), stop,
+                         lambda value, shown: out.put(("progress", worker, time.monotonic() - started, value, shown)),
+                         stop,
                          start=start, cooled=cooled)
     out.put(("result", worker, result))
 
@@ -319,8 +321,8 @@ def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOption
                 break
             continue
         if message[0] == "progress":
-            _, worker, elapsed, value = message
-            relay(worker, elapsed, value)
+            _, worker, elapsed, value, shown = message
+            relay(worker, elapsed, value, shown)
         else:
             results[message[1]] = message[2]
     for proc in processes:
