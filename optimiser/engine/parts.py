@@ -129,7 +129,9 @@ def part_model(m, routes: list[list[int]], freed: list[int], offered: list[int],
         members = [new_vehicle[v] for v in groups[group] if v in new_vehicle]
         if len(members) > budget:
             type_counts.append((members, budget))
-    for members, most in m.type_counts:  # a held vehicle's layouts, one at a time, hold in a part too
+    # groups of which at most one may run (a held vehicle's layouts; a multi-layout type of one
+    # vehicle, which its budget above already bounds) hold in the part too
+    for members, most in m.type_counts:
         if most == 1:
             members = [new_vehicle[v] for v in members if v in new_vehicle]
             if len(members) > 1:
