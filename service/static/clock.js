@@ -4,17 +4,19 @@
 (() => {
   const $ = id => document.getElementById(id);
   const client = window.jobClient;
-  let shiftsFile = null, cancelJob = null;
+  let shiftsFile = null, cancelJob = null;  // the example's shift file as it loads: a run clicked meanwhile waits
   $("clock-use-example").onclick = async () => {
-    shiftsFile = await client.exampleFile("shifts.csv");
+    shiftsFile = client.exampleFile("shifts.csv");
+    await shiftsFile;
     $("clock-chosen").textContent = "The example's shift file: every school ±30 minutes, the day centres -15 to +30.";
   };
   $("clock-run").onclick = async () => {
     $("clock-error").textContent = "";
-    const shifts = $("clock-shifts-file").files[0] || shiftsFile;
-    if (!shifts) { $("clock-error").textContent = "Choose a shift file, or the example's."; return; }
+    const chosen = $("clock-shifts-file").files[0];
+    if (!chosen && !shiftsFile) { $("clock-error").textContent = "Choose a shift file, or the example's."; return; }
     $("clock-run").disabled = true;
     try {
+      const shifts = chosen || await shiftsFile;
       const body = Object.assign(await client.dayIds(), {
         shifts_csv: await shifts.text(), time_limit_s: Number($("clock-seconds").value),
         seeds: Number($("clock-seeds").value), most_moved: Number($("clock-most-moved").value)});

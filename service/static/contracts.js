@@ -5,17 +5,19 @@
   const $ = id => document.getElementById(id);
   const client = window.jobClient;
   const SHOWN = 15;  // findings in the table; the report and findings.csv have them all
-  let registerFile = null;
+  let registerFile = null;  // the example's register as it loads: a run clicked meanwhile waits for it
   $("contracts-use-example").onclick = async () => {
-    registerFile = await client.exampleFile("register.csv");
+    registerFile = client.exampleFile("register.csv");
+    await registerFile;
     $("contracts-chosen").textContent = "The example's register: each service let separately, to six operators.";
   };
   $("contracts-run").onclick = async () => {
     $("contracts-error").textContent = "";
-    const register = $("contracts-register-file").files[0] || registerFile;
-    if (!register) { $("contracts-error").textContent = "Choose a contract register, or the example's."; return; }
+    const chosen = $("contracts-register-file").files[0];
+    if (!chosen && !registerFile) { $("contracts-error").textContent = "Choose a contract register, or the example's."; return; }
     $("contracts-run").disabled = true;
     try {
+      const register = chosen || await registerFile;
       const body = Object.assign(await client.dayIds(), {
         register_csv: await register.text(), complete: $("contracts-complete").checked,
         deadhead_per_mile: Number($("contracts-deadhead").value),

@@ -5,19 +5,23 @@
 (() => {
   const $ = id => document.getElementById(id);
   const client = window.jobClient;
-  let example = null, cancelJob = null;
+  let example = null, cancelJob = null;  // the bundled week as it loads: a run clicked meanwhile waits for it
   $("week-use-example").onclick = async () => {
-    example = {trips: await client.exampleFile("trips.csv", "rutland-week"),
-               fleet: await client.exampleFile("fleet.json", "rutland-week")};
+    example = Promise.all([client.exampleFile("trips.csv", "rutland-week"),
+                           client.exampleFile("fleet.json", "rutland-week")]);
+    await example;
     $("week-chosen").textContent = "The Rutland week: the example's day, Monday to Friday, 80% of passengers regular.";
   };
   $("week-run").onclick = async () => {
     $("week-error").textContent = "";
-    const trips = $("week-trips-file").files[0] || (example && example.trips);
-    const fleet = $("week-fleet-file").files[0] || (example && example.fleet);
-    if (!trips || !fleet) { $("week-error").textContent = "Choose a week's trip file and a fleet, or the bundled week."; return; }
+    const chosenTrips = $("week-trips-file").files[0], chosenFleet = $("week-fleet-file").files[0];
+    if (!(chosenTrips && chosenFleet) && !example) {
+      $("week-error").textContent = "Choose a week's trip file and a fleet, or the bundled week."; return;
+    }
     $("week-run").disabled = true;
     try {
+      const [exampleTrips, exampleFleet] = (chosenTrips && chosenFleet) ? [] : await example;
+      const trips = chosenTrips || exampleTrips, fleet = chosenFleet || exampleFleet;
       const body = {trip_set_id: (await client.send("/v1/trip-sets", trips)).id,
                     fleet_id: (await client.send("/v1/fleets", fleet)).id,
                     time_limit_s: Number($("week-seconds").value), tolerance_minutes: Number($("week-tolerance").value),
