@@ -438,7 +438,7 @@ LOTS_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points":
 #: passengers keep their vehicle and pickup time.
 WEEK_FIELDS = {"trip_set_id": str, "fleet_id": str, "travel": str, "far_points": str, "time_limit_s": (int, float),
                "seed": int, "method": str, "tolerance_minutes": (int, float), "consistent": list, "free": list,
-               "compare_independent": bool, "share_template_vehicles": bool,
+               "preferred": list, "compare_independent": bool, "share_template_vehicles": bool,
                "template_search": (int, float)}
 #: The plans a lots job may start from: a solve's, a comparison's integrated plan, the clock advisor's.
 PLAN_RESULTS = ("plan.json", "integrated-plan.json", "recommended-plan.json")
@@ -537,13 +537,10 @@ def _check_week_request(body: dict, limit: float, most) -> None:
     tolerance = body.get("tolerance_minutes", 10)
     if not (math.isfinite(tolerance) and 0 <= tolerance <= 180):
         raise InputFormatError("must be between 0 and 180 minutes", where="body.tolerance_minutes")
-    for name in ("consistent", "free"):
+    for name in ("consistent", "preferred", "free"):
         if not all(isinstance(item, str) for item in body.get(name, [])):
             raise InputFormatError("must be a list of service names", where=f"body.{name}")
-    both = sorted(set(body.get("consistent", [])) & set(body.get("free", [])))
-    if both:
-        raise InputFormatError(f"{both[0]!r} is in both consistent and free", where="body.free")
-    try:
+    try:  # a service named in two of the lists is refused here too, naming the second
         seconds = week_options({**body, "time_limit_s": limit}).solve_seconds(1)
     except ProblemError as exc:
         raise InputFormatError(exc.message, where=f"body.{exc.where.rsplit('.', 1)[-1]}") from None

@@ -776,7 +776,7 @@ def week_options(body: dict):
     return WeekOptions(
         solve=SolveOptions(time_limit_s=float(body["time_limit_s"]), seed=int(body.get("seed", 0)), workers=1),
         method=body.get("method", "template"),
-        consistency=consistency_with(body.get("consistent", ()), body.get("free", ())),
+        consistency=consistency_with(body.get("consistent", ()), body.get("free", ()), body.get("preferred", ())),
         tolerance_s=60.0 * float(body.get("tolerance_minutes", 10)),
         compare_independent=bool(body.get("compare_independent", True)),
         share_template_vehicles=bool(body.get("share_template_vehicles", True)),
@@ -798,7 +798,7 @@ def _week(loaded, options: dict, control: _JobControl, settings: dict):
     except ProblemError as exc:
         field = exc.where.rsplit(".", 1)[-1]
         field = {"tolerance_s": "tolerance_minutes"}.get(field, field)  # named as the body names it
-        raise InputFormatError(exc.message, where="body.free" if "both" in exc.message else f"body.{field}") from None
+        raise InputFormatError(exc.message, where=f"body.{field}") from None
     days = len(loaded.days)
     seconds = chosen.solve_seconds(days)
     most = float(settings["MAX_COMPARISON_SECONDS"])

@@ -352,6 +352,9 @@ def document(limits: Limits | None = None) -> dict:
                                           "description": "how far a regular pickup may move from its told time"},
                     "consistent": {"type": "array", "items": {"type": "string"},
                                    "description": "services kept consistent besides sen, social_care and school"},
+                    "preferred": {"type": "array", "items": {"type": "string"},
+                                  "description": "services planned in the template and started there each day, "
+                                                 "free to move where it pays (default: school)"},
                     "free": {"type": "array", "items": {"type": "string"},
                              "description": "services planned freely each day besides nept"},
                     "compare_independent": {"type": "boolean", "default": True,

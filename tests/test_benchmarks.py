@@ -282,6 +282,7 @@ def test_a_week_benchmark_checks_every_row_and_the_template_keeps_everyone_consi
     assert week.days == ("Mon", "Tue", "Wed", "Thu", "Fri")
     done = list(rows)
     assert [r.method for r in done] == ["independent, vehicles matched", "template: school, SEN, social care",
-                                        "template: SEN, social care"]
+                                        "template: SEN, social care; school preferred", "template: SEN, social care"]
     assert all(r.checked and r.alone == done[0].cost for r in done)
     assert all(r.consistent_share == 1.0 and r.largest_spread_minutes <= 20.05 for r in done[1:])
+    assert done[1].school_share == 1.0  # held, school pupils are as steady as the target's passengers

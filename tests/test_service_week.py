@@ -79,6 +79,9 @@ def test_a_week_job_may_keep_the_templates_routes_as_planned(dev_service, submit
     ({"tolerance_minutes": -5}, "body.tolerance_minutes"),
     ({"consistent": ["nept"], "free": ["nept"]}, "body.free"),
     ({"free": "nept"}, "body.free"),
+    ({"consistent": ["sen"], "preferred": ["sen"]}, "body.preferred"),
+    ({"preferred": ["school"], "free": ["school"]}, "body.free"),
+    ({"preferred": "school"}, "body.preferred"),
     ({"compare_independent": "yes"}, "body.compare_independent"),
     ({"share_template_vehicles": 1}, "body.share_template_vehicles"),
     ({"time_limit_s": 3000}, "body.time_limit_s"),  # the template 8 times and a day, twice: 54,000 s

@@ -249,6 +249,46 @@ def test_a_day_from_the_template_puts_its_own_trips_on_the_template_vehicles():
     assert shared.cost < apart.cost
 
 
+def _pupil_whose_minibus_starts_late_on_tuesday():
+    """One regular pupil; the minibus is cheapest and the template puts the pupil on it, but on
+    Tuesday its shift starts after school; the car dearer than the minibus, a taxi dearer still."""
+    from optimiser.analysis.week import Week
+    from optimiser.domain.model import Layout, ProblemBuilder, crow_fly
+
+    places = crow_fly({"depot": (52.67, -0.73), "home": (52.66, -0.70), "school": (52.65, -0.72)})
+    problems = {}
+    for day, minibus_from in (("Mon", "07:00"), ("Tue", "10:00")):
+        b = ProblemBuilder(places, name=day)
+        b.add_vehicle_type("minibus", count=1, depot="depot", layouts=[Layout("8 seats", seats=8)],
+                           shift_start=minibus_from, cost_per_day=50, cost_per_km=0.5)
+        b.add_vehicle_type("car", count=1, depot="depot", layouts=[Layout("4 seats", seats=4)],
+                           cost_per_day=60, cost_per_km=0.6)
+        b.add_tariff("taxi", flag_fall=80, per_km=2)
+        b.add_trip("pupil-am", "school", "home", "school", earliest_pickup="08:00", latest_arrival="08:50")
+        problems[day] = b.build()
+    return Week(("Mon", "Tue"), problems, {})
+
+
+def test_a_preferred_service_starts_on_the_template_vehicle_and_moves_where_it_pays():
+    # held (hard), the pupil can only be contracted on the day the template's minibus cannot come;
+    # preferred, the day's search puts the pupil on the car, which is cheaper than the taxi
+    from optimiser.analysis.week import consistency_with
+
+    week = _pupil_whose_minibus_starts_late_on_tuesday()
+    held = plan_week(week, WeekOptions(solve=FAST, consistency=consistency_with(consistent=["school"])))
+    preferred = plan_week(week, WeekOptions(solve=FAST, consistency=consistency_with(preferred=["school"])),
+                          alone=held.independent)
+    for result in (held, preferred):
+        for day in week.days:
+            assert_feasible(week.problems[day], result.plans[day])
+        assert [r.vehicle_type for r in result.plans["Mon"].routes] == ["minibus"]
+    assert [c.trip_id for c in held.plans["Tue"].contracted] == ["pupil-am"]
+    assert [(r.vehicle_type, r.trip_ids) for r in preferred.plans["Tue"].routes] == [("car", ("pupil-am",))]
+    assert preferred.cost < held.cost
+    assert preferred.continuity["by_service"]["school"]["one_vehicle_share"] == 0.0
+    assert preferred.to_dict()["preferred_services"] == ["school"]
+
+
 def test_a_trip_assigned_to_a_vehicle_rides_only_that_vehicle(small_week):
     from dataclasses import replace
 

@@ -8,16 +8,18 @@ A plan that is cheapest on Monday and different on Tuesday is not operable: SEN 
 at day centres need the same driver and assistant and a time their families can rely on. Two ways
 are offered and measured against each other (docs/week.md, BENCHMARKS.md):
 
-- ``template`` (the default, chosen by measurement): the regular trips of the consistent services
-  (rows that run on two days or more) are planned once, as one day; each day starts from the
-  template's routes with the trips that run that day, on the same vehicles, each pickup held within
-  the tolerance of the template's time (the time the passenger is told), and a template trip
-  contracted stays contracted; one search of the day adds the day's other trips, on the template's
-  vehicles or free ones, with each regular trip assigned to its vehicle (``Problem.assigned_vehicles``)
-  but free to change order and time within the tolerance (``share_template_vehicles``; off, the
-  template's routes are kept as planned and the other trips go on the vehicles it leaves free).
-  Consistency is then a hard rule: it gives way only where the day's fleet lacks the template's
-  vehicle or the vehicle cannot take the trip that day.
+- ``template`` (the default, chosen by measurement): the regular trips of the hard and preferred
+  services (rows that run on two days or more) are planned once, as one day; each day starts from
+  the template's routes with the trips that run that day, on the same vehicles, each hard service's
+  pickup held within the tolerance of the template's time (the time the passenger is told), and a
+  hard service's trip the template contracted stays contracted; one search of the day adds the day's
+  other trips, on the template's vehicles or free ones, with each hard service's regular trip
+  assigned to its vehicle (``Problem.assigned_vehicles``) but free to change order and time within
+  the tolerance (``share_template_vehicles``; off, the template's routes are kept as planned and the
+  other trips go on the vehicles it leaves free). A preferred service's trips start where the
+  template put them and go wherever the day's search finds it pays. Consistency of a hard service
+  is a hard rule: it gives way only where the day's fleet lacks the template's vehicle or the
+  vehicle cannot take the trip that day.
 - ``independent``: each day is planned alone, then each day's vehicles of a type are renumbered to
   match Monday's (a vehicle is the one sharing most regular trips with it; vehicles of a type are
   alike, so the cost does not change).
@@ -45,9 +47,10 @@ from optimiser.errors import ProblemError
 from optimiser.options import SolveOptions
 
 METHODS = ("template", "independent")
-CONSISTENCY = ("hard", "free")
+CONSISTENCY = ("hard", "preferred", "free")
 #: Consistency by service (docs/domain.md): pupils with special needs and adults at day centres need
-#: the same crew and time; patients' journeys are mostly one-off; mainstream pupils ride where it pays.
+#: the same crew and time; patients' journeys are mostly one-off; mainstream pupils ride fixed routes
+#: (``preferred`` lets each day move them where it pays: cheaper, and far fewer keep one vehicle).
 DEFAULT_CONSISTENCY = (("sen", "hard"), ("social_care", "hard"), ("school", "hard"), ("nept", "free"))
 
 
@@ -58,7 +61,10 @@ class WeekOptions:
     #: Each day's search (and the template's).
     solve: SolveOptions = field(default_factory=lambda: SolveOptions(time_limit_s=30.0))
     method: str = "template"
-    #: (service, "hard" | "free") pairs; a service not named is free.
+    #: (service, "hard" | "preferred" | "free") pairs; a service not named is free. Hard: held to
+    #: the template's vehicle and within the tolerance of its time every day. Preferred: planned in
+    #: the template and started there each day, but the day's search may move the trip to another
+    #: vehicle or time (or a contract) where that pays. Free: planned afresh each day.
     consistency: tuple[tuple[str, str], ...] = DEFAULT_CONSISTENCY
     #: A regular passenger's pickup may move this far either side of the time they were told.
     tolerance_s: float = 600.0
@@ -92,6 +98,13 @@ class WeekOptions:
     @property
     def hard_services(self) -> frozenset[str]:
         return frozenset(s for s, rule in self.consistency if rule == "hard")
+
+    @property
+    def template_services(self) -> frozenset[str]:
+        """The services whose regular trips the template plans: the hard ones, held to their
+        template vehicle and time each day, and the preferred ones, which start each day where the
+        template put them and may move."""
+        return frozenset(s for s, rule in self.consistency if rule in ("hard", "preferred"))
 
     @property
     def template_solve(self) -> SolveOptions:
@@ -266,7 +279,9 @@ class WeekResult:
             "cost": round(self.cost, 2),
             "independent_cost": None if self.independent is None else round(self.independent_cost, 2),
             "premium": None if self.premium is None else round(self.premium, 5),
-            "consistent_services": hard, "tolerance_minutes": self.options.tolerance_s / 60,
+            "consistent_services": hard,
+            "preferred_services": sorted(self.options.template_services - self.options.hard_services),
+            "tolerance_minutes": self.options.tolerance_s / 60,
             "share_template_vehicles": self.options.share_template_vehicles,
             "seconds_per_solve": self.options.solve.time_limit_s,
             "seconds_per_day_alone": self.seconds_per_day_alone,
@@ -294,7 +309,9 @@ class WeekResult:
                        f" (each day given {self.seconds_per_day_alone:g} s)")
                     + f"; premium {100 * self.premium:+.2f}%"),
                  f"- consistent services: {', '.join(data['consistent_services']) or 'none'}; pickup tolerance "
-                 f"±{data['tolerance_minutes']:.0f} min", *[f"- {n}" for n in self.notes], "",
+                 f"±{data['tolerance_minutes']:.0f} min"
+                 + (f"; preferred (planned in the template, free to move): {', '.join(data['preferred_services'])}"
+                    if data["preferred_services"] else ""), *[f"- {n}" for n in self.notes], "",
                  "| day | cost | planned alone | vehicles | contracted | unserved |", "|---|---|---|---|---|---|"]
         for row in data["by_day"]:
             alone = "-" if row["independent_cost"] is None else f"£{row['independent_cost']:,.2f}"
@@ -341,12 +358,12 @@ def plan_week(week: Week, options: WeekOptions | None = None, *,
 
 
 def template_trips(week: Week, options: WeekOptions) -> list[Trip]:
-    """The regular trips of the hard services, each as on the first day it runs."""
-    hard = options.hard_services
+    """The regular trips of the hard and preferred services, each as on the first day it runs."""
+    planned = options.template_services
     chosen = []
     for trip_id in sorted(week.regular_trips):
         trip = week.problems[week.days_of(trip_id)[0]].trip(trip_id)
-        if trip.service in hard:
+        if trip.service in planned:
             chosen.append(trip)
     return chosen
 
@@ -358,7 +375,7 @@ def _from_template(week: Week, options: WeekOptions, solve_day, notes: list[str]
         notes.append("no regular trip of a consistent service: each day planned alone")
         return {d: solve_day(week.problems[d], options.solve) for d in week.days}
     template = solve_day(replace(first, trips=tuple(trips), name=f"{first.name} template"), options.template_solve)
-    notes.append(f"template: {len(trips)} regular trips of {', '.join(sorted(options.hard_services))}, "
+    notes.append(f"template: {len(trips)} regular trips of {', '.join(sorted(options.template_services))}, "
                  f"£{template.cost.total:,.2f} as one day, searched {options.template_search:g} times a day's "
                  f"time limit")
     return {day: day_from_template(week.problems[day], template, options, solve_day) for day in week.days}
@@ -396,10 +413,11 @@ def day_from_template(problem: Problem, template: Plan, options: WeekOptions, so
 def _template_routes(problem: Problem, template: Plan, options: WeekOptions):
     """The template's routes cut to the day's trips, on the same vehicles in the same order, each
     regular trip's pickup window narrowed to the tolerance about the template's time; those trips
-    as narrowed, by id; and the template's contracted trips contracted again where the day has a
-    tariff for them."""
+    as narrowed, by id (a preferred service's trips keep their own windows); and the hard services'
+    trips the template contracted, contracted again where the day has a tariff for them."""
     today = {t.id: t for t in problem.trips}
     types = {vt.name: vt for vt in problem.vehicle_types}
+    hard = options.hard_services
     kept, told_trips = [], {}
     for route in template.routes:
         vt = types.get(route.vehicle_type)
@@ -412,11 +430,13 @@ def _template_routes(problem: Problem, template: Plan, options: WeekOptions):
         told = {st.trip_id: st.service_start_s for st in route.stops if st.kind == "pickup"}
         pinned = {t: replace(today[t], earliest_pickup_s=max(today[t].earliest_pickup_s, told[t] - options.tolerance_s),
                              latest_pickup_s=min(today[t].latest_pickup_s, told[t] + options.tolerance_s))
-                  for t in trip_ids}
+                  if today[t].service in hard else today[t] for t in trip_ids}
         kept.append(_order_on(vt, route.vehicle_number, route, pinned))
         told_trips.update(pinned)
     contracted = []
     for c in template.contracted:  # contracted all week, as the template chose, where the day has a tariff
+        if c.service not in hard:
+            continue  # a preferred service's trip is the day's search's to place, as its routes are
         offer = problem.contract_price(today[c.trip_id]) if c.trip_id in today else None
         if offer is not None:
             contracted.append(ContractedTrip(c.trip_id, c.service, offer[0].name, offer[1],
@@ -433,8 +453,9 @@ def _day_around_template(problem: Problem, kept: list[RouteOrder], told: Mapping
     contracted_ids = {c.trip_id for c in contracted}
     trips = tuple(told.get(t.id, t) for t in problem.trips if t.id not in contracted_ids)
     if kept:
+        hard = options.hard_services
         assigned = tuple((trip.id, order.vehicle_type.name, order.vehicle_number)
-                         for order in kept for kind, trip in order.events if kind == "pickup")
+                         for order in kept for kind, trip in order.events if kind == "pickup" and trip.service in hard)
         day = replace(problem, trips=trips, assigned_vehicles=assigned,
                       name=f"{problem.name} on the template's vehicles")
         # a trip its template vehicle can never serve today (a day's fleet may keep other hours) is
@@ -490,14 +511,17 @@ def _matched(plans: Mapping[str, Plan], week: Week) -> dict[str, Plan]:
     return out
 
 
-def consistency_with(consistent=(), free=()) -> tuple[tuple[str, str], ...]:
-    """``DEFAULT_CONSISTENCY`` with the services in ``consistent`` made hard and those in ``free``
-    made free (services it does not name are added); a service in both is refused."""
-    consistent, free = set(consistent), set(free)
-    both = sorted(consistent & free)
-    if both:
-        raise ProblemError(f"{both[0]!r} cannot be both consistent and free", where="week_options.consistency")
+def consistency_with(consistent=(), free=(), preferred=()) -> tuple[tuple[str, str], ...]:
+    """``DEFAULT_CONSISTENCY`` with the services in ``consistent`` made hard, those in ``preferred``
+    preferred and those in ``free`` free (services it does not name are added); a service named
+    twice is refused."""
+    named = {"consistent": set(consistent), "preferred": set(preferred), "free": set(free)}
+    for first, second in (("consistent", "preferred"), ("consistent", "free"), ("preferred", "free")):
+        both = sorted(named[first] & named[second])
+        if both:
+            raise ProblemError(f"{both[0]!r} cannot be both {first} and {second}", where=f"week_options.{second}")
     rules = dict(DEFAULT_CONSISTENCY)
-    rules.update({s: "hard" for s in consistent})
-    rules.update({s: "free" for s in free})
+    rules.update({s: "hard" for s in named["consistent"]})
+    rules.update({s: "preferred" for s in named["preferred"]})
+    rules.update({s: "free" for s in named["free"]})
     return tuple(rules.items())

@@ -41,9 +41,9 @@ def cmd_solve_week(args) -> int:
         for warning in loaded.day[day].warnings:
             print(f"itu: warning: {warning}", file=sys.stderr)
     try:
-        consistency = consistency_with(args.consistent or (), args.free or ())
+        consistency = consistency_with(args.consistent or (), args.free or (), args.preferred or ())
     except ProblemError as exc:
-        raise InputFormatError(exc.message, where="--free") from None
+        raise InputFormatError(exc.message, where=f"--{exc.where.rsplit('.', 1)[-1]}") from None
     try:
         options = WeekOptions(solve=SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers),
                               method=args.method, consistency=consistency,
@@ -85,6 +85,9 @@ def add_commands(sub) -> None:
     week.add_argument("--consistent", action="append", metavar="SERVICE",
                       help="a service whose regular passengers keep vehicle and time (default: sen, social_care, "
                            "school)")
+    week.add_argument("--preferred", action="append", metavar="SERVICE",
+                      help="a service planned in the template and started there each day, free to move where it "
+                           "pays (default: school)")
     week.add_argument("--free", action="append", metavar="SERVICE",
                       help="a service planned afresh each day (default: nept)")
     week.add_argument("--tolerance-minutes", type=float, default=10.0,
