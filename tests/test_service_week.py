@@ -120,6 +120,7 @@ def test_plan_the_bundled_week_from_the_planners_page(served, browser):
     page.wait_for_selector("text=The Rutland week")
     page.fill("#week-seconds", "1")
     page.uncheck("#week-alone")
+    page.select_option("#week-school", "preferred")  # school pupils start on the template, not held
     page.click("#week-run")
     page.wait_for_function("""() => !document.getElementById("week-results").hidden
                               || document.getElementById("week-error").textContent""", timeout=300_000)
@@ -132,6 +133,7 @@ def test_plan_the_bundled_week_from_the_planners_page(served, browser):
     services = [page.locator("#week-continuity tbody tr").nth(k).locator("td").first.inner_text()
                 for k in range(page.locator("#week-continuity tbody tr").count())]
     assert "sen" in services and "social_care" in services
+    assert "Regular sen, social_care passengers kept steady" in page.inner_text("#week-figures")
     assert page.locator("#week-charts img").count() == 2
     assert "week.json" in page.inner_text("#week-downloads")
     assert not errors

@@ -25,7 +25,7 @@
       const body = {trip_set_id: (await client.send("/v1/trip-sets", trips)).id,
                     fleet_id: (await client.send("/v1/fleets", fleet)).id,
                     time_limit_s: Number($("week-seconds").value), tolerance_minutes: Number($("week-tolerance").value),
-                    compare_independent: $("week-alone").checked};
+                    compare_independent: $("week-alone").checked, [$("week-school").value]: ["school"]};
       const job = await client.submit("/v1/week-jobs", body);
       $("week-status").hidden = false; $("week-results").hidden = true;
       cancelJob = client.follow(job, progress, ended);
