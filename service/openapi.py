@@ -354,7 +354,7 @@ def document(limits: Limits | None = None) -> dict:
                                    "description": "services kept consistent besides sen, social_care and school"},
                     "preferred": {"type": "array", "items": {"type": "string"},
                                   "description": "services planned in the template and started there each day, "
-                                                 "free to move where it pays (default: school)"},
+                                                 "free to move where it pays (default: none)"},
                     "free": {"type": "array", "items": {"type": "string"},
                              "description": "services planned freely each day besides nept"},
                     "compare_independent": {"type": "boolean", "default": True,

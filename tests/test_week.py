@@ -284,6 +284,9 @@ def test_a_preferred_service_starts_on_the_template_vehicle_and_moves_where_it_p
         assert [r.vehicle_type for r in result.plans["Mon"].routes] == ["minibus"]
     assert [c.trip_id for c in held.plans["Tue"].contracted] == ["pupil-am"]
     assert [(r.vehicle_type, r.trip_ids) for r in preferred.plans["Tue"].routes] == [("car", ("pupil-am",))]
+    # Tuesday's search started from the template's routes with the pupil left off the minibus it
+    # cannot ride that day, not from a start it had to refuse
+    assert "not_started" not in preferred.plans["Tue"].solver.ruin_and_recreate
     assert preferred.cost < held.cost
     assert preferred.continuity["by_service"]["school"]["one_vehicle_share"] == 0.0
     assert preferred.to_dict()["preferred_services"] == ["school"]

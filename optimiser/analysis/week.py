@@ -42,7 +42,7 @@ from scipy.optimize import linear_sum_assignment
 from optimiser.checker import checked_plan
 from optimiser.domain.model import Problem, Trip
 from optimiser.domain.plan import ContractedTrip, Plan, RouteOrder, build_plan, route_order
-from optimiser.engine.screening import screen_trip
+from optimiser.engine.screening import screen_trip, why_duty_cannot_serve
 from optimiser.errors import ProblemError
 from optimiser.options import SolveOptions
 
@@ -64,7 +64,8 @@ class WeekOptions:
     #: (service, "hard" | "preferred" | "free") pairs; a service not named is free. Hard: held to
     #: the template's vehicle and within the tolerance of its time every day. Preferred: planned in
     #: the template and started there each day, but the day's search may move the trip to another
-    #: vehicle or time (or a contract) where that pays. Free: planned afresh each day.
+    #: vehicle or time (or a contract) where that pays (with ``share_template_vehicles`` off, the
+    #: template's routes are kept as planned, theirs too). Free: planned afresh each day.
     consistency: tuple[tuple[str, str], ...] = DEFAULT_CONSISTENCY
     #: A regular passenger's pickup may move this far either side of the time they were told.
     tolerance_s: float = 600.0
@@ -383,12 +384,13 @@ def _from_template(week: Week, options: WeekOptions, solve_day, notes: list[str]
 
 def day_from_template(problem: Problem, template: Plan, options: WeekOptions, solve_day) -> Plan:
     """One day from the template: its routes keep the day's regular trips on their vehicles, each
-    pickup within the tolerance of the template's time (the others taken out); a trip the template
-    contracted stays contracted. With ``WeekOptions.share_template_vehicles`` one search plans the
+    hard service's pickup within the tolerance of the template's time (the others taken out); a hard
+    service's trip the template contracted stays contracted. With ``WeekOptions.share_template_vehicles`` one search plans the
     whole day from those routes: the day's other trips may join the template's vehicles, and the
-    regular trips may change order and time within their vehicle and the tolerance. Without it the
-    template's routes are kept as they are and the day's other trips (and any regular trip whose
-    vehicle the day's fleet lacks) are planned on the vehicles the template leaves free."""
+    regular trips may change order and time within their vehicle and the tolerance (a preferred
+    service's may move anywhere). Without it the template's routes are kept as they are, a preferred
+    service's trips on them too, and the day's other trips (and any regular trip whose vehicle the
+    day's fleet lacks) are planned on the vehicles the template leaves free."""
     kept, told, contracted = _template_routes(problem, template, options)
     if options.share_template_vehicles:
         return _day_around_template(problem, kept, told, contracted, options, solve_day)
@@ -446,10 +448,11 @@ def _template_routes(problem: Problem, template: Plan, options: WeekOptions):
 
 def _day_around_template(problem: Problem, kept: list[RouteOrder], told: Mapping[str, Trip],
                          contracted: list[ContractedTrip], options: WeekOptions, solve_day) -> Plan:
-    """The whole day planned by one search that starts from the template's routes: each regular
-    trip on them is assigned to its template vehicle (``Problem.assigned_vehicles``) with its
-    pickup window narrowed to the tolerance; the day's other trips are first put where each costs
-    least, on those routes or on free vehicles, then the search improves the whole."""
+    """The whole day planned by one search that starts from the template's routes: each hard
+    service's regular trip on them is assigned to its template vehicle (``Problem.assigned_vehicles``)
+    with its pickup window narrowed to the tolerance (a preferred service's trip only starts there);
+    the day's other trips are first put where each costs least, on those routes or on free
+    vehicles, then the search improves the whole."""
     contracted_ids = {c.trip_id for c in contracted}
     trips = tuple(told.get(t.id, t) for t in problem.trips if t.id not in contracted_ids)
     if kept:
@@ -458,9 +461,12 @@ def _day_around_template(problem: Problem, kept: list[RouteOrder], told: Mapping
                          for order in kept for kind, trip in order.events if kind == "pickup" and trip.service in hard)
         day = replace(problem, trips=trips, assigned_vehicles=assigned,
                       name=f"{problem.name} on the template's vehicles")
-        # a trip its template vehicle can never serve today (a day's fleet may keep other hours) is
-        # left off the start: the search contracts it, saying which vehicle it had to ride and why
-        unable = {trip_id for trip_id, _, _ in assigned if screen_trip(day, day.trip(trip_id))}
+        # a trip its template vehicle's duty can never serve today (a day's fleet may keep other
+        # hours) is left off the start: the search places a preferred trip elsewhere, and contracts
+        # a held one, saying which vehicle it had to ride and why
+        unable = {trip.id for order in kept for kind, trip in order.events
+                  if kind == "pickup" and (screen_trip(day, trip) or why_duty_cannot_serve(
+                      day, order.vehicle_type, order.vehicle_type.duty_windows[order.duty], trip, day.direct_s(trip)))}
         start = [replace(order, events=tuple(e for e in order.events if e[1].id not in unable)) for order in kept]
         start = [order for order in start if order.events]
         plan = solve_day(day, replace(options.solve, place_left_out=True), start_routes=start)

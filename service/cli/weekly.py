@@ -87,7 +87,7 @@ def add_commands(sub) -> None:
                            "school)")
     week.add_argument("--preferred", action="append", metavar="SERVICE",
                       help="a service planned in the template and started there each day, free to move where it "
-                           "pays (default: school)")
+                           "pays (default: none)")
     week.add_argument("--free", action="append", metavar="SERVICE",
                       help="a service planned afresh each day (default: nept)")
     week.add_argument("--tolerance-minutes", type=float, default=10.0,
