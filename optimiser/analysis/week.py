@@ -385,12 +385,13 @@ def _from_template(week: Week, options: WeekOptions, solve_day, notes: list[str]
 def day_from_template(problem: Problem, template: Plan, options: WeekOptions, solve_day) -> Plan:
     """One day from the template: its routes keep the day's regular trips on their vehicles, each
     hard service's pickup within the tolerance of the template's time (the others taken out); a hard
-    service's trip the template contracted stays contracted. With ``WeekOptions.share_template_vehicles`` one search plans the
-    whole day from those routes: the day's other trips may join the template's vehicles, and the
-    regular trips may change order and time within their vehicle and the tolerance (a preferred
-    service's may move anywhere). Without it the template's routes are kept as they are, a preferred
-    service's trips on them too, and the day's other trips (and any regular trip whose vehicle the
-    day's fleet lacks) are planned on the vehicles the template leaves free."""
+    service's trip the template contracted stays contracted. With
+    ``WeekOptions.share_template_vehicles`` one search plans the whole day from those routes: the
+    day's other trips may join the template's vehicles, and the regular trips may change order and
+    time within their vehicle and the tolerance (a preferred service's may move anywhere). Without
+    it the template's routes are kept as they are, a preferred service's trips on them too, and the
+    day's other trips (and any regular trip whose vehicle the day's fleet lacks) are planned on the
+    vehicles the template leaves free."""
     kept, told, contracted = _template_routes(problem, template, options)
     if options.share_template_vehicles:
         return _day_around_template(problem, kept, told, contracted, options, solve_day)
