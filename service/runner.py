@@ -100,6 +100,11 @@ class JobRunner:
             self.cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=True,
                                         dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
+        from .solver_warm_up import SolverWarmUp
+
+        # every worker loads the solver before its first job; waited for here, so that the
+        # status file (and with it the health check) says ready once the workers are
+        self.client.register_plugin(SolverWarmUp(int(self.settings["SOLVER_NICENESS"])))
         self.hand_back(count_attempts=True)  # a former self of this instance (restarted by its service) had them
         self.recover()
         self._thread = threading.Thread(target=self._loop, name="itu-job-runner", daemon=True)
@@ -330,5 +335,5 @@ def main() -> int:
             pass
     finally:
         runner.stop()
-        runner.store.engine.dispose()
+        runner.store.dispose()
     return 0

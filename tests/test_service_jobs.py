@@ -69,6 +69,13 @@ def test_health_is_degraded_while_the_cluster_has_no_workers(tmp_path):
             time.sleep(0.2)
         healthy = client.get("/v1/health").get_json()
         assert (healthy["status"], healthy["problems"], healthy["workers"]) == ("ok", [], 1)
+        # the worker that joined loaded the solver before any job came: its first job does not
+        # spend its time limit (nor, on a service just started, the requests' CPU) doing so
+        from distributed import Client
+
+        with Client(empty.scheduler_address) as look:
+            loaded = look.run(lambda: "optimiser.engine.ruin_recreate" in __import__("sys").modules)
+        assert list(loaded.values()) == [True]
     finally:
         stop_app(app)
         empty.close()
