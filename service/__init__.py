@@ -61,7 +61,7 @@ def stop_app(app: Flask) -> None:
     if runner is not None:
         atexit.unregister(runner.stop)
         runner.stop()  # a link to a runner in its own process: that process is its service's to stop
-    app.extensions["itu.store"].engine.dispose()
+    app.extensions["itu.store"].dispose()
 
 
 def _error_response(error: ItuError, status: int):

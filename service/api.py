@@ -162,7 +162,8 @@ def _submission_statement():
     owner, since = bindparam("owner"), bindparam("since")
     recent = select(Job.created_at).where(Job.owner == owner, Job.created_at > since).limit(bindparam("most_recent"))
     # two comparisons, not IN (...): a literal IN list is rendered again on every execution
-    unfinished = (select(Job.id).where(Job.owner == owner, or_(Job.state == "queued", Job.state == "running"))
+    # the state, not the id: the (owner, state) index then answers it alone, with no row read
+    unfinished = (select(Job.state).where(Job.owner == owner, or_(Job.state == "queued", Job.state == "running"))
                   .limit(bindparam("most_unfinished")))
     return (select(*[TripSet.__table__.c[name].label(f"t_{name}") for name in SUBMISSION_INPUTS[TripSet]],
                    *[Fleet.__table__.c[name].label(f"f_{name}") for name in SUBMISSION_INPUTS[Fleet]],

@@ -132,10 +132,12 @@ POOL_SIZE = 10
 POOL_OVERFLOW = 20
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, **options) -> Engine:
+    """An engine on ``url`` with the service's pool and, on SQLite, its pragmas; ``options`` go to
+    ``create_engine`` (``isolation_level``)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=POOL_SIZE,
-                               max_overflow=POOL_OVERFLOW)
+                               max_overflow=POOL_OVERFLOW, **options)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):  # several processes write: WAL and a busy timeout
@@ -153,7 +155,7 @@ def make_engine(url: str) -> Engine:
         return engine
     # No ping before each use: it was a round trip on every request. A connection the server
     # dropped (a restart) fails its request with a 503 and SQLAlchemy then renews the whole pool.
-    return create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    return create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, **options)
 
 
 def migrate(url: str) -> None:
@@ -180,9 +182,16 @@ class Store:
         #: The API's requests: each statement commits on its own. A status request is then one
         #: round trip on PostgreSQL (no BEGIN, no ROLLBACK), a submission two (its reads, its
         #: insert); nothing an API request does needs statements to be atomic together (two
-        #: submissions with one Idempotency-Key meet in the unique constraint).
-        self.requests = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        #: submissions with one Idempotency-Key meet in the unique constraint). A pool of its own,
+        #: whose connections are made in autocommit once: set per checkout on a shared pool, the
+        #: level was set and reset around every request (on SQLite, a PRAGMA each time).
+        self.requests = make_engine(url, isolation_level="AUTOCOMMIT")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def dispose(self) -> None:
+        """Close every pooled connection (the service stops, or a process forked)."""
+        self.requests.dispose()
+        self.engine.dispose()
 
     def session(self) -> Session:
         return self.sessions()

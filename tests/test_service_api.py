@@ -157,6 +157,28 @@ def test_submission_is_queued_with_a_job_url(app, keys):
     assert not_ready.status_code == 409 and not_ready.get_json()["code"] == "not_ready"
 
 
+def test_a_status_request_runs_its_statements_and_nothing_around_them(tmp_path):
+    """The API's pool makes its connections in autocommit once: a status request is the key's
+    lookup and the job's, with no isolation level set before them and reset after (on SQLite, a
+    PRAGMA each way, which cost as much as the request's own statements)."""
+    from sqlalchemy import event
+
+    app = make_app(f"sqlite:///{tmp_path / 'statements.sqlite3'}")
+    try:
+        store = app.extensions["itu.store"]
+        headers = {"Authorization": f"Bearer {store.create_key('county')[1]}"}
+        client = app.test_client()
+        trip_set, fleet = inputs(client, headers)
+        job = submit(client, headers, {"trip_set_id": trip_set, "fleet_id": fleet}).get_json()
+        statements: list[str] = []
+        event.listen(store.requests, "checkout",
+                     lambda dbapi, _record, _proxy: dbapi.set_trace_callback(statements.append))
+        assert client.get(job["url"], headers=headers).status_code == 200
+        assert [s.split()[0].upper() for s in statements] == ["SELECT", "SELECT"], statements
+    finally:
+        stop_app(app)
+
+
 @pytest.mark.parametrize("body, where", [
     ({"fleet_id": "x"}, "body.trip_set_id"),
     ({"trip_set_id": "x", "fleet_id": "y", "colour": "red"}, "body"),
