@@ -50,6 +50,10 @@ class LoadProtocol:
     #: gunicorn worker processes and threads per worker, for the service and the floor alike
     workers: int = 1
     threads: int = 8
+    #: times the floor and then the service are measured, each time on fresh servers and
+    #: databases: a phase lasts a second or two, and on a shared machine one phase's figure
+    #: moves by a quarter from one run to the next, so the ratios are medians over trials
+    trials: int = 3
 
 
 @dataclass
@@ -230,14 +234,15 @@ def stop(process: subprocess.Popen, timeout_s: float = 120) -> None:
 
 
 def run_service_load(protocol: LoadProtocol, database: str | None = None, size_check: bool = True,
-                     folder: Path | None = None) -> ServiceLoad:
+                     folder: Path | None = None, drain_jobs: bool = True) -> ServiceLoad:
     """Start the service on a free port (its database ``database``, a SQLAlchemy URL, or a fresh
     SQLite file), upload a generated day of ``protocol.trips`` trips and its fleet, and run the
     load phase: every client submits a job and asks its status, ``protocol.rounds`` times. Then,
     with ``size_check``, the size phase: the clients submit jobs on the small day and on a day of
     ``protocol.large_trips`` alternately (only the submission is measured: those jobs are
-    cancelled when the phase is over). Every job is then given ``protocol.drain_s`` to end. The
-    service is stopped before this returns."""
+    cancelled when the phase is over). Every job is then given ``protocol.drain_s`` to end; without
+    ``drain_jobs`` (a trial before the last), the jobs still waiting are cancelled first, so that
+    every job still ends and is counted. The service is stopped before this returns."""
     folder = folder or Path(tempfile.mkdtemp(prefix="itu-bench-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -290,17 +295,26 @@ def run_service_load(protocol: LoadProtocol, database: str | None = None, size_c
             phase = closed_loop(protocol.clients, protocol.rounds, size_round)
             load.submit_by_size_s, load.size_jobs = by_size, protocol.clients * protocol.rounds
             load.errors += phase.errors
-            for job_id in size_ids:  # only their submission was to be measured
-                try:
-                    call(base, "POST", f"/v1/jobs/{job_id}/cancel")
-                except urllib.error.HTTPError as exc:  # 409: it ended already
-                    if exc.code != 409:
-                        load.errors.append(f"cancel {job_id}: {exc}")
+            load.errors += cancel(base, size_ids)  # only their submission was to be measured
+        if not drain_jobs:
+            load.errors += cancel(base, list(job_urls))
         load.final = drain(base, job_urls, protocol.drain_s)
         load.stored = stored_jobs(base)
     finally:
         stop(server)
     return load
+
+
+def cancel(base: str, job_ids: list[str]) -> list[str]:
+    """Cancel each job that has not ended; the errors, if any (409, the job ended already, is none)."""
+    errors = []
+    for job_id in job_ids:
+        try:
+            call(base, "POST", f"/v1/jobs/{job_id}/cancel")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:
+                errors.append(f"cancel {job_id}: {exc}")
+    return errors
 
 
 def drain(base: str, job_urls: dict[str, str], drain_s: float) -> dict[str, str]:

@@ -196,6 +196,29 @@ def test_the_service_is_held_to_the_floor_by_ratios_of_the_same_run():
     assert json.loads(json.dumps(ratios)) == ratios  # the line --json ends with
 
 
+def test_the_service_ratios_are_medians_over_trials_and_every_trials_jobs_count():
+    from benchmarks.service_floor import FloorComparison, FloorTrials
+    from benchmarks.service_load import LoadProtocol, RequestTimes
+
+    protocol = LoadProtocol(clients=2, rounds=10)
+
+    def trial(submit_s: float, wall_s: float, lost: int = 0) -> FloorComparison:
+        service = ServiceLoad(clients=2, jobs_per_client=10, trips=20, seconds=0.5, wall_s=wall_s,
+                              submit_s=[submit_s] * 20, status_s=[0.010] * 20,
+                              final={f"j{k}": "succeeded" for k in range(20 - lost)})
+        return FloorComparison("sqlite", protocol, service, RequestTimes(submit_s=[0.020] * 20, status_s=[0.010] * 20,
+                                                                           wall_s=2.0))
+
+    trials = FloorTrials([trial(0.030, 2.5), trial(0.080, 8.0), trial(0.024, 2.0, lost=1)])
+    ratios = trials.ratios
+    # one slow trial (a busy moment of the machine) moves no median
+    assert (ratios["submit_p95_ratio"], ratios["throughput_ratio"]) == (1.5, 0.8)
+    assert [t["submit_p95_ratio"] for t in ratios["trials"]] == [1.5, 4.0, 1.2]
+    assert (ratios["jobs_lost"], ratios["jobs_succeeded"]) == (1, 59) and not trials.ok
+    assert trials.targets()["submit p95 <= 1.5x floor"] and not trials.targets()["no job lost"]
+    assert json.loads(json.dumps(ratios)) == ratios
+
+
 # -- families, halves and size bands --------------------------------------------------------------------
 def test_each_family_is_split_once_alternately_into_tuning_and_validation(tmp_path):
     from benchmarks.families import family_of, split
