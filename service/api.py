@@ -667,7 +667,8 @@ def _queue(kind: str, options: dict, check=None) -> tuple[Response, int, dict]:
         progress={"time_limit_s": options["time_limit_s"]}, error=None, summary=None, created_at=now,
         started_at=None, finished_at=None, dispatched_by=None, heartbeat_at=None)
     try:  # one Core insert (no unit of work to flush), committed as it runs
-        connection().execute(JOB_INSERT, vars(job))
+        with store().write_turn:
+            connection().execute(JOB_INSERT, vars(job))
     except IntegrityError:  # the same key arrived twice at once: the other request won
         connection().rollback()
         replay = _idempotent_replay(key, fingerprint)
