@@ -17,7 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 
 from optimiser.errors import InputFormatError, ItuError, ProblemError, SolveCancelled
 
@@ -196,6 +196,9 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
         if job.cancel_requested:
             _finish(job, "cancelled", error={"code": "cancelled", "message": "cancelled before it started"})
             return "cancelled"
+        # the inputs read before the job changes: on SQLite the write lock is then held for the
+        # update and the commit, not while the files are read
+        trip_set, fleet = s.get(TripSet, job.trip_set_id), s.get(Fleet, job.fleet_id)
         job.attempts += 1
         if job.attempts > settings["MAX_JOB_ATTEMPTS"]:
             _finish(job, "failed", error={
@@ -204,7 +207,6 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
             return "failed"
         now = utcnow()
         job.state, job.started_at, job.heartbeat_at = "running", now, now
-        trip_set, fleet = s.get(TripSet, job.trip_set_id), s.get(Fleet, job.fleet_id)
         kind, options = job.kind, dict(job.options)
     control = _JobControl(store, job_id, float(options.get("time_limit_s", 30)), run_started_at=now)
     try:
@@ -241,8 +243,13 @@ def run_job(job_id: str, database_url: str, settings: dict) -> str:
     if control.handed_back.is_set():
         return HANDED_BACK
     with store.session() as s, s.begin():
-        for name, (media_type, content) in results.items():
-            s.merge(JobResult(job_id=job_id, name=name, media_type=media_type, content=content))
+        # one delete and one insert of every file (a run started again replaces what an earlier
+        # run wrote): on SQLite the write lock is held for two statements, by a thread running at
+        # the solvers' lower priority, rather than across a read and a write of each file
+        s.execute(delete(JobResult).where(JobResult.job_id == job_id))
+        if results:
+            s.execute(insert(JobResult), [{"job_id": job_id, "name": name, "media_type": media_type,
+                                           "content": content} for name, (media_type, content) in results.items()])
     if control.cancelled:  # cancelled mid-search: the best plan found so far is kept as its result
         summary["stopped_early"] = True
         return _end(control, "cancelled", summary=summary, progress=control.progress,
