@@ -55,20 +55,28 @@ def limits() -> Limits:
 
 
 def connection() -> Connection:
-    """The request's one database connection, taken from the pool at its first statement and given
-    back when the request ends (``give_back_connection``), each statement committing on its own
-    (``Store.requests``): a status request is one round trip to the database."""
+    """The request's one database connection, each statement committing on its own
+    (``Store.requests``): a status request is one round trip to the database. Taken from the pool
+    at the request's first statement and given back when it ends (``give_back_connection``);
+    with ``CONNECTION_PER_THREAD``, the thread's own, kept from request to request."""
     found = g.get("connection")
     if found is None:
-        found = g.connection = store().requests.connect()
+        per_thread = current_app.config["CONNECTION_PER_THREAD"]
+        found = g.connection = store().thread_connection() if per_thread else store().requests.connect()
     return found
 
 
 @bp.teardown_request
 def give_back_connection(_error) -> None:
     found = g.pop("connection", None)
-    if found is not None:
-        found.close()  # what was not committed is rolled back
+    if found is None:
+        return
+    if current_app.config["CONNECTION_PER_THREAD"] and not found.invalidated:
+        if found.in_transaction():  # autocommit leaves none open; a failed statement might
+            found.rollback()
+        return
+    # a connection the database dropped goes back too: the thread's next request takes a new one
+    found.close()  # what was not committed is rolled back
 
 
 def _key_owner() -> tuple[str, str | None]:

@@ -63,6 +63,10 @@ DEFAULTS: dict[str, Any] = {
     #: Set by ``itu serve``, which runs the job runner in a process of its own: how the request
     #: workers reach it ({"wake_fd": N, "status_file": PATH}). Not a setting to write by hand.
     "RUNNER_LINK": None,
+    #: Set by ``itu serve``, whose gunicorn threads live as long as their worker: each keeps its
+    #: own database connection from one request to the next instead of taking one from the pool
+    #: and giving it back every time. Off for servers that start a thread per request.
+    "CONNECTION_PER_THREAD": False,
     #: How many steps of niceness a solve runs below the service, so that requests win the CPU
     #: over solves on a shared machine; where the service already sits too near the bottom of the
     #: range (19) for that, solves run in the idle scheduling class instead. 0 leaves them alone.

@@ -165,7 +165,8 @@ def _serve_gunicorn(options: ServerOptions, config: dict) -> int:
 
     apps = []
     runner = RunnerProcess(config) if config["RUNNER"] else None
-    app_settings = {**overrides(options), **({"RUNNER": False, "RUNNER_LINK": runner.link} if runner else {})}
+    app_settings = {**overrides(options), "CONNECTION_PER_THREAD": True,
+                    **({"RUNNER": False, "RUNNER_LINK": runner.link} if runner else {})}
 
     def worker_exit(_server, _worker):  # SIGTERM, or a restart: close the database before exiting
         while apps:

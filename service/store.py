@@ -195,9 +195,33 @@ class Store:
         #: moment the last one is done. Writers in other processes still meet in SQLite's lock.
         #: PostgreSQL takes concurrent inserts: nothing to wait for.
         self.write_turn = threading.Lock() if url.startswith("sqlite") else contextlib.nullcontext()
+        #: the request threads' own connections (``thread_connection``), and all of them for ``dispose``
+        self._threads = threading.local()
+        self._kept: list[Connection] = []
+        self._kept_lock = threading.Lock()
+
+    def thread_connection(self) -> Connection:
+        """The calling thread's own connection to the API's pool, kept from one request to the
+        next (``CONNECTION_PER_THREAD``: gunicorn's threads live as long as their worker). Taking
+        a connection from the pool and giving it back at every request cost as much as a status
+        request's statement, and the pool's lock made the threads wait for each other. One that
+        was closed (the database dropped it, and its request gave it back) is replaced."""
+        found = getattr(self._threads, "connection", None)
+        if found is None or found.closed:
+            found = self._threads.connection = self.requests.connect()
+            with self._kept_lock:
+                self._kept = [kept for kept in self._kept if not kept.closed] + [found]
+        return found
 
     def dispose(self) -> None:
-        """Close every pooled connection (the service stops, or a process forked)."""
+        """Close every connection, the threads' own included (the service stops)."""
+        with self._kept_lock:
+            kept, self._kept = self._kept, []
+        for found in kept:
+            try:
+                found.close()
+            except Exception:  # noqa: BLE001 - one the database dropped already: nothing to close
+                pass
         self.requests.dispose()
         self.engine.dispose()
 

@@ -179,6 +179,37 @@ def test_a_status_request_runs_its_statements_and_nothing_around_them(tmp_path):
         stop_app(app)
 
 
+def test_a_request_thread_keeps_its_connection_and_replaces_one_the_database_dropped(database_url):
+    """Under gunicorn (``CONNECTION_PER_THREAD``) a request thread keeps one connection from request
+    to request; when the database drops it (a restart, an idle timeout), that request is a 503 and
+    the thread's next request works on a new one."""
+    from sqlalchemy import event, text
+
+    app = make_app(database_url, CONNECTION_PER_THREAD=True, DEV_MODE=True, BIND_HOST="127.0.0.1")
+    try:
+        store = app.extensions["itu.store"]
+        checkouts, backends = [], []
+        event.listen(store.requests, "checkout", lambda *_: checkouts.append(1))
+        event.listen(store.requests, "connect", lambda dbapi, _record: backends.append(getattr(
+            getattr(dbapi, "info", None), "backend_pid", None)))
+        client = app.test_client()
+        trip_set, fleet = inputs(client, {})
+        job = submit(client, {}, {"trip_set_id": trip_set, "fleet_id": fleet}).get_json()
+        for _ in range(5):
+            assert client.get(job["url"]).status_code == 200
+        assert len(checkouts) == 1
+        if not database_url.startswith("postgresql"):
+            return
+        with store.engine.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backends[0]})
+        dropped = client.get(job["url"])
+        assert dropped.status_code == 503 and dropped.get_json()["where"] == "database"
+        assert client.get(job["url"]).get_json()["state"] == "queued"
+        assert len(checkouts) == 2 and len(backends) == 2 and backends[1] != backends[0]
+    finally:
+        stop_app(app)
+
+
 @pytest.mark.parametrize("body, where", [
     ({"fleet_id": "x"}, "body.trip_set_id"),
     ({"trip_set_id": "x", "fleet_id": "y", "colour": "red"}, "body"),
