@@ -156,15 +156,20 @@ class FloorComparison:
         lines.append(f"the floor (Flask + SQLite, one row in, one row out): submit 95th percentile {floor_submit:.0f} ms, "
                      f"status {floor_status:.0f} ms, {self.floor.throughput:.1f} requests a second, "
                      f"{len(self.floor.errors)} errors")
-        r = self.ratios
-        lines.append(f"service / floor: submit p95 {r['submit_p95_ratio']}x, status p95 {r['status_p95_ratio']}x, "
-                     f"throughput {r['throughput_ratio']}x; submit p95 of the large day over the small "
-                     f"{r['size_p95_ratio']}")
+        lines.append("service / floor: " + ratios_line(self.ratios))
         if with_targets:
-            lines.append("targets: " + "; ".join(f"{name} {'met' if met else 'NOT met'}"
-                                                 for name, met in self.targets().items()))
+            lines.append(targets_line(self.targets()))
         lines.extend(f"floor error: {error}" for error in self.floor.errors[:5])
         return lines
+
+
+def ratios_line(r: dict) -> str:
+    return (f"submit p95 {r['submit_p95_ratio']}x, status p95 {r['status_p95_ratio']}x, throughput "
+            f"{r['throughput_ratio']}x; submit p95 of the large day over the small {r['size_p95_ratio']}")
+
+
+def targets_line(targets: dict[str, bool]) -> str:
+    return "targets: " + "; ".join(f"{name} {'met' if met else 'NOT met'}" for name, met in targets.items())
 
 
 def targets_met(r: dict) -> dict[str, bool]:
@@ -240,12 +245,8 @@ class FloorTrials:
         for number, trial in enumerate(self.trials, 1):
             lines.append(f"trial {number} of {len(self.trials)}:")
             lines += ["  " + line for line in trial.report(with_targets=False)]  # the targets once, below
-        r = self.ratios
-        lines.append(f"medians over {len(self.trials)} trials, service / floor: submit p95 {r['submit_p95_ratio']}x, "
-                     f"status p95 {r['status_p95_ratio']}x, throughput {r['throughput_ratio']}x; submit p95 of the "
-                     f"large day over the small {r['size_p95_ratio']}")
-        lines.append("targets: " + "; ".join(f"{name} {'met' if met else 'NOT met'}"
-                                             for name, met in self.targets().items()))
+        lines.append(f"medians over {len(self.trials)} trials, service / floor: " + ratios_line(self.ratios))
+        lines.append(targets_line(self.targets()))
         return lines
 
 
