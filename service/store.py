@@ -156,7 +156,8 @@ def make_engine(url: str, **options) -> Engine:
 
         return engine
     # No ping before each use: it was a round trip on every request. A connection the server
-    # dropped (a restart) fails its request with a 503 and SQLAlchemy then renews the whole pool.
+    # dropped (a restart) fails its request with a 503 and is then replaced: in the pool, all of
+    # them at once; a gunicorn thread's own (``Store.thread_connection``), at its thread's next request.
     return create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, **options)
 
 
