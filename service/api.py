@@ -27,6 +27,7 @@ from optimiser.domain.model import parse_clock
 from optimiser.errors import InputFormatError, ProblemError
 
 from .config import Limits
+from .driver_statements import DriverStatement
 from .errors import AuthenticationRequired, Conflict, LimitExceeded, NotFound, NotReady, TooManyRequests, relocated
 from .jobs import estimated_memory_mb, week_options  # on every submission: imported once, not in the request
 from .openapi import JOB_KINDS
@@ -136,19 +137,20 @@ def _columns_but_content(model) -> list:
 
 
 #: The statements of the status and submit paths, built once (building one costs more than
-#: running it on SQLite) and bound per request.
-OWNED = {model: select(*_columns_but_content(model)).where(model.__table__.c.id == bindparam("id"))
+#: running it on SQLite), compiled once per database and run on the driver's connection.
+OWNED = {model: DriverStatement(select(*_columns_but_content(model)).where(model.__table__.c.id == bindparam("id")))
          for model in (TripSet, Fleet, Job)}
 REPLAY = select(*Job.__table__.c).where(Job.owner == bindparam("owner"), Job.idempotency_key == bindparam("key"))
-JOB_INSERT = insert(Job.__table__)
+JOB_INSERT = DriverStatement(insert(Job.__table__), column_keys=[c.name for c in Job.__table__.c])
 NOUNS = {TripSet: "trip set", Fleet: "fleet", Job: "job"}
 
 
 def _owned(model, item_id: str, where: str = "path.id"):
     """The caller's record as a row (read-only, attributes by column), without a file's content:
     no answer of the API needs it, and a submission must not read a day's trips to queue a job.
-    One Core statement on the request's connection: these are the status and submit paths."""
-    item = connection().execute(OWNED[model], {"id": item_id}).first()
+    One statement on the driver's side of the request's connection (``DriverStatement``): these
+    are the status and submit paths."""
+    item = OWNED[model].first(connection(), {"id": item_id})
     if item is None or item.owner != g.owner:
         raise NotFound(f"no {NOUNS[model]} {item_id!r}", where=where)
     return item
@@ -184,7 +186,7 @@ def _submission_statement():
                    TripSet.owner == owner, Fleet.owner == owner))
 
 
-SUBMISSION = _submission_statement()
+SUBMISSION = DriverStatement(_submission_statement())
 #: The oldest of a key's submissions since ``since``: when it leaves the window, the key may submit again.
 OLDEST_RECENT = select(func.min(Job.created_at)).where(Job.owner == bindparam("owner"),
                                                       Job.created_at > bindparam("since"))
@@ -197,10 +199,10 @@ def _submission_inputs(options: dict, key: str | None, now: dt.datetime):
     answer already given for this Idempotency-Key (``_idempotent_replay``) as the fourth item.
     Which input is missing is asked again only when one is, after the replay."""
     most = limits()
-    row = connection().execute(SUBMISSION, {"trip_set_id": options["trip_set_id"], "fleet_id": options["fleet_id"],
-                                            "owner": g.owner, "key": key, "since": now - PACE_WINDOW,
-                                            "most_recent": most.submissions_per_minute,
-                                            "most_unfinished": most.queued_jobs_per_key}).first()
+    row = SUBMISSION.first(connection(), {"trip_set_id": options["trip_set_id"], "fleet_id": options["fleet_id"],
+                                          "owner": g.owner, "key": key, "since": now - PACE_WINDOW,
+                                          "most_recent": most.submissions_per_minute,
+                                          "most_unfinished": most.queued_jobs_per_key})
     if row is None or (key and row.replay_id is not None):
         replay = _idempotent_replay(key, options["fingerprint"]) if key else None
         if replay is not None:
@@ -676,7 +678,7 @@ def _queue(kind: str, options: dict, check=None) -> tuple[Response, int, dict]:
         started_at=None, finished_at=None, dispatched_by=None, heartbeat_at=None)
     try:  # one Core insert (no unit of work to flush), committed as it runs
         with store().write_turn:
-            connection().execute(JOB_INSERT, vars(job))
+            JOB_INSERT.run(connection(), vars(job))
     except IntegrityError:  # the same key arrived twice at once: the other request won
         connection().rollback()
         replay = _idempotent_replay(key, fingerprint)

@@ -21,6 +21,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from .driver_statements import DriverStatement
+
 #: What a job can be doing. ``queued`` and ``running`` are live; the rest are final.
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
@@ -173,7 +175,7 @@ def migrate(url: str) -> None:
 
 
 #: The key lookup every authenticated request makes, built once.
-KEY_OWNER = select(ApiKey.id, ApiKey.revoked_at).where(ApiKey.key_hash == bindparam("key_hash"))
+KEY_OWNER = DriverStatement(select(ApiKey.id, ApiKey.revoked_at).where(ApiKey.key_hash == bindparam("key_hash")))
 
 
 class Store:
@@ -263,7 +265,7 @@ class Store:
         if connection is None:
             with self.engine.connect() as own:
                 return self.owner_of_key(key, own)
-        record = connection.execute(KEY_OWNER, {"key_hash": self.hash_key(key)}).first()
+        record = KEY_OWNER.first(connection, {"key_hash": self.hash_key(key)})
         if record is None or record.revoked_at is not None:
             return None
         return record.id

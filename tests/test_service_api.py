@@ -51,7 +51,6 @@ def submit_on_the_example(client, path: str, **body):
                        content_type="application/json")
 
 
-
 def inputs(client, headers):
     trips = upload(client, "/v1/trip-sets", TRIPS, "rutland.csv", headers).get_json()
     fleet = upload(client, "/v1/fleets", FLEET, "fleet.json", headers).get_json()
@@ -175,6 +174,57 @@ def test_a_status_request_runs_its_statements_and_nothing_around_them(tmp_path):
                      lambda dbapi, _record, _proxy: dbapi.set_trace_callback(statements.append))
         assert client.get(job["url"], headers=headers).status_code == 200
         assert [s.split()[0].upper() for s in statements] == ["SELECT", "SELECT"], statements
+    finally:
+        stop_app(app)
+
+
+def test_the_hot_statements_on_the_drivers_connection_read_and_write_as_sqlalchemy(database_url):
+    """A submission's insert and a status request's read run on the driver's own connection
+    (``DriverStatement``): what they write reads back through the ORM as written, what they read is
+    what SQLAlchemy reads, on both databases; a key used twice is still SQLAlchemy's IntegrityError
+    (the submission's race for one Idempotency-Key relies on it)."""
+    import datetime as dt
+
+    from sqlalchemy import event
+    from sqlalchemy.exc import IntegrityError
+
+    from service.api import JOB_INSERT, OWNED
+    from service.store import Job
+
+    app = make_app(database_url)
+    try:
+        store = app.extensions["itu.store"]
+        headers = {"Authorization": f"Bearer {store.create_key('county')[1]}"}
+        trip_set, fleet = inputs(app.test_client(), headers)
+        owner = store.owner_of_key(headers["Authorization"][7:])
+        values = {
+            "id": "job_driver", "owner": owner, "kind": "solve", "trip_set_id": trip_set, "fleet_id": fleet,
+            "options": {"time_limit_s": 2.5, "label": "Oakham – “Rutland”", "nested": [1, {"a": None}]},
+            "idempotency_key": "once", "state": "queued", "attempts": 0, "cancel_requested": True,
+            "progress": {}, "error": None, "summary": None,
+            "created_at": dt.datetime(2026, 12, 7, 8, 30, 0, 0),  # no microseconds: stored with them all the same
+            "started_at": dt.datetime(2026, 12, 7, 8, 30, 1, 250), "finished_at": None, "dispatched_by": None,
+            "heartbeat_at": None}
+        through_sqlalchemy: list[str] = []  # a statement the driver refused is run again by SQLAlchemy
+        event.listen(store.requests, "before_cursor_execute", lambda *a: through_sqlalchemy.append(a[2]))
+        with store.requests.connect() as connection:
+            JOB_INSERT.run(connection, values)
+            read = OWNED[Job].first(connection, {"id": "job_driver"})
+            assert OWNED[Job].first(connection, {"id": "job_none"}) is None
+            assert through_sqlalchemy == []  # the driver took the values as they were given
+            by_sqlalchemy = connection.execute(OWNED[Job].statement, {"id": "job_driver"}).one()
+            assert tuple(read) == tuple(by_sqlalchemy)
+            through_sqlalchemy.clear()
+            with pytest.raises(IntegrityError):
+                JOB_INSERT.run(connection, {**values, "id": "job_again"})  # the same owner and key
+            assert len(through_sqlalchemy) == 1
+        with store.session() as s:
+            stored = s.get(Job, "job_driver")
+            assert {name: getattr(stored, name) for name in values} == values
+            assert s.get(Job, "job_again") is None
+            # the pace count compares times as stored: one written here is later than a second before it
+            assert s.query(Job).filter(Job.created_at > dt.datetime(2026, 12, 7, 8, 29, 59)).count() == 1
+            assert s.query(Job).filter(Job.created_at > dt.datetime(2026, 12, 7, 8, 30, 0)).count() == 0
     finally:
         stop_app(app)
 
