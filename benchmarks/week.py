@@ -23,11 +23,11 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from optimiser import SolveOptions
-from optimiser.analysis.week import DEFAULT_CONSISTENCY, WeekOptions, consistency_with, plan_week
+from optimiser.analysis.week import WeekOptions, consistency_with, plan_week
 from optimiser.checker_week import check_week, measure_week
 
 TARGET_SERVICES = ("sen", "social_care")
@@ -93,7 +93,7 @@ def run_week_benchmark(*, trips: int, scenario_seed: int, seconds: float, seeds:
     loaded = load_week(trips_path, fleet_path)
     yield loaded
     week = loaded.week
-    care_only = tuple((s, "hard" if s in TARGET_SERVICES else "free") for s, _ in DEFAULT_CONSISTENCY)
+    care_only = consistency_with(free=["school"])  # SEN and social care kept, the rest free
     school_preferred = consistency_with(preferred=["school"])
     for seed in seeds:
         solve_options = SolveOptions(time_limit_s=seconds, seed=seed, workers=workers)

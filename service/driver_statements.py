@@ -101,7 +101,9 @@ class DriverStatement:
         compiled = self._compiled(connection.dialect)
         driver = connection.connection.driver_connection
         try:
-            found = driver.execute(compiled.sql, compiled.parameters(values)).fetchone()
+            cursor = driver.execute(compiled.sql, compiled.parameters(values))
+            found = cursor.fetchone()
+            cursor.close()  # on SQLite, a statement not finished holds its read snapshot
         except connection.dialect.loaded_dbapi.Error:
             found = connection.execute(self.statement, values).first()
             return None if found is None else compiled.row._make(found)
