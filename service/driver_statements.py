@@ -10,10 +10,11 @@ time. A ``DriverStatement`` is a Core statement compiled once per dialect, with 
 conversions of its parameters and columns (SQLAlchemy's bind and result processors, so that a
 value reads and writes as it does everywhere else), run with the driver's ``execute``.
 
-Errors keep one path: a statement the driver refuses is run again through SQLAlchemy, whose
-handling then applies as it does to every other statement (a unique key violated is an
-``IntegrityError``; a connection the database dropped is invalidated and answered with a 503).
-Running it again is safe: the driver ran nothing (a refused insert wrote no row).
+Errors keep SQLAlchemy's form: a connection the database dropped is handed to SQLAlchemy, which
+runs the statement again, finds the connection gone and invalidates it (the request is a 503, the
+thread's next request takes a new connection); any other error the driver raises is raised as
+SQLAlchemy would raise it (a unique key violated is an ``IntegrityError``, a locked database an
+``OperationalError``), without running the statement a second time.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from collections import namedtuple
 from typing import Any, Callable
 
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
 
@@ -32,6 +34,10 @@ class _Compiled:
 
     def __init__(self, statement, dialect: Dialect, column_keys: list[str] | None):
         compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+        # the SQL is sent as compiled: nothing may be left for SQLAlchemy to fill in at execution
+        # (an IN list, a literal rendered per call) or renamed for the driver
+        if compiled.literal_execute_params or compiled.post_compile_params or compiled.escaped_bind_names:
+            raise ValueError(f"not a statement the driver can run as compiled: {compiled.string[:80]}")
         self.sql = compiled.string
         #: the driver's parameter style: positional (SQLite's ``?``) or by name (psycopg's ``%(x)s``)
         self.order = tuple(compiled.positiontup) if compiled.positional else None
@@ -47,7 +53,10 @@ class _Compiled:
         self.constants = {name: self.encoders.get(name, _same)(value) for name, value in self.constants.items()}
         if statement.is_select:
             columns = list(statement.selected_columns)
-            self.row = namedtuple("Row", [c.key for c in columns], rename=True)
+            keys = [c.key for c in columns]
+            if len(set(keys)) != len(keys):
+                raise ValueError(f"two columns share a name: {keys}")
+            self.row = namedtuple("Row", keys)
             self.decoders = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
             if not any(self.decoders):
                 self.decoders = None
@@ -59,7 +68,8 @@ class _Compiled:
         encoders = self.encoders
         for name, value in values.items():
             process = encoders.get(name)
-            merged[name] = value if process is None or value is None else process(value)
+            # None too: a JSON column stores None as JSON null, as SQLAlchemy writes it
+            merged[name] = value if process is None else process(value)
         if self.order is None:
             return merged
         return tuple(merged[name] for name in self.order)
@@ -100,11 +110,15 @@ class DriverStatement:
         """The first row (attributes by column name), or None."""
         compiled = self._compiled(connection.dialect)
         driver = connection.connection.driver_connection
+        parameters = compiled.parameters(values)
         try:
-            cursor = driver.execute(compiled.sql, compiled.parameters(values))
-            found = cursor.fetchone()
-            cursor.close()  # on SQLite, a statement not finished holds its read snapshot
-        except connection.dialect.loaded_dbapi.Error:
+            cursor = driver.execute(compiled.sql, parameters)
+            try:
+                found = cursor.fetchone()
+            finally:
+                cursor.close()  # on SQLite, a statement not finished holds its read snapshot
+        except connection.dialect.loaded_dbapi.Error as error:
+            self._failed(connection, compiled, parameters, error, driver)
             found = connection.execute(self.statement, values).first()
             return None if found is None else compiled.row._make(found)
         return None if found is None else compiled.read(found)
@@ -113,7 +127,18 @@ class DriverStatement:
         """Run a statement that returns no rows (an insert), committed as it runs."""
         compiled = self._compiled(connection.dialect)
         driver = connection.connection.driver_connection
+        parameters = compiled.parameters(values)
         try:
-            driver.execute(compiled.sql, compiled.parameters(values))
-        except connection.dialect.loaded_dbapi.Error:
+            driver.execute(compiled.sql, parameters).close()
+        except connection.dialect.loaded_dbapi.Error as error:
+            self._failed(connection, compiled, parameters, error, driver)
             connection.execute(self.statement, values)
+
+    def _failed(self, connection: Connection, compiled: _Compiled, parameters, error: Exception, driver) -> None:
+        """Raise ``error`` as SQLAlchemy raises it, unless the database dropped the connection:
+        then return, and the caller runs the statement through SQLAlchemy, which invalidates it."""
+        dialect = connection.dialect
+        if dialect.is_disconnect(error, driver, None):
+            return
+        raise DBAPIError.instance(compiled.sql, parameters, error, dialect.loaded_dbapi.Error,
+                                  dialect=dialect) from error

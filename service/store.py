@@ -262,8 +262,8 @@ class Store:
         """The key's owner, or None for a key unknown or revoked. Asked afresh on every request
         (one indexed Core statement, on the request's own ``connection`` when given), so that a
         revocation holds from the next request on, in every service process."""
-        if connection is None:
-            with self.engine.connect() as own:
+        if connection is None:  # the API's pool: autocommit, as the statement's driver path expects
+            with self.requests.connect() as own:
                 return self.owner_of_key(key, own)
         record = KEY_OWNER.first(connection, {"key_hash": self.hash_key(key)})
         if record is None or record.revoked_at is not None:

@@ -185,7 +185,7 @@ def test_the_hot_statements_on_the_drivers_connection_read_and_write_as_sqlalche
     (the submission's race for one Idempotency-Key relies on it)."""
     import datetime as dt
 
-    from sqlalchemy import event
+    from sqlalchemy import event, select
     from sqlalchemy.exc import IntegrityError
 
     from service.api import JOB_INSERT, OWNED
@@ -217,14 +217,20 @@ def test_the_hot_statements_on_the_drivers_connection_read_and_write_as_sqlalche
             through_sqlalchemy.clear()
             with pytest.raises(IntegrityError):
                 JOB_INSERT.run(connection, {**values, "id": "job_again"})  # the same owner and key
-            assert len(through_sqlalchemy) == 1
+            assert through_sqlalchemy == []  # raised as SQLAlchemy raises it, not run a second time
+        with store.session() as s, s.begin():
+            s.add(Job(**{**values, "id": "job_orm", "idempotency_key": "orm"}))
         with store.session() as s:
             stored = s.get(Job, "job_driver")
             assert {name: getattr(stored, name) for name in values} == values
             assert s.get(Job, "job_again") is None
+            # a JSON column's None is stored as the ORM stores it (JSON null, not SQL NULL)
+            nulls = dict(s.execute(select(Job.id, Job.error.is_(None))).all())
+            assert nulls["job_driver"] == nulls["job_orm"]
             # the pace count compares times as stored: one written here is later than a second before it
-            assert s.query(Job).filter(Job.created_at > dt.datetime(2026, 12, 7, 8, 29, 59)).count() == 1
-            assert s.query(Job).filter(Job.created_at > dt.datetime(2026, 12, 7, 8, 30, 0)).count() == 0
+            later = s.query(Job).filter(Job.id == "job_driver", Job.created_at > dt.datetime(2026, 12, 7, 8, 29, 59))
+            assert later.count() == 1
+            assert later.filter(Job.created_at > dt.datetime(2026, 12, 7, 8, 30, 0)).count() == 0
     finally:
         stop_app(app)
 
