@@ -179,8 +179,11 @@ def served(tmp_path, dask_cluster):
 
     from service import create_app, stop_app
 
+    # solves at the tests' own priority: a one-second solve below a busy neighbouring test's ran out
+    # of time before its first complete plan, and a plan with every trip contracted has no timeline
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}", "DEV_MODE": True,
-                      "BIND_HOST": "127.0.0.1", "DASK_SCHEDULER": dask_cluster.scheduler_address})
+                      "BIND_HOST": "127.0.0.1", "DASK_SCHEDULER": dask_cluster.scheduler_address,
+                      "SOLVER_NICENESS": 0})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
