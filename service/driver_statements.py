@@ -41,16 +41,14 @@ class _Compiled:
         self.sql = compiled.string
         #: the driver's parameter style: positional (SQLite's ``?``) or by name (psycopg's ``%(x)s``)
         self.order = tuple(compiled.positiontup) if compiled.positional else None
-        binds = compiled.binds
-        #: values the statement carries itself (literals SQLAlchemy made parameters of)
-        self.constants = {name: bind.effective_value for name, bind in binds.items()
-                          if not bind.required and bind.callable is None}
         self.encoders: dict[str, Callable] = {}
-        for name, bind in binds.items():
+        for name, bind in compiled.binds.items():
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 self.encoders[name] = process
-        self.constants = {name: self.encoders.get(name, _same)(value) for name, value in self.constants.items()}
+        #: values the statement carries itself (literals SQLAlchemy made parameters of), encoded once
+        self.constants = {name: self._encoded(name, bind.effective_value) for name, bind in compiled.binds.items()
+                          if not bind.required and bind.callable is None}
         if statement.is_select:
             columns = list(statement.selected_columns)
             keys = [c.key for c in columns]
@@ -63,13 +61,17 @@ class _Compiled:
         else:
             self.row, self.decoders = None, None
 
+    def _encoded(self, name: str, value):
+        process = self.encoders.get(name)
+        # None too: a JSON column stores None as JSON null, as SQLAlchemy writes it
+        return value if process is None else process(value)
+
     def parameters(self, values: dict[str, Any]):
+        """The driver's parameters: ``values`` encoded, with the statement's own constants, in
+        the driver's order when it takes them by position."""
         merged = dict(self.constants)
-        encoders = self.encoders
         for name, value in values.items():
-            process = encoders.get(name)
-            # None too: a JSON column stores None as JSON null, as SQLAlchemy writes it
-            merged[name] = value if process is None else process(value)
+            merged[name] = self._encoded(name, value)
         if self.order is None:
             return merged
         return tuple(merged[name] for name in self.order)
@@ -79,10 +81,6 @@ class _Compiled:
         if decoders is None:
             return self.row._make(found)
         return self.row._make([value if decode is None else decode(value) for decode, value in zip(decoders, found)])
-
-
-def _same(value):
-    return value
 
 
 class DriverStatement:
@@ -118,7 +116,7 @@ class DriverStatement:
             finally:
                 cursor.close()  # on SQLite, a statement not finished holds its read snapshot
         except connection.dialect.loaded_dbapi.Error as error:
-            self._failed(connection, compiled, parameters, error, driver)
+            _raise_unless_dropped(connection, compiled, parameters, error, driver)
             found = connection.execute(self.statement, values).first()
             return None if found is None else compiled.row._make(found)
         return None if found is None else compiled.read(found)
@@ -131,14 +129,15 @@ class DriverStatement:
         try:
             driver.execute(compiled.sql, parameters).close()
         except connection.dialect.loaded_dbapi.Error as error:
-            self._failed(connection, compiled, parameters, error, driver)
+            _raise_unless_dropped(connection, compiled, parameters, error, driver)
             connection.execute(self.statement, values)
 
-    def _failed(self, connection: Connection, compiled: _Compiled, parameters, error: Exception, driver) -> None:
-        """Raise ``error`` as SQLAlchemy raises it, unless the database dropped the connection:
-        then return, and the caller runs the statement through SQLAlchemy, which invalidates it."""
-        dialect = connection.dialect
-        if dialect.is_disconnect(error, driver, None):
-            return
-        raise DBAPIError.instance(compiled.sql, parameters, error, dialect.loaded_dbapi.Error,
-                                  dialect=dialect) from error
+
+def _raise_unless_dropped(connection: Connection, compiled: _Compiled, parameters, error: Exception, driver) -> None:
+    """Raise the driver's ``error`` as SQLAlchemy raises it, unless the database dropped the
+    connection: then return, and the caller runs the statement through SQLAlchemy, which
+    invalidates the connection."""
+    dialect = connection.dialect
+    if dialect.is_disconnect(error, driver, None):
+        return
+    raise DBAPIError.instance(compiled.sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
