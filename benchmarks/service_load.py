@@ -214,8 +214,8 @@ def closed_loop(clients: int, rounds: int, one_round: Callable[[int, int, Reques
 def start_service(port: int, database: str, protocol: LoadProtocol, folder: Path) -> subprocess.Popen:
     """``itu serve --dev`` as production runs it (gunicorn, the job runner in its own process, a
     local Dask cluster), every submission made as the one development owner."""
-    # the per-key pace limits would measure themselves: lifted; the running jobs per key stay at
-    # their default, so the cluster runs as many jobs at once as it has workers
+    # the per-key pace limits would measure themselves: lifted; the running jobs per key and the
+    # jobs at once stay at their defaults, as a council's service runs them
     env = {**os.environ, "ITU_DATABASE_URL": database, "ITU_SEED_EXAMPLE": "false",
            "ITU_MAX_SUBMISSIONS_PER_MINUTE": str(10**6), "ITU_MAX_QUEUED_JOBS_PER_KEY": str(10**6)}
     return subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--dev", "--port", str(port),

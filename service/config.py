@@ -58,6 +58,12 @@ DEFAULTS: dict[str, Any] = {
     "DASK_SCHEDULER": None,
     #: Workers of the local cluster (one process each, one thread each); default: one per core.
     "DASK_WORKERS": None,
+    #: Jobs in the cluster at once, over all keys (each key also keeps to MAX_RUNNING_JOBS_PER_KEY).
+    #: Default: on a local cluster, one fewer than the usable cores (at least one), so that a core
+    #: is left for the requests: solves holding every core slow the service's answers even at a
+    #: lower priority (docs/service.md). Default with a scheduler address: no limit of the
+    #: service's own, the cluster's workers are elsewhere.
+    "JOBS_AT_ONCE": None,
     #: Start the job runner (dispatching queued jobs to Dask). Off only for tests of the API surface.
     "RUNNER": True,
     #: Set by ``itu serve``, which runs the job runner in a process of its own: how the request
@@ -109,7 +115,7 @@ def _parse_env(name: str, raw: str, default: Any) -> Any:
         if raw.lower() in ("0", "false", "no", "off", ""):
             return False
         raise ConfigurationError(f"expected true or false, got {raw!r}", where=f"ITU_{name}")
-    if isinstance(default, int) or name in ("DASK_WORKERS",):
+    if isinstance(default, int) or name in ("DASK_WORKERS", "JOBS_AT_ONCE"):
         try:
             return int(raw)
         except ValueError:
@@ -142,6 +148,10 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None,
     config.update(overrides or {})
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'itu.sqlite3'}"
+    for name in ("DASK_WORKERS", "JOBS_AT_ONCE"):
+        if config[name] is not None and (not isinstance(config[name], int) or config[name] < 1):
+            raise ConfigurationError(f"expected a whole number of at least 1, got {config[name]!r}",
+                                     where=f"ITU_{name}")
     if config["DEV_MODE"] and config["BIND_HOST"] not in LOOPBACK_HOSTS:
         raise ConfigurationError(
             "development mode (no API keys) is only allowed when the service listens on a loopback address "

@@ -49,6 +49,30 @@ HEARTBEATS_PER_LEASE = 6
 #: before the request workers report the runner as not running.
 STATUS_EVERY_S = 1.0
 STATUS_STALE_S = 10.0
+#: Queued jobs read per pass of the loop (the oldest first).
+QUEUE_READ = 50
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, which a container or ``taskset`` can
+    narrow), not every core of the machine."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def jobs_at_once(setting: int | None, scheduler: str | None, local_workers: int) -> int | None:
+    """How many jobs the runner keeps in the cluster at once, over all keys (None: no limit of its
+    own). Given: the setting. On a cluster of its own elsewhere (a scheduler address): no limit,
+    the solves do not share the service's cores. On a local cluster: one fewer than the usable
+    cores, at least one, and no more than the workers: solves that hold every core slow the
+    requests' answers even at a lower priority, so a core is left for them."""
+    if setting is not None:
+        return setting
+    if scheduler:
+        return None
+    return max(1, min(local_workers, usable_cores() - 1))
 
 
 class JobRunner:
@@ -62,7 +86,9 @@ class JobRunner:
         self.settings = {k: settings[k] for k in ("MAX_JOB_ATTEMPTS", "DEFAULT_SOLVE_SECONDS", "ROADS_PBF", "OSRM_URL",
                                                   "SOLVER_NICENESS", "MAX_COMPARISON_SECONDS")}
         self.scheduler = settings.get("DASK_SCHEDULER")
-        self.n_workers = settings.get("DASK_WORKERS") or os.cpu_count() or 1
+        self.n_workers = settings.get("DASK_WORKERS") or usable_cores()
+        #: jobs in the cluster at once (None: no limit of the runner's own); the rest wait queued
+        self.jobs_at_once = jobs_at_once(settings.get("JOBS_AT_ONCE"), self.scheduler, self.n_workers)
         self.lease = timedelta(seconds=settings["JOB_LEASE_S"])
         self.limits = Limits.from_config(settings)
         #: why the last pass of the loop failed (None when it worked): the health check reports it
@@ -78,6 +104,12 @@ class JobRunner:
         else:
             self._wake_read, self._wake_write = wake_fd, None
         os.set_blocking(self._wake_read, False)
+        # a job that ends in the cluster wakes the loop too (a Dask callback, from another thread),
+        # so that a job waiting for room is dispatched at once rather than at the next poll
+        self._ended_read, self._ended_write = os.pipe()
+        os.set_blocking(self._ended_read, False)
+        os.set_blocking(self._ended_write, False)
+        self._ended_lock = threading.Lock()  # the pipe is not closed while a callback writes to it
         self.status_file = status_file
         self._status_written = 0.0
         self._thread: threading.Thread | None = None
@@ -132,6 +164,11 @@ class JobRunner:
             os.close(self._wake_write)
             os.close(self._wake_read)
             self._wake_write = None
+        with self._ended_lock:
+            if self._ended_write is not None:
+                os.close(self._ended_write)
+                os.close(self._ended_read)
+                self._ended_write = None
 
     def hand_back(self, *, count_attempts: bool) -> None:
         """Put the jobs this instance dispatched back in the queue for any live runner. Running
@@ -188,8 +225,8 @@ class JobRunner:
                 if time.monotonic() >= self._next_recovery:  # not only at start: a crashed peer's jobs
                     self.recover()
                     self._next_recovery = time.monotonic() + self.lease.total_seconds() / 4
+                self._watch()  # first: jobs that ended make room for the queue
                 self._dispatch()
-                self._watch()
                 self.last_failure = None
             except Exception as exc:  # the loop must outlive a database hiccup
                 log.exception("job runner iteration failed")
@@ -197,9 +234,9 @@ class JobRunner:
             self._report_status()
             if self._stop.wait(max(0.0, MIN_PASS_S - (time.monotonic() - began))):
                 break
-            if readiness.select([self._wake_read], [], [], POLL_S)[0]:
+            for ready in readiness.select([self._wake_read, self._ended_read], [], [], POLL_S)[0]:
                 try:
-                    os.read(self._wake_read, 4096)  # every wake so far is answered by the next pass
+                    os.read(ready, 4096)  # every wake so far is answered by the next pass
                 except (BlockingIOError, OSError):
                     pass
 
@@ -213,15 +250,25 @@ class JobRunner:
             workers = []
         write_status(self.status_file, {"instance": self.instance, "problems": self.problems(), "workers": workers})
 
+    def _job_ended(self, _future) -> None:
+        with self._ended_lock:
+            if self._ended_write is not None:
+                wake_through(self._ended_write)
+
     def _dispatch(self) -> None:
+        room = QUEUE_READ if self.jobs_at_once is None else self.jobs_at_once - len(self.futures)
+        if room <= 0:  # the queue waits until a job in the cluster ends (it wakes the loop)
+            return
         with self.store.session() as s:
             queued = list(s.execute(select(Job.id, Job.owner)
                                     .where(Job.state == "queued", Job.dispatched_by.is_(None))
-                                    .order_by(Job.created_at).limit(50)))
+                                    .order_by(Job.created_at).limit(QUEUE_READ)))
             # a key's jobs in the cluster already (by any service process): the rest of its jobs wait
             busy = dict(s.execute(select(Job.owner, func.count()).where(
                 Job.state.in_(("queued", "running")), Job.dispatched_by.is_not(None)).group_by(Job.owner)).all())
         for job_id, owner in queued:
+            if room <= 0:
+                break
             if busy.get(owner, 0) >= self.limits.running_jobs_per_key:
                 continue
             with self.store.session() as s, s.begin():
@@ -229,8 +276,11 @@ class JobRunner:
                                     .values(dispatched_by=self.instance, heartbeat_at=utcnow())).rowcount
             if claimed:
                 busy[owner] = busy.get(owner, 0) + 1
-                self.futures[job_id] = self.client.submit(run_job, job_id, self.store.url, self.settings,
-                                                          key=f"job-{job_id}-{uuid.uuid4().hex[:6]}", pure=False)
+                room -= 1
+                future = self.client.submit(run_job, job_id, self.store.url, self.settings,
+                                            key=f"job-{job_id}-{uuid.uuid4().hex[:6]}", pure=False)
+                self.futures[job_id] = future
+                future.add_done_callback(self._job_ended)
 
     def _watch(self) -> None:
         if self.futures and time.monotonic() >= self._next_heartbeat:  # alive: keep its jobs' leases fresh

@@ -68,13 +68,20 @@ def checked_config(options: ServerOptions) -> dict:
 
 
 def describe(config: dict, options: ServerOptions) -> None:
+    from .runner import jobs_at_once, usable_cores
+
     host = f"[{options.host}]" if ":" in options.host else options.host
     url = f"http://{host}:{options.port}/"
     if config["DEV_MODE"]:
         print("DEVELOPMENT MODE: no API keys are asked for; everything belongs to one 'development' owner. "
               "Listening on a loopback address only.", file=sys.stderr)
-    workers = config["DASK_WORKERS"] or "one per core"
-    where = config["DASK_SCHEDULER"] or f"a local Dask cluster ({workers} workers)"
+    if config["DASK_SCHEDULER"]:
+        at_once = f", {config['JOBS_AT_ONCE']} job(s) at once" if config["JOBS_AT_ONCE"] else ""
+        where = f"the Dask scheduler at {config['DASK_SCHEDULER']}{at_once}"
+    else:
+        workers = config["DASK_WORKERS"] or usable_cores()
+        at_once = jobs_at_once(config["JOBS_AT_ONCE"], None, workers)
+        where = f"a local Dask cluster of {workers} worker(s), {at_once} job(s) at once"
     server = ("Werkzeug's development server (--debug)" if options.debug
               else f"gunicorn, {options.workers} worker(s) x {options.threads} thread(s)")
     print(f"Database: {config['DATABASE_URL']}; solves run on {where}; served by {server}.", file=sys.stderr)

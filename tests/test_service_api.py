@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -447,9 +448,25 @@ def test_configuration_defaults_then_instance_file_then_environment(tmp_path):
     assert load_config(tmp_path, {"MAX_JOB_ATTEMPTS": 1}, environ={})["MAX_JOB_ATTEMPTS"] == 1
     with pytest.raises(ConfigurationError, match="ITU_MAX_JOB_ATTEMPTS"):
         load_config(tmp_path, environ={"ITU_MAX_JOB_ATTEMPTS": "many"})
+    assert load_config(tmp_path, environ={"ITU_JOBS_AT_ONCE": "3"})["JOBS_AT_ONCE"] == 3
+    for name, value in (("JOBS_AT_ONCE", "0"), ("JOBS_AT_ONCE", "-1"), ("DASK_WORKERS", "0")):
+        with pytest.raises(ConfigurationError, match=f"ITU_{name}"):
+            load_config(tmp_path, environ={f"ITU_{name}": value})
     (tmp_path / "config.json").write_text('{"DATABASE": "x"}')
     with pytest.raises(ConfigurationError, match="unknown setting"):
         load_config(tmp_path, environ={})
+
+
+def test_a_local_cluster_leaves_a_core_to_the_requests_and_a_cluster_of_its_own_does_not():
+    from service import runner
+
+    cores = len(os.sched_getaffinity(0))
+    assert runner.usable_cores() == cores
+    assert runner.jobs_at_once(None, None, local_workers=cores) == max(1, cores - 1)
+    assert runner.jobs_at_once(None, None, local_workers=1) == 1  # never none at all
+    assert runner.jobs_at_once(None, "tcp://scheduler:8786", local_workers=cores) is None
+    assert runner.jobs_at_once(3, None, local_workers=cores) == 3  # the setting wins
+    assert runner.jobs_at_once(3, "tcp://scheduler:8786", local_workers=cores) == 3
 
 
 # -- malformed bodies, paths in errors, CSV dialects -------------------------------------------------------

@@ -9,7 +9,10 @@ import time
 
 import pytest
 
+from sqlalchemy import func, select
+
 from service import create_app, stop_app
+from service.store import Job
 from tests.test_service_api import FLEET, TRIPS, upload
 
 pytestmark = pytest.mark.slow
@@ -145,7 +148,8 @@ def test_a_county_sized_solve_job_on_split_shifts_searches_both_sides_of_the_day
 
 
 def test_a_solve_job_in_regions_spreads_them_over_the_cluster(tmp_path, cluster):
-    app = make_app(f"sqlite:///{tmp_path / 'r.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address)
+    # one job at once, as on a 2-core machine's local cluster: its own parts still use every worker
+    app = make_app(f"sqlite:///{tmp_path / 'r.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address, JOBS_AT_ONCE=1)
     try:
         client = app.test_client()
         job = submit(client, time_limit_s=16, regions=2)
@@ -204,6 +208,34 @@ def test_a_key_has_no_more_jobs_in_the_cluster_at_once_than_its_limit(tmp_path, 
         assert first["state"] == second["state"] == "succeeded"
         # the cluster has two workers, but the second job waited for the first
         assert max(seen_running) == 1 and second["started_at"] >= first["finished_at"]
+    finally:
+        stop_app(app)
+
+
+def test_a_service_has_no_more_jobs_in_the_cluster_at_once_than_it_may_run(tmp_path, cluster):
+    app = make_app(f"sqlite:///{tmp_path / 'o.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address,
+                   JOBS_AT_ONCE=1, MAX_RUNNING_JOBS_PER_KEY=2)
+    store = app.extensions["itu.store"]
+    try:
+        client = app.test_client()
+        jobs = [submit(client, time_limit_s=2) for _ in range(3)]
+        most_running = most_dispatched = 0
+        for _ in range(1500):  # at most five minutes
+            with store.session() as s:
+                dispatched = s.scalar(select(func.count()).select_from(Job).where(
+                    Job.state.in_(("queued", "running")), Job.dispatched_by.is_not(None)))
+                running = s.scalar(select(func.count()).select_from(Job).where(Job.state == "running"))
+                unfinished = s.scalar(select(func.count()).select_from(Job).where(
+                    Job.state.in_(("queued", "running"))))
+            most_running, most_dispatched = max(most_running, running), max(most_dispatched, dispatched)
+            if not unfinished:
+                break
+            time.sleep(0.2)
+        done = [client.get(job["url"]).get_json() for job in jobs]
+        assert [job["state"] for job in done] == ["succeeded"] * 3, [job["error"] for job in done]
+        # the key may have two in the cluster and the cluster has two workers, but the service one
+        assert most_running == 1 and most_dispatched == 1
+        assert done[0]["finished_at"] <= done[1]["started_at"] and done[1]["finished_at"] <= done[2]["started_at"]
     finally:
         stop_app(app)
 

@@ -30,7 +30,9 @@ class Service:
 
     def __init__(self, database_url: str, workers: int = 2, args: tuple[str, ...] = (), **settings: str):
         env = {**os.environ, "PYTHONPATH": str(ROOT), "ITU_DATABASE_URL": database_url,
-               "ITU_SEED_EXAMPLE": "false", "ITU_DASK_WORKERS": str(workers), "ITU_JOB_LEASE_S": str(LEASE_S),
+               "ITU_SEED_EXAMPLE": "false", "ITU_DASK_WORKERS": str(workers),
+               "ITU_JOBS_AT_ONCE": str(workers),  # these tests run jobs side by side on every worker
+               "ITU_JOB_LEASE_S": str(LEASE_S),
                **{f"ITU_{name}": value for name, value in settings.items()}}
         # a free port can be taken by another process before the service binds it (a Dask worker of
         # a test running beside this one): the service then exits, and starts again on another port
