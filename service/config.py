@@ -149,9 +149,9 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None = None,
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance_path / 'itu.sqlite3'}"
     for name in ("DASK_WORKERS", "JOBS_AT_ONCE"):
-        if config[name] is not None and (not isinstance(config[name], int) or config[name] < 1):
+        if config[name] is not None and (type(config[name]) is not int or config[name] < 1):
             raise ConfigurationError(f"expected a whole number of at least 1, got {config[name]!r}",
-                                     where=f"ITU_{name}")
+                                     where=f"ITU_{name} or {name} in config.json")
     if config["DEV_MODE"] and config["BIND_HOST"] not in LOOPBACK_HOSTS:
         raise ConfigurationError(
             "development mode (no API keys) is only allowed when the service listens on a loopback address "

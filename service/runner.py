@@ -152,6 +152,9 @@ class JobRunner:
         self.wake()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        # a loop still in a pass (a database that hangs) may yet select on the pipes: they stay
+        # open rather than closed under it, where their numbers could be reused by another file
+        loop_ended = self._thread is None or not self._thread.is_alive()
         if requeue:
             if self.client is not None and self.futures:  # tasks not started yet must not start
                 self.client.cancel(list(self.futures.values()))
@@ -160,12 +163,12 @@ class JobRunner:
             self.client.close(timeout=10)
         if self.cluster is not None:
             self.cluster.close(timeout=10)
-        if self._wake_write is not None:  # the pipe is this runner's own
+        if self._wake_write is not None and loop_ended:  # the pipe is this runner's own
             os.close(self._wake_write)
             os.close(self._wake_read)
             self._wake_write = None
         with self._ended_lock:
-            if self._ended_write is not None:
+            if self._ended_write is not None and loop_ended:
                 os.close(self._ended_write)
                 os.close(self._ended_read)
                 self._ended_write = None
@@ -269,6 +272,8 @@ class JobRunner:
         for job_id, owner in queued:
             if room <= 0:
                 break
+            if job_id in self.futures:  # taken back from this runner (its lease ran out) while its run goes on
+                continue
             if busy.get(owner, 0) >= self.limits.running_jobs_per_key:
                 continue
             with self.store.session() as s, s.begin():

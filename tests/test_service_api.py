@@ -452,6 +452,8 @@ def test_configuration_defaults_then_instance_file_then_environment(tmp_path):
     for name, value in (("JOBS_AT_ONCE", "0"), ("JOBS_AT_ONCE", "-1"), ("DASK_WORKERS", "0")):
         with pytest.raises(ConfigurationError, match=f"ITU_{name}"):
             load_config(tmp_path, environ={f"ITU_{name}": value})
+    with pytest.raises(ConfigurationError, match="JOBS_AT_ONCE in config.json"):
+        load_config(tmp_path, {"JOBS_AT_ONCE": True}, environ={})  # not a number of jobs
     (tmp_path / "config.json").write_text('{"DATABASE": "x"}')
     with pytest.raises(ConfigurationError, match="unknown setting"):
         load_config(tmp_path, environ={})
