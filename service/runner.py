@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,22 +36,30 @@ from .jobs import INTERNAL_ERROR_MESSAGE, run_job
 from .store import Job, Store, utcnow
 
 log = logging.getLogger(__name__)
-#: How long the loop sleeps when nobody wakes it (a submission wakes it at once).
-POLL_S = 0.5
-#: The shortest time from one pass of the loop to the next, however often it is woken: a burst
-#: of submissions (hundreds a second) is claimed a pass at a time instead of costing two reads
-#: and a write each, which compete with the requests for the CPU and, on SQLite, the write lock.
-MIN_PASS_S = 0.1
-#: How often at most the runner rewrites the leases of the jobs it has in the cluster, as a share
-#: of the lease (and never less often than every 5 s): each is a write the request workers'
-#: inserts wait for on SQLite, so not one every pass.
-HEARTBEATS_PER_LEASE = 6
-#: How often a runner in its own process rewrites its status file, and how old that file may be
-#: before the request workers report the runner as not running.
-STATUS_EVERY_S = 1.0
+#: How old a runner's status file may be before the request workers report the runner as not
+#: running (it rewrites the file every ``RunnerPace.status_every_s``).
 STATUS_STALE_S = 10.0
-#: Queued jobs read per pass of the loop (the oldest first).
-QUEUE_READ = 50
+
+
+@dataclass(frozen=True)
+class RunnerPace:
+    """How often the runner's loop looks at the queue and the cluster."""
+
+    #: how long the loop sleeps when nobody wakes it (a submission, or a job that ends in the
+    #: cluster, wakes it at once)
+    poll_s: float = 0.5
+    #: the shortest time from one pass of the loop to the next, however often it is woken: a burst
+    #: of submissions (hundreds a second) is claimed a pass at a time instead of costing two reads
+    #: and a write each, which compete with the requests for the CPU and, on SQLite, the write lock
+    min_pass_s: float = 0.1
+    #: how often at most the runner rewrites the leases of the jobs it has in the cluster, as a
+    #: share of the lease (and never less often than every 5 s): each is a write the request
+    #: workers' inserts wait for on SQLite, so not one every pass
+    heartbeats_per_lease: int = 6
+    #: how often a runner in its own process rewrites its status file
+    status_every_s: float = 1.0
+    #: queued jobs read per pass (the oldest first)
+    queue_read: int = 50
 
 
 def usable_cores() -> int:
@@ -77,11 +86,12 @@ def jobs_at_once(setting: int | None, scheduler: str | None, local_workers: int)
 
 class JobRunner:
     def __init__(self, store: Store, settings: dict, *, instance: str | None = None, wake_fd: int | None = None,
-                 status_file: Path | None = None):
+                 status_file: Path | None = None, pace: RunnerPace = RunnerPace()):
         """``instance``: the name it claims jobs under (a runner restarted by its service takes
         back the jobs of its former self at once); ``wake_fd``: the read end of a pipe others
         wake it through (default: a pipe of its own, for ``wake``); ``status_file``: where it
-        reports how it is doing, for request workers in other processes."""
+        reports how it is doing, for request workers in other processes; ``pace``: how often its
+        loop looks at the queue and the cluster."""
         self.store = store
         self.settings = {k: settings[k] for k in ("MAX_JOB_ATTEMPTS", "DEFAULT_SOLVE_SECONDS", "ROADS_PBF", "OSRM_URL",
                                                   "SOLVER_NICENESS", "MAX_COMPARISON_SECONDS")}
@@ -115,7 +125,8 @@ class JobRunner:
         self._thread: threading.Thread | None = None
         self._next_recovery = 0.0
         self._next_heartbeat = 0.0
-        self.heartbeat_every_s = min(5.0, self.lease.total_seconds() / HEARTBEATS_PER_LEASE)
+        self.pace = pace
+        self.heartbeat_every_s = min(5.0, self.lease.total_seconds() / pace.heartbeats_per_lease)
 
     # -- life cycle --------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -235,16 +246,16 @@ class JobRunner:
                 log.exception("job runner iteration failed")
                 self.last_failure = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             self._report_status()
-            if self._stop.wait(max(0.0, MIN_PASS_S - (time.monotonic() - began))):
+            if self._stop.wait(max(0.0, self.pace.min_pass_s - (time.monotonic() - began))):
                 break
-            for ready in readiness.select([self._wake_read, self._ended_read], [], [], POLL_S)[0]:
+            for ready in readiness.select([self._wake_read, self._ended_read], [], [], self.pace.poll_s)[0]:
                 try:
                     os.read(ready, 4096)  # every wake so far is answered by the next pass
                 except (BlockingIOError, OSError):
                     pass
 
     def _report_status(self) -> None:
-        if self.status_file is None or time.monotonic() - self._status_written < STATUS_EVERY_S:
+        if self.status_file is None or time.monotonic() - self._status_written < self.pace.status_every_s:
             return
         self._status_written = time.monotonic()
         try:
@@ -259,13 +270,13 @@ class JobRunner:
                 wake_through(self._ended_write)
 
     def _dispatch(self) -> None:
-        room = QUEUE_READ if self.jobs_at_once is None else self.jobs_at_once - len(self.futures)
+        room = self.pace.queue_read if self.jobs_at_once is None else self.jobs_at_once - len(self.futures)
         if room <= 0:  # the queue waits until a job in the cluster ends (it wakes the loop)
             return
         with self.store.session() as s:
             queued = list(s.execute(select(Job.id, Job.owner)
                                     .where(Job.state == "queued", Job.dispatched_by.is_(None))
-                                    .order_by(Job.created_at).limit(QUEUE_READ)))
+                                    .order_by(Job.created_at).limit(self.pace.queue_read)))
             # a key's jobs in the cluster already (by any service process): the rest of its jobs wait
             busy = dict(s.execute(select(Job.owner, func.count()).where(
                 Job.state.in_(("queued", "running")), Job.dispatched_by.is_not(None)).group_by(Job.owner)).all())

@@ -240,6 +240,27 @@ def test_a_service_has_no_more_jobs_in_the_cluster_at_once_than_it_may_run(tmp_p
         stop_app(app)
 
 
+def test_a_job_that_ends_lets_the_next_one_in_without_waiting_for_the_next_look(tmp_path, cluster):
+    from service.runner import JobRunner, RunnerPace
+
+    app = make_app(f"sqlite:///{tmp_path / 'w.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address, RUNNER=False,
+                   JOBS_AT_ONCE=1)
+    client = app.test_client()
+    first, second = submit(client, time_limit_s=2), submit(client, time_limit_s=2)
+    # nothing else wakes this runner: it looks at the queue once at its start, then only when woken
+    # or every 10 minutes. The second job can only go in on the first one's end.
+    runner = JobRunner(app.extensions["itu.store"], dict(app.config), pace=RunnerPace(poll_s=600))
+    runner.start()
+    try:
+        done = wait_for(client, second["url"], ("succeeded", "failed"), timeout=240)
+        first = client.get(first["url"]).get_json()
+        assert first["state"] == done["state"] == "succeeded", (first["error"], done["error"])
+        assert done["started_at"] >= first["finished_at"]
+    finally:
+        runner.stop()
+        stop_app(app)
+
+
 def test_cancelling_a_running_solve_keeps_the_best_plan_so_far(tmp_path, cluster):
     app = make_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", DASK_SCHEDULER=cluster.scheduler_address)
     try:
