@@ -84,21 +84,27 @@ def jobs_at_once(setting: int | None, scheduler: str | None, local_workers: int)
     return max(1, min(local_workers, usable_cores() - 1))
 
 
+def cluster_shape(settings: dict) -> tuple[int, int | None]:
+    """(workers of a local cluster, jobs at once) as a runner with ``settings`` runs them."""
+    workers = settings.get("DASK_WORKERS") or usable_cores()
+    return workers, jobs_at_once(settings.get("JOBS_AT_ONCE"), settings.get("DASK_SCHEDULER"), workers)
+
+
 class JobRunner:
     def __init__(self, store: Store, settings: dict, *, instance: str | None = None, wake_fd: int | None = None,
                  status_file: Path | None = None, pace: RunnerPace = RunnerPace()):
         """``instance``: the name it claims jobs under (a runner restarted by its service takes
         back the jobs of its former self at once); ``wake_fd``: the read end of a pipe others
-        wake it through (default: a pipe of its own, for ``wake``); ``status_file``: where it
+        wake it through besides its own pipe (``wake``); ``status_file``: where it
         reports how it is doing, for request workers in other processes; ``pace``: how often its
         loop looks at the queue and the cluster."""
         self.store = store
         self.settings = {k: settings[k] for k in ("MAX_JOB_ATTEMPTS", "DEFAULT_SOLVE_SECONDS", "ROADS_PBF", "OSRM_URL",
                                                   "SOLVER_NICENESS", "MAX_COMPARISON_SECONDS")}
         self.scheduler = settings.get("DASK_SCHEDULER")
-        self.n_workers = settings.get("DASK_WORKERS") or usable_cores()
-        #: jobs in the cluster at once (None: no limit of the runner's own); the rest wait queued
-        self.jobs_at_once = jobs_at_once(settings.get("JOBS_AT_ONCE"), self.scheduler, self.n_workers)
+        #: workers of a local cluster, and jobs in the cluster at once (None: no limit of the
+        #: runner's own); the rest wait queued
+        self.n_workers, self.jobs_at_once = cluster_shape(settings)
         self.lease = timedelta(seconds=settings["JOB_LEASE_S"])
         self.limits = Limits.from_config(settings)
         #: why the last pass of the loop failed (None when it worked): the health check reports it
@@ -108,18 +114,15 @@ class JobRunner:
         self.cluster = None
         self.futures: dict[str, object] = {}
         self._stop = threading.Event()
-        if wake_fd is None:
-            self._wake_read, self._wake_write = os.pipe()
-            os.set_blocking(self._wake_write, False)
-        else:
-            self._wake_read, self._wake_write = wake_fd, None
-        os.set_blocking(self._wake_read, False)
-        # a job that ends in the cluster wakes the loop too (a Dask callback, from another thread),
-        # so that a job waiting for room is dispatched at once rather than at the next poll
-        self._ended_read, self._ended_write = os.pipe()
-        os.set_blocking(self._ended_read, False)
-        os.set_blocking(self._ended_write, False)
-        self._ended_lock = threading.Lock()  # the pipe is not closed while a callback writes to it
+        # the runner's own pipe: ``wake`` and a job that ends in the cluster (a Dask callback, from
+        # another thread) write to it, so that a job waiting for room goes in at once rather than
+        # at the next poll; the loop also reads the pipe others wake it through, if given
+        self._own_read, self._own_write = os.pipe()
+        os.set_blocking(self._own_write, False)
+        self._own_lock = threading.Lock()  # the pipe is not closed while a wake writes to it
+        self._wake_reads = [self._own_read] + ([wake_fd] if wake_fd is not None else [])
+        for fd in self._wake_reads:
+            os.set_blocking(fd, False)
         self.status_file = status_file
         self._status_written = 0.0
         self._thread: threading.Thread | None = None
@@ -174,15 +177,11 @@ class JobRunner:
             self.client.close(timeout=10)
         if self.cluster is not None:
             self.cluster.close(timeout=10)
-        if self._wake_write is not None and loop_ended:  # the pipe is this runner's own
-            os.close(self._wake_write)
-            os.close(self._wake_read)
-            self._wake_write = None
-        with self._ended_lock:
-            if self._ended_write is not None and loop_ended:
-                os.close(self._ended_write)
-                os.close(self._ended_read)
-                self._ended_write = None
+        with self._own_lock:
+            if self._own_write is not None and loop_ended:
+                os.close(self._own_write)
+                os.close(self._own_read)
+                self._own_write = None
 
     def hand_back(self, *, count_attempts: bool) -> None:
         """Put the jobs this instance dispatched back in the queue for any live runner. Running
@@ -196,9 +195,10 @@ class JobRunner:
             s.execute(mine.where(Job.state == "queued").values(dispatched_by=None, heartbeat_at=None))
 
     def wake(self) -> None:
-        """A job was submitted: look now rather than at the next poll."""
-        if self._wake_write is not None:
-            wake_through(self._wake_write)
+        """A job was submitted, or one ended in the cluster: look now rather than at the next poll."""
+        with self._own_lock:
+            if self._own_write is not None:
+                wake_through(self._own_write)
 
     def workers(self) -> list[str]:
         return sorted(self.client.scheduler_info()["workers"]) if self.client else []
@@ -248,7 +248,7 @@ class JobRunner:
             self._report_status()
             if self._stop.wait(max(0.0, self.pace.min_pass_s - (time.monotonic() - began))):
                 break
-            for ready in readiness.select([self._wake_read, self._ended_read], [], [], self.pace.poll_s)[0]:
+            for ready in readiness.select(self._wake_reads, [], [], self.pace.poll_s)[0]:
                 try:
                     os.read(ready, 4096)  # every wake so far is answered by the next pass
                 except (BlockingIOError, OSError):
@@ -263,11 +263,6 @@ class JobRunner:
         except Exception:  # noqa: BLE001 - problems() names it
             workers = []
         write_status(self.status_file, {"instance": self.instance, "problems": self.problems(), "workers": workers})
-
-    def _job_ended(self, _future) -> None:
-        with self._ended_lock:
-            if self._ended_write is not None:
-                wake_through(self._ended_write)
 
     def _dispatch(self) -> None:
         room = self.pace.queue_read if self.jobs_at_once is None else self.jobs_at_once - len(self.futures)
@@ -296,7 +291,7 @@ class JobRunner:
                 future = self.client.submit(run_job, job_id, self.store.url, self.settings,
                                             key=f"job-{job_id}-{uuid.uuid4().hex[:6]}", pure=False)
                 self.futures[job_id] = future
-                future.add_done_callback(self._job_ended)
+                future.add_done_callback(lambda _: self.wake())
 
     def _watch(self) -> None:
         if self.futures and time.monotonic() >= self._next_heartbeat:  # alive: keep its jobs' leases fresh

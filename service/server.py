@@ -68,19 +68,17 @@ def checked_config(options: ServerOptions) -> dict:
 
 
 def describe(config: dict, options: ServerOptions) -> None:
-    from .runner import jobs_at_once, usable_cores
+    from .runner import cluster_shape
 
     host = f"[{options.host}]" if ":" in options.host else options.host
     url = f"http://{host}:{options.port}/"
     if config["DEV_MODE"]:
         print("DEVELOPMENT MODE: no API keys are asked for; everything belongs to one 'development' owner. "
               "Listening on a loopback address only.", file=sys.stderr)
+    workers, at_once = cluster_shape(config)
     if config["DASK_SCHEDULER"]:
-        at_once = f", {config['JOBS_AT_ONCE']} job(s) at once" if config["JOBS_AT_ONCE"] else ""
-        where = f"the Dask scheduler at {config['DASK_SCHEDULER']}{at_once}"
+        where = f"the Dask scheduler at {config['DASK_SCHEDULER']}" + (f", {at_once} job(s) at once" if at_once else "")
     else:
-        workers = config["DASK_WORKERS"] or usable_cores()
-        at_once = jobs_at_once(config["JOBS_AT_ONCE"], None, workers)
         where = f"a local Dask cluster of {workers} worker(s), {at_once} job(s) at once"
     server = ("Werkzeug's development server (--debug)" if options.debug
               else f"gunicorn, {options.workers} worker(s) x {options.threads} thread(s)")
