@@ -11,10 +11,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
-from service.store import Job, Store
+from service.store import Job, Store, utcnow
 from tests.conftest import ROOT
 from tests.ports import free_port
 from tests.test_service_api import FLEET, TRIPS
@@ -208,11 +210,27 @@ def test_two_services_on_one_postgresql_take_over_each_others_jobs(postgres_url)
     first = Service(postgres_url, workers=1)
     second = None
     try:
-        jobs = [first.submit(time_limit_s=3) for _ in range(4)]
         second = Service(postgres_url, workers=1)  # alive beside the first, on the same database
-        during = first.wait(jobs, running(1))
-        was_running = {j["id"] for j in during if j["state"] == "running"}
-        first.kill()  # the second, already running, takes back what the first had
+        jobs = [first.submit(time_limit_s=3) for _ in range(4)]
+        # both run jobs: the first's are told apart by who dispatched them (a service names its
+        # runner after its pid). It is killed while one of its jobs has just started, so that the
+        # job is still running when it dies
+        store = Store(postgres_url)
+        try:
+            was_running = set()
+            for _ in range(1200):
+                with store.session() as s:
+                    running_now = s.execute(select(Job.id, Job.dispatched_by, Job.started_at)
+                                            .where(Job.state == "running")).all()
+                was_running = {job_id for job_id, by, started in running_now
+                               if f":{first.process.pid}:" in (by or "") and utcnow() - started < timedelta(seconds=1)}
+                if was_running:
+                    break
+                time.sleep(0.1)
+            assert was_running, "the first service never started a job"
+            first.kill()  # the second, already running, takes back what the first had
+        finally:
+            store.engine.dispose()
         done = second.wait(jobs, finished)
         assert [j["state"] for j in done] == ["succeeded"] * 4, [j["error"] for j in done]
         assert all(j["attempts"] == 2 for j in done if j["id"] in was_running)
