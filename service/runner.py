@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Integer, bindparam, func, or_, select, update
 
 from .config import Limits
 from .jobs import INTERNAL_ERROR_MESSAGE, run_job
@@ -39,6 +39,14 @@ log = logging.getLogger(__name__)
 #: How old a runner's status file may be before the request workers report the runner as not
 #: running (it rewrites the file every ``RunnerPace.status_every_s``).
 STATUS_STALE_S = 10.0
+#: The oldest queued jobs nobody has taken (at most ``most``), read at every pass.
+QUEUE_HEAD = (select(Job.id, Job.owner).where(Job.state == "queued", Job.dispatched_by.is_(None))
+              .order_by(Job.created_at).limit(bindparam("most", type_=Integer)))
+#: Each key's jobs in the cluster already (dispatched by any service process): while a key has
+#: its ``Limits.running_jobs_per_key``, the rest of its jobs wait.
+JOBS_IN_THE_CLUSTER_BY_KEY = (select(Job.owner, func.count())
+                              .where(Job.state.in_(("queued", "running")), Job.dispatched_by.is_not(None))
+                              .group_by(Job.owner))
 
 
 @dataclass(frozen=True)
@@ -269,12 +277,8 @@ class JobRunner:
         if room <= 0:  # the queue waits until a job in the cluster ends (it wakes the loop)
             return
         with self.store.session() as s:
-            queued = list(s.execute(select(Job.id, Job.owner)
-                                    .where(Job.state == "queued", Job.dispatched_by.is_(None))
-                                    .order_by(Job.created_at).limit(self.pace.queue_read)))
-            # a key's jobs in the cluster already (by any service process): the rest of its jobs wait
-            busy = dict(s.execute(select(Job.owner, func.count()).where(
-                Job.state.in_(("queued", "running")), Job.dispatched_by.is_not(None)).group_by(Job.owner)).all())
+            queued = list(s.execute(QUEUE_HEAD, {"most": self.pace.queue_read}))
+            busy = dict(s.execute(JOBS_IN_THE_CLUSTER_BY_KEY).all())
         for job_id, owner in queued:
             if room <= 0:
                 break
