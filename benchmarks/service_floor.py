@@ -12,8 +12,10 @@ The floor app is the trivial thing on purpose: nothing in it is made slower to f
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import sqlite3
 import statistics
 import subprocess
@@ -186,21 +188,29 @@ def database_kind(url: str | None) -> str:
     return "sqlite" if not url or url.startswith("sqlite") else url.split(":", 1)[0].split("+", 1)[0]
 
 
-def ensure_database(url: str) -> None:
-    """Create a PostgreSQL benchmark database if it does not exist yet (nothing for SQLite)."""
+@contextlib.contextmanager
+def trial_database(url: str | None, number: int):
+    """The database of one trial: on PostgreSQL, a database of its own on ``url``'s server,
+    created for the trial and dropped after it, so that no trial (and no earlier run) leaves jobs
+    for the next one's service to run first or to count in its pace, and nothing in the named
+    database is touched. Anything else is used as given (None: the service's own fresh SQLite file)."""
     if database_kind(url) != "postgresql":
+        yield url
         return
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     target = make_url(url)
+    name = f"{target.database}_trial_{os.getpid()}_{number}"
     server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with server.connect() as connection:
-            if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                     {"name": target.database}):
-                connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield target.set(database=name).render_as_string(hide_password=False)
     finally:
+        with server.connect() as connection:  # FORCE: a connection the stopped service left behind
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
 
 
@@ -252,14 +262,12 @@ class FloorTrials:
 
 def compare_with_floor(protocol: LoadProtocol, database: str | None = None, size_check: bool = True,
                        on_phase=lambda text: None) -> FloorTrials:
-    """``protocol.trials`` times: the floor, on a quiet machine, then the service (on ``database``,
-    or a fresh SQLite file each trial) under the same clients; nothing of one runs while the other
+    """``protocol.trials`` times: the floor, on a quiet machine, then the service (on a fresh
+    database each trial: ``trial_database``) under the same clients; nothing of one runs while the other
     is measured. The size check, and the wait for every job to end, are the last trial's; the
     jobs of earlier trials still waiting when their service stops are cancelled."""
     if protocol.trials < 1:
         raise InputFormatError("must be at least 1", where="trials")
-    if database:
-        ensure_database(database)
     trials = []
     for number in range(1, protocol.trials + 1):
         last = number == protocol.trials
@@ -267,7 +275,8 @@ def compare_with_floor(protocol: LoadProtocol, database: str | None = None, size
         on_phase(f"the floor app (trial {number} of {protocol.trials})")
         floor = run_floor(protocol, folder)
         on_phase(f"the service (trial {number} of {protocol.trials})")
-        service = run_service_load(protocol, database, size_check=size_check and last, folder=folder,
-                                   drain_jobs=last)
+        with trial_database(database, number) as trial_url:
+            service = run_service_load(protocol, trial_url, size_check=size_check and last, folder=folder,
+                                       drain_jobs=last)
         trials.append(FloorComparison(database_kind(database), protocol, service, floor))
     return FloorTrials(trials)

@@ -309,3 +309,37 @@ def test_a_week_benchmark_checks_every_row_and_the_template_keeps_everyone_consi
     assert all(r.checked and r.alone == done[0].cost for r in done)
     assert all(r.consistent_share == 1.0 and r.largest_spread_minutes <= 20.05 for r in done[1:])
     assert done[1].school_share == 1.0  # held, school pupils are as steady as the target's passengers
+
+
+def test_each_postgresql_trial_runs_on_a_database_of_its_own_dropped_after_it(postgres_url):
+    """No trial's service finds another trial's (or an earlier run's) jobs waiting in its queue."""
+    from sqlalchemy import create_engine, text
+
+    from benchmarks.service_floor import trial_database
+    from tests.conftest import POSTGRES_SERVER
+
+    def databases() -> set[str]:
+        engine = create_engine(POSTGRES_SERVER)
+        try:
+            with engine.connect() as connection:
+                return set(connection.scalars(text("SELECT datname FROM pg_database")))
+        finally:
+            engine.dispose()
+
+    before = databases()
+    with trial_database(POSTGRES_SERVER, 1) as first:
+        engine = create_engine(first)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE jobs (id text)"))
+            connection.execute(text("INSERT INTO jobs VALUES ('left over')"))
+        with trial_database(POSTGRES_SERVER, 2) as second:
+            assert second != first
+            other = create_engine(second)
+            with other.connect() as connection:
+                assert connection.scalar(text("SELECT to_regclass('jobs')")) is None
+            other.dispose()
+        # a connection still open (a service that did not close its pool) does not stop the drop
+        held = engine.connect()
+    assert databases() == before
+    held.invalidate()
+    engine.dispose()
