@@ -115,10 +115,11 @@ bench-roads: $(STAMP)
 	$(BIN)/itu bench roads $(SHARED)/geodata/rutland-latest.osm.pbf --points 2000 --repeats 7 \
 	  | tee bench-results/roads.txt
 
-# 50 concurrent clients submitting small jobs and polling them, against a service started here.
-# The service against a trivial Flask + SQLite floor app (same gunicorn settings, same clients,
-# one run), on SQLite and then on PostgreSQL (BENCH_DATABASE_URL; the database is created if
-# missing). Each run ends with one JSON line of the ratios issue 31 sets targets for.
+# 30 concurrent clients submitting small jobs and asking their status, against a service started
+# here. The service against a trivial Flask + SQLite floor app (same gunicorn settings, same
+# clients, one run), on SQLite and then on PostgreSQL (BENCH_DATABASE_URL's server: each trial
+# creates a database of its own beside it and drops it after). Each run ends with one JSON line
+# of the ratios issue 31 sets targets for.
 BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/itu_bench
 BENCH_CLIENTS ?= 30
 bench-service: $(STAMP)
