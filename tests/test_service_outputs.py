@@ -151,3 +151,24 @@ def test_run_sheets_show_passengers_and_places_as_text(tmp_path):
     assert "<img" not in page and "<script" not in page and "<b>" not in page
     assert "&lt;/td&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in page and "&amp;amp; &#39;quoted&#39;" in page
     assert "08:05" in page and "08:05:30" not in page and "12.3 km" in page
+
+
+def test_a_map_loaded_in_a_hidden_frame_fits_and_draws_its_routes_once_shown(hostile_plan_files, browser, tmp_path):
+    """The planner's page fills the map's frame while the frame is still hidden: the map then had
+    no size to fit the routes to, and its canvas could stay empty (seen once on a busy machine)."""
+    from tests.test_service_web import drawn_share
+
+    (tmp_path / "map.html").write_bytes(hostile_plan_files["map.html"])
+    (tmp_path / "host.html").write_text('<!doctype html><div id="box" hidden><iframe id="map" src="map.html" '
+                                        'style="width:900px;height:600px;border:0"></iframe></div>')
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto((tmp_path / "host.html").as_uri())
+    frame = page.frame(url=re.compile(r"map\.html$"))
+    frame.wait_for_function("() => typeof map !== 'undefined' && typeof legend !== 'undefined'")
+    page.evaluate("() => { document.getElementById('box').hidden = false; }")
+    # the zoom that fits the routes in the frame as shown, and the map at it
+    fitting = frame.wait_for_function("() => map.getSize().x > 0 && map.getBoundsZoom(bounds.pad(0.05))").json_value()
+    frame.wait_for_function("z => Math.abs(map.getZoom() - z) <= 0.25", arg=fitting, timeout=10_000)
+    canvas = page.frame_locator("#map").locator("canvas").first
+    canvas.wait_for(timeout=10_000)
+    assert drawn_share(canvas.screenshot()) > 0.01, "the map shows no routes"
