@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -121,6 +122,10 @@ def cmd_bench_service(args) -> int:
     protocol = LoadProtocol(clients=args.clients, rounds=args.rounds, trips=args.trips, large_trips=args.large_trips,
                             seconds=args.seconds, drain_s=args.drain_s, workers=args.workers, threads=args.threads,
                             trials=args.trials)
+    # the servers run in sessions of their own (a terminal's Ctrl-C must not reach them first): a
+    # SIGTERM (a CI's timeout, kill) stops the run as Ctrl-C does, so that they are stopped and a
+    # trial's database dropped rather than left running
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
         comparison = compare_with_floor(protocol, args.database, size_check=args.large_trips > 0,
                                         on_phase=lambda name: print(f"measuring {name} ...", file=sys.stderr,
