@@ -193,7 +193,9 @@ def trial_database(url: str | None, number: int):
     """The database of one trial: on PostgreSQL, a database of its own on ``url``'s server,
     created for the trial and dropped after it, so that no trial (and no earlier run) leaves jobs
     for the next one's service to run first or to count in its pace, and nothing in the named
-    database is touched. Anything else is used as given (None: the service's own fresh SQLite file)."""
+    database is touched (it need not exist). A ``search_path`` in the URL's ``options`` is dropped:
+    its schemas are not in the new database. Anything else is used as given (None: the service
+    makes a fresh SQLite file of its own; a SQLite URL given is shared by the trials)."""
     if database_kind(url) != "postgresql":
         yield url
         return
@@ -201,16 +203,25 @@ def trial_database(url: str | None, number: int):
     from sqlalchemy.engine import make_url
 
     target = make_url(url)
-    name = f"{target.database}_trial_{os.getpid()}_{number}"
-    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    # short enough for PostgreSQL's 63 bytes with the pid and the trial number kept whole
+    name = f"{(target.database or 'itu')[:30]}_trial_{os.getpid()}_{number}"
+    server = create_engine(target.set(database="postgres").difference_update_query(["options"]),
+                           isolation_level="AUTOCOMMIT")
+    quoted = server.dialect.identifier_preparer.quote(name)
+
+    def drop(connection) -> None:  # a connection the stopped service left behind is ended first
+        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+        connection.execute(text(f"DROP DATABASE IF EXISTS {quoted}"))
+
     try:
         with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield target.set(database=name).render_as_string(hide_password=False)
+            drop(connection)
+            connection.execute(text(f"CREATE DATABASE {quoted}"))
+        yield target.set(database=name).difference_update_query(["options"]).render_as_string(hide_password=False)
     finally:
-        with server.connect() as connection:  # FORCE: a connection the stopped service left behind
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with server.connect() as connection:
+            drop(connection)
         server.dispose()
 
 
@@ -262,8 +273,8 @@ class FloorTrials:
 
 def compare_with_floor(protocol: LoadProtocol, database: str | None = None, size_check: bool = True,
                        on_phase=lambda text: None) -> FloorTrials:
-    """``protocol.trials`` times: the floor, on a quiet machine, then the service (on a fresh
-    database each trial: ``trial_database``) under the same clients; nothing of one runs while the other
+    """``protocol.trials`` times: the floor, on a quiet machine, then the service (on the database
+    of ``trial_database``) under the same clients; nothing of one runs while the other
     is measured. The size check, and the wait for every job to end, are the last trial's; the
     jobs of earlier trials still waiting when their service stops are cancelled."""
     if protocol.trials < 1:

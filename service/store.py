@@ -14,6 +14,7 @@ import secrets
 import sqlite3
 import threading
 import uuid
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,17 +229,21 @@ class LogCheckpointer:
             if connection is not None:
                 connection.close()
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if wait:
+            self._thread.join(timeout=10)
 
 
 def _database_file(url: str) -> str | None:
-    """The file of a SQLite URL, or None (another database, or SQLite in memory)."""
+    """The file of a SQLite URL, or None: another database, SQLite in memory, or a URL in SQLite's
+    own ``file:`` form (``?uri=true``), whose path the checkpointer does not take apart (its
+    commits then checkpoint as SQLite's default does)."""
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+    if (not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:")
+            or parsed.query.get("uri") in ("true", "1")):
         return None
     return parsed.database
 
@@ -265,6 +270,8 @@ class Store:
         self.requests = make_engine(url, checkpoints, isolation_level="AUTOCOMMIT")
         #: SQLite's log checkpointed off the request path (``LogCheckpoints``)
         self.checkpointer = LogCheckpointer(database_file, checkpoints) if checkpoints is not None else None
+        if self.checkpointer is not None:  # a store dropped without ``dispose`` (a cache evicting it) stops it too
+            weakref.finalize(self, self.checkpointer.stop, False)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         #: Held by a request thread while it writes. SQLite takes one writer at a time, and a
         #: writer that finds the file locked sleeps (1, 2, 5 ms and more) before it tries again;

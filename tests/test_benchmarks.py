@@ -312,10 +312,13 @@ def test_a_week_benchmark_checks_every_row_and_the_template_keeps_everyone_consi
 
 
 def test_each_postgresql_trial_runs_on_a_database_of_its_own_dropped_after_it(postgres_url):
-    """No trial's service finds another trial's (or an earlier run's) jobs waiting in its queue."""
+    """No trial's service finds another trial's (or an earlier run's) jobs waiting in its queue. The
+    URL names a schema (``options=-csearch_path=...``), as the tests' own do: the trial's database
+    has none, so the service's tables go to its default schema."""
     from sqlalchemy import create_engine, text
 
     from benchmarks.service_floor import trial_database
+    from service.store import migrate
     from tests.conftest import POSTGRES_SERVER
 
     def databases() -> set[str]:
@@ -326,21 +329,22 @@ def test_each_postgresql_trial_runs_on_a_database_of_its_own_dropped_after_it(po
         finally:
             engine.dispose()
 
-    before = databases()
-    with trial_database(POSTGRES_SERVER, 1) as first:
+    with trial_database(postgres_url, 1) as first:
+        migrate(first)
         engine = create_engine(first)
         with engine.begin() as connection:
-            connection.execute(text("CREATE TABLE jobs (id text)"))
-            connection.execute(text("INSERT INTO jobs VALUES ('left over')"))
-        with trial_database(POSTGRES_SERVER, 2) as second:
+            connection.execute(text("INSERT INTO health_checks VALUES ('left over', now())"))
+        with trial_database(postgres_url, 2) as second:
             assert second != first
             other = create_engine(second)
             with other.connect() as connection:
-                assert connection.scalar(text("SELECT to_regclass('jobs')")) is None
+                assert connection.scalar(text("SELECT to_regclass('health_checks')")) is None
             other.dispose()
         # a connection still open (a service that did not close its pool) does not stop the drop
         held = engine.connect()
-    assert databases() == before
+        names = [create_engine(url).url.database for url in (first, second)]
+        assert names[0] in databases() and names[1] not in databases()
+    assert names[0] not in databases()
     held.invalidate()
     engine.dispose()
 

@@ -13,7 +13,7 @@ from service import create_app, stop_app
 from service.runner import JOBS_IN_THE_CLUSTER_BY_KEY, QUEUE_HEAD
 from service.store import LogCheckpoints, Store, migrate
 
-ROWS = 3000  # one commit each: about three of SQLite's default checkpoints' worth of log
+ROWS = 3000  # one commit each: about 7,000 pages of log, seven of SQLite's default checkpoints
 
 
 def insert_rows(store: Store, first: int = 0) -> None:
@@ -39,7 +39,7 @@ def test_commits_leave_the_log_to_the_stores_own_checkpoints(tmp_path):
     assert path.stat().st_size > before
 
     # the service's: not the commits (the store's thread is held back for the whole test) ...
-    store, path = fresh_store(tmp_path / "held-back", LogCheckpoints(every_s=3600))
+    store, path = fresh_store(tmp_path / "held-back", LogCheckpoints(every_s=3600, commit_pages=1_000_000))
     before = path.stat().st_size
     insert_rows(store)
     assert path.stat().st_size == before, "a commit copied the log into the database file itself"
@@ -57,6 +57,18 @@ def test_commits_leave_the_log_to_the_stores_own_checkpoints(tmp_path):
         assert path.stat().st_size > before, "the store's thread never checkpointed the log"
     finally:
         store.dispose()
+
+
+def test_a_store_dropped_without_dispose_stops_its_thread(tmp_path):
+    import gc
+
+    store, _ = fresh_store(tmp_path / "db", LogCheckpoints(every_s=0.1))
+    thread = store.checkpointer._thread
+    assert thread.is_alive()
+    del store
+    gc.collect()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
 
 
 def test_without_the_stores_thread_the_commits_still_bound_the_log(tmp_path):

@@ -125,13 +125,20 @@ def cmd_bench_service(args) -> int:
     # the servers run in sessions of their own (a terminal's Ctrl-C must not reach them first): a
     # SIGTERM (a CI's timeout, kill) stops the run as Ctrl-C does, so that they are stopped and a
     # trial's database dropped rather than left running
-    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+    def stop_cleanly(signum, _frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleaning up short
+        sys.exit(128 + signum)
+
+    before = signal.signal(signal.SIGTERM, stop_cleanly)
     try:
         comparison = compare_with_floor(protocol, args.database, size_check=args.large_trips > 0,
                                         on_phase=lambda name: print(f"measuring {name} ...", file=sys.stderr,
                                                                     flush=True))
     except InputFormatError as exc:
         raise flag_error(exc) from None
+    finally:
+        signal.signal(signal.SIGTERM, before)
     for line in comparison.report():
         print(line)
     if args.json:
@@ -257,8 +264,9 @@ def add_commands(sub) -> None:
                                     "are medians over trials (default 3)")
     service_bench.add_argument("--workers", type=int, default=1, help="gunicorn workers, both apps (default 1)")
     service_bench.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8)")
-    service_bench.add_argument("--database", help="SQLAlchemy URL for the service (default: a fresh SQLite file); "
-                                                  "a PostgreSQL database is created if missing")
+    service_bench.add_argument("--database", help="SQLAlchemy URL for the service (default: a fresh SQLite file "
+                                                  "each trial); on PostgreSQL each trial creates a database of its "
+                                                  "own on that server and drops it after")
     service_bench.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     service_bench.set_defaults(func=cmd_bench_service)
     bench_replan = bench_sub.add_parser("replan", help="a published generated day re-planned after a vehicle "
