@@ -202,11 +202,10 @@ def trial_database(url: str | None, number: int):
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    target = make_url(url)
+    target = make_url(url).difference_update_query(["options"])
     # short enough for PostgreSQL's 63 bytes with the pid and the trial number kept whole
     name = f"{(target.database or 'itu')[:30]}_trial_{os.getpid()}_{number}"
-    server = create_engine(target.set(database="postgres").difference_update_query(["options"]),
-                           isolation_level="AUTOCOMMIT")
+    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     quoted = server.dialect.identifier_preparer.quote(name)
 
     def drop(connection) -> None:  # a connection the stopped service left behind is ended first
@@ -218,7 +217,7 @@ def trial_database(url: str | None, number: int):
         with server.connect() as connection:
             drop(connection)
             connection.execute(text(f"CREATE DATABASE {quoted}"))
-        yield target.set(database=name).difference_update_query(["options"]).render_as_string(hide_password=False)
+        yield target.set(database=name).render_as_string(hide_password=False)
     finally:
         with server.connect() as connection:
             drop(connection)

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint,
                         bindparam, create_engine, event, select, update)
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -239,8 +239,6 @@ def _database_file(url: str) -> str | None:
     """The file of a SQLite URL, or None: another database, SQLite in memory, or a URL in SQLite's
     own ``file:`` form (``?uri=true``), whose path the checkpointer does not take apart (its
     commits then checkpoint as SQLite's default does)."""
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     if (not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:")
             or parsed.query.get("uri") in ("true", "1")):

@@ -349,23 +349,6 @@ def test_each_postgresql_trial_runs_on_a_database_of_its_own_dropped_after_it(po
     engine.dispose()
 
 
-def processes() -> dict[int, tuple[int, str]]:
-    """Every process of the machine: pid -> (parent pid, command line)."""
-    import subprocess
-
-    listing = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, check=True).stdout
-    return {int(pid): (int(ppid), args) for pid, ppid, args in (line.split(None, 2) for line in listing.splitlines()
-                                                                if len(line.split(None, 2)) == 3)}
-
-
-def descendants(root: int, table: dict[int, tuple[int, str]]) -> set[int]:
-    found, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, (ppid, _) in table.items() if ppid in frontier} - found
-        found |= frontier
-    return found
-
-
 def test_a_sigterm_stops_the_service_bench_with_the_servers_it_started(tmp_path):
     """The servers run in sessions of their own: a run stopped by SIGTERM (a CI's timeout) must stop
     them too, not leave a service and its Dask cluster running."""
@@ -374,32 +357,45 @@ def test_a_sigterm_stops_the_service_bench_with_the_servers_it_started(tmp_path)
     import sys
     import time
 
+    import psutil
+
     from tests.conftest import ROOT
 
     bench = subprocess.Popen([sys.executable, "-m", "service.cli", "bench", "service", "--clients", "2",
                               "--rounds", "2", "--large-trips", "0", "--trials", "1", "--drain-s", "5"], cwd=ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(bench.pid)
+
+    def serving(started: list) -> bool:
+        # a child may still be starting (no command line yet) or already gone: skip it, look again
+        for child in started:
+            try:
+                if "service.cli serve" in " ".join(child.cmdline()) and child.children():
+                    return True  # the service and its own processes are up
+            except psutil.Error:
+                pass
+        return False
+
     try:
-        deadline, started = time.monotonic() + 120, set()
-        while time.monotonic() < deadline and bench.poll() is None:
-            table = processes()
-            serving = [pid for pid in descendants(bench.pid, table) if "service.cli serve" in table[pid][1]]
-            if serving and descendants(serving[0], table):  # the service and its own processes are up
-                started = {pid: table[pid][1] for pid in descendants(bench.pid, table)}
-                break
+        deadline, started = time.monotonic() + 120, []
+        while time.monotonic() < deadline and bench.poll() is None and not serving(started):
             time.sleep(0.2)
-        assert started, "the service never started"
+            started = parent.children(recursive=True)
+        assert serving(started), "the service never started"
         bench.send_signal(signal.SIGTERM)
         bench.wait(timeout=180)
 
-        def still_running() -> dict[int, str]:
-            table = processes()
-            return {pid: args for pid, args in started.items() if pid in table and table[pid][1] == args}
+        def ended(process) -> bool:  # a zombie has ended: only its exit status waits to be read
+            try:
+                return process.status() == psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                return True
 
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and still_running():
-            time.sleep(0.5)
-        assert not still_running(), f"still running after the bench stopped: {still_running()}"
+        _, alive = psutil.wait_procs(started, timeout=60)
+        running = [process for process in alive if not ended(process)]
+        for process in alive:
+            process.kill()
+        assert not running, f"still running after the bench stopped: {running}"
     finally:
         if bench.poll() is None:
             bench.kill()

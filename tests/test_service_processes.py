@@ -188,7 +188,7 @@ def test_sigterm_hands_running_jobs_back_without_counting_the_attempt(database_u
             handed_back = s.get(Job, job["id"])
         assert (handed_back.state, handed_back.dispatched_by, handed_back.attempts) == ("queued", None, 0)
     finally:
-        store.engine.dispose()
+        store.dispose()
     second = Service(database_url, workers=1)
     try:  # the next service runs it at once, as its first attempt
         again = second.wait([job], running(1))[0]
@@ -230,7 +230,7 @@ def test_two_services_on_one_postgresql_take_over_each_others_jobs(postgres_url)
             assert was_running, "the first service never started a job"
             first.kill()  # the second, already running, takes back what the first had
         finally:
-            store.engine.dispose()
+            store.dispose()
         done = second.wait(jobs, finished)
         assert [j["state"] for j in done] == ["succeeded"] * 4, [j["error"] for j in done]
         assert all(j["attempts"] == 2 for j in done if j["id"] in was_running)
