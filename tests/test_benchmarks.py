@@ -163,6 +163,25 @@ def test_a_service_load_fails_when_a_job_is_lost_or_a_client_saw_an_error():
     assert load.lost == 0 and not load.ok and load.report()[-1] == "error: client 2: timed out"
 
 
+def test_the_load_clients_are_not_stopped_by_collections_through_what_the_bench_holds():
+    """While the clients run, what the bench process held before is frozen (a full collection
+    through it would stop every client at once, timed as the server's); afterwards it is not."""
+    import gc
+
+    from benchmarks.service_load import closed_loop
+
+    held = [object()]
+    seen = []
+
+    def one_round(n, r, times, lock):
+        with lock:
+            seen.append(any(found is held for found in gc.get_objects()))
+
+    closed_loop(3, 2, one_round)
+    assert seen == [False] * 6
+    assert any(found is held for found in gc.get_objects())
+
+
 def test_the_floor_app_stores_a_job_as_one_row_and_answers_its_status_from_it(tmp_path):
     from benchmarks.service_floor import floor_app
 

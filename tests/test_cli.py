@@ -282,6 +282,25 @@ def test_bench_darp_prints_a_table_per_family_and_takes_search_parameters(darp_d
     assert refused.returncode == 2 and "ruin_recreate has no parameter 'nope'" in refused.stderr
 
 
+def test_a_request_worker_leaves_what_it_loaded_out_of_every_collection(tmp_path):
+    """A gunicorn worker freezes the objects of its loaded application, so that Python's full
+    collections (60 ms through them) never stop its requests; what comes after is collected."""
+    import gc
+
+    from service import stop_app
+    from service.server import request_worker_app
+
+    app = request_worker_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'worker.sqlite3'}", "RUNNER": False,
+                              "SEED_EXAMPLE": False})
+    try:
+        assert not any(found is app for found in gc.get_objects())  # in no generation the collector visits
+        made_later = [app]
+        assert any(found is made_later for found in gc.get_objects())
+    finally:
+        gc.unfreeze()
+        stop_app(app)
+
+
 def test_serve_makes_its_instance_folder_and_names_a_database_it_cannot_open(tmp_path, monkeypatch):
     """A fresh checkout has no instance folder, where the default SQLite file goes: the service
     makes it. A database it cannot open is one line naming the setting, not a traceback."""
