@@ -37,24 +37,44 @@ LEAST_THROUGHPUT_RATIO = 0.7
 MOST_SIZE_P95_RATIO = 1.5
 
 
-def floor_app(database: str):
+def floor_app(database: str | None = None):
     """The floor: POST /jobs inserts the body as a row and answers its id and URL; GET /jobs/<id>
-    selects the row. One SQLite connection per thread, in WAL mode with synchronous=NORMAL as the
-    service's."""
+    selects the row. ``database``: a SQLite file, one connection per thread, in WAL mode with
+    synchronous=NORMAL as the service's; or a PostgreSQL URL (SQLAlchemy's form), one psycopg
+    connection per thread in autocommit, for the same app on the server a PostgreSQL run uses:
+    what that server costs by itself, beside the floor the targets are about. None: the one named
+    by the environment's ``ITU_FLOOR_DATABASE`` (so that a URL's password is not on a command line)."""
     from flask import Flask, jsonify, request
 
-    with sqlite3.connect(database) as connection:
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, body TEXT, state TEXT)")
+    database = database or os.environ["ITU_FLOOR_DATABASE"]
     local = threading.local()
+    if database.startswith("postgresql"):
+        import psycopg
+        from sqlalchemy.engine import make_url
 
-    def db() -> sqlite3.Connection:
-        if not hasattr(local, "connection"):
-            local.connection = sqlite3.connect(database, timeout=30)
-            # the service's own SQLite settings (service/store.py), so that the two are compared on
-            # their code and not on how often they wait for the disk
-            local.connection.execute("PRAGMA synchronous=NORMAL")
-        return local.connection
+        conninfo = make_url(database).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute("CREATE TABLE IF NOT EXISTS floor_jobs (id TEXT PRIMARY KEY, body TEXT, state TEXT)")
+
+        def run(sql: str, values: tuple):
+            if not hasattr(local, "connection"):
+                local.connection = psycopg.connect(conninfo, autocommit=True)
+            return local.connection.execute(sql.replace("?", "%s"), values)
+    else:
+        with sqlite3.connect(database) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("CREATE TABLE IF NOT EXISTS floor_jobs (id TEXT PRIMARY KEY, body TEXT, state TEXT)")
+
+        def run(sql: str, values: tuple):
+            if not hasattr(local, "connection"):
+                local.connection = sqlite3.connect(database, timeout=30)
+                # the service's own SQLite settings (service/store.py), so that the two are compared on
+                # their code and not on how often they wait for the disk
+                local.connection.execute("PRAGMA synchronous=NORMAL")
+            if not sql.startswith("INSERT"):
+                return local.connection.execute(sql, values)
+            with local.connection as connection:  # committed as it runs
+                return connection.execute(sql, values)
 
     app = Flask("floor")
 
@@ -65,14 +85,13 @@ def floor_app(database: str):
     @app.post("/jobs")
     def submit():
         job_id = uuid.uuid4().hex
-        with db() as connection:
-            connection.execute("INSERT INTO jobs (id, body, state) VALUES (?, ?, 'queued')",
-                               (job_id, json.dumps(request.get_json())))
+        run("INSERT INTO floor_jobs (id, body, state) VALUES (?, ?, 'queued')",
+            (job_id, json.dumps(request.get_json())))
         return jsonify({"id": job_id, "state": "queued", "url": f"/jobs/{job_id}"}), 202
 
     @app.get("/jobs/<job_id>")
     def status(job_id: str):
-        row = db().execute("SELECT id, body, state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = run("SELECT id, body, state FROM floor_jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             return jsonify({"error": "no such job"}), 404
         return jsonify({"id": row[0], "options": json.loads(row[1]), "state": row[2], "url": f"/jobs/{row[0]}"})
@@ -80,9 +99,10 @@ def floor_app(database: str):
     return app
 
 
-def run_floor(protocol: LoadProtocol, folder: Path | None = None) -> RequestTimes:
+def run_floor(protocol: LoadProtocol, folder: Path | None = None, database: str | None = None) -> RequestTimes:
     """The floor app under gunicorn with the service's worker settings, pressed by the clients
-    of the service's load phase (a submission, then a status request, ``protocol.rounds`` times)."""
+    of the service's load phase (a submission, then a status request, ``protocol.rounds`` times).
+    ``database``: a PostgreSQL URL for the floor on that server (None: a SQLite file of its own)."""
     folder = folder or Path(tempfile.mkdtemp(prefix="itu-floor-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -91,7 +111,8 @@ def run_floor(protocol: LoadProtocol, folder: Path | None = None) -> RequestTime
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(protocol.workers),
          "--threads", str(protocol.threads), "--worker-class", "gthread", "--timeout", "120",
          "--graceful-timeout", "30", "--log-level", "warning", "--error-logfile", "-",
-         f"benchmarks.service_floor:floor_app({str(folder / 'floor.sqlite3')!r})"],
+         "benchmarks.service_floor:floor_app()"],
+        env={**os.environ, "ITU_FLOOR_DATABASE": database or str(folder / "floor.sqlite3")},
         stdout=subprocess.DEVNULL, stderr=open(folder / "floor.log", "ab"), start_new_session=True)
     try:
         wait_until_up(base, "/health", server, timeout_s=120)
@@ -120,14 +141,32 @@ class FloorComparison:
     protocol: LoadProtocol
     service: ServiceLoad
     floor: RequestTimes
+    #: on a PostgreSQL run, the same floor app on the trial's database: a reference beside the
+    #: targets (they are held to the SQLite floor), telling the server's share from the service's
+    database_floor: RequestTimes | None = None
 
     @property
     def ratios(self) -> dict:
-        """The figures the targets are about, service over floor (the line ``--json`` ends with)."""
+        """The figures the targets are about, service over floor (the line ``--json`` ends with),
+        and the service over the floor on the run's own database (None on SQLite)."""
         def ratio(a: float, b: float) -> float | None:
             return round(a / b, 2) if b and not math.isnan(a) and not math.isnan(b) else None
 
         size = self.service.size_p95_ratio
+        reference = self.database_floor
+        on_database = {f"database_floor_{name}": None for name in ("submit_p95_ms", "status_p95_ms", "throughput_rps",
+                                                                   "submit_p95_ratio", "status_p95_ratio",
+                                                                   "throughput_ratio")}
+        if reference is not None:
+            on_database = {
+                "database_floor_submit_p95_ms": round(percentile_ms(reference.submit_s, 0.95), 1),
+                "database_floor_status_p95_ms": round(percentile_ms(reference.status_s, 0.95), 1),
+                "database_floor_throughput_rps": round(reference.throughput, 1),
+                "database_floor_submit_p95_ratio": ratio(percentile_ms(self.service.submit_s, 0.95),
+                                                         percentile_ms(reference.submit_s, 0.95)),
+                "database_floor_status_p95_ratio": ratio(percentile_ms(self.service.status_s, 0.95),
+                                                         percentile_ms(reference.status_s, 0.95)),
+                "database_floor_throughput_ratio": ratio(self.service.throughput, reference.throughput)}
         return {
             "database": self.database, "clients": self.protocol.clients, "rounds": self.protocol.rounds,
             "workers": self.protocol.workers, "threads": self.protocol.threads,
@@ -142,8 +181,11 @@ class FloorComparison:
             "size_p95_ratio": None if size is None else round(size, 2),
             "size_submit_p95_ms": {str(trips): round(percentile_ms(times, 0.95), 1)
                                    for trips, times in sorted(self.service.submit_by_size_s.items())},
-            "errors": len(self.service.errors) + len(self.floor.errors), "jobs_lost": self.service.lost,
+            "errors": (len(self.service.errors) + len(self.floor.errors)
+                       + len(reference.errors if reference else [])),
+            "jobs_lost": self.service.lost,
             "jobs_succeeded": sum(1 for s in self.service.final.values() if s == "succeeded"),
+            **on_database,
         }
 
     def targets(self) -> dict[str, bool]:
@@ -159,15 +201,28 @@ class FloorComparison:
                      f"status {floor_status:.0f} ms, {self.floor.throughput:.1f} requests a second, "
                      f"{len(self.floor.errors)} errors")
         lines.append("service / floor: " + ratios_line(self.ratios))
+        reference = self.database_floor
+        if reference is not None:
+            lines.append(f"the same floor app on {self.database} (a reference, not a target): submit 95th percentile "
+                         f"{percentile_ms(reference.submit_s, 0.95):.0f} ms, status "
+                         f"{percentile_ms(reference.status_s, 0.95):.0f} ms, {reference.throughput:.1f} requests a "
+                         f"second, {len(reference.errors)} errors")
+            lines.append(f"service / that floor: {database_floor_line(self.ratios)}")
         if with_targets:
             lines.append(targets_line(self.targets()))
         lines.extend(f"floor error: {error}" for error in self.floor.errors[:5])
+        lines.extend(f"{self.database} floor error: {error}" for error in (reference.errors if reference else [])[:5])
         return lines
 
 
 def ratios_line(r: dict) -> str:
     return (f"submit p95 {r['submit_p95_ratio']}x, status p95 {r['status_p95_ratio']}x, throughput "
             f"{r['throughput_ratio']}x; submit p95 of the large day over the small {r['size_p95_ratio']}")
+
+
+def database_floor_line(r: dict) -> str:
+    return (f"submit p95 {r['database_floor_submit_p95_ratio']}x, status p95 {r['database_floor_status_p95_ratio']}x, "
+            f"throughput {r['database_floor_throughput_ratio']}x")
 
 
 def targets_line(targets: dict[str, bool]) -> str:
@@ -227,7 +282,10 @@ def trial_database(url: str | None, number: int):
 #: The figures of ``FloorComparison.ratios`` that are medians over trials; the rest are the last
 #: trial's (the size check runs there) or totals over every trial (errors, jobs).
 MEDIAN_FIGURES = ("submit_p95_ms", "status_p95_ms", "floor_submit_p95_ms", "floor_status_p95_ms", "throughput_rps",
-                  "floor_throughput_rps", "submit_p95_ratio", "status_p95_ratio", "throughput_ratio")
+                  "floor_throughput_rps", "submit_p95_ratio", "status_p95_ratio", "throughput_ratio",
+                  "database_floor_submit_p95_ms", "database_floor_status_p95_ms", "database_floor_throughput_rps",
+                  "database_floor_submit_p95_ratio", "database_floor_status_p95_ratio",
+                  "database_floor_throughput_ratio")
 TOTAL_FIGURES = ("errors", "jobs_lost", "jobs_succeeded")
 
 
@@ -255,7 +313,8 @@ class FloorTrials:
 
     @property
     def ok(self) -> bool:
-        return all(trial.service.ok and not trial.floor.errors for trial in self.trials)
+        return all(trial.service.ok and not trial.floor.errors
+                   and not (trial.database_floor.errors if trial.database_floor else []) for trial in self.trials)
 
     def targets(self) -> dict[str, bool]:
         return targets_met(self.ratios)
@@ -266,6 +325,9 @@ class FloorTrials:
             lines.append(f"trial {number} of {len(self.trials)}:")
             lines += ["  " + line for line in trial.report(with_targets=False)]  # the targets once, below
         lines.append(f"medians over {len(self.trials)} trials, service / floor: " + ratios_line(self.ratios))
+        if self.ratios["database_floor_throughput_ratio"] is not None:
+            lines.append(f"medians over {len(self.trials)} trials, service / the floor on {self.trials[0].database}: "
+                         + database_floor_line(self.ratios))
         lines.append(targets_line(self.targets()))
         return lines
 
@@ -274,8 +336,9 @@ def compare_with_floor(protocol: LoadProtocol, database: str | None = None, size
                        on_phase=lambda text: None) -> FloorTrials:
     """``protocol.trials`` times: the floor, on a quiet machine, then the service (on the database
     of ``trial_database``) under the same clients; nothing of one runs while the other
-    is measured. The size check, and the wait for every job to end, are the last trial's; the
-    jobs of earlier trials still waiting when their service stops are cancelled."""
+    is measured. On PostgreSQL the floor app also runs on the trial's database, between the two.
+    The size check, and the wait for every job to end, are the last trial's; the jobs of earlier
+    trials still waiting when their service stops are cancelled."""
     if protocol.trials < 1:
         raise InputFormatError("must be at least 1", where="trials")
     trials = []
@@ -284,9 +347,13 @@ def compare_with_floor(protocol: LoadProtocol, database: str | None = None, size
         folder = Path(tempfile.mkdtemp(prefix=f"itu-bench-{number}-"))
         on_phase(f"the floor app (trial {number} of {protocol.trials})")
         floor = run_floor(protocol, folder)
-        on_phase(f"the service (trial {number} of {protocol.trials})")
         with trial_database(database, number) as trial_url:
+            database_floor = None
+            if database_kind(database) == "postgresql":
+                on_phase(f"the floor app on PostgreSQL (trial {number} of {protocol.trials})")
+                database_floor = run_floor(protocol, folder, trial_url)
+            on_phase(f"the service (trial {number} of {protocol.trials})")
             service = run_service_load(protocol, trial_url, size_check=size_check and last, folder=folder,
                                        drain_jobs=last)
-        trials.append(FloorComparison(database_kind(database), protocol, service, floor))
+        trials.append(FloorComparison(database_kind(database), protocol, service, floor, database_floor))
     return FloorTrials(trials)

@@ -182,15 +182,32 @@ def test_the_load_clients_are_not_stopped_by_collections_through_what_the_bench_
     assert any(found is held for found in gc.get_objects())
 
 
-def test_the_floor_app_stores_a_job_as_one_row_and_answers_its_status_from_it(tmp_path):
-    from benchmarks.service_floor import floor_app
-
-    client = floor_app(str(tmp_path / "floor.sqlite3")).test_client()
+def _floor_round_trip(client) -> None:
     job = client.post("/jobs", json={"trip_set_id": "t", "seed": 4})
     assert job.status_code == 202
     status = client.get(job.get_json()["url"]).get_json()
     assert (status["state"], status["options"]) == ("queued", {"trip_set_id": "t", "seed": 4})
     assert client.get("/jobs/nothing").status_code == 404
+
+
+def test_the_floor_app_stores_a_job_as_one_row_and_answers_its_status_from_it(tmp_path):
+    from benchmarks.service_floor import floor_app
+
+    _floor_round_trip(floor_app(str(tmp_path / "floor.sqlite3")).test_client())
+
+
+def test_the_floor_app_runs_on_postgresql_too_its_row_in_that_server(postgres_url):
+    """A PostgreSQL run's reference: the same trivial app, its table on the run's server."""
+    from sqlalchemy import create_engine, text
+
+    from benchmarks.service_floor import floor_app, trial_database
+
+    with trial_database(postgres_url, 1) as url:
+        _floor_round_trip(floor_app(url).test_client())
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM floor_jobs")) == 1
+        engine.dispose()
 
 
 def test_the_service_is_held_to_the_floor_by_ratios_of_the_same_run():
@@ -210,6 +227,14 @@ def test_the_service_is_held_to_the_floor_by_ratios_of_the_same_run():
     assert (ratios["errors"], ratios["jobs_lost"]) == (0, 0)
     targets = FloorComparison("sqlite", protocol, service, floor).targets()
     assert [name for name, met in targets.items() if not met] == ["throughput >= 0.7x floor"]
+    assert ratios["database_floor_throughput_ratio"] is None  # a SQLite run has no second floor
+    # a PostgreSQL run's floor on that server is a reference beside the targets, which stay the SQLite floor's
+    on_server = RequestTimes(submit_s=[0.024] * 20, status_s=[0.010] * 20, wall_s=2.5, errors=["client 1: refused"])
+    both = FloorComparison("postgresql", protocol, service, floor, on_server)
+    assert (both.ratios["database_floor_submit_p95_ratio"], both.ratios["database_floor_status_p95_ratio"],
+            both.ratios["database_floor_throughput_ratio"]) == (1.25, 1.0, 0.62)
+    assert both.ratios["throughput_ratio"] == 0.5 and both.ratios["errors"] == 1
+    assert "service / that floor: submit p95 1.25x, status p95 1.0x, throughput 0.62x" in both.report()
     service.final.pop("s3")  # a size-check job that never ended is lost like any other
     assert FloorComparison("sqlite", protocol, service, floor).ratios["jobs_lost"] == 1
     assert json.loads(json.dumps(ratios)) == ratios  # the line --json ends with

@@ -266,7 +266,8 @@ def add_commands(sub) -> None:
     service_bench.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8)")
     service_bench.add_argument("--database", help="SQLAlchemy URL for the service (default: a fresh SQLite file "
                                                   "each trial); on PostgreSQL each trial creates a database of its "
-                                                  "own on that server and drops it after")
+                                                  "own on that server and drops it after, and the floor app "
+                                                  "also runs there, as a reference beside the targets")
     service_bench.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     service_bench.set_defaults(func=cmd_bench_service)
     bench_replan = bench_sub.add_parser("replan", help="a published generated day re-planned after a vehicle "
