@@ -350,11 +350,14 @@ class JobRunner:
         log.error("job %s showed no progress for %g s: failed, and its worker restarted", job_id, self.stall_s)
         holders = [address for address, keys in self.client.processing().items() if future.key in keys]
         self.client.cancel([future])
-        if holders:
-            try:
-                self.client.restart_workers(holders, timeout=120)
-            except Exception:  # noqa: BLE001 - a worker without a nanny is not restarted; health says so
-                log.exception("could not restart worker(s) %s", holders)
+        if holders:  # beside the loop, which meanwhile keeps its other jobs' leases fresh
+            threading.Thread(target=self._restart, args=(holders,), name="itu-worker-restart", daemon=True).start()
+
+    def _restart(self, workers: list[str]) -> None:
+        try:
+            self.client.restart_workers(workers, timeout=120)
+        except Exception:  # noqa: BLE001 - a worker without a nanny is not restarted; health says so
+            log.exception("could not restart worker(s) %s", workers)
 
     def _worker_failed(self, job_id: str, error: BaseException) -> None:
         """The task itself failed (Dask gave up after workers died running it, or the job
