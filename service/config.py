@@ -86,11 +86,6 @@ DEFAULTS: dict[str, Any] = {
     "MAX_JOB_ATTEMPTS": 3,
     #: A running job whose heartbeat is older than this is taken to be lost and is run again.
     "JOB_LEASE_S": 60,
-    #: A running job that has written nothing of its own for this long (seconds) is stuck: its
-    #: run writes its progress every second in every phase, and the runner keeps its lease alive
-    #: regardless, so without this a hung run would hold its worker for ever. It is failed and its
-    #: worker restarted.
-    "JOB_STALL_S": 300,
     "DEFAULT_SOLVE_SECONDS": 30,
     #: What one request may cost (see ``Limits``): checked before any heavy work is done.
     "MAX_SOLVE_SECONDS": Limits.solve_seconds,

@@ -114,9 +114,6 @@ class JobRunner:
         #: runner's own); the rest wait queued
         self.n_workers, self.jobs_at_once = cluster_shape(settings)
         self.lease = timedelta(seconds=settings["JOB_LEASE_S"])
-        self.stall_s = float(settings["JOB_STALL_S"])
-        #: each running job of this runner's: (its progress as last read, when that last changed)
-        self._signs_of_life: dict[str, tuple[object, float]] = {}
         self.limits = Limits.from_config(settings)
         #: why the last pass of the loop failed (None when it worked): the health check reports it
         self.last_failure: str | None = None
@@ -303,8 +300,6 @@ class JobRunner:
     def _watch(self) -> None:
         if self.futures and time.monotonic() >= self._next_heartbeat:  # alive: keep its jobs' leases fresh
             self._next_heartbeat = time.monotonic() + self.heartbeat_every_s
-            for job_id in self._stuck_jobs():
-                self._stop_stuck(job_id)
             with self.store.session() as s, s.begin():
                 s.execute(update(Job).where(Job.id.in_(list(self.futures)), Job.state == "queued")
                           .values(heartbeat_at=utcnow()))
@@ -317,47 +312,6 @@ class JobRunner:
             del self.futures[job_id]
             if future.status == "error":
                 self._worker_failed(job_id, future.exception())
-
-    def _stuck_jobs(self) -> list[str]:
-        """This runner's running jobs whose runs have written nothing of their own (their progress,
-        with its elapsed time, every second in every phase) for ``stall_s``. The lease cannot tell:
-        this runner keeps it fresh while the job is in the cluster."""
-        now = time.monotonic()
-        with self.store.session() as s:
-            running = s.execute(select(Job.id, Job.progress)
-                                .where(Job.id.in_(list(self.futures)), Job.state == "running")).all()
-        stuck = []
-        for job_id, progress in running:
-            seen = self._signs_of_life.get(job_id)
-            if seen is None or seen[0] != progress:
-                self._signs_of_life[job_id] = (progress, now)
-            elif now - seen[1] >= self.stall_s:
-                stuck.append(job_id)
-        for job_id in set(self._signs_of_life) - {job_id for job_id, _ in running}:
-            del self._signs_of_life[job_id]
-        return stuck
-
-    def _stop_stuck(self, job_id: str) -> None:
-        """Fail a stuck job with the reason, then restart the worker running it: a thread cannot
-        be stopped from outside, and until its process ends it holds the worker's slot."""
-        future = self.futures.pop(job_id)
-        self._signs_of_life.pop(job_id, None)
-        with self.store.session() as s, s.begin():  # first: should the run wake, the job is no longer its own
-            s.execute(update(Job).where(Job.id == job_id, Job.state == "running").values(
-                state="failed", finished_at=utcnow(),
-                error={"code": "stalled", "message": f"its run showed no progress for {self.stall_s:g} s and was "
-                                                     "stopped (its worker was restarted)"}))
-        log.error("job %s showed no progress for %g s: failed, and its worker restarted", job_id, self.stall_s)
-        holders = [address for address, keys in self.client.processing().items() if future.key in keys]
-        self.client.cancel([future])
-        if holders:  # beside the loop, which meanwhile keeps its other jobs' leases fresh
-            threading.Thread(target=self._restart, args=(holders,), name="itu-worker-restart", daemon=True).start()
-
-    def _restart(self, workers: list[str]) -> None:
-        try:
-            self.client.restart_workers(workers, timeout=120)
-        except Exception:  # noqa: BLE001 - a worker without a nanny is not restarted; health says so
-            log.exception("could not restart worker(s) %s", workers)
 
     def _worker_failed(self, job_id: str, error: BaseException) -> None:
         """The task itself failed (Dask gave up after workers died running it, or the job
