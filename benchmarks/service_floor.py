@@ -37,44 +37,65 @@ LEAST_THROUGHPUT_RATIO = 0.7
 MOST_SIZE_P95_RATIO = 1.5
 
 
+#: The environment variable ``run_floor`` names the floor's database in, so that a URL's
+#: password is not on gunicorn's command line.
+FLOOR_DATABASE_VARIABLE = "ITU_BENCH_FLOOR_DATABASE"
+
+
 def floor_app(database: str | None = None):
     """The floor: POST /jobs inserts the body as a row and answers its id and URL; GET /jobs/<id>
     selects the row. ``database``: a SQLite file, one connection per thread, in WAL mode with
     synchronous=NORMAL as the service's; or a PostgreSQL URL (SQLAlchemy's form), one psycopg
     connection per thread in autocommit, for the same app on the server a PostgreSQL run uses:
-    what that server costs by itself, beside the floor the targets are about. None: the one named
-    by the environment's ``ITU_FLOOR_DATABASE`` (so that a URL's password is not on a command line)."""
+    what that server costs by itself, beside the floor the targets are about. None: the one the
+    environment names (``FLOOR_DATABASE_VARIABLE``)."""
     from flask import Flask, jsonify, request
 
-    database = database or os.environ["ITU_FLOOR_DATABASE"]
+    database = database or os.environ.get(FLOOR_DATABASE_VARIABLE)
+    if not database:
+        raise InputFormatError("give the floor app its database (a SQLite file or a PostgreSQL URL)",
+                               where=FLOOR_DATABASE_VARIABLE)
     local = threading.local()
-    if database.startswith("postgresql"):
+    if database_kind(database) == "postgresql":
         import psycopg
         from sqlalchemy.engine import make_url
 
         conninfo = make_url(database).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(conninfo, autocommit=True) as connection:
+        with psycopg.connect(conninfo) as connection, connection.transaction():
+            # one creator at a time: gunicorn's workers start together, and PostgreSQL's CREATE
+            # TABLE IF NOT EXISTS is not safe from a concurrent one
+            connection.execute("SELECT pg_advisory_xact_lock(hashtext('floor_jobs'))")
             connection.execute("CREATE TABLE IF NOT EXISTS floor_jobs (id TEXT PRIMARY KEY, body TEXT, state TEXT)")
 
-        def run(sql: str, values: tuple):
+        def postgresql() -> "psycopg.Connection":
             if not hasattr(local, "connection"):
                 local.connection = psycopg.connect(conninfo, autocommit=True)
-            return local.connection.execute(sql.replace("?", "%s"), values)
+            return local.connection
+
+        def insert(job_id: str, body: str) -> None:
+            postgresql().execute("INSERT INTO floor_jobs (id, body, state) VALUES (%s, %s, 'queued')", (job_id, body))
+
+        def select(job_id: str):
+            return postgresql().execute("SELECT id, body, state FROM floor_jobs WHERE id = %s", (job_id,)).fetchone()
     else:
         with sqlite3.connect(database) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("CREATE TABLE IF NOT EXISTS floor_jobs (id TEXT PRIMARY KEY, body TEXT, state TEXT)")
 
-        def run(sql: str, values: tuple):
+        def sqlite() -> sqlite3.Connection:
             if not hasattr(local, "connection"):
                 local.connection = sqlite3.connect(database, timeout=30)
                 # the service's own SQLite settings (service/store.py), so that the two are compared on
                 # their code and not on how often they wait for the disk
                 local.connection.execute("PRAGMA synchronous=NORMAL")
-            if not sql.startswith("INSERT"):
-                return local.connection.execute(sql, values)
-            with local.connection as connection:  # committed as it runs
-                return connection.execute(sql, values)
+            return local.connection
+
+        def insert(job_id: str, body: str) -> None:
+            with sqlite() as connection:
+                connection.execute("INSERT INTO floor_jobs (id, body, state) VALUES (?, ?, 'queued')", (job_id, body))
+
+        def select(job_id: str):
+            return sqlite().execute("SELECT id, body, state FROM floor_jobs WHERE id = ?", (job_id,)).fetchone()
 
     app = Flask("floor")
 
@@ -85,13 +106,12 @@ def floor_app(database: str | None = None):
     @app.post("/jobs")
     def submit():
         job_id = uuid.uuid4().hex
-        run("INSERT INTO floor_jobs (id, body, state) VALUES (?, ?, 'queued')",
-            (job_id, json.dumps(request.get_json())))
+        insert(job_id, json.dumps(request.get_json()))
         return jsonify({"id": job_id, "state": "queued", "url": f"/jobs/{job_id}"}), 202
 
     @app.get("/jobs/<job_id>")
     def status(job_id: str):
-        row = run("SELECT id, body, state FROM floor_jobs WHERE id = ?", (job_id,)).fetchone()
+        row = select(job_id)
         if row is None:
             return jsonify({"error": "no such job"}), 404
         return jsonify({"id": row[0], "options": json.loads(row[1]), "state": row[2], "url": f"/jobs/{row[0]}"})
@@ -112,7 +132,7 @@ def run_floor(protocol: LoadProtocol, folder: Path | None = None, database: str 
          "--threads", str(protocol.threads), "--worker-class", "gthread", "--timeout", "120",
          "--graceful-timeout", "30", "--log-level", "warning", "--error-logfile", "-",
          "benchmarks.service_floor:floor_app()"],
-        env={**os.environ, "ITU_FLOOR_DATABASE": database or str(folder / "floor.sqlite3")},
+        env={**os.environ, FLOOR_DATABASE_VARIABLE: database or str(folder / "floor.sqlite3")},
         stdout=subprocess.DEVNULL, stderr=open(folder / "floor.log", "ab"), start_new_session=True)
     try:
         wait_until_up(base, "/health", server, timeout_s=120)

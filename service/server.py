@@ -175,6 +175,7 @@ def request_worker_app(settings: dict):
     from . import create_app
 
     app = create_app(settings)
+    gc.collect()  # what loading left as garbage is freed first, not frozen for the worker's life
     gc.freeze()
     return app
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -203,11 +204,25 @@ def test_the_floor_app_runs_on_postgresql_too_its_row_in_that_server(postgres_ur
     from benchmarks.service_floor import floor_app, trial_database
 
     with trial_database(postgres_url, 1) as url:
-        _floor_round_trip(floor_app(url).test_client())
+        # gunicorn's workers make their apps at once: creating the table must not race
+        with ThreadPoolExecutor(4) as pool:
+            apps = list(pool.map(lambda _: floor_app(url), range(4)))
+        _floor_round_trip(apps[0].test_client())
         engine = create_engine(url)
         with engine.connect() as connection:
             assert connection.scalar(text("SELECT count(*) FROM floor_jobs")) == 1
         engine.dispose()
+
+
+def test_the_floor_app_takes_its_database_from_the_environment_or_says_what_is_missing(tmp_path, monkeypatch):
+    from benchmarks.service_floor import FLOOR_DATABASE_VARIABLE, floor_app
+
+    monkeypatch.delenv(FLOOR_DATABASE_VARIABLE, raising=False)
+    with pytest.raises(InputFormatError) as missing:
+        floor_app()
+    assert missing.value.where == FLOOR_DATABASE_VARIABLE
+    monkeypatch.setenv(FLOOR_DATABASE_VARIABLE, str(tmp_path / "floor.sqlite3"))
+    _floor_round_trip(floor_app().test_client())
 
 
 def test_the_service_is_held_to_the_floor_by_ratios_of_the_same_run():
