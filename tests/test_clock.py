@@ -364,6 +364,36 @@ def test_the_advice_on_a_dask_cluster_is_the_advice_in_this_process(dask_cluster
     assert there.moves == here.moves and there.saving == here.saving
 
 
+@pytest.mark.parametrize("where", ["thread", "cluster"])
+def test_a_cancel_stops_the_advice_while_its_solves_run_not_after_them(where, request):
+    """Each solve here may run a minute (no round budget): a cancel must end the advice within
+    seconds, its solves under way told to stop, whether they run in a thread of this process or on
+    a Dask cluster (the service's case)."""
+    import threading
+    import time
+
+    from geodata.files import load_day
+    from optimiser.errors import SolveCancelled
+
+    problem = load_day(EXAMPLE).problem
+    shifts = shift_options_from_document({"options": [{"destination": "oakham_primary", "from_minutes": -15,
+                                                       "to_minutes": 15, "step_minutes": 15}]}, problem)
+    slow = ClockOptions(time_limit_s=60, seeds=1, max_rounds=None, screen_rounds=10**7, workers=1)
+    cancel = threading.Event()
+    threading.Timer(2.0, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(SolveCancelled):
+        if where == "thread":
+            advise_clock(problem, shifts, slow, cancel=cancel)
+        else:
+            from distributed import Client
+
+            with Client(request.getfixturevalue("dask_cluster")) as client:
+                advise_clock(problem, shifts, slow, cancel=cancel, executor=client)
+    # before, it ran out the first solve's minute: the cancel was seen between batches only
+    assert time.monotonic() - started < 30
+
+
 def test_left_out_trips_are_put_back_into_the_start_routes():
     from optimiser import SolveOptions, solve
 

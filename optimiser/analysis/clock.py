@@ -36,6 +36,7 @@ import json
 import math
 import os
 import statistics
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
@@ -555,11 +556,29 @@ def passenger_impact(problem: Problem, plan: Plan) -> dict[str, dict]:
 
 
 # ------------------------------------------------------------------------------ the solves
+class _StopCheck:
+    """The advice's stop as a solve in a worker sees it: the shared event (a Dask Event on a
+    cluster, a manager's across processes, a thread's) asked at most every ``every_s``, since on a
+    cluster each question is a round trip to the scheduler."""
+
+    def __init__(self, event, every_s: float = 0.5):
+        self.event, self.every_s = event, every_s
+        self._next = 0.0
+        self._set = False
+
+    def is_set(self) -> bool:
+        if not self._set and time.monotonic() >= self._next:
+            self._next = time.monotonic() + self.every_s
+            self._set = bool(self.event.is_set())
+        return self._set
+
+
 def screen_solve(problem: Problem, moves: tuple[Move, ...], start: Sequence[RouteOrder], leave_out: tuple[Move, ...],
-                 options: SolveOptions, objective: str) -> dict:
+                 options: SolveOptions, objective: str, stop=None) -> dict:
     """One scoring solve (run in a worker): ``problem`` with ``moves`` applied, starting from the
     routes ``start`` less the trips ``leave_out`` moves, those trips put back where each costs
-    least, then ``options.max_rounds`` rounds of search."""
+    least, then ``options.max_rounds`` rounds of search. ``stop``: the advice's shared stop event
+    (None: none), which ends the search early."""
     moved = apply_moves(problem, moves)
     out_ids = moved_trip_ids(problem, leave_out)
     routes = []
@@ -573,14 +592,16 @@ def screen_solve(problem: Problem, moves: tuple[Move, ...], start: Sequence[Rout
         except ProblemError:  # a route that no longer keeps time: its trips are put back one by one
             continue
         routes.append(kept)
-    plan = solve(moved, replace(options, place_left_out=True), start_routes=routes)
+    plan = solve(moved, replace(options, place_left_out=True), start_routes=routes,
+                 cancel=None if stop is None else _StopCheck(stop))
     return {"score": score_of(plan, objective), "cost": plan.cost.total, "vehicles": plan.vehicles_used,
             "unserved": len(plan.unserved), "routes": [route_order(moved, r) for r in plan.routes]}
 
 
-def full_solve(problem: Problem, moves: tuple[Move, ...], options: SolveOptions) -> Plan:
-    """One confirming solve (run in a worker): ``problem`` with ``moves`` applied, from scratch."""
-    return solve(apply_moves(problem, moves), options)
+def full_solve(problem: Problem, moves: tuple[Move, ...], options: SolveOptions, stop=None) -> Plan:
+    """One confirming solve (run in a worker): ``problem`` with ``moves`` applied, from scratch;
+    ``stop`` as ``screen_solve``'s."""
+    return solve(apply_moves(problem, moves), options, cancel=None if stop is None else _StopCheck(stop))
 
 
 class _Runner:
@@ -595,6 +616,20 @@ class _Runner:
         self.started = time.monotonic()
         self.done = 0
         self.expected = 0
+        #: what the solves under way are stopped by when the advice is cancelled: a cancel must not
+        #: wait for a batch whose solves each run their whole time limit (up to an hour)
+        self.stop, self._shared = None, None
+        if cancel is not None and isinstance(executor, ThreadPoolExecutor):
+            self.stop = threading.Event()
+        elif cancel is not None:
+            from optimiser.decompose.side_by_side import SharedStop
+
+            self._shared = SharedStop(executor)
+            self.stop = self._shared.event
+
+    def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
 
     def run(self, calls: Sequence[tuple[Callable, tuple]], deadline: float | None = None) -> list:
         """Each call's result (or the ``ItuError`` it raised), in order. With ``deadline`` (a
@@ -610,11 +645,16 @@ class _Runner:
         while waiting or running:
             while waiting and len(running) < in_flight and (deadline is None or time.monotonic() <= deadline):
                 k, (fn, args) = waiting.pop()
-                running[self.executor.submit(fn, *args)] = k
+                running[self.executor.submit(fn, *args, stop=self.stop)] = k
             if not running:  # past the deadline with nothing under way: the rest are dropped
                 self.expected -= len(waiting)
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait(running, timeout=None if self.cancel is None else 0.5, return_when=FIRST_COMPLETED)
+            if self.cancel is not None and self.cancel.is_set():
+                self.stop.set()  # the solves under way end at their next look, the rest never start
+                for future in running:
+                    future.cancel()
+                raise SolveCancelled("the clock advice was cancelled")
             for future in done:
                 k = running.pop(future)
                 try:
@@ -642,7 +682,8 @@ def advise_clock(problem: Problem, shifts: ShiftOptions, options: ClockOptions |
     module's docstring for how). ``executor``: any ``concurrent.futures`` executor, or a Dask
     client; local processes by default. ``on_progress`` gets the solves finished so far (``done`` of
     an estimated ``total`` that grows as the search goes). ``cancel`` (anything with ``is_set()``)
-    stops the advice between batches of solves with ``SolveCancelled``."""
+    stops the advice within about a second with ``SolveCancelled``: the solves under way are told
+    to stop (through an event shared with the processes or cluster running them) and no more start."""
     options = options or ClockOptions()
     started = time.monotonic()
     moves, excluded = candidate_moves(problem, shifts)
@@ -664,6 +705,7 @@ def advise_clock(problem: Problem, shifts: ShiftOptions, options: ClockOptions |
     finally:
         if own:
             executor.shutdown(wait=True)
+        runner.close()
     advice.search["seconds"] = round(time.monotonic() - started, 1)
     return advice
 
