@@ -382,14 +382,23 @@ def test_a_cancel_stops_the_advice_while_its_solves_run_not_after_them(where, re
     cancel = threading.Event()
     threading.Timer(2.0, cancel.set).start()
     started = time.monotonic()
-    with pytest.raises(SolveCancelled):
-        if where == "thread":
+    if where == "thread":
+        with pytest.raises(SolveCancelled):
             advise_clock(problem, shifts, slow, cancel=cancel)
-        else:
-            from distributed import Client
+    else:
+        import os
 
-            with Client(request.getfixturevalue("dask_cluster")) as client:
+        import psutil
+        from distributed import Client
+
+        with Client(request.getfixturevalue("dask_cluster")) as client:
+            workers = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+            with pytest.raises(SolveCancelled):
                 advise_clock(problem, shifts, slow, cancel=cancel, executor=client)
+            time.sleep(3)  # the solve on the cluster has stopped too: its worker is idle
+            before = sum(sum(w.cpu_times()[:2]) for w in workers)
+            time.sleep(2)
+            assert sum(sum(w.cpu_times()[:2]) for w in workers) - before < 0.5
     # before, it ran out the first solve's minute: the cancel was seen between batches only
     assert time.monotonic() - started < 30
 

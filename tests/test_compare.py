@@ -260,3 +260,43 @@ def test_each_solve_gets_the_integrated_solves_seconds_per_trip():
     assert CompareOptions(time_limit_s=4, search_by_size=False).seconds_for(1, 100) == 4
     with pytest.raises(ProblemError, match="least time"):
         CompareOptions(least_time_s=0)
+
+
+@pytest.mark.parametrize("where", ["processes", "cluster"])
+def test_a_cancel_stops_the_comparisons_solves_under_way_not_only_the_wait(where, request):
+    """Every solve here may run a minute. A cancel ends the comparison and the solves under way:
+    in local processes (before, the pool was waited for until they ran out their time), and on a
+    cluster, whose workers are free again within seconds (before, they went on solving for nobody)."""
+    import threading
+    import time
+
+    from geodata.files import load_day
+    from optimiser.errors import SolveCancelled
+    from tests.conftest import ROOT
+
+    problem = load_day(ROOT / "examples" / "rutland-morning-small.json").problem
+    options = CompareOptions(time_limit_s=60, seeds=1, workers=2, search_by_size=False)
+    cancel = threading.Event()
+    threading.Timer(3.0, cancel.set).start()
+    started = time.monotonic()
+    if where == "processes":
+        with pytest.raises(SolveCancelled):
+            compare(problem, options, cancel=cancel)
+        assert time.monotonic() - started < 30
+        return
+    from distributed import Client
+
+    import os
+
+    import psutil
+
+    with Client(request.getfixturevalue("dask_cluster")) as client:
+        workers = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+        with pytest.raises(SolveCancelled):
+            compare(problem, options, cancel=cancel, executor=client.get_executor(pure=False))
+        # the scheduler forgets cancelled tasks at once; whether their solves still run shows in the CPU
+        time.sleep(3)
+        before = sum(sum(w.cpu_times()[:2]) for w in workers)
+        time.sleep(2)
+        busy_s = sum(sum(w.cpu_times()[:2]) for w in workers) - before
+        assert busy_s < 0.5, f"the workers used {busy_s:.1f} s of CPU in 2 s after the cancel"

@@ -36,13 +36,13 @@ import json
 import math
 import os
 import statistics
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
+from optimiser.decompose.side_by_side import SharedStop, StopCheck
 from optimiser.domain.csv_text import csv_text_rows
 from optimiser.domain.model import Problem, format_clock, parse_clock
 from optimiser.domain.plan import Plan, RouteOrder, route_order, time_route
@@ -556,23 +556,6 @@ def passenger_impact(problem: Problem, plan: Plan) -> dict[str, dict]:
 
 
 # ------------------------------------------------------------------------------ the solves
-class _StopCheck:
-    """The advice's stop as a solve in a worker sees it: the shared event (a Dask Event on a
-    cluster, a manager's across processes, a thread's) asked at most every ``every_s``, since on a
-    cluster each question is a round trip to the scheduler."""
-
-    def __init__(self, event, every_s: float = 0.5):
-        self.event, self.every_s = event, every_s
-        self._next = 0.0
-        self._set = False
-
-    def is_set(self) -> bool:
-        if not self._set and time.monotonic() >= self._next:
-            self._next = time.monotonic() + self.every_s
-            self._set = bool(self.event.is_set())
-        return self._set
-
-
 def screen_solve(problem: Problem, moves: tuple[Move, ...], start: Sequence[RouteOrder], leave_out: tuple[Move, ...],
                  options: SolveOptions, objective: str, stop=None) -> dict:
     """One scoring solve (run in a worker): ``problem`` with ``moves`` applied, starting from the
@@ -593,7 +576,7 @@ def screen_solve(problem: Problem, moves: tuple[Move, ...], start: Sequence[Rout
             continue
         routes.append(kept)
     plan = solve(moved, replace(options, place_left_out=True), start_routes=routes,
-                 cancel=None if stop is None else _StopCheck(stop))
+                 cancel=None if stop is None else StopCheck(stop))
     return {"score": score_of(plan, objective), "cost": plan.cost.total, "vehicles": plan.vehicles_used,
             "unserved": len(plan.unserved), "routes": [route_order(moved, r) for r in plan.routes]}
 
@@ -601,7 +584,7 @@ def screen_solve(problem: Problem, moves: tuple[Move, ...], start: Sequence[Rout
 def full_solve(problem: Problem, moves: tuple[Move, ...], options: SolveOptions, stop=None) -> Plan:
     """One confirming solve (run in a worker): ``problem`` with ``moves`` applied, from scratch;
     ``stop`` as ``screen_solve``'s."""
-    return solve(apply_moves(problem, moves), options, cancel=None if stop is None else _StopCheck(stop))
+    return solve(apply_moves(problem, moves), options, cancel=None if stop is None else StopCheck(stop))
 
 
 class _Runner:
@@ -618,14 +601,8 @@ class _Runner:
         self.expected = 0
         #: what the solves under way are stopped by when the advice is cancelled: a cancel must not
         #: wait for a batch whose solves each run their whole time limit (up to an hour)
-        self.stop, self._shared = None, None
-        if cancel is not None and isinstance(executor, ThreadPoolExecutor):
-            self.stop = threading.Event()
-        elif cancel is not None:
-            from optimiser.decompose.side_by_side import SharedStop
-
-            self._shared = SharedStop(executor)
-            self.stop = self._shared.event
+        self._shared = None if cancel is None else SharedStop(executor)
+        self.stop = None if self._shared is None else self._shared.event
 
     def close(self) -> None:
         if self._shared is not None:

@@ -13,9 +13,10 @@ import math
 import multiprocessing
 import os
 import queue
+import threading
 import time
 import warnings
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Callable, Sequence
 
@@ -67,13 +68,17 @@ def solve_part(region: Problem, options: SolveOptions, stop, start_routes=None, 
                         cooled_start=cooled)
 
 class SharedStop:
-    """What every region's process shares with the solve: a cancel (a Dask Event on a cluster, a
-    manager's Event locally) and, locally, a queue for their best costs while they search."""
+    """What every solve run on ``executor`` shares with the caller: a cancel (a Dask Event on a
+    cluster, a manager's Event across local processes, a plain Event across threads) and, off a
+    cluster, a queue for their best costs while they search."""
 
     def __init__(self, executor):
         self._manager = None
         client = getattr(executor, "_client", None)
-        if client is not None:  # a Dask client's executor
+        if isinstance(executor, ThreadPoolExecutor):  # one process: nothing to share across
+            self.event = threading.Event()
+            self.progress = queue.Queue()
+        elif client is not None:  # a Dask client's executor
             from uuid import uuid4
 
             from distributed import Event
@@ -104,6 +109,22 @@ class SharedStop:
     def close(self) -> None:
         if self._manager is not None:
             self._manager.shutdown()
+
+
+class StopCheck:
+    """A ``SharedStop``'s event as a solve in a worker asks it (a cancel token): at most every
+    ``every_s``, since on a cluster each question is a round trip to the scheduler."""
+
+    def __init__(self, event, every_s: float = 0.5):
+        self.event, self.every_s = event, every_s
+        self._next = 0.0
+        self._set = False
+
+    def is_set(self) -> bool:
+        if not self._set and time.monotonic() >= self._next:
+            self._next = time.monotonic() + self.every_s
+            self._set = bool(self.event.is_set())
+        return self._set
 
 def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], place: Callable, split_info: dict,
                started: float, *, mend: Callable | None, on_progress: ProgressCallback | None, cancel, executor,
