@@ -604,6 +604,11 @@ class _Runner:
         self._shared = None if cancel is None else SharedStop(executor)
         self.stop = None if self._shared is None else self._shared.event
 
+    def stop_solves(self) -> None:
+        """The solves under way stop at their next look (the advice ended early, whatever ended it)."""
+        if self.stop is not None:
+            self.stop.set()
+
     def close(self) -> None:
         if self._shared is not None:
             self._shared.close()
@@ -628,7 +633,7 @@ class _Runner:
                 break
             done, _ = wait(running, timeout=None if self.cancel is None else 0.5, return_when=FIRST_COMPLETED)
             if self.cancel is not None and self.cancel.is_set():
-                self.stop.set()  # the solves under way end at their next look, the rest never start
+                self.stop_solves()  # the solves under way end at their next look, the rest never start
                 for future in running:
                     future.cancel()
                 raise SolveCancelled("the clock advice was cancelled")
@@ -675,14 +680,22 @@ def advise_clock(problem: Problem, shifts: ShiftOptions, options: ClockOptions |
 
         workers = options.workers or os.cpu_count() or 1
         executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    runner = _Runner(executor, on_progress, options.time_limit_s, cancel,
-                     slots=options.workers or os.cpu_count() or 1)
+    runner = None
     try:
+        runner = _Runner(executor, on_progress, options.time_limit_s, cancel,
+                         slots=options.workers or os.cpu_count() or 1)
         advice = _advise(problem, shifts, options, moves, excluded, names, runner)
+    except BaseException:
+        if runner is not None:  # cancelled, or a solve failed: the others need not run on
+            runner.stop_solves()
+        raise
     finally:
-        if own:
-            executor.shutdown(wait=True)
-        runner.close()
+        try:
+            if own:
+                executor.shutdown(wait=True)
+        finally:
+            if runner is not None:  # after the pool: its processes ask the stop until they end
+                runner.close()
     advice.search["seconds"] = round(time.monotonic() - started, 1)
     return advice
 

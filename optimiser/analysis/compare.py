@@ -128,10 +128,11 @@ def run_solves(jobs: dict, options: CompareOptions, on_progress: ProgressCallbac
     own_pool = executor is None
     pool = executor or ProcessPoolExecutor(max_workers=min(parallel, len(jobs)),
                                            mp_context=multiprocessing.get_context("spawn"))
-    # a cancel stops the solves under way too, wherever they run: otherwise each ran out its time
-    # limit, holding a cluster's workers (or, here, the wait for the pool) after the job had ended
-    stop = None if cancel is None else SharedStop(pool)
+    stop = None
     try:
+        # a cancel stops the solves under way too, wherever they run: otherwise each ran out its time
+        # limit, holding a cluster's workers (or, here, the wait for the pool) after the job had ended
+        stop = None if cancel is None else SharedStop(pool)
         futures = {pool.submit(solve, problem, SolveOptions(time_limit_s=seconds, seed=seed),
                                cancel=None if stop is None else StopCheck(stop.event)): key
                    for key, (problem, seed, seconds) in jobs.items()}
@@ -139,7 +140,6 @@ def run_solves(jobs: dict, options: CompareOptions, on_progress: ProgressCallbac
         while pending:
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             if cancel is not None and cancel.is_set():
-                stop.set()
                 for future in pending:
                     future.cancel()
                 raise SolveCancelled("comparison cancelled")
@@ -147,11 +147,17 @@ def run_solves(jobs: dict, options: CompareOptions, on_progress: ProgressCallbac
                 results[futures[future]] = future.result()
                 done += 1
                 report()
+    except BaseException:
+        if stop is not None:  # cancelled, or one solve failed: the others need not run on
+            stop.set()
+        raise
     finally:
-        if own_pool:
-            pool.shutdown(wait=True, cancel_futures=True)
-        if stop is not None:  # after the pool: its processes ask the event until they end
-            stop.close()
+        try:
+            if own_pool:
+                pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if stop is not None:  # after the pool: its processes ask the event until they end
+                stop.close()
     return results
 
 

@@ -9,6 +9,7 @@ then, as the caller asks, searches each part again (``second_phase``) or the sea
 """
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing
 import os
@@ -29,6 +30,8 @@ from optimiser.engine.single import solve_single
 from optimiser.errors import ItuError, SolveCancelled, SolveFailed
 from optimiser.options import Progress, ProgressCallback, SolveOptions
 
+
+log = logging.getLogger(__name__)
 
 def part_of(problem: Problem, trips: Sequence[Trip], fleet_counts: Sequence[int], name: str,
              fleet: Sequence[VehicleType] | None = None) -> Problem:
@@ -83,7 +86,7 @@ class SharedStop:
 
             from distributed import Event
 
-            self.event = Event(f"itu-regions-{uuid4().hex}", client=client)
+            self.event = Event(f"itu-stop-{uuid4().hex}", client=client)
             # a distributed.Queue here hung a job planning regions from inside a Dask worker (the
             # service's case), so on a cluster the regions report only when they are done
             self.progress = None
@@ -123,7 +126,11 @@ class StopCheck:
     def is_set(self) -> bool:
         if not self._set and time.monotonic() >= self._next:
             self._next = time.monotonic() + self.every_s
-            self._set = bool(self.event.is_set())
+            try:
+                self._set = bool(self.event.is_set())
+            except Exception:  # noqa: BLE001 - a scheduler or manager that did not answer this once
+                # must not fail the solve asking: a stop missed now is seen at the next look
+                log.debug("could not ask whether to stop", exc_info=True)
         return self._set
 
 def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], place: Callable, split_info: dict,
