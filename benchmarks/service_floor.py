@@ -13,9 +13,11 @@ The floor app is the trivial thing on purpose: nothing in it is made slower to f
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -278,25 +280,48 @@ def trial_database(url: str | None, number: int):
     from sqlalchemy.engine import make_url
 
     target = make_url(url).difference_update_query(["options"])
-    # short enough for PostgreSQL's 63 bytes with the pid and the trial number kept whole
-    name = f"{(target.database or 'itu')[:30]}_trial_{os.getpid()}_{number}"
+    # short enough for PostgreSQL's 63 bytes with this machine's mark, the pid and the trial number whole
+    prefix = trial_database_prefix(target.database)
+    name = f"{prefix}{os.getpid()}_{number}"
     server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    quoted = server.dialect.identifier_preparer.quote(name)
 
-    def drop(connection) -> None:  # a connection the stopped service left behind is ended first
+    def drop(connection, name: str) -> None:  # a connection the stopped service left behind is ended first
         connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                 "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
-        connection.execute(text(f"DROP DATABASE IF EXISTS {quoted}"))
+        connection.execute(text(f"DROP DATABASE IF EXISTS {server.dialect.identifier_preparer.quote(name)}"))
 
     try:
         with server.connect() as connection:
-            drop(connection)
-            connection.execute(text(f"CREATE DATABASE {quoted}"))
+            # a bench of this machine's killed outright (SIGKILL) could not drop its own: done here
+            for found in connection.scalars(text("SELECT datname FROM pg_database WHERE starts_with(datname, :prefix)"),
+                                            {"prefix": prefix}):
+                if not process_alive(int(found[len(prefix):].split("_")[0])):
+                    drop(connection, found)
+            drop(connection, name)
+            connection.execute(text(f"CREATE DATABASE {server.dialect.identifier_preparer.quote(name)}"))
         yield target.set(database=name).render_as_string(hide_password=False)
     finally:
         with server.connect() as connection:
-            drop(connection)
+            drop(connection, name)
         server.dispose()
+
+
+def trial_database_prefix(database: str | None) -> str:
+    """What the names of this machine's trial databases of ``database`` start with, before the
+    bench's pid: the machine is marked, so that another machine's live bench on a shared server is
+    never taken for a dead one of this machine's."""
+    machine = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+    return f"{(database or 'itu')[:30]}_trial_{machine}_"
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 #: The figures of ``FloorComparison.ratios`` that are medians over trials; the rest are the last

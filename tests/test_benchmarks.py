@@ -408,6 +408,53 @@ def test_each_postgresql_trial_runs_on_a_database_of_its_own_dropped_after_it(po
     engine.dispose()
 
 
+def test_a_trial_drops_what_a_killed_bench_of_this_machine_left_and_nothing_else(postgres_url):
+    """A bench killed outright (SIGKILL) cannot drop its trial's database; the next one on this
+    machine does, keeping those of live benches and of other machines sharing the server."""
+    import os
+
+    from sqlalchemy import create_engine, text
+
+    from benchmarks.service_floor import trial_database, trial_database_prefix
+    from tests.conftest import POSTGRES_SERVER
+
+    dead_pid = _a_pid_not_running()
+    prefix = trial_database_prefix(create_engine(postgres_url).url.database)
+    other_machine = "000000" if not prefix.endswith("_000000_") else "111111"
+    left = {"dead": f"{prefix}{dead_pid}_2", "live": f"{prefix}{os.getppid()}_1",
+            "elsewhere": f"{prefix[:-7]}{other_machine}_{dead_pid}_1"}
+    admin = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
+
+    def databases() -> set[str]:
+        with admin.connect() as connection:
+            return set(connection.scalars(text("SELECT datname FROM pg_database")))
+
+    try:
+        with admin.connect() as connection:
+            for name in left.values():
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        with trial_database(postgres_url, 1):
+            present = databases()
+        assert left["dead"] not in present
+        assert left["live"] in present and left["elsewhere"] in present
+    finally:
+        with admin.connect() as connection:
+            for name in left.values():
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def _a_pid_not_running() -> int:
+    import os
+
+    from benchmarks.service_floor import process_alive
+
+    pid = os.getpid() + 50_000
+    while process_alive(pid):
+        pid += 1
+    return pid
+
+
 def test_a_sigterm_stops_the_service_bench_with_the_servers_it_started(tmp_path):
     """The servers run in sessions of their own: a run stopped by SIGTERM (a CI's timeout) must stop
     them too, not leave a service and its Dask cluster running."""
