@@ -208,6 +208,7 @@ def closed_loop(clients: int, rounds: int, one_round: Callable[[int, int, Reques
                 times.errors.append(f"client {n}: {exc} {detail}".rstrip())
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    frozen_before = gc.get_freeze_count() > 0  # then what froze it also unfreezes it, not this
     gc.freeze()
     try:
         started = time.perf_counter()
@@ -217,7 +218,8 @@ def closed_loop(clients: int, rounds: int, one_round: Callable[[int, int, Reques
             t.join()
         times.wall_s = time.perf_counter() - started
     finally:
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
     return times
 
 
