@@ -171,35 +171,15 @@ class FloorComparison:
     def ratios(self) -> dict:
         """The figures the targets are about, service over floor (the line ``--json`` ends with),
         and the service over the floor on the run's own database (None on SQLite)."""
-        def ratio(a: float, b: float) -> float | None:
-            return round(a / b, 2) if b and not math.isnan(a) and not math.isnan(b) else None
-
         size = self.service.size_p95_ratio
         reference = self.database_floor
-        on_database = {f"database_floor_{name}": None for name in ("submit_p95_ms", "status_p95_ms", "throughput_rps",
-                                                                   "submit_p95_ratio", "status_p95_ratio",
-                                                                   "throughput_ratio")}
-        if reference is not None:
-            on_database = {
-                "database_floor_submit_p95_ms": round(percentile_ms(reference.submit_s, 0.95), 1),
-                "database_floor_status_p95_ms": round(percentile_ms(reference.status_s, 0.95), 1),
-                "database_floor_throughput_rps": round(reference.throughput, 1),
-                "database_floor_submit_p95_ratio": ratio(percentile_ms(self.service.submit_s, 0.95),
-                                                         percentile_ms(reference.submit_s, 0.95)),
-                "database_floor_status_p95_ratio": ratio(percentile_ms(self.service.status_s, 0.95),
-                                                         percentile_ms(reference.status_s, 0.95)),
-                "database_floor_throughput_ratio": ratio(self.service.throughput, reference.throughput)}
         return {
             "database": self.database, "clients": self.protocol.clients, "rounds": self.protocol.rounds,
             "workers": self.protocol.workers, "threads": self.protocol.threads,
             "submit_p95_ms": round(percentile_ms(self.service.submit_s, 0.95), 1),
             "status_p95_ms": round(percentile_ms(self.service.status_s, 0.95), 1),
-            "floor_submit_p95_ms": round(percentile_ms(self.floor.submit_s, 0.95), 1),
-            "floor_status_p95_ms": round(percentile_ms(self.floor.status_s, 0.95), 1),
-            "throughput_rps": round(self.service.throughput, 1), "floor_throughput_rps": round(self.floor.throughput, 1),
-            "submit_p95_ratio": ratio(percentile_ms(self.service.submit_s, 0.95), percentile_ms(self.floor.submit_s, 0.95)),
-            "status_p95_ratio": ratio(percentile_ms(self.service.status_s, 0.95), percentile_ms(self.floor.status_s, 0.95)),
-            "throughput_ratio": ratio(self.service.throughput, self.floor.throughput),
+            "throughput_rps": round(self.service.throughput, 1),
+            **self._over(self.floor, "floor_", ""),
             "size_p95_ratio": None if size is None else round(size, 2),
             "size_submit_p95_ms": {str(trips): round(percentile_ms(times, 0.95), 1)
                                    for trips, times in sorted(self.service.submit_by_size_s.items())},
@@ -207,8 +187,25 @@ class FloorComparison:
                        + len(reference.errors if reference else [])),
             "jobs_lost": self.service.lost,
             "jobs_succeeded": sum(1 for s in self.service.final.values() if s == "succeeded"),
-            **on_database,
+            **self._over(reference, "database_floor_", "database_floor_"),
         }
+
+    def _over(self, floor: RequestTimes | None, floor_prefix: str, ratio_prefix: str) -> dict:
+        """A floor's own figures (named with ``floor_prefix``) and the service's over them (with
+        ``ratio_prefix``); all None without that floor."""
+        names = ([f"{floor_prefix}{name}" for name in ("submit_p95_ms", "status_p95_ms", "throughput_rps")]
+                 + [f"{ratio_prefix}{name}" for name in ("submit_p95_ratio", "status_p95_ratio", "throughput_ratio")])
+        if floor is None:
+            return dict.fromkeys(names)
+
+        def ratio(a: float, b: float) -> float | None:
+            return round(a / b, 2) if b and not math.isnan(a) and not math.isnan(b) else None
+
+        submit, status = percentile_ms(floor.submit_s, 0.95), percentile_ms(floor.status_s, 0.95)
+        return dict(zip(names, [round(submit, 1), round(status, 1), round(floor.throughput, 1),
+                                ratio(percentile_ms(self.service.submit_s, 0.95), submit),
+                                ratio(percentile_ms(self.service.status_s, 0.95), status),
+                                ratio(self.service.throughput, floor.throughput)]))
 
     def targets(self) -> dict[str, bool]:
         return targets_met(self.ratios)

@@ -169,6 +169,22 @@ def dask_cluster():
         yield cluster
 
 
+def cluster_cpu_seconds(client, settle_s: float = 3.0, over_s: float = 2.0) -> float:
+    """CPU seconds the cluster's worker processes use together over ``over_s``, after ``settle_s``:
+    whether a cancelled solve still runs there, which the scheduler (having forgotten its task)
+    cannot say."""
+    import os
+    import time
+
+    import psutil
+
+    workers = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+    time.sleep(settle_s)
+    before = sum(sum(w.cpu_times()[:2]) for w in workers)
+    time.sleep(over_s)
+    return sum(sum(w.cpu_times()[:2]) for w in workers) - before
+
+
 @pytest.fixture
 def served(tmp_path, dask_cluster):
     """The service, in development mode on a database of its own, at the address this yields;

@@ -632,8 +632,7 @@ class _Runner:
                 self.expected -= len(waiting)
                 break
             done, _ = wait(running, timeout=None if self.cancel is None else 0.5, return_when=FIRST_COMPLETED)
-            if self.cancel is not None and self.cancel.is_set():
-                self.stop_solves()  # the solves under way end at their next look, the rest never start
+            if self.cancel is not None and self.cancel.is_set():  # advise_clock stops the solves under way
                 for future in running:
                     future.cancel()
                 raise SolveCancelled("the clock advice was cancelled")
