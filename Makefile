@@ -9,7 +9,7 @@ BENCH_SECONDS ?= 10
 BENCH_WORKERS ?= 2
 PORT ?= 8000
 
-.PHONY: run test chromium notebooks bench bench-ab bench-pr bench-day bench-het bench-roads bench-service bench-fuzz bench-clock bench-clock-county bench-replan bench-week install clean
+.PHONY: run test chromium notebooks bench bench-ab bench-pr bench-day bench-days bench-het bench-roads bench-service bench-fuzz bench-clock bench-clock-county bench-replan bench-week install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -81,6 +81,14 @@ bench-day: $(STAMP)
 	mkdir -p bench-results
 	$(BIN)/itu bench day --trips 2000 --seconds 300 --seeds 0 1 2 3 4 --workers 2 --against $(DAY_AGAINST) \
 	  --out bench-results/day-2000 | tee bench-results/day-2000.txt
+
+# The generated days of one half (benchmarks/families.py), three seeds, a minute each; with
+# BENCH_SET="GROUP.NAME=VALUE ..." each seed also with that change, in turns with the defaults.
+DAYS_HALF ?= validation
+bench-days: $(STAMP)
+	mkdir -p bench-results
+	$(BIN)/itu bench days --half $(DAYS_HALF) --seconds 60 --seeds 0 1 2 --workers 2 \
+	  $(foreach s,$(BENCH_SET),--set $(s)) --out bench-results/days-$(DAYS_HALF) | tee bench-results/days-$(DAYS_HALF).txt
 
 # The clock advisor on the bundled Rutland day and its shift file, three seeds, against a plain
 # sweep of one move at a time (BENCHMARKS.md, "Moving the clock").

@@ -79,3 +79,38 @@ def half_of(path: str | Path) -> str:
     members = instance_files(path.parent.parent, family_of(path)) or sorted(path.parent.glob("*.txt"))
     tuning, _ = split(members or [path])
     return "tuning" if path.stem in {p.stem for p in tuning} else "validation"
+
+
+@dataclass(frozen=True)
+class GeneratedDay:
+    """A generated day in the built-in Rutland area (``itu scenario generate --trips TRIPS --seed
+    SEED --shape SHAPE``), and the half it belongs to."""
+
+    shape: str
+    trips: int
+    scenario_seed: int
+    half: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.shape}-{self.trips}-seed{self.scenario_seed}"
+
+
+#: The generated days of both halves. Council days are where the large-day parameters were
+#: chosen (the 2,000-trip day of scenario seed 1 since issue 7); the Cordeau-Laporte shapes
+#: (requests all day, one window each) give whole-day instances larger than the published ones.
+#: The rule, written down before any of these days was solved: each shape and size once with
+#: scenario seed 1, for tuning (the day the large-day search was tuned on among them), and once
+#: with seed 2, for validation, never used to choose a parameter. Sizes either side of the
+#: large-day rule (500 trips) and of the split at the midday break (1,000 trips).
+GENERATED_DAYS = tuple(
+    GeneratedDay(shape, trips, seed, half)
+    for seed, half in ((1, "tuning"), (2, "validation"))
+    for shape, trips in (("council", 600), ("council", 2000), ("dial-a-ride", 300), ("dial-a-ride-wide", 1000)))
+
+
+def generated_days(half: str | None = None) -> list[GeneratedDay]:
+    """The generated days of one half ("tuning" or "validation"), or of both."""
+    if half not in (None, "tuning", "validation"):
+        raise ValueError(f"no half {half!r}: tuning or validation")
+    return [d for d in GENERATED_DAYS if half is None or d.half == half]

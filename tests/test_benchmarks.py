@@ -135,6 +135,55 @@ def test_the_summary_gives_the_median_the_mean_and_how_far_above_the_reference(t
     assert "first_plan_s_median" not in summarise(bench, runs)
 
 
+# -- itu bench days ------------------------------------------------------------------------------------
+def test_generated_days_are_split_once_each_shape_and_size_in_both_halves():
+    from benchmarks.families import GENERATED_DAYS, generated_days
+
+    tuning, validation = generated_days("tuning"), generated_days("validation")
+    assert tuning and validation and set(tuning) | set(validation) == set(GENERATED_DAYS)
+    assert not {d.name for d in tuning} & {d.name for d in validation}
+    assert {(d.shape, d.trips) for d in tuning} == {(d.shape, d.trips) for d in validation}
+    # the day the large-day search was tuned on is never a validation day
+    assert ("council", 2000, 1) in {(d.shape, d.trips, d.scenario_seed) for d in tuning}
+    assert all(d.scenario_seed != 1 for d in validation)
+    with pytest.raises(ValueError):
+        generated_days("both")
+
+
+@pytest.mark.parametrize("changes, field", [({"half": "all"}, "half"), ({"seconds": 0}, "seconds"),
+                                            ({"workers": 0}, "workers"), ({"seeds": ()}, "seeds"),
+                                            ({"settings": ("ruin_recreate.no_such=1",)}, "--set")])
+def test_a_days_benchmark_refuses_what_cannot_run_before_any_solve(tmp_path, changes, field):
+    from benchmarks.days import DaysBenchmark
+
+    with pytest.raises(InputFormatError) as caught:
+        DaysBenchmark(tmp_path, **changes)
+    assert caught.value.where == field
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_days_benchmark_measures_a_change_against_the_defaults_seed_by_seed_every_plan_checked(tmp_path):
+    from benchmarks.days import CHANGED, DEFAULTS, DaysBenchmark, run_days, summary_lines
+    from benchmarks.families import GeneratedDay
+
+    day = GeneratedDay("dial-a-ride", 24, 3, "validation")
+    bench = DaysBenchmark(tmp_path, seconds=1, seeds=(0,), workers=1, days=(day,),
+                          settings=("ruin_recreate.forced_rounds=0.5",))
+    seen = []
+    summary = run_days(bench, on_row=seen.append)
+    # each seed with the defaults, then with the change; in a process of their own, each plan checked
+    assert [(r["seed"], r["variant"]) for r in seen] == [(0, DEFAULTS), (0, CHANGED)]
+    assert all(r["feasible"] and r["unserved"] == 0 and r["cost"] > 0 for r in seen)
+    assert (summary["plans"], summary["plans_failing_the_checker"]) == (2, 0)
+    [entry] = summary["days"]
+    expected = round(100 * (seen[1]["cost"] / seen[0]["cost"] - 1), 2)
+    assert entry["change_percent_median"] == expected == summary["change_percent_mean_of_days"]
+    assert entry["seeds_cheaper"] == summary["days_cheaper"] == (expected < 0)
+    assert json.loads((tmp_path / "summary.json").read_text())["days"] == summary["days"]
+    assert (tmp_path / day.name / "trips.csv").exists() and (tmp_path / day.name / "changed-seed-0.log").exists()
+    assert summary_lines(summary)[-1].startswith("validation half: 2 plans, 0 failing the checker, 0 trips unserved")
+
+
 # -- itu bench roads -----------------------------------------------------------------------------------
 def test_road_timings_cover_every_repeat_and_worker_count(small_pbf):
     timings = run_roads(small_pbf, points=40, repeats=1, workers=2)

@@ -59,6 +59,27 @@ def cmd_bench_darp(args) -> int:
     return 0
 
 
+def cmd_bench_days(args) -> int:
+    from benchmarks.days import CODE, HEADER, DaysBenchmark, row_line, run_days, summary_lines
+
+    try:
+        bench = DaysBenchmark(args.out, half=args.half, seconds=args.seconds, seeds=tuple(args.seeds),
+                              workers=args.workers, settings=tuple(args.set))
+    except InputFormatError as exc:
+        raise flag_error(exc) from None
+    solves = len(bench.days) * len(bench.seeds) * len(bench.variants)
+    print(f"code: {CODE}; {bench.half} half, {len(bench.days)} days; {bench.seconds:g} s, {bench.workers} workers, "
+          f"seeds {' '.join(str(n) for n in bench.seeds)}; {solves} solves"
+          + (f"; the change: {' '.join(bench.settings)}" if bench.settings else ""), flush=True)
+    print(HEADER, flush=True)
+    summary = run_days(bench, on_row=lambda row: print(row_line(row), flush=True),
+                       on_day=lambda day: print(f"-- {day.name}: {day.trips} trips, {day.shape} shape", flush=True))
+    for line in summary_lines(summary):
+        print(line)
+    print(f"wrote {bench.out / 'summary.json'}")
+    return 0 if summary["plans_failing_the_checker"] == 0 else 1
+
+
 def cmd_bench_day(args) -> int:
     from benchmarks.day import CODE, HEADER, DayBenchmark, row_line, run_day, summary_line, write_day
 
@@ -305,6 +326,19 @@ def add_commands(sub) -> None:
                                                          "thirty-minute plan on record)")
     bench_day.add_argument("--out", required=True, help="folder for the day, each seed's plan and the summary")
     bench_day.set_defaults(func=cmd_bench_day)
+    bench_days = bench_sub.add_parser("days", help="the generated days of the tuning or validation half, with the "
+                                                   "search's defaults and with a change (--set), seed by seed")
+    bench_days.add_argument("--half", choices=("tuning", "validation"), default="validation",
+                            help="which half's days (benchmarks/families.py; default validation)")
+    bench_days.add_argument("--seconds", type=float, default=60.0, help="time limit per solve (default 60)")
+    bench_days.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                            help="the solver's seeds (default 0 1 2)")
+    bench_days.add_argument("--workers", type=int, default=2)
+    bench_days.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE",
+                            help="the change to measure against the defaults, e.g. "
+                                 "ruin_recreate.forced_rounds=0.1 (repeatable; none: the defaults alone)")
+    bench_days.add_argument("--out", required=True, help="folder for the days, each solve's figures and the summary")
+    bench_days.set_defaults(func=cmd_bench_days)
     clock = bench_sub.add_parser("clock", help="the clock advisor on a day and its shift file, against a plain "
                                                 "sweep of one move at a time")
     clock.add_argument("--trips", default="examples/rutland/trips.csv")

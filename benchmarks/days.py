@@ -1,0 +1,238 @@
+"""Generated days of one half, solved with the search's defaults and, given settings, with a
+change: ``itu bench days`` and ``make bench-days``.
+
+The published families say how the search does on small whole-day instances; a council's own day
+is larger, and the large-day search was tuned on one generated day. So generated days are split
+too (``benchmarks/families.py``: scenario seed 1 for tuning, seed 2 for validation), and a change
+to the search is kept only if it also helps the validation days. No best-known costs exist for
+them: a change is measured against the defaults on the same day, seed and time limit, solved in
+turns (defaults, then the change, seed by seed) so that both meet the same machine.
+
+Each solve runs in a process of its own, as ``itu solve`` runs it (our own first routes, ruin and
+recreate, the strategy chosen by the day's size), with the code this module was loaded from, and
+its plan goes through the independent checker. Run it from the project's folder:
+
+    itu bench days --half validation --seconds 60 --seeds 0 1 2 --set ruin_recreate.forced_rounds=0.1
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from benchmarks.families import GeneratedDay, generated_days
+from optimiser.errors import InputFormatError, ItuError
+
+#: The folder whose code every solve runs: the one this module was loaded from.
+CODE = Path(__file__).resolve().parent.parent
+
+DEFAULTS = "defaults"
+CHANGED = "changed"
+
+
+@dataclass(frozen=True)
+class DaysBenchmark:
+    """What to run: the generated ``days`` (by default those of ``half``), ``seconds`` and
+    ``workers`` per solve, the solver's ``seeds``, and ``settings`` (``GROUP.NAME=VALUE``) for the
+    change measured against the defaults (none: the defaults alone). Everything is written under
+    ``out``: each day, each solve's figures and log, and ``summary.json``."""
+
+    out: Path
+    half: str = "validation"
+    seconds: float = 60.0
+    seeds: tuple[int, ...] = (0, 1, 2)
+    workers: int = 2
+    settings: tuple[str, ...] = ()
+    days: tuple[GeneratedDay, ...] | None = None
+
+    def __post_init__(self):
+        if self.half not in ("tuning", "validation"):
+            raise InputFormatError("must be tuning or validation", where="half")
+        if self.seconds <= 0:
+            raise InputFormatError("must be more than 0", where="seconds")
+        if self.workers < 1:
+            raise InputFormatError("must be at least 1", where="workers")
+        if not self.seeds:
+            raise InputFormatError("give at least one seed", where="seeds")
+        if self.settings:
+            from benchmarks.parameters import search_parameters
+
+            search_parameters(self.settings)  # a setting that cannot be read fails here, not after an hour
+        object.__setattr__(self, "out", Path(self.out).resolve())
+        object.__setattr__(self, "seeds", tuple(self.seeds))
+        object.__setattr__(self, "settings", tuple(self.settings))
+        object.__setattr__(self, "days", tuple(self.days if self.days is not None else generated_days(self.half)))
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return (DEFAULTS, CHANGED) if self.settings else (DEFAULTS,)
+
+
+def code_environment() -> dict:
+    """The environment of a child process that runs ``CODE``'s code, whatever the working directory."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(CODE), os.environ.get("PYTHONPATH")]))}
+
+
+def day_folder(bench: DaysBenchmark, day: GeneratedDay) -> Path:
+    return bench.out / day.name
+
+
+def write_day(bench: DaysBenchmark, day: GeneratedDay) -> bool:
+    """Generate and write ``day`` under ``out`` unless it is there already; True if written."""
+    from geodata.scenario import generate_scenario, synthetic_area, write_scenario
+
+    folder = day_folder(bench, day)
+    if (folder / "trips.csv").exists():
+        return False
+    scenario = generate_scenario(synthetic_area("rutland"), trips=day.trips, seed=day.scenario_seed, shape=day.shape)
+    write_scenario(scenario, folder)
+    return True
+
+
+def run_days(bench: DaysBenchmark, *, on_row: Callable[[dict], None] | None = None,
+             on_day: Callable[[GeneratedDay], None] | None = None) -> dict:
+    """Every day of the benchmark, each seed with the defaults and (with settings) the change, in
+    turns; the summary, also written to ``summary.json``. ``on_day`` is called as a day begins,
+    ``on_row`` with each solve's row as it ends. Raises ``ItuError`` naming the log of a solve
+    that failed."""
+    rows = []
+    # compiled once before the first solve: a stale cache (the search's code edited since it was
+    # compiled) would otherwise spend the first solve's time limit compiling, and its plan say so
+    subprocess.run([sys.executable, "-c", "from optimiser.engine.ruin_recreate import compile_now; compile_now()"],
+                   cwd=CODE, env=code_environment(), check=True)
+    for day in bench.days:
+        write_day(bench, day)
+        if on_day is not None:
+            on_day(day)
+        for seed in bench.seeds:
+            for variant in bench.variants:
+                row = solve_in_process(bench, day, seed, variant)
+                rows.append(row)
+                if on_row is not None:
+                    on_row(row)
+    summary = summarise(bench, rows)
+    bench.out.mkdir(parents=True, exist_ok=True)
+    (bench.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def solve_in_process(bench: DaysBenchmark, day: GeneratedDay, seed: int, variant: str) -> dict:
+    """One solve in a process of its own with ``CODE`` first on its path: its row."""
+    folder = day_folder(bench, day)
+    result = folder / f"{variant}-seed-{seed}.json"
+    command = [sys.executable, "-m", "benchmarks.days", str(folder), "--seconds", f"{bench.seconds:g}",
+               "--workers", str(bench.workers), "--seed", str(seed), "--result", str(result)]
+    if variant == CHANGED:
+        for setting in bench.settings:
+            command += ["--set", setting]
+    log_path = folder / f"{variant}-seed-{seed}.log"
+    with open(log_path, "w") as log:
+        done = subprocess.run(command, cwd=CODE, env=code_environment(), stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        raise ItuError(f"the solve of {day.name}, seed {seed}, {variant}, failed: see {log_path}")
+    return {"day": day.name, "half": day.half, "trips": day.trips, "shape": day.shape, "seed": seed,
+            "variant": variant, **json.loads(result.read_text())}
+
+
+def summarise(bench: DaysBenchmark, rows: Sequence[dict]) -> dict:
+    """By day: each variant's median cost, and with a change, the change's median over seeds of
+    its cost against the defaults' at the same seed (percent; below zero is cheaper) and how many
+    seeds it made cheaper. Over the days: the mean of the days' median changes and how many days
+    the change made cheaper. Every plan's check is counted."""
+    days = []
+    for day in bench.days:
+        mine = [r for r in rows if r["day"] == day.name]
+        if not mine:
+            continue
+        entry = {"day": day.name, "half": day.half, "trips": day.trips, "shape": day.shape}
+        by_variant = {v: {r["seed"]: r for r in mine if r["variant"] == v} for v in bench.variants}
+        for variant, runs in by_variant.items():
+            entry[variant] = {"median": round(statistics.median(r["cost"] for r in runs.values()), 2),
+                              "costs": [runs[s]["cost"] for s in sorted(runs)]}
+        if bench.settings:
+            paired = [s for s in by_variant[DEFAULTS] if s in by_variant[CHANGED]]
+            changes = [100.0 * (by_variant[CHANGED][s]["cost"] / by_variant[DEFAULTS][s]["cost"] - 1) for s in paired]
+            entry["change_percent_median"] = round(statistics.median(changes), 2)
+            entry["seeds_cheaper"] = sum(c < 0 for c in changes)
+        days.append(entry)
+    summary = {"code": str(CODE), "half": bench.half, "seconds": bench.seconds, "workers": bench.workers,
+               "seeds": list(bench.seeds), "settings": list(bench.settings), "days": days,
+               "plans": len(rows), "plans_failing_the_checker": sum(not r["feasible"] for r in rows),
+               "trips_unserved": sum(r["unserved"] for r in rows), "runs": list(rows)}
+    if bench.settings and days:
+        summary["change_percent_mean_of_days"] = round(statistics.fmean(d["change_percent_median"] for d in days), 2)
+        summary["days_cheaper"] = sum(d["change_percent_median"] < 0 for d in days)
+    return summary
+
+
+def row_line(row: dict) -> str:
+    first = row.get("first_plan_s")
+    return (f"{row['day']:28s} {row['seed']:4d} {row['variant']:9s} {row['cost']:11.2f} {row['vehicles']:8d} "
+            f"{row['contracted']:10d} {row['unserved']:8d} {'' if first is None else f'{first:.1f}':>8s} "
+            f"{'yes' if row['feasible'] else 'NO':>7s}")
+
+
+HEADER = (f"{'day':28s} {'seed':>4s} {'variant':9s} {'cost':>11s} {'vehicles':>8s} {'contracted':>10s} "
+          f"{'unserved':>8s} {'first s':>8s} {'checked':>7s}")
+
+
+def summary_lines(summary: dict) -> list[str]:
+    """A line per day and one for the half."""
+    lines = []
+    for d in summary["days"]:
+        line = f"{d['day']}: defaults median £{d[DEFAULTS]['median']:,.2f}"
+        if CHANGED in d:
+            line += (f", changed £{d[CHANGED]['median']:,.2f}; change {d['change_percent_median']:+.2f}% "
+                     f"(median of seeds), cheaper at {d['seeds_cheaper']} of {len(d[CHANGED]['costs'])} seeds")
+        lines.append(line)
+    tail = (f"{summary['half']} half: {summary['plans']} plans, {summary['plans_failing_the_checker']} failing "
+            f"the checker, {summary['trips_unserved']} trips unserved")
+    if "change_percent_mean_of_days" in summary:
+        tail += (f"; the change: {summary['change_percent_mean_of_days']:+.2f}% on the mean of the days, "
+                 f"cheaper on {summary['days_cheaper']} of {len(summary['days'])} days")
+    lines.append(tail)
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """One solve of a written day (the child process of ``solve_in_process``): its figures as JSON."""
+    from benchmarks.parameters import search_parameters
+    from geodata.files import load_day
+    from optimiser import SolveOptions, solve
+    from optimiser.checker import check_plan
+
+    parser = argparse.ArgumentParser(description="one solve of a generated day, for itu bench days")
+    parser.add_argument("day", help="a folder with trips.csv and fleet.json")
+    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--set", action="append", default=[], metavar="GROUP.NAME=VALUE")
+    parser.add_argument("--result", required=True, help="where to write the figures (JSON)")
+    args = parser.parse_args(argv)
+    problem = load_day(Path(args.day) / "trips.csv", Path(args.day) / "fleet.json").problem
+    options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers, ruin_and_recreate=True,
+                           parameters=search_parameters(args.set))
+    started = time.monotonic()
+    plan = solve(problem, options)
+    wall = time.monotonic() - started
+    report = check_plan(problem, plan)
+    for violation in report.violations[:20]:
+        print(f"checker: {violation}", file=sys.stderr)
+    figures = {"cost": round(plan.cost.total, 2),
+               "vehicles": len({(r.vehicle_type, r.vehicle_number) for r in plan.routes}),
+               "contracted": len(plan.contracted), "unserved": len(plan.unserved), "feasible": report.feasible,
+               "first_plan_s": plan.solver.first_plan_s, "wall_s": round(wall, 1)}
+    Path(args.result).write_text(json.dumps(figures) + "\n")
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
