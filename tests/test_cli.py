@@ -91,6 +91,14 @@ def test_bench_day_refuses_no_time(tmp_path):
     assert not (tmp_path / "day").exists()
 
 
+@pytest.mark.parametrize("flags, named", [(["--seconds", "0"], "itu: error: --seconds: "),
+                                          (["--set", "ruin_recreate.no_such=1"], "itu: error: --set: ")])
+def test_bench_days_names_the_flag_it_refuses_before_any_solve(tmp_path, flags, named):
+    proc = itu("bench", "days", *flags, "--out", str(tmp_path / "out"), check=False)
+    assert proc.returncode == 2 and proc.stderr.startswith(named) and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_curves_of_files_that_are_not_plans_are_one_clear_line(tmp_path):
     (tmp_path / "other.json").write_text('{"trips": []}')
     proc = itu("curves", str(tmp_path / "other.json"), "--out", str(tmp_path / "c.svg"), check=False)

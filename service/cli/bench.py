@@ -12,7 +12,9 @@ from optimiser.errors import InputFormatError
 
 def flag_error(exc: InputFormatError) -> InputFormatError:
     """A harness's error about one of its arguments, named as the command line's flag."""
-    where = f"--{exc.where.replace('_', '-')}" if exc.where else None
+    if not exc.where or exc.where.startswith("-"):  # already named as the flag (``search_parameters``)
+        return exc
+    where = f"--{exc.where.replace('_', '-')}"
     return InputFormatError(exc.message, where=where)
 
 
