@@ -97,11 +97,13 @@ def write_day(bench: DaysBenchmark, day: GeneratedDay) -> bool:
 
 
 def run_days(bench: DaysBenchmark, *, on_row: Callable[[dict], None] | None = None,
-             on_day: Callable[[GeneratedDay], None] | None = None) -> dict:
+             on_day: Callable[[GeneratedDay], None] | None = None,
+             on_wait: Callable[[float], None] | None = None) -> dict:
     """Every day of the benchmark, each seed with the defaults and (with settings) the change, in
     turns; the summary, also written to ``summary.json``. ``on_day`` is called as a day begins,
-    ``on_row`` with each solve's row as it ends. Raises ``ItuError`` naming the log of a solve
-    that failed."""
+    ``on_row`` with each solve's row as it ends, ``on_wait`` about twice a second while a solve
+    runs, with the seconds of every solve's time limit gone so far (earlier solves' whole limits
+    included). Raises ``ItuError`` naming the log of a solve that failed."""
     rows = []
     # compiled once before the first solve: a stale cache (the search's code edited since it was
     # compiled) would otherwise spend the first solve's time limit compiling, and its plan say so
@@ -113,7 +115,9 @@ def run_days(bench: DaysBenchmark, *, on_row: Callable[[dict], None] | None = No
             on_day(day)
         for seed in bench.seeds:
             for variant in bench.variants:
-                row = solve_in_process(bench, day, seed, variant)
+                before = len(rows) * bench.seconds
+                row = solve_in_process(bench, day, seed, variant, on_wait=None if on_wait is None else
+                                       (lambda elapsed, before=before: on_wait(before + min(elapsed, bench.seconds))))
                 rows.append(row)
                 if on_row is not None:
                     on_row(row)
@@ -123,8 +127,10 @@ def run_days(bench: DaysBenchmark, *, on_row: Callable[[dict], None] | None = No
     return summary
 
 
-def solve_in_process(bench: DaysBenchmark, day: GeneratedDay, seed: int, variant: str) -> dict:
-    """One solve in a process of its own with ``CODE`` first on its path: its row."""
+def solve_in_process(bench: DaysBenchmark, day: GeneratedDay, seed: int, variant: str,
+                     on_wait: Callable[[float], None] | None = None) -> dict:
+    """One solve in a process of its own with ``CODE`` first on its path: its row. ``on_wait``
+    is called with the seconds since it started, about twice a second, while it runs."""
     folder = day_folder(bench, day)
     result = folder / f"{variant}-seed-{seed}.json"
     command = [sys.executable, "-m", "benchmarks.days", str(folder), "--seconds", f"{bench.seconds:g}",
@@ -133,9 +139,14 @@ def solve_in_process(bench: DaysBenchmark, day: GeneratedDay, seed: int, variant
         for setting in bench.settings:
             command += ["--set", setting]
     log_path = folder / f"{variant}-seed-{seed}.log"
+    started = time.monotonic()
     with open(log_path, "w") as log:
-        done = subprocess.run(command, cwd=CODE, env=code_environment(), stdout=log, stderr=subprocess.STDOUT)
-    if done.returncode != 0:
+        child = subprocess.Popen(command, cwd=CODE, env=code_environment(), stdout=log, stderr=subprocess.STDOUT)
+        while child.poll() is None:
+            if on_wait is not None:
+                on_wait(time.monotonic() - started)
+            time.sleep(0.5)
+    if child.returncode != 0:
         raise ItuError(f"the solve of {day.name}, seed {seed}, {variant}, failed: see {log_path}")
     return {"day": day.name, "half": day.half, "trips": day.trips, "shape": day.shape, "seed": seed,
             "variant": variant, **json.loads(result.read_text())}

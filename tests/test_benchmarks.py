@@ -169,8 +169,10 @@ def test_a_days_benchmark_measures_a_change_against_the_defaults_seed_by_seed_ev
     day = GeneratedDay("dial-a-ride", 24, 3, "validation")
     bench = DaysBenchmark(tmp_path, seconds=1, seeds=(0,), workers=1, days=(day,),
                           settings=("ruin_recreate.forced_rounds=0.5",))
-    seen = []
-    summary = run_days(bench, on_row=seen.append)
+    seen, waits = [], []
+    summary = run_days(bench, on_row=seen.append, on_wait=waits.append)
+    # progress over both solves' time limits, never back and never past them
+    assert waits and waits == sorted(waits) and waits[-1] <= 2 * bench.seconds
     # each seed with the defaults, then with the change; in a process of their own, each plan checked
     assert [(r["seed"], r["variant"]) for r in seen] == [(0, DEFAULTS), (0, CHANGED)]
     assert all(r["feasible"] and r["unserved"] == 0 and r["cost"] > 0 for r in seen)

@@ -74,8 +74,28 @@ def cmd_bench_days(args) -> int:
           f"seeds {' '.join(str(n) for n in bench.seeds)}; {solves} solves"
           + (f"; the change: {' '.join(bench.settings)}" if bench.settings else ""), flush=True)
     print(HEADER, flush=True)
-    summary = run_days(bench, on_row=lambda row: print(row_line(row), flush=True),
-                       on_day=lambda day: print(f"-- {day.name}: {day.trips} trips, {day.shape} shape", flush=True))
+    bar = None
+    if sys.stderr.isatty():  # one bar over every solve's time limit
+        from tqdm import tqdm
+
+        bar = tqdm(total=bench.seconds * solves, unit="s", leave=False, file=sys.stderr,
+                   bar_format="{bar} {n:.0f}/{total:.0f}s of search")
+
+    def on_wait(done_s: float) -> None:
+        if bar is not None:
+            bar.n = min(bar.total, round(done_s, 1))
+            bar.refresh()
+
+    def say(line: str) -> None:
+        (bar.write if bar is not None else print)(line)
+        sys.stdout.flush()
+
+    try:
+        summary = run_days(bench, on_row=lambda row: say(row_line(row)), on_wait=on_wait,
+                           on_day=lambda day: say(f"-- {day.name}: {day.trips} trips, {day.shape} shape"))
+    finally:
+        if bar is not None:
+            bar.close()
     for line in summary_lines(summary):
         print(line)
     print(f"wrote {bench.out / 'summary.json'}")
