@@ -8,6 +8,9 @@ SHARED ?= ../shared
 BENCH_SECONDS ?= 10
 BENCH_WORKERS ?= 2
 PORT ?= 8000
+# a benchmark piped into tee fails when the benchmark fails, not only when tee does
+SHELL := bash
+.SHELLFLAGS := -o pipefail -c
 
 .PHONY: run test chromium notebooks bench bench-ab bench-pr bench-day bench-days bench-het bench-roads bench-service bench-fuzz bench-clock bench-clock-county bench-replan bench-week install clean
 

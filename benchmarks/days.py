@@ -9,7 +9,8 @@ them: a change is measured against the defaults on the same day, seed and time l
 turns (defaults, then the change, seed by seed) so that both meet the same machine.
 
 Each solve runs in a process of its own, as ``itu solve`` runs it (our own first routes, ruin and
-recreate, the strategy chosen by the day's size), with the code this module was loaded from, and
+recreate, the strategy chosen by the day's size), with the code of the checkout this module is in
+as it stands when that solve starts (the commit is recorded, and the run stops if it changes), and
 its plan goes through the independent checker. Run it from the project's folder:
 
     itu bench days --half validation --seconds 60 --seeds 0 1 2 --set ruin_recreate.forced_rounds=0.1
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from benchmarks.families import GeneratedDay, generated_days
-from optimiser.errors import InputFormatError, ItuError
+from optimiser.errors import InputFormatError, ItuError, ProblemError
 
 #: The folder whose code every solve runs: the one this module was loaded from.
 CODE = Path(__file__).resolve().parent.parent
@@ -42,7 +44,8 @@ class DaysBenchmark:
     """What to run: the generated ``days`` (by default those of ``half``), ``seconds`` and
     ``workers`` per solve, the solver's ``seeds``, and ``settings`` (``GROUP.NAME=VALUE``) for the
     change measured against the defaults (none: the defaults alone). Everything is written under
-    ``out``: each day, each solve's figures and log, and ``summary.json``."""
+    ``out``: each day, each solve's figures and log, ``runs.jsonl`` (a line a solve, as it ends)
+    and ``summary.json``."""
 
     out: Path
     half: str = "validation"
@@ -55,16 +58,21 @@ class DaysBenchmark:
     def __post_init__(self):
         if self.half not in ("tuning", "validation"):
             raise InputFormatError("must be tuning or validation", where="half")
-        if self.seconds <= 0:
-            raise InputFormatError("must be more than 0", where="seconds")
+        if not (math.isfinite(self.seconds) and self.seconds > 0):
+            raise InputFormatError("must be a number of seconds, more than 0", where="seconds")
         if self.workers < 1:
             raise InputFormatError("must be at least 1", where="workers")
         if not self.seeds:
             raise InputFormatError("give at least one seed", where="seeds")
+        if len(set(self.seeds)) < len(self.seeds):
+            raise InputFormatError("each seed once: a seed's two solves are paired by it", where="seeds")
         if self.settings:
             from benchmarks.parameters import search_parameters
 
-            search_parameters(self.settings)  # a setting that cannot be read fails here, not after an hour
+            try:  # a setting that cannot be read, or that the parameters refuse, fails here, not after an hour
+                search_parameters(self.settings)
+            except ProblemError as exc:
+                raise InputFormatError(f"{' '.join(self.settings)}: {exc.message}", where="--set") from None
         object.__setattr__(self, "out", Path(self.out).resolve())
         object.__setattr__(self, "seeds", tuple(self.seeds))
         object.__setattr__(self, "settings", tuple(self.settings))
@@ -73,6 +81,19 @@ class DaysBenchmark:
     @property
     def variants(self) -> tuple[str, ...]:
         return (DEFAULTS, CHANGED) if self.settings else (DEFAULTS,)
+
+
+def code_commit() -> str:
+    """The checkout's commit, with "+changes" when its tracked files differ from it ("unknown"
+    outside a git checkout)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=CODE, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=CODE,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
 
 
 def code_environment() -> dict:
@@ -85,11 +106,12 @@ def day_folder(bench: DaysBenchmark, day: GeneratedDay) -> Path:
 
 
 def write_day(bench: DaysBenchmark, day: GeneratedDay) -> bool:
-    """Generate and write ``day`` under ``out`` unless it is there already; True if written."""
+    """Generate and write ``day`` under ``out`` unless it is there already (its ``scenario.json``,
+    written last, says so); True if written."""
     from geodata.scenario import generate_scenario, synthetic_area, write_scenario
 
     folder = day_folder(bench, day)
-    if (folder / "trips.csv").exists():
+    if (folder / "scenario.json").exists():
         return False
     scenario = generate_scenario(synthetic_area("rutland"), trips=day.trips, seed=day.scenario_seed, shape=day.shape)
     write_scenario(scenario, folder)
@@ -104,25 +126,40 @@ def run_days(bench: DaysBenchmark, *, on_row: Callable[[dict], None] | None = No
     ``on_row`` with each solve's row as it ends, ``on_wait`` about twice a second while a solve
     runs, with the seconds of every solve's time limit gone so far (earlier solves' whole limits
     included). Raises ``ItuError`` naming the log of a solve that failed."""
-    rows = []
+    bench.out.mkdir(parents=True, exist_ok=True)
+    commit = code_commit()
+    for name in ("summary.json", "runs.jsonl"):  # an earlier run's, which this one replaces
+        (bench.out / name).unlink(missing_ok=True)
     # compiled once before the first solve: a stale cache (the search's code edited since it was
     # compiled) would otherwise spend the first solve's time limit compiling, and its plan say so
-    subprocess.run([sys.executable, "-c", "from optimiser.engine.ruin_recreate import compile_now; compile_now()"],
-                   cwd=CODE, env=code_environment(), check=True)
+    compile_log = bench.out / "compile.log"
+    with open(compile_log, "w") as log:
+        compiled = subprocess.run([sys.executable, "-c", "from optimiser.engine.ruin_recreate import compile_now; "
+                                   "compile_now()"], cwd=CODE, env=code_environment(), stdout=log,
+                                  stderr=subprocess.STDOUT)
+    if compiled.returncode != 0:
+        raise ItuError(f"the search did not compile: see {compile_log}")
+    rows = []
     for day in bench.days:
         write_day(bench, day)
         if on_day is not None:
             on_day(day)
-        for seed in bench.seeds:
-            for variant in bench.variants:
+        for k, seed in enumerate(bench.seeds):
+            # in turns, the first of each pair alternating: a machine that slows through a run
+            # does not always favour the same side
+            for variant in (bench.variants if k % 2 == 0 else bench.variants[::-1]):
+                if code_commit() != commit:
+                    raise ItuError(f"the checkout changed during the run (from {commit} to {code_commit()}): "
+                                   f"its solves would not all run one code")
                 before = len(rows) * bench.seconds
                 row = solve_in_process(bench, day, seed, variant, on_wait=None if on_wait is None else
                                        (lambda elapsed, before=before: on_wait(before + min(elapsed, bench.seconds))))
                 rows.append(row)
+                with open(bench.out / "runs.jsonl", "a") as runs:  # kept if a later solve fails
+                    runs.write(json.dumps(row) + "\n")
                 if on_row is not None:
                     on_row(row)
-    summary = summarise(bench, rows)
-    bench.out.mkdir(parents=True, exist_ok=True)
+    summary = summarise(bench, rows, commit=commit)
     (bench.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -133,6 +170,7 @@ def solve_in_process(bench: DaysBenchmark, day: GeneratedDay, seed: int, variant
     is called with the seconds since it started, about twice a second, while it runs."""
     folder = day_folder(bench, day)
     result = folder / f"{variant}-seed-{seed}.json"
+    result.unlink(missing_ok=True)
     command = [sys.executable, "-m", "benchmarks.days", str(folder), "--seconds", f"{bench.seconds:g}",
                "--workers", str(bench.workers), "--seed", str(seed), "--result", str(result)]
     if variant == CHANGED:
@@ -149,10 +187,11 @@ def solve_in_process(bench: DaysBenchmark, day: GeneratedDay, seed: int, variant
     if child.returncode != 0:
         raise ItuError(f"the solve of {day.name}, seed {seed}, {variant}, failed: see {log_path}")
     return {"day": day.name, "half": day.half, "trips": day.trips, "shape": day.shape, "seed": seed,
-            "variant": variant, **json.loads(result.read_text())}
+            "variant": variant, "settings": list(bench.settings) if variant == CHANGED else [],
+            **json.loads(result.read_text())}
 
 
-def summarise(bench: DaysBenchmark, rows: Sequence[dict]) -> dict:
+def summarise(bench: DaysBenchmark, rows: Sequence[dict], commit: str | None = None) -> dict:
     """By day: each variant's median cost, and with a change, the change's median over seeds of
     its cost against the defaults' at the same seed (percent; below zero is cheaper) and how many
     seeds it made cheaper. Over the days: the mean of the days' median changes and how many days
@@ -173,7 +212,7 @@ def summarise(bench: DaysBenchmark, rows: Sequence[dict]) -> dict:
             entry["change_percent_median"] = round(statistics.median(changes), 2)
             entry["seeds_cheaper"] = sum(c < 0 for c in changes)
         days.append(entry)
-    summary = {"code": str(CODE), "half": bench.half, "seconds": bench.seconds, "workers": bench.workers,
+    summary = {"code": str(CODE), "commit": commit, "half": bench.half, "seconds": bench.seconds, "workers": bench.workers,
                "seeds": list(bench.seeds), "settings": list(bench.settings), "days": days,
                "plans": len(rows), "plans_failing_the_checker": sum(not r["feasible"] for r in rows),
                "trips_unserved": sum(r["unserved"] for r in rows), "runs": list(rows)}
@@ -200,13 +239,14 @@ def summary_lines(summary: dict) -> list[str]:
     for d in summary["days"]:
         line = f"{d['day']}: defaults median £{d[DEFAULTS]['median']:,.2f}"
         if CHANGED in d:
-            line += (f", changed £{d[CHANGED]['median']:,.2f}; change {d['change_percent_median']:+.2f}% "
-                     f"(median of seeds), cheaper at {d['seeds_cheaper']} of {len(d[CHANGED]['costs'])} seeds")
+            line += (f", changed £{d[CHANGED]['median']:,.2f}; the change against the defaults at the same "
+                     f"seed: median {d['change_percent_median']:+.2f}%, cheaper at {d['seeds_cheaper']} of "
+                     f"{len(d[CHANGED]['costs'])} seeds")
         lines.append(line)
     tail = (f"{summary['half']} half: {summary['plans']} plans, {summary['plans_failing_the_checker']} failing "
             f"the checker, {summary['trips_unserved']} trips unserved")
     if "change_percent_mean_of_days" in summary:
-        tail += (f"; the change: {summary['change_percent_mean_of_days']:+.2f}% on the mean of the days, "
+        tail += (f"; the change: {summary['change_percent_mean_of_days']:+.2f}% on the mean of the days' medians, "
                  f"cheaper on {summary['days_cheaper']} of {len(summary['days'])} days")
     lines.append(tail)
     return lines
@@ -228,8 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--result", required=True, help="where to write the figures (JSON)")
     args = parser.parse_args(argv)
     problem = load_day(Path(args.day) / "trips.csv", Path(args.day) / "fleet.json").problem
+    # the checker below decides, so that a plan it refuses is counted rather than ending the run
     options = SolveOptions(time_limit_s=args.seconds, seed=args.seed, workers=args.workers, ruin_and_recreate=True,
-                           parameters=search_parameters(args.set))
+                           parameters=search_parameters(args.set), check=False)
     started = time.monotonic()
     plan = solve(problem, options)
     wall = time.monotonic() - started

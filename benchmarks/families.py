@@ -99,10 +99,11 @@ class GeneratedDay:
 #: The generated days of both halves. Council days are where the large-day parameters were
 #: chosen (the 2,000-trip day of scenario seed 1 since issue 7); the Cordeau-Laporte shapes
 #: (requests all day, one window each) give whole-day instances larger than the published ones.
-#: The rule, written down before any of these days was solved: each shape and size once with
-#: scenario seed 1, for tuning (the day the large-day search was tuned on among them), and once
-#: with seed 2, for validation, never used to choose a parameter. Sizes either side of the
-#: large-day rule (500 trips) and of the split at the midday break (1,000 trips).
+#: The rule, written down when generated days were first split (issue 30): each shape and size
+#: once with scenario seed 1, for tuning, and once with seed 2, for validation. No seed-2 day had
+#: been used to choose a parameter (its 2,000-trip council day was solved once before, to time the
+#: clock advisor). Sizes either side of the large-day rule (500 trips) and of the split at the
+#: midday break (1,000 trips).
 GENERATED_DAYS = tuple(
     GeneratedDay(shape, trips, seed, half)
     for seed, half in ((1, "tuning"), (2, "validation"))
