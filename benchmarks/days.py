@@ -212,8 +212,8 @@ def summarise(bench: DaysBenchmark, rows: Sequence[dict], commit: str | None = N
             entry["change_percent_median"] = round(statistics.median(changes), 2)
             entry["seeds_cheaper"] = sum(c < 0 for c in changes)
         days.append(entry)
-    summary = {"code": str(CODE), "commit": commit, "half": bench.half, "seconds": bench.seconds, "workers": bench.workers,
-               "seeds": list(bench.seeds), "settings": list(bench.settings), "days": days,
+    summary = {"code": str(CODE), "commit": commit, "half": bench.half, "seconds": bench.seconds,
+               "workers": bench.workers, "seeds": list(bench.seeds), "settings": list(bench.settings), "days": days,
                "plans": len(rows), "plans_failing_the_checker": sum(not r["feasible"] for r in rows),
                "trips_unserved": sum(r["unserved"] for r in rows), "runs": list(rows)}
     if bench.settings and days:
