@@ -10,7 +10,7 @@ turns (defaults, then the change, seed by seed) so that both meet the same machi
 
 Each solve runs in a process of its own, as ``itu solve`` runs it (our own first routes, ruin and
 recreate, the strategy chosen by the day's size), with the code of the checkout this module is in
-as it stands when that solve starts (the commit is recorded, and the run stops if it changes), and
+as it stands when that solve starts (the commit is recorded, and the run stops if that code changes), and
 its plan goes through the independent checker. Run it from the project's folder:
 
     itu bench days --half validation --seconds 60 --seeds 0 1 2 --set ruin_recreate.forced_rounds=0.1
@@ -83,17 +83,35 @@ class DaysBenchmark:
         return (DEFAULTS, CHANGED) if self.settings else (DEFAULTS,)
 
 
+#: The folders whose code a solve runs: a change to anything else (the reports, say) during a run
+#: does not make its solves run different code.
+CODE_FOLDERS = ("optimiser", "geodata", "benchmarks")
+
+
+def _git(*args: str, root: Path = CODE) -> str:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def code_commit() -> str:
-    """The checkout's commit, with "+changes" when its tracked files differ from it ("unknown"
-    outside a git checkout)."""
+    """The checkout's commit, with "+changes" when the code a solve runs differs from it
+    ("unknown" outside a git checkout)."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=CODE, capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=CODE,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no", "--", *CODE_FOLDERS)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+changes" if dirty else "")
+
+
+def code_state(root: Path = CODE) -> str:
+    """What the solves' code is in the checkout at ``root``: the committed trees of
+    ``CODE_FOLDERS`` and any change to them not committed; the same whatever else is committed
+    or edited."""
+    try:
+        return _git("rev-parse", *(f"HEAD:{folder}" for folder in CODE_FOLDERS), root=root) + _git(
+            "diff", "HEAD", "--", *CODE_FOLDERS, root=root)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def code_environment() -> dict:
@@ -127,7 +145,7 @@ def run_days(bench: DaysBenchmark, *, on_row: Callable[[dict], None] | None = No
     runs, with the seconds of every solve's time limit gone so far (earlier solves' whole limits
     included). Raises ``ItuError`` naming the log of a solve that failed."""
     bench.out.mkdir(parents=True, exist_ok=True)
-    commit = code_commit()
+    commit, state = code_commit(), code_state()
     for name in ("summary.json", "runs.jsonl"):  # an earlier run's, which this one replaces
         (bench.out / name).unlink(missing_ok=True)
     # compiled once before the first solve: a stale cache (the search's code edited since it was
@@ -148,8 +166,8 @@ def run_days(bench: DaysBenchmark, *, on_row: Callable[[dict], None] | None = No
             # in turns, the first of each pair alternating: a machine that slows through a run
             # does not always favour the same side
             for variant in (bench.variants if k % 2 == 0 else bench.variants[::-1]):
-                if code_commit() != commit:
-                    raise ItuError(f"the checkout changed during the run (from {commit} to {code_commit()}): "
+                if code_state() != state:
+                    raise ItuError(f"the code changed during the run (from {commit} to {code_commit()}): "
                                    f"its solves would not all run one code")
                 before = len(rows) * bench.seconds
                 row = solve_in_process(bench, day, seed, variant, on_wait=None if on_wait is None else

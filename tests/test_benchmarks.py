@@ -189,6 +189,33 @@ def test_a_days_summary_pairs_each_seed_with_its_own_defaults_and_counts_refused
     assert (summary["plans"], summary["plans_failing_the_checker"], summary["commit"]) == (12, 1, "abc1234")
 
 
+def test_a_days_run_stops_for_a_change_to_the_code_it_runs_not_to_anything_else(tmp_path):
+    import subprocess
+
+    from benchmarks.days import CODE_FOLDERS, code_state
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    git("init", "-q")
+    for folder in CODE_FOLDERS:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "code.py").write_text("x = 1\n")
+    (tmp_path / "BENCHMARKS.md").write_text("figures\n")
+    git("add", "-A")
+    git("commit", "-qm", "first")
+    before = code_state(tmp_path)
+    (tmp_path / "BENCHMARKS.md").write_text("new figures\n")  # a report written during a run
+    git("commit", "-qam", "report")
+    assert code_state(tmp_path) == before
+    (tmp_path / "optimiser" / "code.py").write_text("x = 2\n")  # the search edited, not committed
+    edited = code_state(tmp_path)
+    assert edited != before
+    git("commit", "-qam", "search")
+    assert code_state(tmp_path) not in (before, edited)
+
+
 @pytest.mark.slow
 def test_a_days_benchmark_measures_a_change_against_the_defaults_seed_by_seed_every_plan_checked(tmp_path):
     from benchmarks.days import CHANGED, DEFAULTS, DaysBenchmark, run_days, summary_lines
