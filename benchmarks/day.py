@@ -31,6 +31,12 @@ CODE = Path(__file__).resolve().parent.parent
 HEADER = (f"{'seed':>4s} {'cost':>10s} {'at 60 s':>10s} {'first plan s':>12s} {'vehicles':>8s} {'contracted':>10s} "
           f"{'unserved':>8s} {'wall s':>7s} {'largest GB':>10s}")
 
+
+def code_environment() -> dict:
+    """The environment of a child process that runs ``CODE``'s code, whatever the working directory."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(CODE), os.environ.get("PYTHONPATH")]))}
+
+
 #: Called about twice a second while a seed is solved: (seed, seconds of every seed's time limit
 #: gone so far, the seeds before this one's full limits included).
 WaitCallback = Callable[[int, float], None]
@@ -113,11 +119,10 @@ def solve_seed(bench: DayBenchmark, seed: int, *, on_wait: Callable[[int, float]
     command = [sys.executable, "-m", "service.cli", "solve", str(bench.day / "trips.csv"),
                str(bench.day / "fleet.json"), "--seconds", f"{bench.seconds:g}", "--workers", str(bench.workers),
                "--seed", str(seed), "--quiet", "--out", str(folder)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(CODE), os.environ.get("PYTHONPATH")]))}
     log_path = bench.out / f"seed-{seed}.log"
     started = time.monotonic()
     with open(log_path, "w") as log:
-        child = subprocess.Popen(command, cwd=CODE, env=env, stdout=log, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(command, cwd=CODE, env=code_environment(), stdout=log, stderr=subprocess.STDOUT)
         while True:
             # the child's rusage: its own largest size, or its largest waited-for worker's (as
             # /usr/bin/time reports it)

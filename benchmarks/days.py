@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
@@ -29,11 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from benchmarks.day import CODE, code_environment
 from benchmarks.families import GeneratedDay, generated_days
 from optimiser.errors import InputFormatError, ItuError, ProblemError
 
-#: The folder whose code every solve runs: the one this module was loaded from.
-CODE = Path(__file__).resolve().parent.parent
 
 DEFAULTS = "defaults"
 CHANGED = "changed"
@@ -112,11 +110,6 @@ def code_state(root: Path = CODE) -> str:
             "diff", "HEAD", "--", *CODE_FOLDERS, root=root)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-
-
-def code_environment() -> dict:
-    """The environment of a child process that runs ``CODE``'s code, whatever the working directory."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(CODE), os.environ.get("PYTHONPATH")]))}
 
 
 def day_folder(bench: DaysBenchmark, day: GeneratedDay) -> Path:
