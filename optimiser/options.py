@@ -105,6 +105,17 @@ class RuinRecreateParameters:
     #: Rounds per batch when the search runs to a round budget (on the clock, batches adapt to
     #: about a tenth of a second).
     budget_batch: int = 8
+    #: Time kept back at the end of the search to read its routes into the whole model, price and
+    #: check them: ``read_back_least_s`` plus ``read_back_scale`` times the trips to the power 1.5,
+    #: which is how the reading grew here (0.03 s at 200 trips, 0.11 s at 600, 0.55 to 0.61 s at
+    #: 2,000 on one core of this machine; about three times that is kept back). A fixed 0.3 s plus
+    #: 1 ms a trip before left a one-second solve of 200 trips idle for 0.43 s of its second.
+    read_back_least_s: float = 0.05
+    read_back_scale: float = 2e-5
+
+    def read_back_reserve_s(self, trips: int) -> float:
+        """Seconds kept back from a search of ``trips`` trips for reading back its routes."""
+        return self.read_back_least_s + self.read_back_scale * trips ** 1.5
 
     def __post_init__(self):
         owner = "parameters.ruin_recreate"
@@ -128,6 +139,8 @@ class RuinRecreateParameters:
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 1):
                 raise ProblemError(f"{name} must be at least 1 (the end no hotter than the start)",
                                    where=f"{owner}.{name}")
+        for name in ("read_back_least_s", "read_back_scale"):
+            _check_positive(owner, name, getattr(self, name), allow_zero=True)
 
 
 @dataclass(frozen=True)

@@ -475,7 +475,8 @@ def test_the_search_parameters_reach_the_compiled_search():
 
 @pytest.mark.parametrize("field, value", [("most_removed", 0), ("blink", 1.5), ("forced_rounds", -0.1),
                                           ("whole_route_rounds", 0.5), ("cooling_ratio", 0.5),
-                                          ("start_temperature", 0.0)])
+                                          ("start_temperature", 0.0), ("read_back_least_s", -1.0),
+                                          ("read_back_scale", float("nan"))])
 def test_search_parameters_out_of_range_are_refused_naming_the_field(field, value):
     from optimiser import ProblemError
 
@@ -557,3 +558,24 @@ def test_a_solve_whose_time_runs_out_while_building_first_routes_gives_what_it_b
 
     done = solve_model(m, replace(options, max_rounds=20), lambda *_: None, lambda: False)
     assert not done.construction_cut and done.routes
+
+
+def test_the_search_keeps_back_its_read_back_time_and_no_more():
+    # The search stops at the deadline less the time kept back to read its routes into the
+    # whole model. Kept back beyond the whole limit, no round runs, yet the plan is complete
+    # and checked; kept back not at all, the round budget is what stops it.
+    from optimiser import SearchParameters
+
+    problem = random_day_near_a_depot(7, trips=16, spread_min=180, slack_min=(20, 40, 60))
+
+    def solved(least_s: float):
+        parameters = SearchParameters(ruin_recreate=RuinRecreateParameters(read_back_least_s=least_s))
+        return solve(problem, SolveOptions(time_limit_s=30, max_rounds=40, parameters=parameters))
+
+    idle = solved(1e6)
+    assert idle.solver.ruin_and_recreate["rounds"] == 0 and idle.solver.seconds < 30
+    assert idle.solver.construction_complete and check_plan(problem, idle).feasible
+    accounted = idle.served_trip_ids | {c.trip_id for c in idle.contracted} | {u.trip_id for u in idle.unserved}
+    assert accounted == {t.id for t in problem.trips}
+    busy = solved(0.0)
+    assert busy.solver.ruin_and_recreate["rounds"] == 40 and check_plan(problem, busy).feasible

@@ -309,9 +309,9 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
     its own, inserting every trip in order of earliest pickup at any price: on the generated
     2,000-trip day that took 5 s where construct.py took 27 s (0.4 s since the quick time tests),
     and 30 s of search from it ended 2.8% cheaper than from construct.py's routes (docs/lab/)."""
-    # keep back time to read the routes into the whole model and restore them
-    reserve = 0.3 + 0.001 * len(m.trip_ids)
     parameters = options.parameters.ruin_recreate
+    # keep back time to read the routes into the whole model and restore them
+    reserve = parameters.read_back_reserve_s(len(m.trip_ids))
     placed_all = True
     if first_routes is None:
         search = RuinAndRecreate(m, [[] for _ in m.vehicles], time_rows, cost_rows, options.seed, parameters)
