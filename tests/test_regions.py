@@ -11,6 +11,7 @@ from dataclasses import replace as changed
 import pytest
 
 from optimiser import DecompositionParameters, SearchParameters, SolveOptions, solve
+from optimiser.errors import SolveCancelled
 from optimiser.decompose.duty_split import split_by_duty
 from optimiser.decompose.regions import region_count, split_into_regions
 from optimiser.engine.screening import screen_trip
@@ -107,6 +108,17 @@ def test_regions_and_the_sides_of_a_split_shift_day_planned_on_a_dask_cluster(da
         plan = solve(day, SolveOptions(time_limit_s=24, regions=3, part_workers=2), executor=client.get_executor())
         sides = solve(day, SolveOptions(time_limit_s=12, part_workers=2, parameters=_split_by_duty_within(12)),
                       executor=client.get_executor())
+        # a solve stopped on the cluster leaves no stop behind on the scheduler: a long-lived
+        # service stops one for every cancelled job
+        cancel = threading.Event()
+        cancel.set()
+        try:
+            solve(day, SolveOptions(time_limit_s=12, regions=2, part_workers=2), executor=client.get_executor(),
+                  cancel=cancel)
+        except SolveCancelled:
+            pass
+        left = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.extensions["events"]._events))
+        assert not [name for name in left if str(name).startswith("itu-stop-")], left
     _one_plan_of_the_whole_day(day, plan)
     assert plan.solver.regions["count"] == 3
     assert all(r["planned"] for r in plan.solver.regions["each"])

@@ -77,6 +77,8 @@ class SharedStop:
 
     def __init__(self, executor):
         self._manager = None
+        self._on_scheduler = False
+        self._was_set = False
         client = getattr(executor, "_client", None)
         if isinstance(executor, ThreadPoolExecutor):  # one process: nothing to share across
             self.event = threading.Event()
@@ -87,6 +89,7 @@ class SharedStop:
             from distributed import Event
 
             self.event = Event(f"itu-stop-{uuid4().hex}", client=client)
+            self._on_scheduler = True
             # a distributed.Queue here hung a job planning regions from inside a Dask worker (the
             # service's case), so on a cluster the regions report only when they are done
             self.progress = None
@@ -96,6 +99,7 @@ class SharedStop:
             self.progress = self._manager.Queue()
 
     def set(self) -> None:
+        self._was_set = True
         self.event.set()
 
     def reports(self) -> list[tuple[int, float]]:
@@ -109,9 +113,17 @@ class SharedStop:
             except queue.Empty:
                 return out
 
-    def close(self) -> None:
+    def close(self, parts_still_running: bool = False) -> None:
+        """Let go of what was shared. A Dask Event once set stays on the scheduler until it is
+        cleared, one for every stopped solve of a long-lived service; it is cleared only when no
+        part is still running, since a part given up may still be searching and must see it."""
         if self._manager is not None:
             self._manager.shutdown()
+        if self._on_scheduler and self._was_set and not parts_still_running:
+            try:
+                self.event.clear()
+            except Exception:  # noqa: BLE001 - a scheduler gone by now has nothing left to clear
+                log.debug("could not clear the stop on the scheduler", exc_info=True)
 
 
 class StopCheck:
@@ -287,7 +299,7 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
                          on_progress, cancel)
         return replace(joined, solver=replace(joined.solver, first_plan_s=first_plan_s))
     finally:
-        stop.close()
+        stop.close(parts_still_running=given_up)
         if own:
             # a part given up may still be running: wait for it no longer than the solve did
             executor.shutdown(wait=not given_up, cancel_futures=True)
