@@ -113,13 +113,14 @@ class SharedStop:
             except queue.Empty:
                 return out
 
-    def close(self, parts_still_running: bool = False) -> None:
+    def close(self, every_part_ended: bool = False) -> None:
         """Let go of what was shared. A Dask Event once set stays on the scheduler until it is
-        cleared, one for every stopped solve of a long-lived service; it is cleared only when no
-        part is still running, since a part given up may still be searching and must see it."""
+        cleared, one for every stopped solve of a long-lived service; it is cleared only when the
+        caller knows that every solve asking it has ended (``every_part_ended``): a solve still
+        searching (given up, or not waited for after a cancel) must go on seeing the stop."""
         if self._manager is not None:
             self._manager.shutdown()
-        if self._on_scheduler and self._was_set and not parts_still_running:
+        if self._on_scheduler and self._was_set and every_part_ended:
             try:
                 self.event.clear()
             except Exception:  # noqa: BLE001 - a scheduler gone by now has nothing left to clear
@@ -197,13 +198,16 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
     overran = False
     given_up = False
     first_plan_s: float | None = None  # when every part had sent a plan of its own
+    # a part submitted and not yet seen to end (a run left by an error, or a part given up)
+    parts_running = False
 
     def run(parts_now: list[Problem], part_options, done_plans: dict[int, Plan], failed: dict[int, str],
             starts=None, offset: float = 0.0) -> None:
         """Plan every part of ``parts_now`` into ``done_plans`` (or its failure into ``failed``),
         reporting the sum of their costs so far plus ``offset``; parts started from ``starts``
         report only once each has sent a cost of its own."""
-        nonlocal stopped, overran, given_up
+        nonlocal stopped, overran, given_up, parts_running
+        parts_running = True
         searching: dict[int, float] = {}  # the best cost each part still searching has sent
         heard: set[int] = set()  # parts that have sent a plan of their own, or ended
         if starts is None:
@@ -273,6 +277,7 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
                         failed[r] = (f"given up: still running {late:.0f} s after its time limit of "
                                      f"{part_options.time_limit_s:g} s")
                         report()
+        parts_running = given_up  # the loop ends once nothing runs but the parts given up
 
     try:
         run(parts, region_options, plans, failures)
@@ -299,7 +304,7 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
                          on_progress, cancel)
         return replace(joined, solver=replace(joined.solver, first_plan_s=first_plan_s))
     finally:
-        stop.close(parts_still_running=given_up)
+        stop.close(every_part_ended=not parts_running)
         if own:
             # a part given up may still be running: wait for it no longer than the solve did
             executor.shutdown(wait=not given_up, cancel_futures=True)
