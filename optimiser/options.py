@@ -113,9 +113,11 @@ class RuinRecreateParameters:
     read_back_least_s: float = 0.05
     read_back_scale: float = 2e-5
 
-    def read_back_reserve_s(self, trips: int) -> float:
-        """Seconds kept back from a search of ``trips`` trips for reading back its routes."""
-        return self.read_back_least_s + self.read_back_scale * trips ** 1.5
+    def read_back_reserve_s(self, trips: int, time_limit_s: float) -> float:
+        """Seconds kept back from a search of ``trips`` trips for reading back its routes: at most
+        a fifth of its ``time_limit_s``, so that a short limit on a large day still searches (the
+        reading then runs past the limit rather than leave every trip unplaced)."""
+        return min(self.read_back_least_s + self.read_back_scale * trips ** 1.5, 0.2 * time_limit_s)
 
     def __post_init__(self):
         owner = "parameters.ruin_recreate"
@@ -139,8 +141,10 @@ class RuinRecreateParameters:
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 1):
                 raise ProblemError(f"{name} must be at least 1 (the end no hotter than the start)",
                                    where=f"{owner}.{name}")
-        for name in ("read_back_least_s", "read_back_scale"):
-            _check_positive(owner, name, getattr(self, name), allow_zero=True)
+        for name, most in (("read_back_least_s", 60.0), ("read_back_scale", 1e-3)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= most:
+                raise ProblemError(f"{name} must be a number from 0 to {most:g}, not {value!r}", where=f"{owner}.{name}")
 
 
 @dataclass(frozen=True)

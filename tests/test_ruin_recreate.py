@@ -476,7 +476,8 @@ def test_the_search_parameters_reach_the_compiled_search():
 @pytest.mark.parametrize("field, value", [("most_removed", 0), ("blink", 1.5), ("forced_rounds", -0.1),
                                           ("whole_route_rounds", 0.5), ("cooling_ratio", 0.5),
                                           ("start_temperature", 0.0), ("read_back_least_s", -1.0),
-                                          ("read_back_scale", float("nan"))])
+                                          ("read_back_least_s", True), ("read_back_least_s", "1"),
+                                          ("read_back_scale", float("nan")), ("read_back_scale", 1e308)])
 def test_search_parameters_out_of_range_are_refused_naming_the_field(field, value):
     from optimiser import ProblemError
 
@@ -560,22 +561,33 @@ def test_a_solve_whose_time_runs_out_while_building_first_routes_gives_what_it_b
     assert not done.construction_cut and done.routes
 
 
-def test_the_search_keeps_back_its_read_back_time_and_no_more():
+def test_the_search_keeps_back_the_time_its_routes_take_to_read_back():
     # The search stops at the deadline less the time kept back to read its routes into the
-    # whole model. Kept back beyond the whole limit, no round runs, yet the plan is complete
-    # and checked; kept back not at all, the round budget is what stops it.
+    # whole model: kept back beyond the time left, no round runs, yet its routes come back whole;
+    # kept back not at all, the round budget is what stops it. What is kept grows as the reading
+    # was measured to (trips to the power 1.5), and never past a fifth of the limit.
+    import time as clock
+
     from optimiser import SearchParameters
+    from optimiser.engine.ortools_search import solve_model
 
     problem = random_day_near_a_depot(7, trips=16, spread_min=180, slack_min=(20, 40, 60))
+    m = S.build_search_model(problem, list(problem.trips))
 
-    def solved(least_s: float):
+    def searched(least_s: float):
         parameters = SearchParameters(ruin_recreate=RuinRecreateParameters(read_back_least_s=least_s))
-        return solve(problem, SolveOptions(time_limit_s=30, max_rounds=40, parameters=parameters))
+        options = SolveOptions(time_limit_s=30, max_rounds=40, ruin_and_recreate=True,
+                               first_solution="TIME_ORDERED_INSERTION", parameters=parameters)
+        # 5 s kept back of a limit of 30 s, with 3 s left: the search's end has passed already
+        return solve_model(m, options, lambda *_: None, lambda: False, deadline=clock.monotonic() + 3)
 
-    idle = solved(1e6)
-    assert idle.solver.ruin_and_recreate["rounds"] == 0 and idle.solver.seconds < 30
-    assert idle.solver.construction_complete and check_plan(problem, idle).feasible
-    accounted = idle.served_trip_ids | {c.trip_id for c in idle.contracted} | {u.trip_id for u in idle.unserved}
-    assert accounted == {t.id for t in problem.trips}
-    busy = solved(0.0)
-    assert busy.solver.ruin_and_recreate["rounds"] == 40 and check_plan(problem, busy).feasible
+    idle = searched(5.0)
+    assert idle.improvement_counts["ruin_and_recreate"]["rounds"] == 0 and not idle.construction_cut
+    assert sorted(tid for _, events in idle.routes for kind, tid in events if kind == "pickup") == \
+        sorted(t.id for t in problem.trips)
+    busy = searched(0.0)
+    assert busy.improvement_counts["ruin_and_recreate"]["rounds"] == 40
+    kept = RuinRecreateParameters().read_back_reserve_s
+    assert kept(200, 60) == pytest.approx(0.05 + 2e-5 * 200 ** 1.5)
+    assert kept(2_000, 300) == pytest.approx(1.84, abs=0.01)
+    assert kept(2_000, 5) == pytest.approx(1.0)

@@ -300,8 +300,10 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
             # in local processes the seam's search may use every slot (a portfolio of its own);
             # a Dask worker's process may not start processes of its own
             seam_options = replace(region_options, time_limit_s=seconds, workers=slots if own else 1)
+            parts_running = True  # the seam's search, until mend has seen it end
             joined = mend(problem, parts, joined, seam_options, executor, stop, history, started,
                          on_progress, cancel)
+            parts_running = False
         return replace(joined, solver=replace(joined.solver, first_plan_s=first_plan_s))
     finally:
         stop.close(every_part_ended=not parts_running)

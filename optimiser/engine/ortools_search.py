@@ -311,7 +311,7 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
     and 30 s of search from it ended 2.8% cheaper than from construct.py's routes (docs/lab/)."""
     parameters = options.parameters.ruin_recreate
     # keep back time to read the routes into the whole model and restore them
-    reserve = parameters.read_back_reserve_s(len(m.trip_ids))
+    reserve = parameters.read_back_reserve_s(len(m.trip_ids), options.time_limit_s)
     placed_all = True
     if first_routes is None:
         search = RuinAndRecreate(m, [[] for _ in m.vehicles], time_rows, cost_rows, options.seed, parameters)

@@ -125,8 +125,10 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
     # No first plan reported at all means OR-Tools gave up construction and dropped every trip.
     cancelled_early = bool(cancel and cancel.is_set())
     searched = bool(model_trips and fleet_size) and not cancelled_early
+    # Our own constructions say themselves whether they were cut; one may end well after 97% of
+    # the limit, since only the time for reading the routes back is kept from it.
     construction_complete = not searched or bool(result and not result.construction_cut) and bool(
-        history and history[0][0] < CONSTRUCTION_CUT_SHARE * options.time_limit_s)
+        history and (options.ruin_and_recreate or history[0][0] < CONSTRUCTION_CUT_SHARE * options.time_limit_s))
 
     vts = problem.vehicle_types
     orders, served = [], set()
