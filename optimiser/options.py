@@ -112,6 +112,11 @@ class RuinRecreateParameters:
     #: 1 ms a trip before left a one-second solve of 200 trips idle for 0.43 s of its second.
     read_back_least_s: float = 0.05
     read_back_scale: float = 2e-5
+    #: With two or more workers side by side on one day, for the last this share of the time every
+    #: worker searches on from the best plan found so far, cooled (0: each searches alone to the
+    #: end). Off: 0.2 helped the Cordeau-Laporte tuning and validation trios at 60 s, but is not
+    #: yet measured on generated days and the a/b set (docs/lab/search-experiments.md).
+    portfolio_restart_share: float = 0.0
 
     def read_back_reserve_s(self, trips: int, time_limit_s: float) -> float:
         """Seconds kept back from a search of ``trips`` trips for reading back its routes: at most
@@ -127,7 +132,8 @@ class RuinRecreateParameters:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ProblemError(f"{name} must be a whole number of at least 1, not {value!r}",
                                    where=f"{owner}.{name}")
-        for name in ("blink", "forced_rounds", "whole_route_rounds", "back_to_best_after"):
+        for name in ("blink", "forced_rounds", "whole_route_rounds", "back_to_best_after",
+                     "portfolio_restart_share"):
             _check_share(owner, name, getattr(self, name))
         if self.whole_route_rounds > 0.45:  # the other three ways of choosing trips share the rest
             raise ProblemError("whole_route_rounds must be at most 0.45", where=f"{owner}.whole_route_rounds")
@@ -144,7 +150,8 @@ class RuinRecreateParameters:
         for name, most in (("read_back_least_s", 60.0), ("read_back_scale", 1e-3)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= most:
-                raise ProblemError(f"{name} must be a number from 0 to {most:g}, not {value!r}", where=f"{owner}.{name}")
+                raise ProblemError(f"{name} must be a number from 0 to {most:g}, not {value!r}",
+                                   where=f"{owner}.{name}")
 
 
 @dataclass(frozen=True)

@@ -247,3 +247,17 @@ def test_portfolio_of_two_processes():
     plan = solved_by(problem, SolveOptions(time_limit_s=60, workers=2, max_rounds=500))
     assert plan.solver.improvement == "ruin_and_recreate"
     assert plan.cost.total == pytest.approx(exhaustive_optimum(problem), abs=0.01)
+
+
+def test_a_portfolio_searches_on_from_its_best_plan_for_the_last_share_of_its_time():
+    from optimiser import RuinRecreateParameters, SearchParameters
+
+    problem = random_small_day(6)
+    parameters = SearchParameters(ruin_recreate=RuinRecreateParameters(portfolio_restart_share=0.5))
+    plan = solved_by(problem, SolveOptions(time_limit_s=60, workers=2, max_rounds=300, parameters=parameters))
+    # the first part's round budget ends it long before its 30 s: the rest of the limit is left
+    assert 0 < plan.solver.ruin_and_recreate["restarted_from_best_at_s"] < 30
+    assert plan.cost.total == pytest.approx(exhaustive_optimum(problem), abs=0.01)
+    times = [t for t, _ in plan.solver.best_cost_over_time]
+    costs = [c for _, c in plan.solver.best_cost_over_time]
+    assert costs == sorted(costs, reverse=True) and all(0 <= t <= plan.solver.seconds for t in times)

@@ -113,7 +113,8 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
                                  (cancel.is_set if cancel else (lambda: False)), executor=executor, start=start,
                                  cooled=cooled_start, deadline=started + options.time_limit_s)
         else:
-            result = _run_portfolio(problem, model_trips, options, relay, cancel, start, cooled_start)
+            result = _portfolio_with_restart(problem, model_trips, options, relay, cancel, start, cooled_start,
+                                             started)
         if result is None and not (cancel and cancel.is_set()):
             raise SolveFailed(f"no first plan for {len(model_trips)} trips within the time limit of "
                               f"{options.time_limit_s:g} s; allow more time", where="options.time_limit_s")
@@ -288,6 +289,34 @@ def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, 
     out.put(("result", worker, result))
 
 
+
+
+def _portfolio_with_restart(problem: Problem, trips: Sequence[Trip], options: SolveOptions, relay, cancel, start,
+                            cooled: bool, started: float):
+    """The portfolio; with ``portfolio_restart_share``, for that last share of the time every
+    worker searches on from the best plan of the first part, each with a seed of its own, and the
+    cheaper of the two parts' bests is the result."""
+    share = options.parameters.ruin_recreate.portfolio_restart_share
+    if not share or not options.ruin_and_recreate or start is not None:
+        return _run_portfolio(problem, trips, options, relay, cancel, start, cooled)
+    first = _run_portfolio(problem, trips, replace(options, time_limit_s=options.time_limit_s * (1 - share)),
+                           relay, cancel, None, False)
+    left = options.time_limit_s - (time.monotonic() - started)
+    if first is None or left < 1.0 or (cancel is not None and cancel.is_set()):
+        return first
+    vehicles = vehicle_list(problem)
+    best = [(*vehicles[v], tuple(events)) for v, events in first.routes]
+    offset = time.monotonic() - started
+
+    def relay_later(worker, elapsed, value, shown):
+        relay(worker, elapsed + offset, value, shown)
+
+    again = _run_portfolio(problem, trips, replace(options, time_limit_s=left, seed=options.seed + 500),
+                           relay_later, cancel, best, True)
+    chosen = first if again is None or again.objective_units > first.objective_units else again
+    counts = dict(chosen.improvement_counts.get("ruin_and_recreate") or {})
+    counts["restarted_from_best_at_s"] = round(offset, 3)
+    return replace(chosen, improvement_counts={**chosen.improvement_counts, "ruin_and_recreate": counts})
 
 
 def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOptions, relay, cancel, start=None,
