@@ -114,8 +114,9 @@ class RuinRecreateParameters:
     read_back_scale: float = 2e-5
     #: With two or more workers side by side on one day, for the last this share of the time every
     #: worker searches on from the best plan found so far, cooled (0: each searches alone to the
-    #: end). Off: 0.2 helped the Cordeau-Laporte tuning and validation trios at 60 s, but is not
-    #: yet measured on generated days and the a/b set (docs/lab/search-experiments.md).
+    #: end). Off: 0.2 helped the Cordeau-Laporte tuning and validation trios at 60 s, but moved the
+    #: generated days' validation half only within noise; the a/b set is not yet measured
+    #: (docs/lab/search-experiments.md).
     portfolio_restart_share: float = 0.0
 
     def read_back_reserve_s(self, trips: int, time_limit_s: float) -> float:
