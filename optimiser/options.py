@@ -228,9 +228,25 @@ class StrategyParameters:
     #: own constructions have no cancel, and one on a 500-trip side of a day ran for minutes on a
     #: busy machine while the whole solve job waited for it.
     finish_past_limit_s: int = 60
+    #: Seconds past the time limit a portfolio waits for its other searches once it holds a plan:
+    #: a worker process still starting then (a second or more on a busy machine, longer than a
+    #: short limit) or still in an OR-Tools construction is stopped, so the solve ends on time.
+    portfolio_wait_past_limit_s: float = 0.5
+    #: Below this time limit a day is searched once, whatever ``SolveOptions.workers`` says: a
+    #: worker process takes 1.3 to 1.9 s to start and load the search on an idle 2-core machine,
+    #: and meanwhile takes a core from the first search. At 1 s the portfolio's plans were dearer
+    #: than one search's; from 2 s on they were not (examples/rutland, five seeds; docs/lab/).
+    portfolio_least_s: float = 3.0
 
     def __post_init__(self):
+        for name in ("portfolio_wait_past_limit_s", "portfolio_least_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 600:
+                raise ProblemError(f"{name} must be a number from 0 to 600, not {value!r}",
+                                   where=f"parameters.strategy.{name}")
         for f in fields(self):
+            if f.name in ("portfolio_wait_past_limit_s", "portfolio_least_s"):
+                continue
             value = getattr(self, f.name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ProblemError(f"{f.name} must be a whole number of at least 1, not {value!r}",

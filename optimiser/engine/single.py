@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import queue as queue_module
 import random
+import threading
 import time
 from dataclasses import replace
 from typing import Sequence
@@ -55,6 +56,9 @@ def resolve_whole_day_options(options: SolveOptions, searchable_trips: int, *, s
             and options.part_workers == 1):
         # a county-sized day: the cores search parts of one plan together rather than each a plan
         options = replace(options, part_workers=options.workers)
+    if options.workers > 1 and options.part_workers == 1 and options.time_limit_s < sizes.portfolio_least_s:
+        # too short for a portfolio: its other searches would still be starting when the time is up
+        options = replace(options, workers=1)
     return options
 
 
@@ -269,26 +273,35 @@ def _ordered_trips(trips: Sequence[Trip], seed: int) -> list[Trip]:
     return order
 
 
-def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int,
-                 out, cancel_event, start=None, cooled: bool = False):
-    started = time.monotonic()
-    parent = os.getppid()
+def _search_one(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int, out,
+                stop, start, cooled: bool, started: float, deadline: float) -> None:
+    """One search of a portfolio: ``options`` with its own seed and trip order, until ``deadline``
+    (the monotonic clock, system-wide on the platforms we run on, so a worker process reads the
+    same clock as its parent); progress times from ``started``, the solve's own start, so the
+    curve and the first plan's time count the workers' start-up too."""
     options = replace(options, seed=seed)  # each worker's own search (ruin and recreate draws from it)
     trips = _ordered_trips([problem.trip(t) for t in trips_ids], seed)
     model = build_search_model(problem, trips)
+    if time.monotonic() >= deadline:
+        # started too late (a worker process on a busy machine): another search has the time
+        out.put(("result", worker, None))
+        return
+    result = solve_model(model, options,
+                         lambda value, shown: out.put(("progress", worker, time.monotonic() - started, value, shown)),
+                         stop, start=start, cooled=cooled, deadline=deadline)
+    out.put(("result", worker, result))
+
+
+def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int,
+                 out, cancel_event, start, cooled: bool, started: float, deadline: float):
+    parent = os.getppid()
 
     def stop() -> bool:
         # a parent killed outright (SIGKILL, or SIGTERM to it alone) cannot stop its daemonic
         # workers; they stop themselves once they are orphaned rather than search on for nobody
         return cancel_event.is_set() or os.getppid() != parent
 
-    result = solve_model(model, options,
-                         lambda value, shown: out.put(("progress", worker, time.monotonic() - started, value, shown)),
-                         stop,
-                         start=start, cooled=cooled)
-    out.put(("result", worker, result))
-
-
+    _search_one(problem, trips_ids, options, seed, worker, out, stop, start, cooled, started, deadline)
 
 
 def _portfolio_with_restart(problem: Problem, trips: Sequence[Trip], options: SolveOptions, relay, cancel, start,
@@ -297,68 +310,99 @@ def _portfolio_with_restart(problem: Problem, trips: Sequence[Trip], options: So
     worker searches on from the best plan of the first part, each with a seed of its own, and the
     cheaper of the two parts' bests is the result."""
     share = options.parameters.ruin_recreate.portfolio_restart_share
+    deadline = started + options.time_limit_s
     if not share or not options.ruin_and_recreate or start is not None:
-        return _run_portfolio(problem, trips, options, relay, cancel, start, cooled)
-    first = _run_portfolio(problem, trips, replace(options, time_limit_s=options.time_limit_s * (1 - share)),
-                           relay, cancel, None, False)
-    left = options.time_limit_s - (time.monotonic() - started)
-    if first is None or left < 1.0 or (cancel is not None and cancel.is_set()):
+        return _run_portfolio(problem, trips, options, relay, cancel, started, deadline, start, cooled)
+    first = _run_portfolio(problem, trips, options, relay, cancel, started,
+                           started + options.time_limit_s * (1 - share), None, False)
+    offset = time.monotonic() - started
+    if first is None or deadline - time.monotonic() < 1.0 or (cancel is not None and cancel.is_set()):
         return first
     vehicles = vehicle_list(problem)
     best = [(*vehicles[v], tuple(events)) for v, events in first.routes]
-    offset = time.monotonic() - started
-
-    def relay_later(worker, elapsed, value, shown):
-        relay(worker, elapsed + offset, value, shown)
-
-    again = _run_portfolio(problem, trips, replace(options, time_limit_s=left, seed=options.seed + 500),
-                           relay_later, cancel, best, True)
+    again = _run_portfolio(problem, trips, replace(options, seed=options.seed + 500), relay, cancel, started,
+                           deadline, best, True)
     chosen = first if again is None or again.objective_units > first.objective_units else again
     counts = dict(chosen.improvement_counts.get("ruin_and_recreate") or {})
     counts["restarted_from_best_at_s"] = round(offset, 3)
     return replace(chosen, improvement_counts={**chosen.improvement_counts, "ruin_and_recreate": counts})
 
 
-def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOptions, relay, cancel, start=None,
-                   cooled: bool = False):
+def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOptions, relay, cancel, started: float,
+                   deadline: float, start=None, cooled: bool = False):
+    """``options.workers`` searches side by side until ``deadline``, the cheapest result wins. The
+    first searches in this process (a thread), the others in processes of their own: a process
+    takes a second or more to start and load the search, so a short time limit still gets the
+    first search's plan, and the portfolio is never later than its time limit by that start-up."""
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
     cancel_event = context.Event()
-    processes = []
     ids = [t.id for t in trips]
+    configs = _portfolio_configs(options)
+    failure: list[BaseException] = []
 
     def pass_on_cancel() -> None:
         if cancel is not None and cancel.is_set():
             cancel_event.set()
 
-    for worker, (worker_options, seed) in enumerate(_portfolio_configs(options)):
+    def search_here() -> None:
+        worker_options, seed = configs[0]
+        try:
+            _search_one(problem, ids, worker_options, seed, 0, out, cancel_event.is_set, start, cooled, started,
+                        deadline)
+        except BaseException as exc:  # raised in the caller once the other searches have ended
+            failure.append(exc)
+            out.put(("result", 0, None))
+
+    here = threading.Thread(target=search_here, name="itu-portfolio-0", daemon=True)
+    here.start()
+    processes = []
+    for worker, (worker_options, seed) in enumerate(configs[1:], start=1):
         # before each start too: starting a worker waits until it has read its problem (seconds
-        # of imports on a busy machine), and meanwhile the workers already started search on; a
-        # solve cancelled from the outset had its first worker search most of its time limit
-        # and return other routes than the start it was given
+        # of imports on a busy machine), and meanwhile the searches already started search on
         pass_on_cancel()
         proc = context.Process(target=_worker_main,
-                               args=(problem, ids, worker_options, seed, worker, out, cancel_event, start, cooled),
+                               args=(problem, ids, worker_options, seed, worker, out, cancel_event, start, cooled,
+                                     started, deadline),
                                daemon=True)
         proc.start()
         processes.append(proc)
     results = {}
-    while len(results) < len(processes):
+    heard: set[int] = set()  # the searches that have sent a plan
+    wait_past = options.parameters.strategy.portfolio_wait_past_limit_s
+    while len(results) < len(configs):
         pass_on_cancel()
+        now = time.monotonic()
+        if now > deadline and not here.is_alive() and any(r is not None for r in results.values()):
+            # the solve has a plan: a search that has sent none by now is still starting (a second
+            # or more on a busy machine) and has nothing to give; one reading back its routes, or
+            # in an OR-Tools construction past the limit, gets ``wait_past`` more
+            if now > deadline + wait_past or all(w in results or w not in heard for w in range(len(configs))):
+                cancel_event.set()
+                break
         try:
-            message = out.get(timeout=0.2)
+            message = out.get(timeout=0.1)
         except queue_module.Empty:
-            if all(not p.is_alive() for p in processes) and out.empty():
+            if not here.is_alive() and all(not p.is_alive() for p in processes) and out.empty():
                 break
             continue
         if message[0] == "progress":
             _, worker, elapsed, value, shown = message
+            heard.add(worker)
             relay(worker, elapsed, value, shown)
         else:
             results[message[1]] = message[2]
-    for proc in processes:
-        proc.join(timeout=5)
+    here.join()
+    for worker, proc in enumerate(processes, start=1):
+        if worker not in results:
+            proc.terminate()  # still starting, or in OR-Tools' construction, which has no cancel
+    # a worker that has sent its result still takes half a second to exit: the solve does not
+    # wait for that, a thread reaps it
+    threading.Thread(target=lambda: [proc.join() for proc in processes], name="itu-portfolio-reaper",
+                     daemon=True).start()
     found = [r for r in results.values() if r is not None]
     if not found:
+        if failure:
+            raise failure[0]
         return None
     return min(found, key=lambda r: r.objective_units)
