@@ -414,3 +414,21 @@ def test_a_day_split_by_duty_is_searched_side_by_side_and_joined_into_one_plan(d
     whole = solve(day, SolveOptions(time_limit_s=120, workers=2, regions=1, max_rounds=1_000))
     assert_feasible(day, whole)
     assert whole.solver.regions is None
+
+
+def test_a_part_counts_its_time_limit_from_when_it_was_sent():
+    # a new worker process takes a second or more to start: the part's search ends when the
+    # solve expects its plan, not a limit later than its start
+    from optimiser.decompose.side_by_side import solve_part
+    from tests.instances import random_small_day
+
+    region = random_small_day(3)
+    options = SolveOptions(time_limit_s=10, max_rounds=50)
+    plan = solve_part(region, options, threading.Event(), sent_at=time.time() - 3)
+    assert 6.0 < plan.solver.time_limit_s <= 7.0
+    assert_feasible(region, plan)
+    # a worker's clock set wrong takes at most half the limit
+    plan = solve_part(region, options, threading.Event(), sent_at=time.time() - 3600)
+    assert plan.solver.time_limit_s == 5.0
+    plan = solve_part(region, options, threading.Event(), sent_at=time.time() + 3600)
+    assert plan.solver.time_limit_s == 10.0

@@ -46,11 +46,20 @@ def part_of(problem: Problem, trips: Sequence[Trip], fleet_counts: Sequence[int]
     return Problem(tuple(trips), fleet, matrix, problem.tariffs, name)
 
 def solve_part(region: Problem, options: SolveOptions, stop, start_routes=None, progress=None, part: int = 0,
-                  cooled: bool = False) -> Plan:
+                  cooled: bool = False, sent_at: float | None = None) -> Plan:
     """One region's plan (runs in a worker process or on a Dask worker); ``stop`` is the whole
     solve's cancel, shared across processes; ``start_routes``: improve these rather than plan anew
     (``cooled``: they are this solve's own search's, so the search does not heat them again);
-    ``progress``: a shared queue taking (part, best cost) at most every ``progress_every_s``."""
+    ``progress``: a shared queue taking (part, best cost) at most every ``progress_every_s``;
+    ``sent_at``: when the part was sent (``time.time()``), so that the time it took to arrive
+    comes off its limit."""
+    if sent_at is not None:
+        # a new worker process takes 1.5 s to start and import the optimiser on an idle 2-core
+        # machine, a Dask task a moment to arrive: the part's time limit counts from when it was
+        # sent. Wall clocks: a Dask worker may be another machine. At most half the limit comes
+        # off, whatever a clock that is set wrong says.
+        late = min(max(0.0, time.time() - sent_at), 0.5 * options.time_limit_s)
+        options = replace(options, time_limit_s=options.time_limit_s - late)
     parent = os.getppid()
 
     class Stop:  # a local worker whose parent was killed outright stops too, rather than plan for nobody
@@ -173,7 +182,11 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
         second_s = options.time_limit_s * decomposition.second_phase_share
         if second_s - decomposition.overhead_s_per_trip * largest < decomposition.second_phase_least_s:
             second_s = 0.0
-    share = (options.time_limit_s * (1 - decomposition.seam_share if mending else 1) - second_s) / waves
+    # the time already spent (splitting the day) is the first phase's: the seam's and the second
+    # phase's shares are kept as they are
+    first_s = (options.time_limit_s - (time.monotonic() - started)
+               - (options.time_limit_s * decomposition.seam_share if mending else 0.0) - second_s)
+    share = first_s / waves
     search_s = max(5.0, share - decomposition.overhead_s_per_trip * largest)
     region_options = replace(options, time_limit_s=search_s, workers=1, part_workers=1, regions=1)
     history: list[tuple[float, float]] = []
@@ -231,7 +244,8 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
                     warnings.filterwarnings("ignore", message="Sending large graph")
                     future = executor.submit(solve_part, parts_now[r], part_options, stop.event,
                                              start_routes=None if starts is None else starts[r],
-                                             progress=stop.progress, part=r, cooled=starts is not None)
+                                             progress=stop.progress, part=r, cooled=starts is not None,
+                                             sent_at=time.time())
                 running[future] = r
                 due[future] = (time.monotonic() + part_options.time_limit_s
                                + decomposition.overhead_s_per_trip * len(parts_now[r].trips))
