@@ -185,6 +185,21 @@ def cluster_cpu_seconds(client, settle_s: float = 3.0, over_s: float = 2.0) -> f
     return sum(sum(w.cpu_times()[:2]) for w in workers) - before
 
 
+def stops_left_on_scheduler(client, wait_s: float = 10.0) -> list[str]:
+    """The solves' stops (Dask Events) still on the scheduler, once ``wait_s`` has given those of
+    solves just ended the time to be cleared: each left there stays for the scheduler's life."""
+    import time
+
+    def left() -> list[str]:
+        names = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.extensions["events"]._events))
+        return [str(name) for name in names if str(name).startswith("itu-stop-")]
+
+    until = time.monotonic() + wait_s
+    while left() and time.monotonic() < until:
+        time.sleep(0.2)
+    return left()
+
+
 @pytest.fixture
 def served(tmp_path, dask_cluster):
     """The service, in development mode on a database of its own, at the address this yields;

@@ -376,7 +376,7 @@ def test_a_cancel_stops_the_advice_while_its_solves_run_not_after_them(where, re
 
     from geodata.files import load_day
     from optimiser.errors import SolveCancelled
-    from tests.conftest import cluster_cpu_seconds
+    from tests.conftest import cluster_cpu_seconds, stops_left_on_scheduler
 
     problem = load_day(EXAMPLE).problem
     shifts = shift_options_from_document({"options": [{"destination": "oakham_primary", "from_minutes": -15,
@@ -399,6 +399,7 @@ def test_a_cancel_stops_the_advice_while_its_solves_run_not_after_them(where, re
     with Client(request.getfixturevalue("dask_cluster")) as client:
         assert cancelled_after_two_seconds(client) < 30
         assert cluster_cpu_seconds(client) < 0.5  # the solve on the cluster has stopped too
+        assert stops_left_on_scheduler(client) == []  # and its stop is gone from the scheduler
 
 
 def test_left_out_trips_are_put_back_into_the_start_routes():

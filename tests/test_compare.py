@@ -274,7 +274,7 @@ def test_a_cancel_stops_the_comparisons_solves_under_way_not_only_the_wait(where
 
     from geodata.files import load_day
     from optimiser.errors import SolveCancelled
-    from tests.conftest import ROOT, cluster_cpu_seconds
+    from tests.conftest import ROOT, cluster_cpu_seconds, stops_left_on_scheduler
 
     problem = load_day(ROOT / "examples" / "rutland-morning-small.json").problem
     options = CompareOptions(time_limit_s=60, seeds=1, workers=2, search_by_size=False)
@@ -294,3 +294,5 @@ def test_a_cancel_stops_the_comparisons_solves_under_way_not_only_the_wait(where
         cancelled_after_three_seconds(client.get_executor(pure=False))
         busy_s = cluster_cpu_seconds(client)
         assert busy_s < 0.5, f"the workers used {busy_s:.1f} s of CPU in 2 s after the cancel"
+        # and the stop they saw is gone from the scheduler once they have ended
+        assert stops_left_on_scheduler(client) == []

@@ -38,7 +38,7 @@ import os
 import statistics
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -603,15 +603,17 @@ class _Runner:
         #: wait for a batch whose solves each run their whole time limit (up to an hour)
         self._shared = None if cancel is None else SharedStop(executor)
         self.stop = None if self._shared is None else self._shared.event
+        #: every solve sent, so that the stop is cleared only once they have all ended
+        self._sent: list = []
 
     def stop_solves(self) -> None:
         """The solves under way stop at their next look (the advice ended early, whatever ended it)."""
-        if self.stop is not None:
-            self.stop.set()
+        if self._shared is not None:
+            self._shared.set()
 
     def close(self) -> None:
         if self._shared is not None:
-            self._shared.close()
+            self._shared.close_when_ended(self._sent)
 
     def run(self, calls: Sequence[tuple[Callable, tuple]], deadline: float | None = None) -> list:
         """Each call's result (or the ``ItuError`` it raised), in order. With ``deadline`` (a
@@ -627,14 +629,16 @@ class _Runner:
         while waiting or running:
             while waiting and len(running) < in_flight and (deadline is None or time.monotonic() <= deadline):
                 k, (fn, args) = waiting.pop()
-                running[self.executor.submit(fn, *args, stop=self.stop)] = k
+                future = self.executor.submit(fn, *args, stop=self.stop)
+                self._sent.append(future)
+                running[future] = k
             if not running:  # past the deadline with nothing under way: the rest are dropped
                 self.expected -= len(waiting)
                 break
             done, _ = wait(running, timeout=None if self.cancel is None else 0.5, return_when=FIRST_COMPLETED)
             if self.cancel is not None and self.cancel.is_set():  # advise_clock stops the solves under way
-                for future in running:
-                    future.cancel()
+                self._shared.set()
+                self._shared.withdraw(running)
                 raise SolveCancelled("the clock advice was cancelled")
             for future in done:
                 k = running.pop(future)
@@ -646,6 +650,7 @@ class _Runner:
                 if self.on_progress:
                     self.on_progress(Progress(time.monotonic() - self.started, None, self.time_limit_s,
                                               done=self.done, total=self.expected))
+        self._sent = [f for f in self._sent if not f.done()]
         return results
 
 

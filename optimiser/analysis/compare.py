@@ -129,6 +129,7 @@ def run_solves(jobs: dict, options: CompareOptions, on_progress: ProgressCallbac
     pool = executor or ProcessPoolExecutor(max_workers=min(parallel, len(jobs)),
                                            mp_context=multiprocessing.get_context("spawn"))
     stop = None
+    futures: dict = {}
     try:
         # a cancel stops the solves under way too, wherever they run: otherwise each ran out its time
         # limit, holding a cluster's workers (or, here, the wait for the pool) after the job had ended
@@ -140,8 +141,8 @@ def run_solves(jobs: dict, options: CompareOptions, on_progress: ProgressCallbac
         while pending:
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             if cancel is not None and cancel.is_set():
-                for future in pending:
-                    future.cancel()
+                stop.set()
+                stop.withdraw(pending)
                 raise SolveCancelled("comparison cancelled")
             for future in finished:
                 results[futures[future]] = future.result()
@@ -157,7 +158,9 @@ def run_solves(jobs: dict, options: CompareOptions, on_progress: ProgressCallbac
                 pool.shutdown(wait=True, cancel_futures=True)
         finally:
             if stop is not None:  # after the pool: its processes ask the event until they end
-                stop.close()
+                # a cluster's solves are not waited for after a cancel: the stop is cleared from
+                # the scheduler once they have seen it and ended
+                stop.close_when_ended(futures)
     return results
 
 

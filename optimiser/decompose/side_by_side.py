@@ -111,6 +111,15 @@ class SharedStop:
         self._was_set = True
         self.event.set()
 
+    def withdraw(self, futures) -> None:
+        """Withdraw the solves of ``futures`` not started yet, once this stop is set. Not on a
+        cluster: there a withdrawn future counts as ended while its task, if it had started,
+        runs on; each task is left to see the stop instead (at once, if it starts after it), so
+        that its future ends when the task does and the stop is cleared only then."""
+        if not self._on_scheduler:
+            for future in futures:
+                future.cancel()
+
     def reports(self) -> list[tuple[int, float]]:
         """The (part, best cost) reports waiting, oldest first."""
         if self.progress is None:
@@ -134,6 +143,30 @@ class SharedStop:
                 self.event.clear()
             except Exception:  # noqa: BLE001 - a scheduler gone by now has nothing left to clear
                 log.debug("could not clear the stop on the scheduler", exc_info=True)
+
+    def close_when_ended(self, futures) -> None:
+        """``close(every_part_ended=True)`` once every one of ``futures`` (the solves asking this
+        stop) has ended: for a caller that does not wait for its solves after a stop (a cancelled
+        comparison), so that the stop is cleared from the scheduler only when none asks it."""
+        running = [f for f in futures if not f.done()]
+        if not running:
+            self.close(every_part_ended=True)
+            return
+        lock = threading.Lock()
+        left = [len(running)]
+
+        def one_ended(_future) -> None:
+            with lock:
+                left[0] -= 1
+                last = left[0] == 0
+            if last:
+                # a Dask future's callbacks run on the client's event loop, where the event's
+                # own (blocking) calls to the scheduler cannot
+                threading.Thread(target=self.close, kwargs={"every_part_ended": True},
+                                 name="itu-stop-clear", daemon=True).start()
+
+        for future in running:
+            future.add_done_callback(one_ended)
 
 
 class StopCheck:
