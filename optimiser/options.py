@@ -136,6 +136,9 @@ class RuinRecreateParameters:
         for name in ("blink", "forced_rounds", "whole_route_rounds", "back_to_best_after",
                      "portfolio_restart_share"):
             _check_share(owner, name, getattr(self, name))
+        if self.portfolio_restart_share >= 1:
+            raise ProblemError("portfolio_restart_share must leave time for the first part (below 1)",
+                               where=f"{owner}.portfolio_restart_share")
         if self.whole_route_rounds > 0.45:  # the other three ways of choosing trips share the rest
             raise ProblemError("whole_route_rounds must be at most 0.45", where=f"{owner}.whole_route_rounds")
         _check_share(owner, "cooled_end", self.cooled_end, low_open=True)

@@ -249,18 +249,16 @@ def test_portfolio_of_two_processes():
     assert plan.cost.total == pytest.approx(exhaustive_optimum(problem), abs=0.01)
 
 
-def test_a_portfolio_ends_at_its_time_limit_and_times_its_curve_from_the_solve_start():
+def test_a_portfolio_ends_at_its_time_limit():
     # the other searches' processes take a second or more to start: they search until the solve's
-    # deadline, not for the whole limit from when they started, and their progress is timed from
-    # the solve's start (before, a 4 s solve on two workers took 6 s and its curve began early)
+    # deadline, not for the whole limit from when they started (before, a 4 s solve on two
+    # workers took 5.2 s here, and 6.3 s at 3 s on the bundled day)
     problem = random_small_day(6)
-    seen = []
-    plan = solved_by(problem, SolveOptions(time_limit_s=4, workers=2), on_progress=seen.append)
+    plan = solved_by(problem, SolveOptions(time_limit_s=4, workers=2))
     assert plan.solver.workers == 2
     # the bound is the time limit plus what the portfolio waits past it for a plan being read back
     # (half a second), with room for a busy machine; not a measure of speed
     assert plan.solver.seconds < 4 + 1.0
-    assert seen and all(p.elapsed_s <= plan.solver.seconds for p in seen)
 
 
 def test_a_time_limit_too_short_for_a_portfolio_is_searched_once():
@@ -274,6 +272,19 @@ def test_a_time_limit_too_short_for_a_portfolio_is_searched_once():
     assert plan.solver.workers == 2
     with pytest.raises(ProblemError, match="portfolio_least_s"):
         StrategyParameters(portfolio_least_s=-1)
+
+
+def test_a_portfolio_of_or_tools_searches_ends_with_a_plan_and_a_solution_limit_makes_it_repeatable():
+    # OR-Tools' own search in every worker, each until the solve's deadline; with a solution limit
+    # (a deterministic run) every worker is waited for, however late it started, so that the same
+    # seed gives the same plan
+    problem = random_small_day(6)
+    plan = solved_by(problem, SolveOptions(time_limit_s=4, workers=2, first_solution="PARALLEL_CHEAPEST_INSERTION"))
+    assert plan.solver.improvement == "ortools_local_search" and plan.solver.workers == 2
+    assert plan.cost.total == pytest.approx(exhaustive_optimum(problem), abs=0.01)
+    options = SolveOptions(time_limit_s=30, workers=2, max_solutions=3)
+    first, second = solved_by(problem, options), solved_by(problem, options)
+    assert [r.trip_ids for r in first.routes] == [r.trip_ids for r in second.routes]
 
 
 def test_a_portfolio_searches_on_from_its_best_plan_for_the_last_share_of_its_time():

@@ -229,10 +229,10 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
     # that could be given now
     unplanned = [sum((problem.contract_price(t) or (None, 0.0))[1] for t in p.trips) for p in parts]
 
-    def record(cost: float) -> None:
+    def record(cost: float, elapsed: float | None = None) -> None:
         if history and round(cost, 2) == history[-1][1]:
             return
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - started if elapsed is None else elapsed
         history.append((round(elapsed, 3), round(cost, 2)))
         if on_progress:
             on_progress(Progress(elapsed, cost, options.time_limit_s))
@@ -261,11 +261,12 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
 
         def report():
             nonlocal first_plan_s
+            now = time.monotonic() - started  # one reading: the first plan is never before its curve point
             if first_plan_s is None and starts is None and len(heard) == len(parts_now):
-                first_plan_s = round(time.monotonic() - started, 3)
+                first_plan_s = round(now, 3)
             if all(r in done_plans or r in searching for r in range(len(parts_now))):
                 record(offset + sum(done_plans[r].cost.total if r in done_plans else searching[r]
-                                    for r in range(len(parts_now))))
+                                    for r in range(len(parts_now))), now)
 
         waiting = list(range(len(parts_now)))  # submitted only as slots free up, so a cancel starts no more
         running: dict = {}

@@ -124,7 +124,9 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int, in
     if options.first_solution != "TIME_ORDERED_INSERTION":
         params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, options.first_solution)
     params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic)
-    params.time_limit.FromMilliseconds(int(options.time_limit_s * 1000))
+    # what is left until the deadline: building the model (and, in a portfolio's worker process,
+    # starting it) came out of the limit
+    params.time_limit.FromMilliseconds(max(1, int((deadline - time.monotonic()) * 1000)))
     if options.max_solutions:
         params.solution_limit = options.max_solutions
     for key, value in options.tuning:  # e.g. ("guided_local_search_lambda_coefficient", 0.5)

@@ -4,6 +4,7 @@ Every plan goes through the independent checker before it is returned.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import queue as queue_module
@@ -16,12 +17,14 @@ from typing import Sequence
 from optimiser.checker import checked_plan
 from optimiser.domain.model import Problem, Trip
 from optimiser.domain.plan import ContractedTrip, Plan, RouteOrder, SolveRecord, UnservedTrip, build_plan
-from optimiser.errors import ProblemError, SolveCancelled, SolveFailed
+from optimiser.errors import ItuError, ProblemError, SolveCancelled, SolveFailed
 from optimiser.options import CancelToken, Progress, ProgressCallback, SolveOptions
 
 from .ortools_search import solve_model
 from .screening import assigned_vehicle_name, screen_trip, why_dropped
 from .search_model import COST_UNITS_PER_POUND, build_search_model, vehicle_list
+
+log = logging.getLogger(__name__)
 
 #: A first plan found this late in the time limit means construction was still running at the end.
 CONSTRUCTION_CUT_SHARE = 0.97
@@ -274,26 +277,25 @@ def _ordered_trips(trips: Sequence[Trip], seed: int) -> list[Trip]:
 
 
 def _search_one(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int, out,
-                stop, start, cooled: bool, started: float, deadline: float) -> None:
+                stop, start, cooled: bool, started: float, deadline: float, may_bow_out: bool):
     """One search of a portfolio: ``options`` with its own seed and trip order, until ``deadline``
     (the monotonic clock, system-wide on the platforms we run on, so a worker process reads the
-    same clock as its parent); progress times from ``started``, the solve's own start, so the
-    curve and the first plan's time count the workers' start-up too."""
+    same clock as its parent); progress, put on ``out``, timed from ``started``, the solve's own
+    start, so the curve and the first plan's time count the workers' start-up too. With
+    ``may_bow_out`` (a worker process: the first search always searches) a search that is ready
+    only after the deadline gives None."""
     options = replace(options, seed=seed)  # each worker's own search (ruin and recreate draws from it)
     trips = _ordered_trips([problem.trip(t) for t in trips_ids], seed)
     model = build_search_model(problem, trips)
-    if time.monotonic() >= deadline:
-        # started too late (a worker process on a busy machine): another search has the time
-        out.put(("result", worker, None))
-        return
-    result = solve_model(model, options,
-                         lambda value, shown: out.put(("progress", worker, time.monotonic() - started, value, shown)),
-                         stop, start=start, cooled=cooled, deadline=deadline)
-    out.put(("result", worker, result))
+    if may_bow_out and time.monotonic() >= deadline:
+        return None  # started too late (a process on a busy machine): the first search has the time
+    return solve_model(model, options,
+                       lambda value, shown: out.put(("progress", worker, time.monotonic() - started, value, shown)),
+                       stop, start=start, cooled=cooled, deadline=deadline)
 
 
 def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int,
-                 out, cancel_event, start, cooled: bool, started: float, deadline: float):
+                 out, cancel_event, start, cooled: bool, started: float, deadline: float, may_bow_out: bool):
     parent = os.getppid()
 
     def stop() -> bool:
@@ -301,7 +303,9 @@ def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, 
         # workers; they stop themselves once they are orphaned rather than search on for nobody
         return cancel_event.is_set() or os.getppid() != parent
 
-    _search_one(problem, trips_ids, options, seed, worker, out, stop, start, cooled, started, deadline)
+    result = _search_one(problem, trips_ids, options, seed, worker, out, stop, start, cooled, started, deadline,
+                         may_bow_out)
+    out.put(("result", worker, result))
 
 
 def _portfolio_with_restart(problem: Problem, trips: Sequence[Trip], options: SolveOptions, relay, cancel, start,
@@ -333,76 +337,95 @@ def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOption
     """``options.workers`` searches side by side until ``deadline``, the cheapest result wins. The
     first searches in this process (a thread), the others in processes of their own: a process
     takes a second or more to start and load the search, so a short time limit still gets the
-    first search's plan, and the portfolio is never later than its time limit by that start-up."""
+    first search's plan, and the solve does not run past its limit by that start-up. With
+    ``max_solutions`` (OR-Tools' deterministic runs) every search is waited for, however late."""
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
     cancel_event = context.Event()
     ids = [t.id for t in trips]
     configs = _portfolio_configs(options)
-    failure: list[BaseException] = []
+    on_time = options.max_solutions is None
+    here_result: list = []  # the first search's result
+    failure: list[BaseException] = []  # or the error it raised
+    # the first search stops by itself at the deadline: it is stopped only by a cancel or an error
+    # here (stopped at the deadline, OR-Tools' construction cut by its time limit would give no plan)
+    stop_here = threading.Event()
 
     def pass_on_cancel() -> None:
         if cancel is not None and cancel.is_set():
+            stop_here.set()
             cancel_event.set()
 
     def search_here() -> None:
         worker_options, seed = configs[0]
         try:
-            _search_one(problem, ids, worker_options, seed, 0, out, cancel_event.is_set, start, cooled, started,
-                        deadline)
-        except BaseException as exc:  # raised in the caller once the other searches have ended
+            here_result.append(_search_one(problem, ids, worker_options, seed, 0, out, stop_here.is_set, start,
+                                           cooled, started, deadline, False))
+        except BaseException as exc:  # raised in the caller if no other search found a plan
             failure.append(exc)
-            out.put(("result", 0, None))
 
     here = threading.Thread(target=search_here, name="itu-portfolio-0", daemon=True)
     here.start()
     processes = []
-    for worker, (worker_options, seed) in enumerate(configs[1:], start=1):
-        # before each start too: starting a worker waits until it has read its problem (seconds
-        # of imports on a busy machine), and meanwhile the searches already started search on
-        pass_on_cancel()
-        proc = context.Process(target=_worker_main,
-                               args=(problem, ids, worker_options, seed, worker, out, cancel_event, start, cooled,
-                                     started, deadline),
-                               daemon=True)
-        proc.start()
-        processes.append(proc)
-    results = {}
-    heard: set[int] = set()  # the searches that have sent a plan
-    wait_past = options.parameters.strategy.portfolio_wait_past_limit_s
-    while len(results) < len(configs):
-        pass_on_cancel()
-        now = time.monotonic()
-        if now > deadline and not here.is_alive() and any(r is not None for r in results.values()):
-            # the solve has a plan: a search that has sent none by now is still starting (a second
-            # or more on a busy machine) and has nothing to give; one reading back its routes, or
-            # in an OR-Tools construction past the limit, gets ``wait_past`` more
-            if now > deadline + wait_past or all(w in results or w not in heard for w in range(len(configs))):
+    results: dict[int, object] = {}
+    try:
+        for worker, (worker_options, seed) in enumerate(configs[1:], start=1):
+            # before each start too: starting a worker waits until it has read its problem (seconds
+            # of imports on a busy machine), and meanwhile the first search goes on
+            pass_on_cancel()
+            proc = context.Process(target=_worker_main,
+                                   args=(problem, ids, worker_options, seed, worker, out, cancel_event, start,
+                                         cooled, started, deadline, on_time),
+                                   daemon=True)
+            proc.start()
+            processes.append(proc)
+        heard: set[int] = set()  # the searches that have sent a plan
+        wait_past = options.parameters.strategy.portfolio_wait_past_limit_s
+        while True:
+            pass_on_cancel()
+            if 0 not in results and not here.is_alive():
+                results[0] = here_result[0] if here_result else None
+            if len(results) == len(configs):
+                break
+            now = time.monotonic()
+            if on_time and now > deadline:
+                # the worker processes still running are told to stop; one that has sent a plan
+                # gets ``wait_past`` to send its result (reading its routes back), one that has
+                # sent none by now (still starting, or in OR-Tools' construction) is not waited for
                 cancel_event.set()
-                break
-        try:
-            message = out.get(timeout=0.1)
-        except queue_module.Empty:
-            if not here.is_alive() and all(not p.is_alive() for p in processes) and out.empty():
-                break
-            continue
-        if message[0] == "progress":
-            _, worker, elapsed, value, shown = message
-            heard.add(worker)
-            relay(worker, elapsed, value, shown)
-        else:
-            results[message[1]] = message[2]
-    here.join()
-    for worker, proc in enumerate(processes, start=1):
-        if worker not in results:
-            proc.terminate()  # still starting, or in OR-Tools' construction, which has no cancel
-    # a worker that has sent its result still takes half a second to exit: the solve does not
-    # wait for that, a thread reaps it
-    threading.Thread(target=lambda: [proc.join() for proc in processes], name="itu-portfolio-reaper",
-                     daemon=True).start()
+                if 0 in results and (now > deadline + wait_past
+                                     or all(w in results or w not in heard for w in range(len(configs)))):
+                    break
+            try:
+                message = out.get(timeout=0.1)
+            except queue_module.Empty:
+                if 0 in results and all(not p.is_alive() for p in processes) and out.empty():
+                    break  # a worker process died without its result
+                continue
+            if message[0] == "progress":
+                _, worker, elapsed, value, shown = message
+                heard.add(worker)
+                relay(worker, elapsed, value, shown)
+            else:
+                results[message[1]] = message[2]
+    finally:
+        if len(results) < len(configs):  # stopped early, or an error here (the progress relay, an interrupt)
+            cancel_event.set()
+            if 0 not in results:
+                stop_here.set()
+        here.join()
+        for worker, proc in enumerate(processes, start=1):
+            if worker not in results:
+                proc.terminate()  # still starting, or in OR-Tools' construction, which has no cancel
+        # a worker that has sent its result still takes half a second to exit: the solve does not
+        # wait for that, a thread reaps it
+        threading.Thread(target=lambda: [proc.join() for proc in processes], name="itu-portfolio-reaper",
+                         daemon=True).start()
     found = [r for r in results.values() if r is not None]
-    if not found:
-        if failure:
+    if failure:
+        if not found or not isinstance(failure[0], ItuError):
             raise failure[0]
+        log.warning("the first search of a portfolio failed; the others' plan is given: %s", failure[0])
+    if not found:
         return None
     return min(found, key=lambda r: r.objective_units)
