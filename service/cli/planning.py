@@ -242,8 +242,9 @@ def add_commands(sub) -> None:
                        help="stop the ruin and recreate search after N rounds, whatever the clock says: the same "
                             "plan for the same seed on a busy machine as on an idle one (--seconds still bounds it)")
     solve.add_argument("--workers", type=int, default=1,
-                       help="cores to use: parallel searches, the best wins; with --improvement parts, parts of one "
-                            "plan searched at once (default 1)")
+                       help="cores to use: parallel searches, the best wins (from --seconds 3: a search's process "
+                            "takes a second or two to start); with --improvement parts, parts of one plan searched at "
+                            "once (default 1)")
     solve.add_argument("--improvement", choices=sorted(IMPROVEMENTS), default="ruin-and-recreate",
                        help="how the first routes are improved: our own ruin and recreate (default), OR-Tools "
                             "re-solving parts of a few routes at a time, or OR-Tools' local search on the whole day")
