@@ -259,6 +259,9 @@ def test_a_portfolio_ends_at_its_time_limit():
     # the bound is the time limit plus what the portfolio waits past it for a plan being read back
     # (half a second), with room for a busy machine; not a measure of speed
     assert plan.solver.seconds < 4 + 1.0
+    # the curve ends at the plan given (to the pence the search and the plan may price apart): the
+    # first search's last best is relayed before its result
+    assert plan.solver.best_cost_over_time[-1][1] == pytest.approx(plan.cost.total, abs=0.1)
 
 
 def test_a_time_limit_too_short_for_a_portfolio_is_searched_once():

@@ -125,8 +125,10 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int, in
         params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, options.first_solution)
     params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic)
     # what is left until the deadline: building the model (and, in a portfolio's worker process,
-    # starting it) came out of the limit
-    params.time_limit.FromMilliseconds(max(1, int((deadline - time.monotonic()) * 1000)))
+    # starting it) came out of the limit. With a solution limit the run is to repeat for its seed:
+    # that limit ends it, within the whole time limit from here whatever the clock says
+    seconds = options.time_limit_s if options.max_solutions else deadline - time.monotonic()
+    params.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))
     if options.max_solutions:
         params.solution_limit = options.max_solutions
     for key, value in options.tuning:  # e.g. ("guided_local_search_lambda_coefficient", 0.5)

@@ -276,21 +276,21 @@ def _ordered_trips(trips: Sequence[Trip], seed: int) -> list[Trip]:
     return order
 
 
-def _search_one(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int, out,
+def _search_one(problem: Problem, trips_ids: list[str], options: SolveOptions, seed: int, worker: int, send,
                 stop, start, cooled: bool, started: float, deadline: float, may_bow_out: bool):
     """One search of a portfolio: ``options`` with its own seed and trip order, until ``deadline``
     (the monotonic clock, system-wide on the platforms we run on, so a worker process reads the
-    same clock as its parent); progress, put on ``out``, timed from ``started``, the solve's own
-    start, so the curve and the first plan's time count the workers' start-up too. With
-    ``may_bow_out`` (a worker process: the first search always searches) a search that is ready
-    only after the deadline gives None."""
+    same clock as its parent); each new best goes to ``send`` as a progress message timed from
+    ``started``, the solve's own start, so the curve and the first plan's time count the workers'
+    start-up too. With ``may_bow_out`` a search that is ready only after the deadline gives None
+    (a worker process; not the first search, nor any in a run with a solution limit)."""
     options = replace(options, seed=seed)  # each worker's own search (ruin and recreate draws from it)
     trips = _ordered_trips([problem.trip(t) for t in trips_ids], seed)
     model = build_search_model(problem, trips)
     if may_bow_out and time.monotonic() >= deadline:
         return None  # started too late (a process on a busy machine): the first search has the time
     return solve_model(model, options,
-                       lambda value, shown: out.put(("progress", worker, time.monotonic() - started, value, shown)),
+                       lambda value, shown: send(("progress", worker, time.monotonic() - started, value, shown)),
                        stop, start=start, cooled=cooled, deadline=deadline)
 
 
@@ -303,7 +303,7 @@ def _worker_main(problem: Problem, trips_ids: list[str], options: SolveOptions, 
         # workers; they stop themselves once they are orphaned rather than search on for nobody
         return cancel_event.is_set() or os.getppid() != parent
 
-    result = _search_one(problem, trips_ids, options, seed, worker, out, stop, start, cooled, started, deadline,
+    result = _search_one(problem, trips_ids, options, seed, worker, out.put, stop, start, cooled, started, deadline,
                          may_bow_out)
     out.put(("result", worker, result))
 
@@ -345,56 +345,80 @@ def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOption
     ids = [t.id for t in trips]
     configs = _portfolio_configs(options)
     on_time = options.max_solutions is None
-    here_result: list = []  # the first search's result
-    failure: list[BaseException] = []  # or the error it raised
-    # the first search stops by itself at the deadline: it is stopped only by a cancel or an error
-    # here (stopped at the deadline, OR-Tools' construction cut by its time limit would give no plan)
+    # the first search's progress, put at once (a process queue's feeder thread could still hold
+    # its last best when the search has ended), its result, or the error it raised
+    here_progress: queue_module.SimpleQueue = queue_module.SimpleQueue()
+    here_result: list = []
+    failure: list[BaseException] = []
+    # the first search is stopped only by a cancel or an error here: it ends by itself at the
+    # deadline, or once OR-Tools has finished a construction its limit cut (stopped, that would
+    # give no plan)
     stop_here = threading.Event()
 
-    def pass_on_cancel() -> None:
+    def cancelled() -> bool:
         if cancel is not None and cancel.is_set():
             stop_here.set()
             cancel_event.set()
+            return True
+        return False
 
     def search_here() -> None:
         worker_options, seed = configs[0]
         try:
-            here_result.append(_search_one(problem, ids, worker_options, seed, 0, out, stop_here.is_set, start,
-                                           cooled, started, deadline, False))
+            here_result.append(_search_one(problem, ids, worker_options, seed, 0, here_progress.put, stop_here.is_set,
+                                           start, cooled, started, deadline, False))
         except BaseException as exc:  # raised in the caller if no other search found a plan
             failure.append(exc)
+
+    heard: set[int] = set()  # the searches that have sent a plan
+
+    def pass_on(message) -> None:
+        _, worker, elapsed, value, shown = message
+        heard.add(worker)
+        relay(worker, elapsed, value, shown)
+
+    def pass_on_here() -> None:
+        while True:
+            try:
+                pass_on(here_progress.get_nowait())
+            except queue_module.Empty:
+                return
 
     here = threading.Thread(target=search_here, name="itu-portfolio-0", daemon=True)
     here.start()
     processes = []
     results: dict[int, object] = {}
+    ended = False
     try:
         for worker, (worker_options, seed) in enumerate(configs[1:], start=1):
-            # before each start too: starting a worker waits until it has read its problem (seconds
-            # of imports on a busy machine), and meanwhile the first search goes on
-            pass_on_cancel()
+            # starting a process waits until it has read its problem (a second or more of
+            # imports), while the first search goes on: none starts after a cancel or the deadline
+            if cancelled() or (on_time and time.monotonic() >= deadline):
+                break
             proc = context.Process(target=_worker_main,
                                    args=(problem, ids, worker_options, seed, worker, out, cancel_event, start,
                                          cooled, started, deadline, on_time),
                                    daemon=True)
             proc.start()
             processes.append(proc)
-        heard: set[int] = set()  # the searches that have sent a plan
         wait_past = options.parameters.strategy.portfolio_wait_past_limit_s
         while True:
-            pass_on_cancel()
+            pass_on_here()
             if 0 not in results and not here.is_alive():
+                pass_on_here()  # its last best, put before it ended
                 results[0] = here_result[0] if here_result else None
-            if len(results) == len(configs):
+            if len(results) == len(processes) + 1:
                 break
             now = time.monotonic()
+            if cancelled() and 0 in results:
+                break  # the caller stops: the first search's plan so far is the result
             if on_time and now > deadline:
                 # the worker processes still running are told to stop; one that has sent a plan
                 # gets ``wait_past`` to send its result (reading its routes back), one that has
                 # sent none by now (still starting, or in OR-Tools' construction) is not waited for
                 cancel_event.set()
                 if 0 in results and (now > deadline + wait_past
-                                     or all(w in results or w not in heard for w in range(len(configs)))):
+                                     or all(w in results or w not in heard for w in range(len(processes) + 1))):
                     break
             try:
                 message = out.get(timeout=0.1)
@@ -403,17 +427,18 @@ def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOption
                     break  # a worker process died without its result
                 continue
             if message[0] == "progress":
-                _, worker, elapsed, value, shown = message
-                heard.add(worker)
-                relay(worker, elapsed, value, shown)
+                pass_on(message)
             else:
                 results[message[1]] = message[2]
+        ended = True
     finally:
-        if len(results) < len(configs):  # stopped early, or an error here (the progress relay, an interrupt)
+        if len(results) < len(processes) + 1:  # stopped early, or an error here (the relay, an interrupt)
             cancel_event.set()
             if 0 not in results:
                 stop_here.set()
-        here.join()
+        # after an error here the first search is not waited for long: an OR-Tools construction
+        # has no cancel (the thread is a daemon)
+        here.join(timeout=None if ended else 1.0)
         for worker, proc in enumerate(processes, start=1):
             if worker not in results:
                 proc.terminate()  # still starting, or in OR-Tools' construction, which has no cancel
