@@ -409,6 +409,13 @@ def test_a_day_split_by_duty_is_searched_side_by_side_and_joined_into_one_plan(d
     history = plan.solver.best_cost_over_time
     assert sum(1 for elapsed, _ in history if elapsed < 10) >= 2
     assert history[-1][1] == pytest.approx(plan.cost.total, abs=0.05)
+    # from the first phase's joined plan on, the best cost does not rise when the second phase's
+    # sides first report (to the pence a side's search and its plan may price apart): the day keeps
+    # the cheaper joined plan. (Up to the join the curve sums the sides priced apart, which can be
+    # below what the joined plan then costs.)
+    joined_at = min(i for i, (_, cost) in enumerate(history) if cost == pytest.approx(second["before"], abs=0.01))
+    costs = [cost for _, cost in history[joined_at:]]
+    assert all(later <= earlier + 0.05 for earlier, later in zip(costs, costs[1:])), history[joined_at:]
     assert seen and seen[-1].best_cost == pytest.approx(plan.cost.total, abs=0.05)
     # one region asked for: the whole day in one search
     whole = solve(day, SolveOptions(time_limit_s=120, workers=2, regions=1, max_rounds=1_000))

@@ -265,8 +265,12 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
             if first_plan_s is None and starts is None and len(heard) == len(parts_now):
                 first_plan_s = round(now, 3)
             if all(r in done_plans or r in searching for r in range(len(parts_now))):
-                record(offset + sum(done_plans[r].cost.total if r in done_plans else searching[r]
-                                    for r in range(len(parts_now))), now)
+                cost = offset + sum(done_plans[r].cost.total if r in done_plans else searching[r]
+                                    for r in range(len(parts_now)))
+                # parts searched again (``starts``) may report above the plan the day already has,
+                # which it keeps if cheaper: the best cost so far does not rise
+                if starts is None or not history or cost < history[-1][1]:
+                    record(cost, now)
 
         waiting = list(range(len(parts_now)))  # submitted only as slots free up, so a cancel starts no more
         running: dict = {}
