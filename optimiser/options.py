@@ -176,8 +176,8 @@ class DecompositionParameters:
     #: Seconds kept back per trip of the largest part for what follows the parts' searches:
     #: sending their plans back, joining and checking them. Each part counts its own start
     #: (arriving, reading its model) and its plan's reading back and pricing within its limit.
-    #: On the generated 2,000-trip day, two sides at 60 s: joining and checking took 0.85 s; at
-    #: 0.006 (before each part counted its start) the solve ended at 56.6 s.
+    #: On the generated 2,000-trip day, two sides at 60 s: joining and checking took 0.10 s and the
+    #: solve ended at 58.5 to 59.4 s; at 0.006 (before each part counted its start) at 56.6 s.
     overhead_s_per_trip: float = 0.002
     #: A day of at least this many trips searched by two or more workers is split by duty when its
     #: fleet works split shifts: the duties before and after the break, one worker each.
@@ -239,22 +239,20 @@ class StrategyParameters:
     #: short limit) or still in an OR-Tools construction is stopped, so the solve ends on time.
     portfolio_wait_past_limit_s: float = 0.5
     #: Below this time limit a day is searched once, whatever ``SolveOptions.workers`` says: a
-    #: worker process takes 1.3 to 1.9 s to start and load the search on an idle 2-core machine,
+    #: worker process took 1.4 to 1.5 s to start and load the search on an idle 2-core machine,
     #: and meanwhile takes a core from the first search. At 1 s the portfolio's plans were dearer
-    #: than one search's; from 2 s on they were not (examples/rutland, five seeds; docs/lab/).
+    #: than one search's; from 2 s on within the seeds' spread (examples/rutland, five seeds;
+    #: docs/lab/).
     portfolio_least_s: float = 3.0
 
     def __post_init__(self):
-        for name in ("portfolio_wait_past_limit_s", "portfolio_least_s"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 600:
-                raise ProblemError(f"{name} must be a number from 0 to 600, not {value!r}",
-                                   where=f"parameters.strategy.{name}")
         for f in fields(self):
-            if f.name in ("portfolio_wait_past_limit_s", "portfolio_least_s"):
-                continue
             value = getattr(self, f.name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if f.type == "float":  # seconds: any number in range
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 600:
+                    raise ProblemError(f"{f.name} must be a number from 0 to 600, not {value!r}",
+                                       where=f"parameters.strategy.{f.name}")
+            elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ProblemError(f"{f.name} must be a whole number of at least 1, not {value!r}",
                                    where=f"parameters.strategy.{f.name}")
 

@@ -15,7 +15,7 @@ from optimiser.errors import SolveCancelled
 from optimiser.decompose.duty_split import split_by_duty
 from optimiser.decompose.regions import region_count, split_into_regions
 from optimiser.engine.screening import screen_trip
-from tests.conftest import assert_feasible
+from tests.conftest import assert_feasible, stops_left_on_scheduler
 from tests.instances import generated_day
 
 
@@ -117,8 +117,7 @@ def test_regions_and_the_sides_of_a_split_shift_day_planned_on_a_dask_cluster(da
                   cancel=cancel)
         except SolveCancelled:
             pass
-        left = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.extensions["events"]._events))
-        assert not [name for name in left if str(name).startswith("itu-stop-")], left
+        assert stops_left_on_scheduler(client, wait_s=0) == []
     _one_plan_of_the_whole_day(day, plan)
     assert plan.solver.regions["count"] == 3
     assert all(r["planned"] for r in plan.solver.regions["each"])
