@@ -32,7 +32,8 @@ class Progress:
 
     A solve reports each time its best cost improves (``best_cost`` in pounds, including
     contract payments for trips not placed yet); a comparison or a set of variants reports each
-    solve it finishes (``done`` of ``total``) with the elapsed time so far."""
+    solve it finishes (``done`` of ``total``) with the elapsed time so far. ``vehicles_in_use``:
+    how many vehicles of each type the best plan uses, where the search says."""
 
     elapsed_s: float
     best_cost: float | None
@@ -40,6 +41,7 @@ class Progress:
     worker: int = 0
     done: int | None = None
     total: int | None = None
+    vehicles_in_use: dict[str, int] | None = None
 
 
 #: The one progress callback type of the public API.

@@ -109,7 +109,7 @@ def test_a_part_priced_alone_costs_what_it_costs_in_the_whole_day():
     def price(model, start_routes):
         values = []
         options = SolveOptions(time_limit_s=5, first_solution="PARALLEL_CHEAPEST_INSERTION", max_solutions=1)
-        assert ortools_search.solve_model(model, options, lambda units, _: values.append(units), lambda: False,
+        assert ortools_search.solve_model(model, options, lambda units, *_: values.append(units), lambda: False,
                                           initial_routes=start_routes) is not None
         return values[0]
 
@@ -179,5 +179,5 @@ def test_a_broken_pool_of_part_workers_falls_back_to_this_process():
     # and the improved routes are a day the whole model accepts
     values = []
     options = SolveOptions(time_limit_s=5, first_solution="PARALLEL_CHEAPEST_INSERTION", max_solutions=1)
-    assert ortools_search.solve_model(m, options, lambda units, _: values.append(units), lambda: False,
+    assert ortools_search.solve_model(m, options, lambda units, *_: values.append(units), lambda: False,
                                       initial_routes=improved) is not None

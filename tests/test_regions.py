@@ -318,6 +318,27 @@ def test_a_day_on_split_shifts_splits_at_the_break_between_duties(day):
                 assert screen_trip(side.problem, trip) is None, trip.id
 
 
+def test_a_day_on_split_shifts_shows_its_progress_as_its_plan_is_priced(day):
+    # the search charges each duty its share of a day rate; the plan pays a vehicle's whole rate
+    # once. Its progress and curve give the plan's price (they ended £29 to £89 below the plan on
+    # a generated 600-trip day), never rise, and end at the plan given
+    seen = []
+    plan = solve(day, SolveOptions(time_limit_s=120, max_rounds=3_000, regions=1), on_progress=seen.append)
+    assert_feasible(day, plan)
+    by_duty = {vt.name: Counter(r.duty for r in plan.routes if r.vehicle_type == vt.name) for vt in day.vehicle_types}
+    # what makes the two prices differ: a type using more vehicles in one duty than in another
+    assert any(len(set(c.values())) > 1 or 0 < len(c) < len(vt.duty_windows)
+               for vt, c in zip(day.vehicle_types, by_duty.values()) if len(vt.duty_windows) > 1)
+    history = plan.solver.best_cost_over_time
+    costs = [cost for _, cost in history]
+    assert costs == sorted(costs, reverse=True)
+    # to the pence that the search's whole units and the plan's exact times price apart
+    assert costs[-1] == pytest.approx(plan.cost.total, abs=0.5)
+    assert seen[-1].best_cost == pytest.approx(plan.cost.total, abs=0.5)
+    vehicles = Counter(name for name, _ in {(r.vehicle_type, r.vehicle_number) for r in plan.routes})
+    assert seen[-1].vehicles_in_use == dict(vehicles)
+
+
 def test_a_fleet_without_a_break_between_duties_is_not_split_by_duty(day):
     from dataclasses import replace as changed
 
@@ -327,7 +348,8 @@ def test_a_fleet_without_a_break_between_duties_is_not_split_by_duty(day):
 
 def test_the_second_phase_prices_each_side_as_the_joined_plan_does(day):
     from optimiser.domain.plan import ContractedTrip, UnservedTrip, build_plan, route_order
-    from optimiser.decompose.duty_split import priced_as_joined
+    from optimiser.decompose.duty_split import joined_cost, priced_as_joined
+    from optimiser.decompose.side_by_side import vehicles_in_use
 
     sides = split_by_duty(day)
     # the first solution of each side, however long a busy machine takes to find it (the limit only
@@ -354,6 +376,11 @@ def test_the_second_phase_prices_each_side_as_the_joined_plan_does(day):
                         [c for p in plans.values() for c in p.contracted],
                         [u for p in plans.values() for u in p.unserved])
     assert_feasible(day, joined)
+    # the progress before the join prices the sides' plans as this joined plan: summed as they
+    # are, they come to half a day rate less for the vehicle the afternoon does without
+    each = [(p.cost.total, vehicles_in_use(p)) for p in plans.values()]
+    assert sum(cost for cost, _ in each) < joined.cost.total - 1.0
+    assert joined_cost(day, sides, each) == pytest.approx(joined.cost.total, abs=0.01)
     parts, starts, place, already_paid, info = priced_as_joined(day, sides, plans)
     rate = {vt.name: vt.cost_per_day for vt in day.vehicle_types}
     on_both = {vt.name for vt in day.vehicle_types if all(vt.name in side.duties for side in sides)}
@@ -410,8 +437,9 @@ def test_a_day_split_by_duty_is_searched_side_by_side_and_joined_into_one_plan(d
     assert history[-1][1] == pytest.approx(plan.cost.total, abs=0.05)
     # from the first phase's joined plan on, the best cost does not rise when the second phase's
     # sides first report (to the pence a side's search and its plan may price apart): the day keeps
-    # the cheaper joined plan. (Up to the join the curve sums the sides priced apart, which can be
-    # below what the joined plan then costs.)
+    # the cheaper joined plan. (Up to the join the curve prices the sides' best plans as the joined
+    # plan would, ``joined_cost``; a side's search, ranking by its own price, can take a vehicle
+    # beyond the other side's and so raise it.)
     joined_at = min(i for i, (_, cost) in enumerate(history) if cost == pytest.approx(second["before"], abs=0.01))
     costs = [cost for _, cost in history[joined_at:]]
     assert all(later <= earlier + 0.05 for earlier, later in zip(costs, costs[1:])), history[joined_at:]

@@ -50,7 +50,8 @@ def solve_part(region: Problem, options: SolveOptions, stop, start_routes=None, 
     """One region's plan (runs in a worker process or on a Dask worker); ``stop`` is the whole
     solve's cancel, shared across processes; ``start_routes``: improve these rather than plan anew
     (``cooled``: they are this solve's own search's, so the search does not heat them again);
-    ``progress``: a shared queue taking (part, best cost) at most every ``progress_every_s``;
+    ``progress``: a shared queue taking (part, best cost, vehicles of each type in use) at most
+    every ``progress_every_s``;
     ``sent_at``: when the part was sent (``time.time()``), so that the time it took to arrive
     comes off its limit."""
     if sent_at is not None:
@@ -74,7 +75,7 @@ def solve_part(region: Problem, options: SolveOptions, stop, start_routes=None, 
         now = time.monotonic()
         if progress is not None and now - sent[0] >= every_s:
             sent[0] = now
-            progress.put((part, p.best_cost))
+            progress.put((part, p.best_cost, p.vehicles_in_use))
 
     return solve_single(region, options, cancel=Stop(), start_routes=start_routes, on_progress=on_progress,
                         cooled_start=cooled)
@@ -120,8 +121,8 @@ class SharedStop:
             for future in futures:
                 future.cancel()
 
-    def reports(self) -> list[tuple[int, float]]:
-        """The (part, best cost) reports waiting, oldest first."""
+    def reports(self) -> list[tuple[int, float, dict[str, int] | None]]:
+        """The (part, best cost, vehicles of each type in use) reports waiting, oldest first."""
         if self.progress is None:
             return []
         out = []
@@ -190,14 +191,18 @@ class StopCheck:
 
 def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], place: Callable, split_info: dict,
                started: float, *, mend: Callable | None, on_progress: ProgressCallback | None, cancel, executor,
-               slots: int, second_phase: Callable | None = None) -> Plan:
+               slots: int, second_phase: Callable | None = None, joined_cost: Callable | None = None) -> Plan:
     """Plan ``parts`` (smaller days that share nothing: no trip, and no vehicle in the same duty),
     ``slots`` at a time, and join their plans, ``place(part, route)`` giving each route its vehicle
     and duty in the whole day; with ``mend`` (regions.py's seam search), then search the seams
     between the parts again. With
     ``second_phase`` (a function of the parts' plans giving parts priced again, their start routes
     and how to place their routes, or None), the last ``second_phase_share`` of the time searches
-    those parts again from their plans; the cheaper joined plan is kept."""
+    those parts again from their plans; the cheaper joined plan is kept. ``joined_cost`` (a
+    function of each part's (best cost, vehicles of each type in use, None where unknown) giving
+    what the joined plan would cost) prices the progress before the parts are joined, where parts
+    priced apart do not add up to the joined plan (the sides of a day split by duty share their
+    vehicles' day rates); without it the parts' costs are summed."""
     decomposition = options.parameters.decomposition
 
     own = executor is None
@@ -255,9 +260,11 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
         nonlocal stopped, overran, given_up, parts_running
         parts_running = True
         searching: dict[int, float] = {}  # the best cost each part still searching has sent
+        in_use: dict[int, dict[str, int] | None] = {}  # and the vehicles of each type its plan uses
         heard: set[int] = set()  # parts that have sent a plan of their own, or ended
         if starts is None:
             searching.update(enumerate(unplanned))
+            in_use.update((r, {}) for r in range(len(parts_now)))
 
         def report():
             nonlocal first_plan_s
@@ -265,8 +272,11 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
             if first_plan_s is None and starts is None and len(heard) == len(parts_now):
                 first_plan_s = round(now, 3)
             if all(r in done_plans or r in searching for r in range(len(parts_now))):
-                cost = offset + sum(done_plans[r].cost.total if r in done_plans else searching[r]
-                                    for r in range(len(parts_now)))
+                each = [(done_plans[r].cost.total, vehicles_in_use(done_plans[r])) if r in done_plans
+                        else (searching[r], in_use.get(r)) for r in range(len(parts_now))]
+                # the second phase's parts are priced as the joined plan prices them already
+                cost = offset + (joined_cost(each) if joined_cost is not None and starts is None
+                                 else sum(c for c, _ in each))
                 # parts searched again (``starts``) may report above the plan the day already has,
                 # which it keeps if cheaper: the best cost so far does not rise
                 if starts is None or not history or cost < history[-1][1]:
@@ -289,10 +299,11 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
                                + decomposition.overhead_s_per_trip * len(parts_now[r].trips))
             done, _ = wait(list(running), timeout=0.2, return_when=FIRST_COMPLETED)
             reports = stop.reports()
-            for r, cost in reports:  # oldest first, each a new best
+            for r, cost, vehicles in reports:  # oldest first, each a new best
                 heard.add(r)
                 if r not in done_plans:
                     searching[r] = cost
+                    in_use[r] = vehicles
             if reports:
                 report()
             for future in done:
@@ -338,8 +349,8 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
                 raise SolveCancelled("the solve was cancelled before any region was planned")
             raise SolveFailed("no region could be planned: " + "; ".join(failures.values()), where="regions")
         joined = join_parts(problem, parts, plans, failures, options, place, split_info, started, history, slots, stopped)
-        # the parts were priced apart: a vehicle working duties on both sides of a break pays its
-        # day rate once in the whole day, however the two parts shared it
+        # the joined plan's own price: the progress until now priced the parts as ``joined_cost``
+        # says, or summed them (regions share no vehicle)
         record(joined.cost.total)
         if second_s and not stopped and not overran and len(plans) == len(parts):
             joined = _second_phase(problem, options, parts, plans, joined, place, split_info, started, history,
@@ -362,6 +373,14 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
         if own:
             # a part given up may still be running: wait for it no longer than the solve did
             executor.shutdown(wait=not given_up, cancel_futures=True)
+
+def vehicles_in_use(plan: Plan) -> dict[str, int]:
+    """How many vehicles of each type ``plan`` uses."""
+    counts: dict[str, int] = {}
+    for name, _ in {(route.vehicle_type, route.vehicle_number) for route in plan.routes}:
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
 
 def _overran(running: dict, due: dict, overrun_s: float) -> dict:
     """The running parts' futures that are at least ``overrun_s`` past when they were due, with

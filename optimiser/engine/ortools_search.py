@@ -23,12 +23,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+import numpy as np
+
 from optimiser.options import SolveOptions
 
 from .construct import construct_routes
 from .parts import improve_by_parts
 from .ruin_recreate import RuinAndRecreate
-from .search_model import SearchModel, node_matrices
+from .search_model import DayRates, SearchModel, node_matrices
 
 
 @dataclass
@@ -43,7 +45,7 @@ class SearchResult:
     improvement_counts: dict = field(default_factory=dict)
 
 
-def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int, int], None],
+def solve_model(m: SearchModel, options: SolveOptions, report: Callable[..., None],
                 cancelled: Callable[[], bool], initial_routes: list[list[int]] | None = None, executor=None,
                 start: Sequence[tuple] | None = None, cooled: bool = False,
                 deadline: float | None = None) -> SearchResult | None:
@@ -53,9 +55,11 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int, in
     there at the temperature a search ends at (``RuinAndRecreate.improve``). ``deadline`` (on the
     monotonic clock): when the whole solve must end, when it began before this model was built
     (the caller's screening and model count against the time limit too); by default the time
-    limit from now. ``report(units, plan_units)`` is called with each new best: the search's
-    objective, which ranks solutions, and the same as the plan prices it, which is shown (a held
-    trip left out is searched at the unserved price and contracted in the plan)."""
+    limit from now. ``report(units, plan_units, vehicles=None)`` is called with each new best: the
+    search's objective, which ranks solutions, and the same as the plan prices it, which is shown
+    (a held trip left out is searched at the unserved price and contracted in the plan; a vehicle
+    pays its whole day rate once, ``DayRates``), with the plan's vehicles of each type where the
+    search knows them."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     if deadline is None:
@@ -150,6 +154,29 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int, in
     held_pickups = [(manager.NodeToIndex(n_depots + 2 * k), excess) for k, excess in m.held_excess_units.items()
                     if excess]
 
+    day_rates = DayRates(m)
+    held_trips = set(m.held_excess_units)
+
+    def as_plan(model, value: int):
+        # the plan's price of this solution (solve_model's report) and its vehicles of each type
+        shown = value - sum(excess for index, excess in held_pickups if model.NextVar(index).Value() == index)
+        if not day_rates.split_shifts:
+            return shown, None  # the search charges what the plan pays; not worth a walk of every route
+        used, holds = [], []
+        for v in range(len(m.vehicles)):
+            index = model.NextVar(model.Start(v)).Value()
+            if model.IsEnd(index):
+                continue
+            used.append(v)
+            carries = False
+            while held_trips and not carries and not model.IsEnd(index):
+                node = manager.IndexToNode(index)
+                carries = carries or (node >= n_depots and (node - n_depots) // 2 in held_trips)
+                index = model.NextVar(index).Value()
+            holds.append(carries)
+        difference, vehicles = day_rates.of(np.asarray(used, dtype=np.int64), np.asarray(holds, dtype=bool))
+        return shown + difference, vehicles
+
     def at_solution():
         model = holder.get("routing")
         if model is None:
@@ -157,8 +184,7 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[[int, in
         value = model.CostVar().Value()
         if best[0] is None or value < best[0]:
             best[0] = value
-            report(value, value - sum(excess for index, excess in held_pickups
-                                      if model.NextVar(index).Value() == index))
+            report(value, *as_plan(model, value))
         # while restoring, not even asked: on a cluster the cancel is a round trip to the
         # scheduler, and one failing inside this callback broke the reading of the routes
         if not holder.get("restoring") and cancelled():
@@ -328,7 +354,7 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
         if options.place_left_out:
             placed_all = search.place_all(forced=True, until=deadline - reserve, stop=cancelled)
     best[0] = search.best
-    report(search.best, search.priced_as_plan(search.best))
+    report(search.best, *search.cheaper_plan(search.best))
     if not placed_all:
         # the time ran out while the first routes were being built: give the routes built so far
         # (the trips not reached go to contracts), and no search
@@ -336,7 +362,9 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
 
     def better(total: int):
         best[0] = total
-        report(total, search.priced_as_plan(total))
+        cheaper = search.cheaper_plan(total)
+        if cheaper is not None:  # the plan given is the cheapest of the bests: the curve shows those
+            report(total, *cheaper)
 
     counts = search.improve(deadline - reserve, cancelled, better, cooled=cooled, max_rounds=options.max_rounds)
     return search.best_routes(), counts, False
@@ -381,7 +409,7 @@ def solve_part_model(sub: SearchModel, start_routes: list[list[int]], seconds: f
     start, best objective, best routes as node lists) or None."""
     values: list[int] = []
     options = SolveOptions(time_limit_s=seconds, first_solution="PARALLEL_CHEAPEST_INSERTION", check=False)
-    result = solve_model(sub, options, lambda units, _: values.append(units), lambda: False,
+    result = solve_model(sub, options, lambda units, *_: values.append(units), lambda: False,
                          initial_routes=start_routes)
     if result is None or not values:
         return None

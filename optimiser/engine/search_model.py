@@ -55,6 +55,8 @@ class SearchModel:
     #: less its contract price (0 without one). The search leaves it out at the unserved price, so
     #: that it keeps its vehicle where it can; the plan contracts it.
     held_excess_units: dict[int, int] = field(default_factory=dict)
+    #: each vehicle type's whole day rate: what the plan pays once for a vehicle, whatever duties it drives
+    day_rate_units: list[int] = field(default_factory=list)
 
     @property
     def n_depots(self) -> int:
@@ -154,6 +156,7 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
         capacities=capacities, demand=demand, allowed_vehicles=allowed, ride_limit_units=ride_limits,
         drop_penalty_units=penalties, solo=[t.travels_alone for t in trips], type_counts=type_counts,
         horizon_units=horizon, held_excess_units=held_excess,
+        day_rate_units=[int(round(vt.cost_per_day * COST_UNITS_PER_POUND)) for vt in vts],
     )
 
 
@@ -172,6 +175,71 @@ def node_matrices(m: SearchModel):
     for rate in sorted(set(m.cost_per_km_by_vehicle)):
         cost_units[rate] = np.rint(metres * (rate * COST_UNITS_PER_POUND / 1000.0)).astype(np.int64)
     return time_units, cost_units
+
+
+def plan_vehicle_numbers(vehicles: Sequence[tuple[int, int, int, int]],
+                         used: Sequence[tuple[int, bool]]) -> list[int]:
+    """The vehicle number in the plan of each used search vehicle, given as (search vehicle, whether
+    its route carries a trip assigned to a vehicle). A route carrying an assigned trip keeps its
+    vehicle's number (the search allows the trip on no other); the rest are numbered from 0 within
+    each duty, around those: a type's vehicles are alike, so duty 1's #0 and duty 2's #0 are one
+    vehicle, which pays its day rate once."""
+    held: dict[tuple[int, int], set[int]] = {}
+    for v, holds in used:
+        if holds:
+            ti, number, duty, _ = vehicles[v]
+            held.setdefault((ti, duty), set()).add(number)
+    next_number: dict[tuple[int, int], int] = {}
+    numbers = []
+    for v, holds in used:
+        ti, number, duty, _ = vehicles[v]
+        if not holds:
+            number = next_number.get((ti, duty), 0)
+            while number in held.get((ti, duty), ()):
+                number += 1
+            next_number[(ti, duty)] = number + 1
+        numbers.append(number)
+    return numbers
+
+
+class DayRates:
+    """What a plan pays in day rates for the vehicles some routes use, against what the search
+    charged for them. The search charges each duty its share of its type's day rate (it cannot
+    know which duties one vehicle will drive until the routes are numbered); the plan pays the
+    whole rate once for each vehicle it numbers (``plan_vehicle_numbers``). On split shifts the two
+    differ, by half a rate for each vehicle one side of the break uses beyond the other: on a
+    generated 600-trip day a search's last best was £29 below its plan (docs/lab/county-day.md),
+    so its progress is given as the plan prices it."""
+
+    def __init__(self, m: SearchModel):
+        self.vehicles = m.vehicles
+        self.rates = np.asarray(m.day_rate_units, dtype=np.int64)
+        self.charged = np.asarray(m.fixed_cost_units, dtype=np.int64)
+        self.types = np.asarray([ti for ti, _, _, _ in m.vehicles], dtype=np.int64)
+        self.duties = np.asarray([duty for _, _, duty, _ in m.vehicles], dtype=np.int64)
+        self.n_duties = int(self.duties.max()) + 1 if len(self.duties) else 1
+        #: only on split shifts does a plan pay other than the search charged
+        self.split_shifts = self.n_duties > 1
+
+    def of(self, used: np.ndarray, holds: np.ndarray | None = None) -> tuple[int, tuple[int, ...]]:
+        """For the search vehicles ``used`` (an index array; ``holds``: whether each one's route
+        carries a trip assigned to a vehicle, or None for none): the plan's day rates less the
+        search's charges for them (cost units), and how many vehicles of each type the plan uses."""
+        used = np.asarray(used, dtype=np.int64)
+        n_types = len(self.rates)
+        if holds is None or not holds.any():
+            # numbered from 0 in each duty: a type uses as many vehicles as its busiest duty
+            per_duty = np.bincount(self.types[used] * self.n_duties + self.duties[used],
+                                   minlength=n_types * self.n_duties)
+            counts = per_duty.reshape(n_types, self.n_duties).max(axis=1) if n_types else per_duty[:0]
+        else:
+            pairs = [(int(v), bool(h)) for v, h in zip(used, holds)]
+            distinct: list[set[int]] = [set() for _ in range(n_types)]
+            for (v, _), number in zip(pairs, plan_vehicle_numbers(self.vehicles, pairs)):
+                distinct[self.vehicles[v][0]].add(number)
+            counts = np.asarray([len(d) for d in distinct], dtype=np.int64)
+        difference = int(counts @ self.rates) - int(self.charged[used].sum())
+        return difference, tuple(int(c) for c in counts)
 
 
 def vehicle_list(problem: Problem) -> list[tuple[int, int, int, int]]:

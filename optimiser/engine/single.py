@@ -22,7 +22,7 @@ from optimiser.options import CancelToken, Progress, ProgressCallback, SolveOpti
 
 from .ortools_search import solve_model
 from .screening import assigned_vehicle_name, screen_trip, why_dropped
-from .search_model import COST_UNITS_PER_POUND, build_search_model, vehicle_list
+from .search_model import COST_UNITS_PER_POUND, build_search_model, plan_vehicle_numbers, vehicle_list
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
     # and the curve report what the plan given now would cost, so they count those contracts too
     screened_contracts = sum((problem.contract_price(t) or (None, 0.0))[1] for t in problem.trips if t.id in screened)
 
-    def relay(worker: int, elapsed: float, value: int, plan_value: int):
+    def relay(worker: int, elapsed: float, value: int, plan_value: int, vehicles: tuple[int, ...] | None = None):
         # ranked by the search's objective, shown as the plan prices it (solve_model's report)
         nonlocal best_units
         if best_units is None or value < best_units:
@@ -108,7 +108,9 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
             cost = plan_value / COST_UNITS_PER_POUND + screened_contracts
             history.append((round(elapsed, 3), cost))
             if on_progress:
-                on_progress(Progress(elapsed, cost, options.time_limit_s, worker))
+                in_use = None if vehicles is None else {
+                    vt.name: n for vt, n in zip(problem.vehicle_types, vehicles) if n}
+                on_progress(Progress(elapsed, cost, options.time_limit_s, worker, vehicles_in_use=in_use))
 
     result = None
     if model_trips and fleet_size:
@@ -116,7 +118,8 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
             trips = _ordered_trips(model_trips, options.seed)
             model = build_search_model(problem, trips)
             # the time limit is the whole solve's: the screening and the search model count too
-            result = solve_model(model, options, lambda v, shown: relay(0, time.monotonic() - started, v, shown),
+            result = solve_model(model, options,
+                                 lambda v, *shown: relay(0, time.monotonic() - started, v, *shown),
                                  (cancel.is_set if cancel else (lambda: False)), executor=executor, start=start,
                                  cooled=cooled_start, deadline=started + options.time_limit_s)
         else:
@@ -142,26 +145,11 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
     orders, served = [], set()
     vehicles = vehicle_list(problem)
     routes = result.routes if result else []
-    # a route carrying a trip assigned to a vehicle keeps that vehicle's number (the search model
-    # allows the trip on no other); the rest are numbered around those
-    assigned_routes = {v for v, events in routes if any(problem.assigned_vehicle(tid) for _, tid in events)}
-    held: dict[tuple[int, int], set[int]] = {}
-    for v in assigned_routes:
-        ti, number, duty, _ = vehicles[v]
-        held.setdefault((ti, duty), set()).add(number)
-    next_number: dict[tuple[int, int], int] = {}
-    for v, events in routes:
-        ti, model_number, duty, li = vehicles[v]
-        if v in assigned_routes:
-            number = model_number
-        else:
-            # OR-Tools has one vehicle per (vehicle, duty, layout); within each duty, number the
-            # vehicles actually used from 0 (a type's vehicles are alike, so duty 1's #0 and duty
-            # 2's #0 are one vehicle)
-            number = next_number.get((ti, duty), 0)
-            while number in held.get((ti, duty), ()):
-                number += 1
-            next_number[(ti, duty)] = number + 1
+    # OR-Tools has one vehicle per (vehicle, duty, layout): a route carrying a trip assigned to a
+    # vehicle keeps that vehicle's number, the rest are numbered from 0 in each duty around those
+    used = [(v, any(problem.assigned_vehicle(tid) for _, tid in events)) for v, events in routes]
+    for (v, events), number in zip(routes, plan_vehicle_numbers(vehicles, used)):
+        ti, _, duty, li = vehicles[v]
         orders.append(RouteOrder(vts[ti], number, vts[ti].layouts[li],
                                  tuple((kind, problem.trip(tid)) for kind, tid in events), duty))
         served.update(tid for _, tid in events)
@@ -290,7 +278,7 @@ def _search_one(problem: Problem, trips_ids: list[str], options: SolveOptions, s
     if may_bow_out and time.monotonic() >= deadline:
         return None  # started too late (a process on a busy machine): the first search has the time
     return solve_model(model, options,
-                       lambda value, shown: send(("progress", worker, time.monotonic() - started, value, shown)),
+                       lambda value, *shown: send(("progress", worker, time.monotonic() - started, value, *shown)),
                        stop, start=start, cooled=cooled, deadline=deadline)
 
 
@@ -373,9 +361,9 @@ def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOption
     heard: set[int] = set()  # the searches that have sent a plan
 
     def pass_on(message) -> None:
-        _, worker, elapsed, value, shown = message
+        _, worker, elapsed, value, *shown = message
         heard.add(worker)
-        relay(worker, elapsed, value, shown)
+        relay(worker, elapsed, value, *shown)
 
     def pass_on_here() -> None:
         while True:
