@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import Counter
 
 import pytest
 
@@ -302,3 +303,48 @@ def test_a_portfolio_searches_on_from_its_best_plan_for_the_last_share_of_its_ti
     times = [t for t, _ in plan.solver.best_cost_over_time]
     costs = [c for _, c in plan.solver.best_cost_over_time]
     assert costs == sorted(costs, reverse=True) and all(0 <= t <= plan.solver.seconds for t in times)
+
+
+def test_a_trip_held_to_its_vehicle_keeps_it_on_split_shifts():
+    # the search ranks its plans with whole day rates on split shifts, and a trip held to a vehicle
+    # left out at its unserved price: the plan given never trades the vehicle away for a cheaper
+    # contract (ranked by the plan's price alone, the held trip went to a taxi: "no place found
+    # for it on minibus 1, the vehicle it must ride", while the search had it on board)
+    from dataclasses import replace
+
+    from optimiser.domain.model import Layout, ProblemBuilder, crow_fly
+
+    places = {"depot": (52.67, -0.73), "a_home": (52.80, -0.90), "h_home": (52.675, -0.735),
+              "school": (52.67, -0.72)}
+    builder = ProblemBuilder(crow_fly(places), name="held")
+    builder.add_vehicle_type("minibus", count=1, depot="depot", cost_per_day=90, cost_per_km=0.5, cost_per_hour=18,
+                             layouts=[Layout("2 seats", seats=2)], duties=["07:00-10:30", "14:30-18:30"])
+    builder.add_tariff("taxi", flag_fall=3, per_km=2)
+    # A, a long trip, and H, a short one held to the minibus, each need both seats at once
+    builder.add_trip("A", "school", "a_home", "school", earliest_pickup="08:00", latest_pickup="08:05", seats=2)
+    builder.add_trip("H", "school", "h_home", "school", earliest_pickup="08:06", latest_pickup="08:10", seats=2)
+    problem = replace(builder.build(), assigned_vehicles=(("H", "minibus", 0),))
+    plan = solve(problem, SolveOptions(time_limit_s=60, max_rounds=200))
+    assert_feasible(problem, plan)
+    assert [r.trip_ids for r in plan.routes] == [("H",)]
+    assert [c.trip_id for c in plan.contracted] == ["A"]
+    assert plan.solver.best_cost_over_time[-1][1] == pytest.approx(plan.cost.total, abs=0.05)
+
+
+def test_a_portfolio_on_split_shifts_shows_and_gives_its_cheapest_plan():
+    # each search gives the cheapest plan among its bests with whole day rates, and the portfolio
+    # chooses and shows the searches' plans ranked the same way: the curve never rises and ends at
+    # the plan given
+    from tests.instances import generated_day
+
+    problem = generated_day(240, 6)
+    seen = []
+    plan = solve(problem, SolveOptions(time_limit_s=6, workers=2, regions=1), on_progress=seen.append)
+    assert_feasible(problem, plan)
+    assert plan.solver.workers == 2
+    costs = [cost for _, cost in plan.solver.best_cost_over_time]
+    assert costs == sorted(costs, reverse=True)
+    # to the pence that the search's whole units and the plan's exact times price apart
+    assert costs[-1] == pytest.approx(plan.cost.total, abs=0.5)
+    assert seen[-1].vehicles_in_use == dict(Counter(
+        name for name, _ in {(r.vehicle_type, r.vehicle_number) for r in plan.routes}))

@@ -49,21 +49,29 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[..., Non
                 cancelled: Callable[[], bool], initial_routes: list[list[int]] | None = None, executor=None,
                 start: Sequence[tuple] | None = None, cooled: bool = False,
                 deadline: float | None = None) -> SearchResult | None:
-    """Build and solve the OR-Tools model of ``m``: the search's result, or None. With ``initial_routes`` (node lists per vehicle) the search starts from them, and
-    returns None if OR-Tools does not accept them. ``start`` (``start_of``'s routes) is where
-    ruin and recreate starts instead of building its own first routes; ``cooled``: searched from
-    there at the temperature a search ends at (``RuinAndRecreate.improve``). ``deadline`` (on the
-    monotonic clock): when the whole solve must end, when it began before this model was built
-    (the caller's screening and model count against the time limit too); by default the time
-    limit from now. ``report(units, plan_units, vehicles=None)`` is called with each new best: the
-    search's objective, which ranks solutions, and the same as the plan prices it, which is shown
-    (a held trip left out is searched at the unserved price and contracted in the plan; a vehicle
-    pays its whole day rate once, ``DayRates``), with the plan's vehicles of each type where the
-    search knows them."""
+    """Search ``m``: the search's result, or None. Ruin and recreate from our own first routes
+    (``first_solution`` TIME_ORDERED_INSERTION with ``ruin_and_recreate``) runs on its own;
+    otherwise OR-Tools' model of ``m`` is built and solved. With ``initial_routes`` (node lists per
+    vehicle) OR-Tools starts from them, and None is returned if it does not accept them.
+    ``start`` (``start_of``'s routes) is where ruin and recreate starts instead of building its
+    own first routes; ``cooled``: searched from there at the temperature a search ends at
+    (``RuinAndRecreate.improve``). ``deadline`` (on the monotonic clock): when the whole solve
+    must end, when it began before this model was built (the caller's screening and model count
+    against the time limit too); by default the time limit from now.
+
+    ``report(units, plan_units, vehicles=None)`` is called with each new best: how the search
+    ranks it (OR-Tools: its objective; ruin and recreate: its objective with each vehicle's whole
+    day rate, ``RuinAndRecreate.priced_as_plan``), the same as the plan prices it, which is shown
+    (a held trip left out is searched at the unserved price and contracted in the plan, a trip no
+    contract carries left unserved at no price; a vehicle pays its whole day rate once,
+    ``DayRates``), and the plan's vehicles of each type where the search knows them. The result's
+    ``objective_units`` ranks the same way."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     if deadline is None:
         deadline = time.monotonic() + options.time_limit_s
+    if initial_routes is None and options.first_solution == "TIME_ORDERED_INSERTION" and options.ruin_and_recreate:
+        return _search_by_ruin_and_recreate(m, options, report, cancelled, deadline, start, cooled)
 
     n_depots = m.n_depots
     manager = pywrapcp.RoutingIndexManager(len(m.node_location), len(m.vehicles), m.starts, m.starts)
@@ -149,10 +157,11 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[..., Non
     # worker was killed for memory after 20 minutes). The callback reaches the model through
     # this holder, emptied when the search is over.
     holder = {"routing": routing}
-    # a held trip left out is searched at the unserved price and contracted in the plan: progress
-    # reports it as the plan prices it (an unperformed node is its own next)
-    held_pickups = [(manager.NodeToIndex(n_depots + 2 * k), excess) for k, excess in m.held_excess_units.items()
-                    if excess]
+    # a held trip left out is searched at the unserved price and contracted in the plan, a trip no
+    # contract carries is left unserved: progress reports them as the plan prices them (an
+    # unperformed node is its own next)
+    held_pickups = [(manager.NodeToIndex(n_depots + 2 * k), excess)
+                    for k, excess in (*m.held_excess_units.items(), *m.unpriced_units.items()) if excess]
 
     day_rates = DayRates(m)
     held_trips = set(m.held_excess_units)
@@ -195,14 +204,13 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[..., Non
         matrices = [time_rows, cost_rows]
         del time_rows, cost_rows  # _run_search lets go of them once our construction is done
         return _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb2, matrices,
-                           best, report, cancelled, deadline, initial_routes, executor, holder, start, cooled)
+                           best, report, cancelled, deadline, initial_routes, executor, holder)
     finally:
         holder.clear()
 
 
 def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb2, matrices: list, best,
-                report, cancelled, deadline, initial_routes, executor, holder: dict, start=None,
-                cooled: bool = False):
+                report, cancelled, deadline, initial_routes, executor, holder: dict):
     time_rows, cost_rows = matrices
     matrices.clear()
     initial = None
@@ -212,43 +220,6 @@ def _run_search(m, options, routing, manager, n_depots, params, routing_enums_pb
         initial = routing.ReadAssignmentFromRoutes(initial_routes, True)
         if initial is None:
             return None
-    elif options.first_solution == "TIME_ORDERED_INSERTION" and options.ruin_and_recreate:
-        first_routes = None
-        if start is not None:
-            first_routes = routes_on_model(m, start)
-        elif len(m.trip_ids) < options.parameters.strategy.county_day_trips and not m.held_excess_units:
-            # below county size construct.py takes well under a second; the benchmark figures for
-            # these days were measured starting from its routes (docs/lab/). It builds routes on
-            # a type's first vehicle and numbers them afterwards, so a day with trips held to a
-            # vehicle gets the search's own first routes, which keep every vehicle apart
-            first_routes, construction_cut, _ = construct_routes(
-                m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
-        if construction_cut:
-            improved = first_routes
-        else:
-            improved, info["ruin_and_recreate"], construction_cut = _improve_by_ruin_and_recreate(
-                m, first_routes, time_rows, cost_rows, deadline, best, report, cancelled, options,
-                cooled=start is not None and cooled)
-        # from here OR-Tools only reads and prices what was found (reading runs a search of its
-        # own, which reaches the solution callback): a cancel must not lose it
-        holder["restoring"] = True
-        initial = routing.ReadAssignmentFromRoutes(improved, True)
-        if "ruin_and_recreate" in info:
-            info["ruin_and_recreate"]["read_back"] = initial is not None
-        if initial is not None:
-            # the routes read back are the whole solution, priced: searching from them with
-            # OR-Tools (even to one solution) first runs its cheapest insertion of every trip left
-            # to contracts, with no time limit, which took minutes on the 2,000-trip day
-            return _search_result(m, routing, manager, initial, construction_cut, info)
-        if improved is not None and best[0] is not None:
-            # our tests are exact, so this is a defect; OR-Tools' own construction, the fallback
-            # before, ran for over ten minutes on the 2,000-trip day's in-house fleet: give our
-            # routes as found (the plan's checker checks them anyway)
-            return SearchResult(int(best[0]), _routes_as_events(m, improved), construction_cut, info)
-        # no routes of ours at all: OR-Tools' own construction still gives a plan, within a bound
-        params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
-        params.solution_limit = 1
-        _finish_within(params, deadline, options)
     elif options.first_solution == "TIME_ORDERED_INSERTION":
         routes, construction_cut, estimate = construct_routes(
             m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
@@ -331,16 +302,60 @@ def routes_on_model(m: SearchModel, start: Sequence[tuple]) -> list[list[int]]:
     return routes
 
 
-def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_rows, deadline: float, best: list,
+def _search_by_ruin_and_recreate(m: SearchModel, options: SolveOptions, report, cancelled, deadline: float,
+                                 start: Sequence[tuple] | None, cooled: bool) -> SearchResult:
+    """Our own search from first routes (``start``'s; construct.py's below county size; else its
+    own), without OR-Tools: its schedule tests are exact, its objective is the model's, and the
+    plan made of its routes is checked on its own (checker.py). Building OR-Tools' model only to
+    read the routes back into it took 3.9 s of a 2,000-trip day's time limit (node lists of the
+    matrices 2.3 s, registering them 1.4 s, reading 0.55 s), so that a 10 s solve of the day gave
+    every trip to contracts (docs/lab/county-day.md)."""
+    time_rows, cost_rows = node_matrices(m)
+    first_routes = None
+    if start is not None:
+        first_routes = routes_on_model(m, start)
+    elif len(m.trip_ids) < options.parameters.strategy.county_day_trips and not m.held_excess_units:
+        # below county size construct.py takes well under a second; the benchmark figures for
+        # these days were measured starting from its routes (docs/lab/). It builds routes on
+        # a type's first vehicle and numbers them afterwards, so a day with trips held to a
+        # vehicle gets the search's own first routes, which keep every vehicle apart
+        first_routes, construction_cut, estimate = construct_routes(
+            m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
+        if construction_cut:
+            # no time to search: the routes built so far (the trips not reached go to contracts)
+            report(estimate, *_as_plan_of_routes(m, first_routes, estimate))
+            return SearchResult(estimate, _routes_as_events(m, first_routes), True, {})
+    routes, counts, construction_cut, objective = _improve_by_ruin_and_recreate(
+        m, first_routes, time_rows, cost_rows, deadline, report, cancelled, options,
+        cooled=start is not None and cooled)
+    return SearchResult(objective, _routes_as_events(m, routes), construction_cut, {"ruin_and_recreate": counts})
+
+
+def _as_plan_of_routes(m: SearchModel, routes: list[list[int]], objective: int) -> tuple[int, tuple[int, ...]]:
+    """``objective``, that of ``routes`` (node lists per search vehicle), as their plan prices it,
+    and the plan's vehicles of each type (``RuinAndRecreate.priced_as_plan`` for routes outside a search)."""
+    n_depots = m.n_depots
+    placed = {(node - n_depots) // 2 for route in routes for node in route}
+    held = set(m.held_excess_units)
+    used = [v for v, route in enumerate(routes) if route]
+    holds = [any((node - n_depots) // 2 in held for node in routes[v]) for v in used]
+    difference, vehicles = DayRates(m).of(np.asarray(used, dtype=np.int64), np.asarray(holds, dtype=bool))
+    left_out = sum(units for k, units in (*m.held_excess_units.items(), *m.unpriced_units.items())
+                   if k not in placed)
+    return objective + difference - left_out, vehicles
+
+
+def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_rows, deadline: float,
                                   report, cancelled, options: SolveOptions, cooled: bool = False):
     """Improve ``first_routes`` by ruin and recreate until shortly before the deadline: the routes
-    to read into the whole model, what the search did, and whether the deadline came while the
-    first routes were still being built (then there was no search). Without first routes the search makes
-    its own, inserting every trip in order of earliest pickup at any price: on the generated
-    2,000-trip day that took 5 s where construct.py took 27 s (0.4 s since the quick time tests),
-    and 30 s of search from it ended 2.8% cheaper than from construct.py's routes (docs/lab/)."""
+    to give, what the search did, whether the deadline came while the first routes were still
+    being built (then there was no search), and the routes' objective as the search ranks its
+    plans (``RuinAndRecreate.cheaper_plan``). Without first routes the search makes its own,
+    inserting every trip in order of earliest pickup at any price: on the generated 2,000-trip
+    day that took 5 s where construct.py took 27 s (0.4 s since the quick time tests), and 30 s of
+    search from it ended 2.8% cheaper than from construct.py's routes (docs/lab/)."""
     parameters = options.parameters.ruin_recreate
-    # keep back time to read the routes into the whole model and restore them
+    # keep back time to make, price and check the plan of the routes
     reserve = parameters.read_back_reserve_s(len(m.trip_ids), options.time_limit_s)
     placed_all = True
     if first_routes is None:
@@ -350,24 +365,25 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
         try:
             search = RuinAndRecreate(m, first_routes, time_rows, cost_rows, options.seed, parameters)
         except ValueError as exc:  # a first route without a schedule: a defect, but not worth the day
-            return first_routes, {"rounds": 0, "accepted": 0, "not_started": str(exc)}, False
+            # (the plan's checker names it); ranked below any search's routes
+            return (first_routes, {"rounds": 0, "accepted": 0, "not_started": str(exc)}, False,
+                    int(sum(m.drop_penalty_units)) + 1)
         if options.place_left_out:
             placed_all = search.place_all(forced=True, until=deadline - reserve, stop=cancelled)
-    best[0] = search.best
-    report(search.best, *search.cheaper_plan(search.best))
+    report(*search.cheaper_plan(search.best))
     if not placed_all:
         # the time ran out while the first routes were being built: give the routes built so far
         # (the trips not reached go to contracts), and no search
-        return search.best_routes(), {"rounds": 0, "accepted": 0, "placed_all": False}, True
+        return (search.best_routes(), {"rounds": 0, "accepted": 0, "placed_all": False}, True,
+                search.cheapest_units)
 
     def better(total: int):
-        best[0] = total
         cheaper = search.cheaper_plan(total)
         if cheaper is not None:  # the plan given is the cheapest of the bests: the curve shows those
-            report(total, *cheaper)
+            report(*cheaper)
 
     counts = search.improve(deadline - reserve, cancelled, better, cooled=cooled, max_rounds=options.max_rounds)
-    return search.best_routes(), counts, False
+    return search.best_routes(), counts, False, search.cheapest_units
 
 
 def _improve_by_parts(m: SearchModel, routing, routes, estimate: int, deadline: float, best: list, report,

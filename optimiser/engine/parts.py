@@ -154,7 +154,8 @@ def part_model(m, routes: list[list[int]], freed: list[int], offered: list[int],
         allowed_vehicles=allowed, ride_limit_units=[m.ride_limit_units[k] for k in trips],
         drop_penalty_units=[m.drop_penalty_units[k] for k in trips], solo=[m.solo[k] for k in trips],
         type_counts=type_counts,
-        held_excess_units={i: m.held_excess_units[k] for i, k in enumerate(trips) if k in m.held_excess_units})
+        held_excess_units={i: m.held_excess_units[k] for i, k in enumerate(trips) if k in m.held_excess_units},
+        unpriced_units={i: m.unpriced_units[k] for i, k in enumerate(trips) if k in m.unpriced_units})
     new_trip = {k: i for i, k in enumerate(trips)}
     start_routes = [[] for _ in vehicles]
     for v in freed:

@@ -1048,8 +1048,8 @@ class RuinAndRecreate:
                  parameters: RuinRecreateParameters | None = None):
         self.m = m
         self.day_rates = DayRates(m)
-        # the cheapest of the best routes as their plans are priced (``cheaper_plan``), where that
-        # can be another than the objective's best: (plan units, nodes, lengths, vehicles)
+        # the best routes that rank lowest with whole day rates (``cheaper_plan``), where they can be
+        # other than the objective's best: (nodes, lengths, vehicles), and how they rank
         self._cheapest: tuple | None = None
         self._cheapest_units: int | None = None
         self.parameters = parameters = parameters or RuinRecreateParameters()
@@ -1312,44 +1312,54 @@ class RuinAndRecreate:
         return {"rounds": rounds, "accepted": accepted, "batches_with_exchanges": exchanges,
                 "exchange_seconds": round(exchange_s, 3), "returns_to_best": returns, "best_units": int(self.best)}
 
-    def priced_as_plan(self, total: int) -> tuple[int, tuple[int, ...]]:
-        """``total``, the best routes' objective, as their plan is priced, and how many vehicles of
-        each type the plan uses. A trip held to a vehicle and left out of the best routes counts its
-        contract, not the unserved price it is searched at; a vehicle pays its whole day rate once,
-        not each duty its share (``DayRates``)."""
+    def priced_as_plan(self, total: int) -> tuple[int, int, tuple[int, ...]]:
+        """``total``, the best routes' objective, with each vehicle's whole day rate paid once
+        rather than each duty its share (``DayRates``): how the search ranks the plans it gives; the
+        same as the plan prices it, a trip held to a vehicle and left out of the routes counting its
+        contract, not the unserved price it is searched at (ranked at that price, no plan given
+        trades a held trip's vehicle away), and a trip no contract carries nothing (the plan leaves
+        it unserved); and how many vehicles of each type the plan uses."""
         lengths = self.sc.best_length
         slots = np.flatnonzero(lengths > 0)
         used = self.sc.best_vehicle[slots]
-        excess = self.m.held_excess_units
+        excess, unpriced = self.m.held_excess_units, self.m.unpriced_units
         holds = None
-        if excess:
+        left_out = 0
+        if excess or unpriced:
             n_trips = len(self.m.trip_ids)
             in_route = np.arange(self.sc.best_nodes.shape[1]) < lengths[:, None]
             trip_of = (self.sc.best_nodes - self.day.n_depots) // 2
             placed = np.zeros(n_trips, dtype=bool)
             placed[trip_of[in_route]] = True
-            total -= sum(units for k, units in excess.items() if not placed[k])
+            left_out = sum(units for k, units in (*excess.items(), *unpriced.items()) if not placed[k])
+        if excess:
             held = np.zeros(n_trips, dtype=bool)
             held[list(excess)] = True
             holds = np.asarray([held[trip_of[s, :lengths[s]]].any() for s in slots], dtype=bool)
         difference, vehicles = self.day_rates.of(used, holds)
-        return total + difference, vehicles
+        return total + difference, total + difference - left_out, vehicles
 
-    def cheaper_plan(self, total: int) -> tuple[int, tuple[int, ...]] | None:
-        """The best routes just found (objective ``total``) as their plan prices them and its
-        vehicles of each type (``priced_as_plan``), if no best routes before made a cheaper plan;
-        else None. The search ranks by its objective, which charges each duty its share of a day
-        rate: on split shifts one of its bests can make a dearer plan than an earlier one (on a
-        generated 600-trip day, by up to £25.81 in a 10 s solve; docs/lab/county-day.md), and the
-        routes given (``best_routes``) are then the cheaper plan's."""
-        shown, vehicles = self.priced_as_plan(total)
-        if self._cheapest_units is not None and shown >= self._cheapest_units:
+    def cheaper_plan(self, total: int) -> tuple[int, int, tuple[int, ...]] | None:
+        """The best routes just found (objective ``total``) as ``priced_as_plan`` gives them, if no
+        best routes before ranked lower so; else None. The search's objective charges each duty its
+        share of a day rate: on split shifts one of its bests can make a dearer plan than an
+        earlier one (on a generated 600-trip day, by up to £25.81 in a 10 s solve;
+        docs/lab/county-day.md), and the routes given (``best_routes``) are then the earlier's."""
+        ranked = self.priced_as_plan(total)
+        if self._cheapest_units is not None and ranked[0] >= self._cheapest_units:
             return None
-        self._cheapest_units = shown
-        if self.day_rates.split_shifts or self.m.held_excess_units:
-            # only there can the two rankings differ; elsewhere the objective's best is the plan's
+        self._cheapest_units = ranked[0]
+        if self.day_rates.split_shifts:
+            # only there can the two rankings differ; elsewhere the objective's best is the one
             self._cheapest = (self.sc.best_nodes.copy(), self.sc.best_length.copy(), self.sc.best_vehicle.copy())
-        return shown, vehicles
+        return ranked
+
+    @property
+    def cheapest_units(self) -> int:
+        """How the search ranks the routes ``best_routes`` gives (``priced_as_plan``'s first)."""
+        if self._cheapest is not None:
+            return self._cheapest_units
+        return self.priced_as_plan(self.best)[0]
 
     def best_routes(self) -> list[list[int]]:
         """The best routes found, one list of nodes per OR-Tools vehicle (empty when unused): the

@@ -51,12 +51,15 @@ class SearchModel:
     #: duty (one at a time)
     type_counts: list[tuple[list[int], int]]
     horizon_units: int
+    #: each vehicle type's whole day rate: what the plan pays once for a vehicle, whatever duties it drives
+    day_rate_units: list[int]
     #: each trip held to a vehicle (``Problem.assigned_vehicles``), by position: its drop penalty
     #: less its contract price (0 without one). The search leaves it out at the unserved price, so
     #: that it keeps its vehicle where it can; the plan contracts it.
     held_excess_units: dict[int, int] = field(default_factory=dict)
-    #: each vehicle type's whole day rate: what the plan pays once for a vehicle, whatever duties it drives
-    day_rate_units: list[int] = field(default_factory=list)
+    #: each trip no contract can carry, by position: its drop penalty, which the search ranks by
+    #: and the plan does not pay (the trip is unserved)
+    unpriced_units: dict[int, int] = field(default_factory=dict)
 
     @property
     def n_depots(self) -> int:
@@ -110,7 +113,7 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
             ok = [v for v in ok if vts[vehicles[v][0]].name == assigned[0] and vehicles[v][1] == assigned[1]]
         if len(ok) < len(vehicles):
             allowed[k] = ok
-    ride_limits, penalties, held_excess = [], [], {}
+    ride_limits, penalties, held_excess, unpriced = [], [], {}, {}
     for k, trip in enumerate(trips):
         cap = problem.ride_cap_s(trip)
         ride_limits.append(None if cap is None else to_units(cap + trip.pickup_service_s, math.floor))
@@ -121,6 +124,8 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
         penalties.append(int(round((offer[1] if offer and not keep else unserved_penalty) * COST_UNITS_PER_POUND)))
         if keep:
             held_excess[k] = penalties[-1] - int(round(offer[1] * COST_UNITS_PER_POUND)) if offer else 0
+        if not offer:
+            unpriced[k] = penalties[-1]
     type_counts = []
     for ti, vt in enumerate(vts):
         if len(vt.layouts) > 1 and vt.count > 0:
@@ -155,7 +160,7 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
                     for ti, _, dv, _ in vehicles],
         capacities=capacities, demand=demand, allowed_vehicles=allowed, ride_limit_units=ride_limits,
         drop_penalty_units=penalties, solo=[t.travels_alone for t in trips], type_counts=type_counts,
-        horizon_units=horizon, held_excess_units=held_excess,
+        horizon_units=horizon, held_excess_units=held_excess, unpriced_units=unpriced,
         day_rate_units=[int(round(vt.cost_per_day * COST_UNITS_PER_POUND)) for vt in vts],
     )
 
