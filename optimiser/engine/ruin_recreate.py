@@ -43,7 +43,7 @@ from numba import njit
 from optimiser.options import RuinRecreateParameters
 
 from .construct import construct_routes
-from .search_model import DayRates, SearchModel, build_search_model, node_matrices
+from .search_model import DayRates, SearchModel, build_search_model, node_matrices, stacked_costs, symmetric_costs
 
 #: Larger than any cost or time in the model.
 INF = 1 << 60
@@ -1091,8 +1091,8 @@ class RuinAndRecreate:
         first = np.cumsum([0] + [len(x) for x in slot_vehicles])[:-1]
         S = len(slot_vehicles)
         times = np.ascontiguousarray(time_units, dtype=np.int64)
-        costs = np.ascontiguousarray(np.stack([cost_units[r] for r in rates]), dtype=np.int64)
-        symmetric = np.array_equal(costs, costs.transpose(0, 2, 1))
+        costs = stacked_costs(cost_units, rates)
+        symmetric = symmetric_costs(costs)
         costs_in = costs if symmetric else np.ascontiguousarray(costs.transpose(0, 2, 1))
         ride = np.asarray([INF if x is None else x for x in m.ride_limit_units], dtype=np.int64)
         lo = np.asarray([w[0] for w in m.node_window], dtype=np.int64)

@@ -167,19 +167,58 @@ def build_search_model(problem: Problem, trips: Sequence[Trip]) -> SearchModel:
 
 def node_matrices(m: SearchModel):
     """Node-by-node integer matrices (numpy, int64): time transit (service at the tail + travel,
-    rounded up) and distance cost per distinct per-km rate. Vectorised: on a 2,000-trip day
-    these are 4,000 x 4,000, which Python loops took 20 s to fill."""
+    rounded up) and distance cost per distinct per-km rate, the latter views of one array of all
+    rates (``stacked_costs``). Vectorised: on a 2,000-trip day these are 4,000 x 4,000, which
+    Python loops took 20 s to fill. Filled a block of rows at a time: memory a process touches
+    for the first time is slow to come by on our machines (a fresh 4,000 x 4,000 array took 0.36 s
+    to fill, the same again 0.02 s), and the whole-matrix temporaries made this take 2.1 to 3.4 s
+    on that day (docs/lab/county-day.md)."""
     loc = np.asarray(m.node_location, dtype=np.intp)
-    travel = np.asarray(m.travel_s, dtype=float)[np.ix_(loc, loc)]
+    n = len(loc)
+    travel = np.asarray(m.travel_s, dtype=float)
+    metres = np.asarray(m.metres, dtype=float)
     service = np.asarray(m.node_service_s, dtype=float)
-    # service time joins the travel before rounding up, once per arc (as to_units does)
-    time_units = np.ceil(np.round((service[:, None] + travel) * TIME_UNITS_PER_SECOND, 6)).astype(np.int64)
+    rates = sorted(set(m.cost_per_km_by_vehicle))
+    time_units = np.empty((n, n), dtype=np.int64)
+    costs = np.empty((len(rates), n, n), dtype=np.int64)
+    rows = max(1, 1_000_000 // max(1, n))  # about 8 MB of floats a block
+    for begin in range(0, n, rows):
+        end = min(n, begin + rows)
+        block = travel[loc[begin:end]][:, loc]
+        # service time joins the travel before rounding up, once per arc (as to_units does)
+        block += service[begin:end, None]
+        block *= TIME_UNITS_PER_SECOND
+        np.round(block, 6, out=block)
+        np.ceil(block, out=block)
+        time_units[begin:end] = block
+        distance = metres[loc[begin:end]][:, loc]
+        for i, rate in enumerate(rates):
+            np.multiply(distance, rate * COST_UNITS_PER_POUND / 1000.0, out=block)
+            np.rint(block, out=block)
+            costs[i, begin:end] = block
     np.fill_diagonal(time_units, 0)
-    metres = np.asarray(m.metres, dtype=float)[np.ix_(loc, loc)]
-    cost_units = {}
-    for rate in sorted(set(m.cost_per_km_by_vehicle)):
-        cost_units[rate] = np.rint(metres * (rate * COST_UNITS_PER_POUND / 1000.0)).astype(np.int64)
-    return time_units, cost_units
+    return time_units, {rate: costs[i] for i, rate in enumerate(rates)}
+
+
+def stacked_costs(cost_units: dict, rates: Sequence) -> np.ndarray:
+    """The cost matrices of ``rates`` (in that order) as one (rates, n, n) int64 array: without a
+    copy where they are ``node_matrices``' own views, in its order."""
+    views = [cost_units[r] for r in rates]
+    base = views[0].base if views else None
+    if (isinstance(base, np.ndarray) and base.dtype == np.int64 and base.ndim == 3 and base.shape[0] == len(views)
+            and base.flags.c_contiguous
+            and all(v.base is base and v.ctypes.data == base[i].ctypes.data for i, v in enumerate(views))):
+        return base
+    return np.ascontiguousarray(np.stack(views), dtype=np.int64)
+
+
+def symmetric_costs(costs: np.ndarray) -> bool:
+    """Whether each (n, n) matrix of ``costs`` is its own transpose, compared a block of rows at
+    a time (a whole-array comparison touches as much fresh memory as the matrices)."""
+    n = costs.shape[1]
+    rows = max(1, 1_000_000 // max(1, n))
+    return all(np.array_equal(costs[:, begin:begin + rows, :], costs[:, :, begin:begin + rows].transpose(0, 2, 1))
+               for begin in range(0, n, rows))
 
 
 def plan_vehicle_numbers(vehicles: Sequence[tuple[int, int, int, int]],
