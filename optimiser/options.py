@@ -107,13 +107,15 @@ class RuinRecreateParameters:
     #: Rounds per batch when the search runs to a round budget (on the clock, batches adapt to
     #: about a tenth of a second).
     budget_batch: int = 8
-    #: Time kept back at the end of the search to read its routes into the whole model, price and
-    #: check them: ``read_back_least_s`` plus ``read_back_scale`` times the trips to the power 1.5,
-    #: which is how the reading grew here (0.03 s at 200 trips, 0.11 s at 600, 0.55 to 0.61 s at
-    #: 2,000 on one core of this machine; about three times that is kept back). A fixed 0.3 s plus
-    #: 1 ms a trip before left a one-second solve of 200 trips idle for 0.43 s of its second.
-    read_back_least_s: float = 0.05
-    read_back_scale: float = 2e-5
+    #: Time kept back at the end of the search to read its routes back into a plan, price and
+    #: check it: ``read_back_least_s`` plus ``read_back_scale`` times the trips to the power 1.5.
+    #: Timed from the search's end to the plan (one core of this machine, idle; six solves of
+    #: each size): 0.06 to 0.10 s at 200 trips, 0.07 to 0.15 s at 600, 0.14 to 0.30 s at 2,000;
+    #: more is kept back (0.12 s, 0.20 s and 0.73 s). Until OR-Tools no longer read the routes back (0.55
+    #: to 0.61 s at 2,000), 0.05 s plus 2e-5 a trip to the power 1.5 left a 12 s solve of 2,000
+    #: trips idle for 1.5 s of it.
+    read_back_least_s: float = 0.1
+    read_back_scale: float = 7e-6
     #: With two or more workers side by side on one day, for the last this share of the time every
     #: worker searches on from the best plan found so far, cooled (0: each searches alone to the
     #: end). Off: 0.2 helped the Cordeau-Laporte tuning and validation trios at 60 s, but moved the

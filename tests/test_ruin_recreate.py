@@ -589,6 +589,6 @@ def test_the_search_keeps_back_the_time_its_routes_take_to_read_back():
     busy = searched(0.0)
     assert busy.improvement_counts["ruin_and_recreate"]["rounds"] == 40
     kept = RuinRecreateParameters().read_back_reserve_s
-    assert kept(200, 60) == pytest.approx(0.05 + 2e-5 * 200 ** 1.5)
-    assert kept(2_000, 300) == pytest.approx(1.84, abs=0.01)
-    assert kept(2_000, 5) == pytest.approx(1.0)
+    assert kept(200, 60) == pytest.approx(0.1 + 7e-6 * 200 ** 1.5)
+    assert kept(2_000, 300) == pytest.approx(0.73, abs=0.01)
+    assert kept(2_000, 2) == pytest.approx(0.4)
