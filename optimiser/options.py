@@ -30,8 +30,10 @@ class CancelToken(Protocol):
 class Progress:
     """What a long solve, comparison or set of variants reports as it goes.
 
-    A solve reports each time its best cost improves (``best_cost`` in pounds, including
-    contract payments for trips not placed yet); a comparison or a set of variants reports each
+    A solve reports each time its search finds a better plan: ``best_cost``, in pounds, is what
+    that plan costs, contract payments for trips not placed yet included (a trip no contract
+    carries costs nothing while unserved, so a plan that serves it can cost more); a comparison or
+    a set of variants reports each
     solve it finishes (``done`` of ``total``) with the elapsed time so far. ``vehicles_in_use``:
     how many vehicles of each type the best plan uses, where the search says."""
 

@@ -184,8 +184,8 @@ def test_a_solve_started_from_routes_starts_from_them(day):
     assert sorted(r.trip_ids for r in again.routes) == sorted(r.trip_ids for r in first.routes)
     assert again.cost.total == pytest.approx(first.cost.total, abs=0.01)
     assert again.solver.ruin_and_recreate["rounds"] == 0  # no worker searched
-    # and searching on from them never ends dearer than they are, by the search's objective (the
-    # priced plan charges a split-shift vehicle's day rate once, the search each duty its share)
+    # and searching on from them never ends dearer than they are, as the search ranks its plans
+    # (its objective with each vehicle's day rate paid once)
     better = solve(day, SolveOptions(time_limit_s=120, workers=1, seed=3, max_rounds=2_000), start_routes=start)
     assert_feasible(day, better)
     assert better.solver.ruin_and_recreate["rounds"] == 2_000

@@ -562,10 +562,10 @@ def test_a_solve_whose_time_runs_out_while_building_first_routes_gives_what_it_b
     assert not done.construction_cut and done.routes
 
 
-def test_the_search_keeps_back_the_time_its_routes_take_to_read_back():
-    # The search stops at the deadline less the time kept back to read its routes into the
-    # whole model: kept back beyond the time left, no round runs, yet its routes come back whole;
-    # kept back not at all, the round budget is what stops it. What is kept grows as the reading
+def test_the_search_keeps_back_the_time_its_routes_take_to_become_a_plan():
+    # The search stops at the deadline less the time kept back to make, price and check the plan
+    # of its routes: kept back beyond the time left, no round runs, yet its routes come back whole;
+    # kept back not at all, the round budget is what stops it. What is kept grows as that time
     # was measured to (trips to the power 1.5), and never past a fifth of the limit.
     import time as clock
 
@@ -592,3 +592,64 @@ def test_the_search_keeps_back_the_time_its_routes_take_to_read_back():
     assert kept(200, 60) == pytest.approx(0.1 + 7e-6 * 200 ** 1.5)
     assert kept(2_000, 300) == pytest.approx(0.73, abs=0.01)
     assert kept(2_000, 2) == pytest.approx(0.4)
+
+
+def test_the_search_matrices_are_the_arcs_priced_one_by_one():
+    # filled a block of rows at a time (several blocks here), each arc is what the one-line
+    # formula gives: service at the tail plus travel, rounded up to whole units, and metres at
+    # each per-km rate rounded to whole cost units; the costs are one array the search takes as is
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(5)
+    places, nodes = 40, 1_500
+    travel = rng.uniform(0, 3_600, (places, places)).round(3)
+    metres = rng.uniform(0, 60_000, (places, places)).round(1)
+    metres = (metres + metres.T) / 2
+    m = SimpleNamespace(node_location=list(rng.integers(0, places, nodes)), travel_s=travel, metres=metres,
+                        node_service_s=list(rng.choice([0.0, 30.0, 90.5], nodes)),
+                        cost_per_km_by_vehicle=[0.45, 1.2, 0.45, 2])
+    time_units, cost_units = S.node_matrices(m)
+    loc = np.asarray(m.node_location)
+    service = np.asarray(m.node_service_s)
+    expected = np.ceil(np.round((service[:, None] + travel[np.ix_(loc, loc)]) * S.TIME_UNITS_PER_SECOND, 6))
+    np.fill_diagonal(expected, 0)
+    assert time_units.dtype == np.int64 and np.array_equal(time_units, expected.astype(np.int64))
+    assert sorted(cost_units) == [0.45, 1.2, 2]
+    for rate, costs in cost_units.items():
+        want = np.rint(metres[np.ix_(loc, loc)] * (rate * S.COST_UNITS_PER_POUND / 1000.0)).astype(np.int64)
+        assert np.array_equal(costs, want)
+    stacked = S.stacked_costs(cost_units, sorted(cost_units))
+    assert stacked.shape == (3, nodes, nodes) and stacked.base is None  # node_matrices' own, not a copy
+    assert all(np.shares_memory(stacked, costs) for costs in cost_units.values())
+    assert S.symmetric_costs(stacked)
+    # a caller's own matrices, or a piece of them, are stacked as a copy
+    piece = {rate: costs[:10, :10] for rate, costs in cost_units.items()}
+    copied = S.stacked_costs(piece, sorted(piece))
+    assert copied.shape == (3, 10, 10) and not np.shares_memory(copied, stacked)
+    lopsided = stacked.copy()
+    lopsided[1, 3, 700] += 1
+    assert not S.symmetric_costs(lopsided)
+
+
+def test_a_start_route_no_schedule_serves_is_planned_again():
+    # a start route whose stops no schedule can serve in that order (a template on a day whose
+    # times moved, say): the search starts from the others and places its trips again, rather
+    # than fail the day
+    from optimiser.domain.model import Layout, ProblemBuilder, crow_fly
+    from optimiser.domain.plan import RouteOrder
+
+    places = {"depot": (52.67, -0.73), "a_home": (52.70, -0.75), "b_home": (52.69, -0.71), "school": (52.67, -0.72)}
+    builder = ProblemBuilder(crow_fly(places), name="moved")
+    minibus = builder.add_vehicle_type("minibus", count=1, depot="depot", cost_per_day=90, cost_per_km=0.5,
+                                       cost_per_hour=18, layouts=[Layout("8 seats", seats=8)])
+    builder.add_tariff("taxi", flag_fall=80, per_km=3)  # dearer than the minibus's day
+    builder.add_trip("A", "school", "a_home", "school", earliest_pickup="08:00", latest_pickup="08:10")
+    builder.add_trip("B", "school", "b_home", "school", earliest_pickup="10:00", latest_pickup="10:10")
+    problem = builder.build()
+    a, b = problem.trip("A"), problem.trip("B")
+    # B's ten o'clock run first, then A's eight o'clock one: no schedule goes back in time
+    start = [RouteOrder(minibus, 0, minibus.layouts[0], (("pickup", b), ("dropoff", b), ("pickup", a), ("dropoff", a)))]
+    plan = solve(problem, SolveOptions(time_limit_s=60, max_rounds=200), start_routes=start)
+    assert check_plan(problem, plan).feasible
+    assert plan.solver.ruin_and_recreate["start_routes_unscheduled"] == 1
+    assert [r.trip_ids for r in plan.routes] == [("A", "B")] and not plan.contracted

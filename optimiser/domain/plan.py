@@ -133,7 +133,9 @@ class SolveRecord:
     workers: int = 1
     #: Wall seconds from the start of the solve to the checked plan.
     seconds: float = 0.0
-    #: The search's own objective in pounds (contract prices and penalties of dropped trips included).
+    #: The search's own objective in pounds (contract prices and penalties of dropped trips
+    #: included), as it ranks its plans: ruin and recreate's pays each vehicle's day rate once
+    #: (OR-Tools' charges each duty its share).
     objective: float = 0.0
     #: (elapsed seconds, best cost in pounds) each time the best cost fell. A list, not a tuple: a
     #: day solved in parts appends to it as the phases after a part's plan improve the whole.

@@ -1,6 +1,7 @@
-"""One search model solved: OR-Tools' routing model, improved by our own search or by its own.
+"""One search model solved: by our own ruin and recreate, or on OR-Tools' routing model.
 
-OR-Tools holds the model of record (../shared/docs/design.md, "learned the hard way"):
+OR-Tools' model is the model of record (../shared/docs/design.md, "learned the hard way"), and
+our own search keeps every one of its rules:
 
 * every trip is a pickup-and-delivery pair on one vehicle, pickup first;
 * every trip is optional: dropping it costs its contract price when a tariff applies (so the
@@ -12,8 +13,10 @@ OR-Tools holds the model of record (../shared/docs/design.md, "learned the hard 
 * one capacity dimension per resource; a vehicle type with several layouts becomes one vehicle
   per (vehicle, layout), with at most ``count`` of the type's vehicles in use.
 
-Our own first routes (construct.py) and ruin and recreate (ruin_recreate.py) or OR-Tools on parts
-of the day (parts.py) do the searching; OR-Tools then reads the result back and prices it.
+Ruin and recreate (ruin_recreate.py), from construct.py's first routes or its own, searches and
+prices on its own: its schedule tests are exact and the plan made of its routes is checked
+independently (checker.py). OR-Tools' model is built for OR-Tools' own local search and for
+OR-Tools on parts of the day (parts.py), which reads the parts' result back and prices it.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ from optimiser.options import SolveOptions
 
 from .construct import construct_routes
 from .parts import improve_by_parts
-from .ruin_recreate import RuinAndRecreate
+from .ruin_recreate import RuinAndRecreate, UnschedulableStart
 from .search_model import DayRates, SearchModel, node_matrices
 
 
@@ -322,18 +325,22 @@ def _search_by_ruin_and_recreate(m: SearchModel, options: SolveOptions, report, 
         first_routes, construction_cut, estimate = construct_routes(
             m, time_rows, cost_rows, lambda: cancelled() or time.monotonic() > deadline)
         if construction_cut:
-            # no time to search: the routes built so far (the trips not reached go to contracts)
-            report(estimate, *_as_plan_of_routes(m, first_routes, estimate))
-            return SearchResult(estimate, _routes_as_events(m, first_routes), True, {})
+            # no time to search: the routes built so far (the trips not reached go to contracts),
+            # ranked as the search ranks its plans; construct.py's own schedules price them, which
+            # may wait longer than the search's would (its pounds then a little above the plan's)
+            rank, shown, vehicles = _as_plan_of_routes(m, first_routes, estimate)
+            report(rank, shown, vehicles)
+            return SearchResult(rank, _routes_as_events(m, first_routes), True, {})
     routes, counts, construction_cut, objective = _improve_by_ruin_and_recreate(
         m, first_routes, time_rows, cost_rows, deadline, report, cancelled, options,
         cooled=start is not None and cooled)
     return SearchResult(objective, _routes_as_events(m, routes), construction_cut, {"ruin_and_recreate": counts})
 
 
-def _as_plan_of_routes(m: SearchModel, routes: list[list[int]], objective: int) -> tuple[int, tuple[int, ...]]:
-    """``objective``, that of ``routes`` (node lists per search vehicle), as their plan prices it,
-    and the plan's vehicles of each type (``RuinAndRecreate.priced_as_plan`` for routes outside a search)."""
+def _as_plan_of_routes(m: SearchModel, routes: list[list[int]], objective: int) -> tuple[int, int, tuple[int, ...]]:
+    """``objective``, that of ``routes`` (node lists per search vehicle), as the search ranks its
+    plans, as their plan prices it, and the plan's vehicles of each type: ``RuinAndRecreate.
+    priced_as_plan`` for routes outside a search."""
     n_depots = m.n_depots
     placed = {(node - n_depots) // 2 for route in routes for node in route}
     held = set(m.held_excess_units)
@@ -342,7 +349,7 @@ def _as_plan_of_routes(m: SearchModel, routes: list[list[int]], objective: int) 
     difference, vehicles = DayRates(m).of(np.asarray(used, dtype=np.int64), np.asarray(holds, dtype=bool))
     left_out = sum(units for k, units in (*m.held_excess_units.items(), *m.unpriced_units.items())
                    if k not in placed)
-    return objective + difference - left_out, vehicles
+    return objective + difference, objective + difference - left_out, vehicles
 
 
 def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_rows, deadline: float,
@@ -358,17 +365,22 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
     # keep back time to make, price and check the plan of the routes
     reserve = parameters.read_back_reserve_s(len(m.trip_ids), options.time_limit_s)
     placed_all = True
+    dropped: list[int] = []  # search vehicles whose start route no schedule serves
     if first_routes is None:
         search = RuinAndRecreate(m, [[] for _ in m.vehicles], time_rows, cost_rows, options.seed, parameters)
         placed_all = search.place_all(forced=True, until=deadline - reserve, stop=cancelled)
     else:
-        try:
-            search = RuinAndRecreate(m, first_routes, time_rows, cost_rows, options.seed, parameters)
-        except ValueError as exc:  # a first route without a schedule: a defect, but not worth the day
-            # (the plan's checker names it); ranked below any search's routes
-            return (first_routes, {"rounds": 0, "accepted": 0, "not_started": str(exc)}, False,
-                    int(sum(m.drop_penalty_units)) + 1)
-        if options.place_left_out:
+        first_routes = list(first_routes)
+        while True:
+            try:
+                search = RuinAndRecreate(m, first_routes, time_rows, cost_rows, options.seed, parameters)
+                break
+            except UnschedulableStart as exc:
+                # a start route no schedule serves (a week's template on a day whose times moved,
+                # say): the search starts from the others, and its trips are placed again
+                dropped.append(exc.vehicle)
+                first_routes[exc.vehicle] = []
+        if options.place_left_out or dropped:
             placed_all = search.place_all(forced=True, until=deadline - reserve, stop=cancelled)
     report(*search.cheaper_plan(search.best))
     if not placed_all:
@@ -383,6 +395,8 @@ def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_
             report(*cheaper)
 
     counts = search.improve(deadline - reserve, cancelled, better, cooled=cooled, max_rounds=options.max_rounds)
+    if dropped:
+        counts["start_routes_unscheduled"] = len(dropped)
     return search.best_routes(), counts, False, search.cheapest_units
 
 

@@ -47,6 +47,16 @@ from .search_model import DayRates, SearchModel, build_search_model, node_matric
 
 #: Larger than any cost or time in the model.
 INF = 1 << 60
+
+
+class UnschedulableStart(ValueError):
+    """A start route no schedule can serve: its search ``vehicle``'s."""
+
+    def __init__(self, vehicle: int):
+        super().__init__(f"starting route on vehicle {vehicle} has no feasible schedule")
+        self.vehicle = vehicle
+
+
 #: Longest route, in stops (a route this long would carry 256 trips in one duty); routes are
 #: held in arrays this wide.
 MOST_STOPS = 512
@@ -1182,7 +1192,7 @@ class RuinAndRecreate:
                 st.where[(node - n_depots) // 2] = s
         for s in range(S):
             if not refresh(self.day, st, self.sc, s):
-                raise ValueError(f"starting route on vehicle {int(st.vehicle[s])} has no feasible schedule")
+                raise UnschedulableStart(int(st.vehicle[s]))
         self.current = self.total()
         self.best = self.current
         self._keep_best()

@@ -207,7 +207,8 @@ def stacked_costs(cost_units: dict, rates: Sequence) -> np.ndarray:
     base = views[0].base if views else None
     if (isinstance(base, np.ndarray) and base.dtype == np.int64 and base.ndim == 3 and base.shape[0] == len(views)
             and base.flags.c_contiguous
-            and all(v.base is base and v.ctypes.data == base[i].ctypes.data for i, v in enumerate(views))):
+            and all(v.base is base and v.shape == base.shape[1:] and v.ctypes.data == base[i].ctypes.data
+                    for i, v in enumerate(views))):
         return base
     return np.ascontiguousarray(np.stack(views), dtype=np.int64)
 

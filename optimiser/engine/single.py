@@ -137,7 +137,7 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
     cancelled_early = bool(cancel and cancel.is_set())
     searched = bool(model_trips and fleet_size) and not cancelled_early
     # Our own constructions say themselves whether they were cut; one may end well after 97% of
-    # the limit, since only the time for reading the routes back is kept from it.
+    # the limit, since only the time for making the plan of its routes is kept from it.
     construction_complete = not searched or bool(result and not result.construction_cut) and bool(
         history and (options.ruin_and_recreate or history[0][0] < CONSTRUCTION_CUT_SHARE * options.time_limit_s))
 
@@ -402,8 +402,8 @@ def _run_portfolio(problem: Problem, trips: Sequence[Trip], options: SolveOption
                 break  # the caller stops: the first search's plan so far is the result
             if on_time and now > deadline:
                 # the worker processes still running are told to stop; one that has sent a plan
-                # gets ``wait_past`` to send its result (reading its routes back), one that has
-                # sent none by now (still starting, or in OR-Tools' construction) is not waited for
+                # gets ``wait_past`` to send its result (its routes and their price), one that has sent
+                # none by now (still starting, or in OR-Tools' construction) is not waited for
                 cancel_event.set()
                 if 0 in results and (now > deadline + wait_past
                                      or all(w in results or w not in heard for w in range(len(processes) + 1))):
