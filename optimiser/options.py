@@ -34,7 +34,7 @@ class Progress:
     that plan costs, contract payments for trips not placed yet included (a trip no contract
     carries costs nothing while unserved, so a plan that serves it can cost more); a comparison or
     a set of variants reports each
-    solve it finishes (``done`` of ``total``) with the elapsed time so far. ``vehicles_in_use``:
+    solve it finishes (``done`` of ``total``) with the elapsed time so far. ``vehicles_by_type``:
     how many vehicles of each type the best plan uses, where the search says."""
 
     elapsed_s: float
@@ -43,7 +43,7 @@ class Progress:
     worker: int = 0
     done: int | None = None
     total: int | None = None
-    vehicles_in_use: dict[str, int] | None = None
+    vehicles_by_type: dict[str, int] | None = None
 
 
 #: The one progress callback type of the public API.

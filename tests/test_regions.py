@@ -336,7 +336,7 @@ def test_a_day_on_split_shifts_shows_its_progress_as_its_plan_is_priced(day):
     assert costs[-1] == pytest.approx(plan.cost.total, abs=0.5)
     assert seen[-1].best_cost == pytest.approx(plan.cost.total, abs=0.5)
     vehicles = Counter(name for name, _ in {(r.vehicle_type, r.vehicle_number) for r in plan.routes})
-    assert seen[-1].vehicles_in_use == dict(vehicles)
+    assert seen[-1].vehicles_by_type == dict(vehicles) == plan.vehicles_by_type
 
 
 def test_a_fleet_without_a_break_between_duties_is_not_split_by_duty(day):
@@ -349,7 +349,6 @@ def test_a_fleet_without_a_break_between_duties_is_not_split_by_duty(day):
 def test_the_second_phase_prices_each_side_as_the_joined_plan_does(day):
     from optimiser.domain.plan import ContractedTrip, UnservedTrip, build_plan, route_order
     from optimiser.decompose.duty_split import joined_cost, priced_as_joined
-    from optimiser.decompose.side_by_side import vehicles_in_use
 
     sides = split_by_duty(day)
     # the first solution of each side, however long a busy machine takes to find it (the limit only
@@ -378,7 +377,7 @@ def test_the_second_phase_prices_each_side_as_the_joined_plan_does(day):
     assert_feasible(day, joined)
     # the progress before the join prices the sides' plans as this joined plan: summed as they
     # are, they come to half a day rate less for the vehicle the afternoon does without
-    each = [(p.cost.total, vehicles_in_use(p)) for p in plans.values()]
+    each = [(p.cost.total, p.vehicles_by_type) for p in plans.values()]
     assert sum(cost for cost, _ in each) < joined.cost.total - 1.0
     assert joined_cost(day, sides, each) == pytest.approx(joined.cost.total, abs=0.01)
     parts, starts, place, already_paid, info = priced_as_joined(day, sides, plans)

@@ -346,5 +346,5 @@ def test_a_portfolio_on_split_shifts_shows_and_gives_its_cheapest_plan():
     assert costs == sorted(costs, reverse=True)
     # to the pence that the search's whole units and the plan's exact times price apart
     assert costs[-1] == pytest.approx(plan.cost.total, abs=0.5)
-    assert seen[-1].vehicles_in_use == dict(Counter(
+    assert seen[-1].vehicles_by_type == dict(Counter(
         name for name, _ in {(r.vehicle_type, r.vehicle_number) for r in plan.routes}))

@@ -166,8 +166,7 @@ def priced_as_joined(problem: Problem, sides: Sequence[DutySide], plans: dict[in
     on_both = {vt.name for vt in vts if all(vt.name in side.duties for side in sides)}
     if not on_both:
         return None
-    used = [{name: len({r.vehicle_number for r in plans[s].routes if r.vehicle_type == name}) for name in on_both}
-            for s in range(len(sides))]
+    used = [{name: plans[s].vehicles_by_type.get(name, 0) for name in on_both} for s in range(len(sides))]
     shared = {name: max(u[name] for u in used) for name in on_both}
     taken_names = {vt.name for vt in vts}
     parts, starts, original = [], [], []

@@ -75,7 +75,7 @@ def solve_part(region: Problem, options: SolveOptions, stop, start_routes=None, 
         now = time.monotonic()
         if progress is not None and now - sent[0] >= every_s:
             sent[0] = now
-            progress.put((part, p.best_cost, p.vehicles_in_use))
+            progress.put((part, p.best_cost, p.vehicles_by_type))
 
     return solve_single(region, options, cancel=Stop(), start_routes=start_routes, on_progress=on_progress,
                         cooled_start=cooled)
@@ -259,12 +259,11 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
         report only once each has sent a cost of its own."""
         nonlocal stopped, overran, given_up, parts_running
         parts_running = True
-        searching: dict[int, float] = {}  # the best cost each part still searching has sent
-        in_use: dict[int, dict[str, int] | None] = {}  # and the vehicles of each type its plan uses
+        # the best cost each part still searching has sent, and the vehicles of each type its plan uses
+        searching: dict[int, tuple[float, dict[str, int] | None]] = {}
         heard: set[int] = set()  # parts that have sent a plan of their own, or ended
         if starts is None:
-            searching.update(enumerate(unplanned))
-            in_use.update((r, {}) for r in range(len(parts_now)))
+            searching.update((r, (cost, {})) for r, cost in enumerate(unplanned))
 
         def report():
             nonlocal first_plan_s
@@ -272,8 +271,8 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
             if first_plan_s is None and starts is None and len(heard) == len(parts_now):
                 first_plan_s = round(now, 3)
             if all(r in done_plans or r in searching for r in range(len(parts_now))):
-                each = [(done_plans[r].cost.total, vehicles_in_use(done_plans[r])) if r in done_plans
-                        else (searching[r], in_use.get(r)) for r in range(len(parts_now))]
+                each = [(done_plans[r].cost.total, done_plans[r].vehicles_by_type) if r in done_plans
+                        else searching[r] for r in range(len(parts_now))]
                 # the second phase's parts are priced as the joined plan prices them already
                 cost = offset + (joined_cost(each) if joined_cost is not None and starts is None
                                  else sum(c for c, _ in each))
@@ -302,8 +301,7 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
             for r, cost, vehicles in reports:  # oldest first, each a new best
                 heard.add(r)
                 if r not in done_plans:
-                    searching[r] = cost
-                    in_use[r] = vehicles
+                    searching[r] = (cost, vehicles)
             if reports:
                 report()
             for future in done:
@@ -373,14 +371,6 @@ def plan_parts(problem: Problem, options: SolveOptions, parts: list[Problem], pl
         if own:
             # a part given up may still be running: wait for it no longer than the solve did
             executor.shutdown(wait=not given_up, cancel_futures=True)
-
-def vehicles_in_use(plan: Plan) -> dict[str, int]:
-    """How many vehicles of each type ``plan`` uses."""
-    counts: dict[str, int] = {}
-    for name, _ in {(route.vehicle_type, route.vehicle_number) for route in plan.routes}:
-        counts[name] = counts.get(name, 0) + 1
-    return counts
-
 
 def _overran(running: dict, due: dict, overrun_s: float) -> dict:
     """The running parts' futures that are at least ``overrun_s`` past when they were due, with

@@ -176,6 +176,14 @@ class Plan:
         return len({(r.vehicle_type, r.vehicle_number) for r in self.routes})
 
     @property
+    def vehicles_by_type(self) -> dict[str, int]:
+        """``vehicles_used`` by vehicle type."""
+        counts: dict[str, int] = {}
+        for name, _ in {(r.vehicle_type, r.vehicle_number) for r in self.routes}:
+            counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    @property
     def km(self) -> float:
         return sum(r.km for r in self.routes)
 

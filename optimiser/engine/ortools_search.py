@@ -26,8 +26,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-import numpy as np
-
 from optimiser.options import SolveOptions
 
 from .construct import construct_routes
@@ -160,34 +158,28 @@ def solve_model(m: SearchModel, options: SolveOptions, report: Callable[..., Non
     # worker was killed for memory after 20 minutes). The callback reaches the model through
     # this holder, emptied when the search is over.
     holder = {"routing": routing}
+    day_rates = DayRates(m)
     # a held trip left out is searched at the unserved price and contracted in the plan, a trip no
     # contract carries is left unserved: progress reports them as the plan prices them (an
     # unperformed node is its own next)
-    held_pickups = [(manager.NodeToIndex(n_depots + 2 * k), excess)
-                    for k, excess in (*m.held_excess_units.items(), *m.unpriced_units.items()) if excess]
-
-    day_rates = DayRates(m)
-    held_trips = set(m.held_excess_units)
+    left_out_pickups = [(manager.NodeToIndex(n_depots + 2 * k), units)
+                        for k, units in day_rates.left_out_units.items()]
 
     def as_plan(model, value: int):
         # the plan's price of this solution (solve_model's report) and its vehicles of each type
-        shown = value - sum(excess for index, excess in held_pickups if model.NextVar(index).Value() == index)
         if not day_rates.split_shifts:
-            return shown, None  # the search charges what the plan pays; not worth a walk of every route
-        used, holds = [], []
+            # the search charges the day rates the plan pays: no walk of every route on each new best
+            return value - sum(units for index, units in left_out_pickups
+                               if model.NextVar(index).Value() == index), None
+        routes = []
         for v in range(len(m.vehicles)):
-            index = model.NextVar(model.Start(v)).Value()
-            if model.IsEnd(index):
-                continue
-            used.append(v)
-            carries = False
-            while held_trips and not carries and not model.IsEnd(index):
-                node = manager.IndexToNode(index)
-                carries = carries or (node >= n_depots and (node - n_depots) // 2 in held_trips)
+            nodes, index = [], model.NextVar(model.Start(v)).Value()
+            while not model.IsEnd(index):
+                nodes.append(manager.IndexToNode(index))
                 index = model.NextVar(index).Value()
-            holds.append(carries)
-        difference, vehicles = day_rates.of(np.asarray(used, dtype=np.int64), np.asarray(holds, dtype=bool))
-        return shown + difference, vehicles
+            if nodes:
+                routes.append((v, nodes))
+        return day_rates.as_plan(value, routes)[1:]
 
     def at_solution():
         model = holder.get("routing")
@@ -328,28 +320,14 @@ def _search_by_ruin_and_recreate(m: SearchModel, options: SolveOptions, report, 
             # no time to search: the routes built so far (the trips not reached go to contracts),
             # ranked as the search ranks its plans; construct.py's own schedules price them, which
             # may wait longer than the search's would (its pounds then a little above the plan's)
-            rank, shown, vehicles = _as_plan_of_routes(m, first_routes, estimate)
+            in_use = [(v, route) for v, route in enumerate(first_routes) if route]
+            rank, shown, vehicles = DayRates(m).as_plan(estimate, in_use)
             report(rank, shown, vehicles)
             return SearchResult(rank, _routes_as_events(m, first_routes), True, {})
     routes, counts, construction_cut, objective = _improve_by_ruin_and_recreate(
         m, first_routes, time_rows, cost_rows, deadline, report, cancelled, options,
         cooled=start is not None and cooled)
     return SearchResult(objective, _routes_as_events(m, routes), construction_cut, {"ruin_and_recreate": counts})
-
-
-def _as_plan_of_routes(m: SearchModel, routes: list[list[int]], objective: int) -> tuple[int, int, tuple[int, ...]]:
-    """``objective``, that of ``routes`` (node lists per search vehicle), as the search ranks its
-    plans, as their plan prices it, and the plan's vehicles of each type: ``RuinAndRecreate.
-    priced_as_plan`` for routes outside a search."""
-    n_depots = m.n_depots
-    placed = {(node - n_depots) // 2 for route in routes for node in route}
-    held = set(m.held_excess_units)
-    used = [v for v, route in enumerate(routes) if route]
-    holds = [any((node - n_depots) // 2 in held for node in routes[v]) for v in used]
-    difference, vehicles = DayRates(m).of(np.asarray(used, dtype=np.int64), np.asarray(holds, dtype=bool))
-    left_out = sum(units for k, units in (*m.held_excess_units.items(), *m.unpriced_units.items())
-                   if k not in placed)
-    return objective + difference, objective + difference - left_out, vehicles
 
 
 def _improve_by_ruin_and_recreate(m: SearchModel, first_routes, time_rows, cost_rows, deadline: float,

@@ -1323,31 +1323,11 @@ class RuinAndRecreate:
                 "exchange_seconds": round(exchange_s, 3), "returns_to_best": returns, "best_units": int(self.best)}
 
     def priced_as_plan(self, total: int) -> tuple[int, int, tuple[int, ...]]:
-        """``total``, the best routes' objective, with each vehicle's whole day rate paid once
-        rather than each duty its share (``DayRates``): how the search ranks the plans it gives; the
-        same as the plan prices it, a trip held to a vehicle and left out of the routes counting its
-        contract, not the unserved price it is searched at (ranked at that price, no plan given
-        trades a held trip's vehicle away), and a trip no contract carries nothing (the plan leaves
-        it unserved); and how many vehicles of each type the plan uses."""
+        """``total``, the best routes' objective, as the search ranks the plans it gives and as the
+        plan prices them, and the plan's vehicles of each type (``DayRates.as_plan``)."""
         lengths = self.sc.best_length
-        slots = np.flatnonzero(lengths > 0)
-        used = self.sc.best_vehicle[slots]
-        excess, unpriced = self.m.held_excess_units, self.m.unpriced_units
-        holds = None
-        left_out = 0
-        if excess or unpriced:
-            n_trips = len(self.m.trip_ids)
-            in_route = np.arange(self.sc.best_nodes.shape[1]) < lengths[:, None]
-            trip_of = (self.sc.best_nodes - self.day.n_depots) // 2
-            placed = np.zeros(n_trips, dtype=bool)
-            placed[trip_of[in_route]] = True
-            left_out = sum(units for k, units in (*excess.items(), *unpriced.items()) if not placed[k])
-        if excess:
-            held = np.zeros(n_trips, dtype=bool)
-            held[list(excess)] = True
-            holds = np.asarray([held[trip_of[s, :lengths[s]]].any() for s in slots], dtype=bool)
-        difference, vehicles = self.day_rates.of(used, holds)
-        return total + difference, total + difference - left_out, vehicles
+        return self.day_rates.as_plan(total, [(int(self.sc.best_vehicle[s]), self.sc.best_nodes[s, :lengths[s]])
+                                              for s in np.flatnonzero(lengths > 0)])
 
     def cheaper_plan(self, total: int) -> tuple[int, int, tuple[int, ...]] | None:
         """The best routes just found (objective ``total``) as ``priced_as_plan`` gives them, if no

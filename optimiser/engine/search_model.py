@@ -249,15 +249,23 @@ def plan_vehicle_numbers(vehicles: Sequence[tuple[int, int, int, int]],
 
 class DayRates:
     """What a plan pays in day rates for the vehicles some routes use, against what the search
-    charged for them. The search charges each duty its share of its type's day rate (it cannot
-    know which duties one vehicle will drive until the routes are numbered); the plan pays the
-    whole rate once for each vehicle it numbers (``plan_vehicle_numbers``). On split shifts the two
-    differ, by half a rate for each vehicle one side of the break uses beyond the other: on a
-    generated 600-trip day a search's last best was £29 below its plan (docs/lab/county-day.md),
-    so its progress is given as the plan prices it."""
+    charged for them, and so how the plan prices a search's routes (``as_plan``). The search
+    charges each duty its share of its type's day rate (it cannot know which duties one vehicle
+    will drive until the routes are numbered); the plan pays the whole rate once for each vehicle
+    it numbers (``plan_vehicle_numbers``). On split shifts the two differ, by half a rate for each
+    vehicle one side of the break uses beyond the other: on a generated 600-trip day a search's
+    last best was £29 below its plan (docs/lab/county-day.md), so its progress is given as the
+    plan prices it."""
 
     def __init__(self, m: SearchModel):
         self.vehicles = m.vehicles
+        self.n_depots = m.n_depots
+        self.held = np.zeros(len(m.trip_ids), dtype=bool)
+        self.held[list(m.held_excess_units)] = True
+        # what a trip left out is ranked at beyond what the plan pays for it: a held trip's
+        # unserved price less its contract, a trip no contract carries its unserved price
+        self.left_out_units = {k: units for k, units in (*m.held_excess_units.items(), *m.unpriced_units.items())
+                               if units}
         self.rates = np.asarray(m.day_rate_units, dtype=np.int64)
         self.charged = np.asarray(m.fixed_cost_units, dtype=np.int64)
         self.types = np.asarray([ti for ti, _, _, _ in m.vehicles], dtype=np.int64)
@@ -285,6 +293,26 @@ class DayRates:
             counts = np.asarray([len(d) for d in distinct], dtype=np.int64)
         difference = int(counts @ self.rates) - int(self.charged[used].sum())
         return difference, tuple(int(c) for c in counts)
+
+    def as_plan(self, objective: int, routes: Sequence[tuple[int, Sequence[int]]]) -> tuple[int, int, tuple[int, ...]]:
+        """``objective``, the search's for ``routes`` ((search vehicle, its nodes) for each route in
+        use): with each vehicle's whole day rate paid once, which is how the search ranks the plans
+        it gives (a held trip left out keeps its unserved price there, so no plan given trades its
+        vehicle away); the same as the plan prices it (a held trip left out at its contract, a trip
+        no contract carries at nothing: the plan leaves it unserved); and the plan's vehicles of
+        each type."""
+        used = np.asarray([v for v, _ in routes], dtype=np.int64)
+        holds, left_out = None, 0
+        if self.left_out_units or self.held.any():
+            trips = [(np.asarray(nodes, dtype=np.int64) - self.n_depots) // 2 for _, nodes in routes]
+            if self.held.any():
+                holds = np.asarray([self.held[t].any() for t in trips], dtype=bool)
+            placed = np.zeros(len(self.held), dtype=bool)
+            if trips:
+                placed[np.concatenate(trips)] = True
+            left_out = sum(units for k, units in self.left_out_units.items() if not placed[k])
+        difference, vehicles = self.of(used, holds)
+        return objective + difference, objective + difference - left_out, vehicles
 
 
 def vehicle_list(problem: Problem) -> list[tuple[int, int, int, int]]:

@@ -110,7 +110,7 @@ def solve_single(problem: Problem, options: SolveOptions, *, on_progress: Progre
             if on_progress:
                 in_use = None if vehicles is None else {
                     vt.name: n for vt, n in zip(problem.vehicle_types, vehicles) if n}
-                on_progress(Progress(elapsed, cost, options.time_limit_s, worker, vehicles_in_use=in_use))
+                on_progress(Progress(elapsed, cost, options.time_limit_s, worker, vehicles_by_type=in_use))
 
     result = None
     if model_trips and fleet_size:
